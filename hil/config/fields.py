@@ -1,0 +1,38 @@
+"""Field types shared by the config models: strict, frozen, units in names."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+
+class ConfigModel(BaseModel):
+    """Base of every config table: frozen, strict types, unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _exactly(count: int, what: str) -> Any:
+    def check(value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            if len(value) != count:
+                raise ValueError(f"expected {count} numbers {what}, got {len(value)}")
+            return tuple(value)
+        return value
+
+    return BeforeValidator(check)
+
+
+Vec3 = Annotated[tuple[float, float, float], _exactly(3, "[east, north, up]")]
+"""An ENU vector, [east, north, up]; the unit is in the field's name."""
+
+Interval = Annotated[tuple[float, float], _exactly(2, "[low, high]")]
+"""A closed interval [low, high]; the unit is in the field's name."""
+
+
+def ordered(interval: tuple[float, float], name: str) -> tuple[float, float]:
+    """Reject an interval whose low end exceeds its high end."""
+    if interval[0] > interval[1]:
+        raise ValueError(f"{name}: low end {interval[0]} exceeds high end {interval[1]}")
+    return interval

@@ -1,0 +1,234 @@
+"""Load TOML configs into frozen, validated models, with errors a bench engineer can act on.
+
+Every problem becomes one line ``FILE: KEY.PATH: what is wrong (what is allowed)``: missing
+files, TOML syntax errors (with line and column), unknown keys (with the keys allowed there), wrong
+types, out-of-range values. Never a traceback.
+
+Precedence for rig files: ``--set key.path=value`` on the command line, then environment variables
+``HIL_RIG__SECTION__KEY=value``, then the file. Override values are TOML literals (``921600``,
+``true``, ``[0, 0, 2.5]``); anything that does not parse as one is taken as a string.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from hil.config.rig import RigConfig
+from hil.config.scenario import ScenarioConfig
+from hil.errors import ConfigError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+CONFIG_KINDS: dict[str, type[BaseModel]] = {"rig": RigConfig, "scenario": ScenarioConfig}
+"""Top-level table that identifies a config file → its model."""
+
+RIG_ENV_PREFIX = "HIL_RIG__"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; any failure is a one-line ``ConfigError`` naming the file."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as error:
+        raise ConfigError([f"{path}: file not found"]) from error
+    except IsADirectoryError as error:
+        raise ConfigError([f"{path}: is a directory, expected a .toml file"]) from error
+    except PermissionError as error:
+        raise ConfigError([f"{path}: permission denied"]) from error
+    except UnicodeDecodeError as error:
+        raise ConfigError([f"{path}: not UTF-8 text ({error.reason})"]) from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{path}: TOML syntax error: {error}"]) from error
+
+
+def kind_of(path: Path, data: Mapping[str, Any]) -> type[BaseModel]:
+    """The model for a parsed file, told by its identifying top-level table."""
+    kinds = [name for name in CONFIG_KINDS if name in data]
+    if len(kinds) != 1:
+        tables = ", ".join(f"[{name}]" for name in CONFIG_KINDS)
+        found = "both " + " and ".join(f"[{k}]" for k in kinds) if kinds else "none"
+        raise ConfigError(
+            [
+                f"{path}: cannot tell what kind of config this is: expected exactly one "
+                f"of the top-level tables {tables}, found {found}"
+            ]
+        )
+    return CONFIG_KINDS[kinds[0]]
+
+
+def load_config(
+    path: str | Path,
+    model: type[ModelT] | None = None,
+    overrides: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+    env_prefix: str | None = None,
+) -> BaseModel:
+    """Load ``path`` as ``model`` (or the kind its top-level table names), applying overrides."""
+    path = Path(path)
+    data = read_toml(path)
+    chosen: type[BaseModel] = model if model is not None else kind_of(path, data)
+    sources: dict[tuple[str, ...], str] = {}
+    if env_prefix is not None:
+        env = environ if environ is not None else os.environ
+        for name, value in sorted(env.items()):
+            if name.startswith(env_prefix) and len(name) > len(env_prefix):
+                keys = tuple(part.lower() for part in name[len(env_prefix) :].split("__"))
+                _assign(path, data, keys, _parse_value(value), f"environment {name}")
+                sources[keys] = f"environment {name}"
+    for override in overrides:
+        key, sep, value = override.partition("=")
+        keys = tuple(part.strip() for part in key.split("."))
+        if not sep or not all(keys):
+            raise ConfigError([f"{path}: bad override {override!r}: expected key.path=value"])
+        _assign(path, data, keys, _parse_value(value.strip()), f"--set {override}")
+        sources[keys] = f"--set {override}"
+    try:
+        return chosen.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError([_describe(path, chosen, e, sources) for e in error.errors()]) from error
+
+
+def load_scenario(path: str | Path) -> ScenarioConfig:
+    """Load a scenario file."""
+    config = load_config(path, ScenarioConfig)
+    assert isinstance(config, ScenarioConfig)
+    return config
+
+
+def load_rig(
+    path: str | Path, overrides: Sequence[str] = (), environ: Mapping[str, str] | None = None
+) -> RigConfig:
+    """Load a rig file with CLI ``overrides`` and ``HIL_RIG__…`` environment variables applied."""
+    config = load_config(path, RigConfig, overrides, environ, RIG_ENV_PREFIX)
+    assert isinstance(config, RigConfig)
+    return config
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _assign(
+    path: Path, data: dict[str, Any], keys: tuple[str, ...], value: Any, source: str
+) -> None:
+    table = data
+    for depth, key in enumerate(keys[:-1]):
+        nested = table.setdefault(key, {})
+        if not isinstance(nested, dict):
+            where = ".".join(keys[: depth + 1])
+            raise ConfigError(
+                [
+                    f"{path}: {where}: cannot set {'.'.join(keys)} from {source}: "
+                    f"{where} is not a table"
+                ]
+            )
+        table = nested
+    table[keys[-1]] = value
+
+
+def _strip_optional(annotation: Any) -> Any:
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def _union_by_tag(annotation: Any, tag: str) -> type[BaseModel] | None:
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return None
+    for member in typing.get_args(annotation):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            for field in member.model_fields.values():
+                if typing.get_origin(field.annotation) is typing.Literal and tag in typing.get_args(
+                    field.annotation
+                ):
+                    return member
+    return None
+
+
+def _walk(model: type[BaseModel], loc: Iterable[int | str]) -> tuple[str, Any]:
+    """Display path of a pydantic ``loc`` (union tags dropped) and the annotation it ends at."""
+    path = ""
+    current: Any = model
+    for part in loc:
+        current = _strip_optional(current)
+        if isinstance(part, int):
+            path += f"[{part}]"
+            args = typing.get_args(current)
+            current = args[0] if args else None
+            continue
+        member = _union_by_tag(current, part)
+        if member is not None:
+            current = member
+            continue
+        path += f".{part}" if path else part
+        if (
+            isinstance(current, type)
+            and issubclass(current, BaseModel)
+            and part in current.model_fields
+        ):
+            current = current.model_fields[part].annotation
+        else:
+            current = None
+    return path, _strip_optional(current)
+
+
+def _parent_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    _, parent = _walk(model, loc[:-1])
+    if isinstance(parent, type) and issubclass(parent, BaseModel):
+        return sorted(parent.model_fields)
+    return []
+
+
+def _describe(
+    path: Path, model: type[BaseModel], error: Any, sources: Mapping[tuple[str, ...], str]
+) -> str:
+    loc = tuple(error["loc"])
+    key, _ = _walk(model, loc)
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        allowed = _parent_keys(model, loc)
+        problem = f"unknown key; allowed here: {', '.join(allowed)}" if allowed else "unknown key"
+    elif kind == "missing":
+        problem = "required key is missing"
+    elif kind == "union_tag_invalid":
+        tags = error.get("ctx", {}).get("expected_tags", "")
+        problem = f"unknown {error['ctx']['discriminator']} {value!r}; allowed: {tags}"
+        key = f"{key}.motion" if key else "motion"
+    elif kind == "union_tag_not_found":
+        problem = f"required key {error['ctx']['discriminator']} is missing"
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ")
+        shown = (
+            "" if isinstance(value, dict | list | tuple) or value is None else f" (got {value!r})"
+        )
+        problem = f"{message}{shown}"
+    origin = next(
+        (
+            f" [set by {source}]"
+            for keys, source in sources.items()
+            if tuple(str(p) for p in loc[: len(keys)]) == keys
+        ),
+        "",
+    )
+    return f"{path}: {key or '(top level)'}: {problem}{origin}"

@@ -1,0 +1,22 @@
+"""Exceptions of the ``hil`` package.
+
+    HilError
+    └── ConfigError        a configuration file or override is missing or invalid
+
+Every library error is translated at the boundary with ``raise ... from``.
+"""
+
+from __future__ import annotations
+
+
+class HilError(Exception):
+    """Root of every error raised by ``hil``."""
+
+
+class ConfigError(HilError):
+    """A configuration could not be loaded. ``problems`` holds one line per problem, each
+    naming the file, the key path and what is allowed."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
