@@ -147,7 +147,8 @@ def _ballistic_rhs(ballistic_coefficient_kg_m2: float) -> Callable[[float, Float
             -max(state[2], 0.0) / ATMOSPHERE_SCALE_HEIGHT_M
         )
         drag = -0.5 * density * inverse_beta * np.linalg.norm(velocity) * velocity
-        return np.concatenate((velocity, (*drag, 0.0, 0.0, -STANDARD_GRAVITY_MPS2)))
+        drag[2] -= STANDARD_GRAVITY_MPS2
+        return np.concatenate((velocity, drag))
 
     return rhs
 
@@ -186,6 +187,7 @@ class Ballistic:
         t0 = np.asarray(t0_s, dtype=np.float64).reshape(-1)
         beta = np.broadcast_to(np.asarray(ballistic_coefficient_kg_m2, dtype=np.float64), t0.shape)
         tables = []
+        ends = []
         impacts = np.full(len(p0), np.inf)
         for i in range(len(p0)):
             solution = solve_ivp(
@@ -199,6 +201,7 @@ class Ballistic:
                 events=_ground_impact,
             )
             end = float(solution.t[-1])
+            ends.append(end)
             if solution.t_events[0].size:
                 impacts[i] = t0[i] + end
             steps = int(np.ceil(end / self.TABLE_STEP_S)) + 1
@@ -210,6 +213,7 @@ class Ballistic:
             self._table[i, : len(table)] = table
             self._table[i, len(table) :, :3] = table[-1, :3]  # at rest after impact
         self._last = np.array([len(table) - 1 for table in tables], dtype=np.intp)
+        self._end_s = np.array(ends)
         self._t0 = t0
         self.impact_s = impacts
 
@@ -218,10 +222,14 @@ class Ballistic:
         return len(self._t0)
 
     def state_at(self, t_s: float) -> tuple[FloatArray, FloatArray]:
-        h = self.TABLE_STEP_S
-        steps = np.clip((t_s - self._t0) / h, 0.0, None)
-        index = np.minimum(steps.astype(np.intp), np.maximum(self._last - 1, 0))
-        s = np.clip(steps - index, 0.0, 1.0)[:, None]
+        step = self.TABLE_STEP_S
+        tau = np.clip(t_s - self._t0, 0.0, self._end_s)
+        index = np.minimum((tau / step).astype(np.intp), np.maximum(self._last - 1, 0))
+        start = index * step
+        # every interval is one step long except the last, which ends at impact or horizon
+        h = np.maximum(np.minimum(start + step, self._end_s) - start, 1e-12)
+        s = np.clip((tau - start) / h, 0.0, 1.0)[:, None]
+        h = h[:, None]
         rows = np.arange(self.size)
         a = self._table[rows, index]
         b = self._table[rows, np.minimum(index + 1, self._last)]

@@ -31,6 +31,14 @@ Interval = Annotated[tuple[float, float], _exactly(2, "[low, high]")]
 """A closed interval [low, high]; the unit is in the field's name."""
 
 
+def _list_to_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+TableArray = BeforeValidator(_list_to_tuple)
+"""Annotate ``tuple[Model, ...]`` fields with this so TOML arrays of tables validate strictly."""
+
+
 def ordered(interval: tuple[float, float], name: str) -> tuple[float, float]:
     """Reject an interval whose low end exceeds its high end."""
     if interval[0] > interval[1]:

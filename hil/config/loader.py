@@ -212,16 +212,17 @@ def _describe(
     elif kind == "missing":
         problem = "required key is missing"
     elif kind == "union_tag_invalid":
-        tags = error.get("ctx", {}).get("expected_tags", "")
-        problem = f"unknown {error['ctx']['discriminator']} {value!r}; allowed: {tags}"
-        key = f"{key}.motion" if key else "motion"
+        ctx = error["ctx"]
+        tag_key = str(ctx["discriminator"]).strip("'")
+        problem = f"unknown {tag_key} {ctx['tag']!r}; allowed: {ctx['expected_tags']}"
+        key = f"{key}.{tag_key}" if key else tag_key
     elif kind == "union_tag_not_found":
-        problem = f"required key {error['ctx']['discriminator']} is missing"
+        tag_key = str(error["ctx"]["discriminator"]).strip("'")
+        problem = "required key is missing"
+        key = f"{key}.{tag_key}" if key else tag_key
     else:
         message = str(error["msg"]).removeprefix("Value error, ")
-        shown = (
-            "" if isinstance(value, dict | list | tuple) or value is None else f" (got {value!r})"
-        )
+        shown = f" (got {value!r})" if isinstance(value, str | int | float) else ""
         problem = f"{message}{shown}"
     origin = next(
         (

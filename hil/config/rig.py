@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from hil.config.fields import ConfigModel, Vec3
 
@@ -65,21 +65,36 @@ class RigConfig(ConfigModel):
     """A whole rig file."""
 
     rig: RigInfo
-    radar: RadarLink = RadarLink()
-    plc: PlcLink = PlcLink()
+    radar: RadarLink = Field(default_factory=RadarLink, validate_default=True)
+    plc: PlcLink = Field(default_factory=PlcLink, validate_default=True)
     launcher: LauncherSite = LauncherSite()
 
-    @model_validator(mode="after")
-    def _bench_needs_devices(self) -> RigConfig:
-        if self.rig.mode != "bench":
-            return self
-        missing = []
-        if not self.radar.url:
-            missing.append("radar.url (the radar's serial port, e.g. /dev/ttyUSB0)")
-        if self.plc.transport == "rtu" and not self.plc.url:
-            missing.append("plc.url (the PLC's serial port for Modbus RTU)")
-        if self.plc.transport == "tcp" and self.plc.port == 0:
-            missing.append("plc.port (the PLC's Modbus TCP port, usually 502)")
-        if missing:
-            raise ValueError("mode 'bench' needs " + " and ".join(missing))
-        return self
+    @field_validator("radar")
+    @classmethod
+    def _bench_radar(cls, radar: RadarLink, info: ValidationInfo) -> RadarLink:
+        if _is_bench(info) and not radar.url:
+            raise ValueError(
+                "url is required in mode 'bench': the radar's serial port, "
+                'e.g. url = "/dev/ttyUSB0"'
+            )
+        return radar
+
+    @field_validator("plc")
+    @classmethod
+    def _bench_plc(cls, plc: PlcLink, info: ValidationInfo) -> PlcLink:
+        if _is_bench(info) and plc.transport == "rtu" and not plc.url:
+            raise ValueError(
+                "url is required for Modbus RTU in mode 'bench': the PLC's serial "
+                'port, e.g. url = "/dev/ttyUSB1"'
+            )
+        if _is_bench(info) and plc.transport == "tcp" and plc.port == 0:
+            raise ValueError(
+                "port 0 means 'any free port', which only an emulator can use; "
+                "the bench PLC listens on port 502"
+            )
+        return plc
+
+
+def _is_bench(info: ValidationInfo) -> bool:
+    rig = info.data.get("rig")
+    return isinstance(rig, RigInfo) and rig.mode == "bench"

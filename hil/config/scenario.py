@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from hil.config.fields import ConfigModel, Interval, Vec3, ordered
+from hil.config.fields import ConfigModel, Interval, TableArray, Vec3, ordered
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
@@ -213,5 +213,5 @@ class ScenarioConfig(ConfigModel):
 
     scenario: ScenarioInfo
     radar: RadarModelConfig = RadarModelConfig()
-    targets: tuple[Target, ...] = ()
-    raids: tuple[Raid, ...] = ()
+    targets: Annotated[tuple[Target, ...], TableArray] = ()
+    raids: Annotated[tuple[Raid, ...], TableArray] = ()
