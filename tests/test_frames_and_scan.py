@@ -60,8 +60,9 @@ def test_rotating_scan_advances_and_counts_revolutions() -> None:
 
 
 def test_sector_scan_stays_in_sector_and_reverses() -> None:
-    scan = ScanPattern.from_rpm(ScanMode.SECTOR, 10.0, sector_centre_rad=0.0,
-                                sector_width_rad=math.radians(120.0))
+    scan = ScanPattern.from_rpm(
+        ScanMode.SECTOR, 10.0, sector_centre_rad=0.0, sector_width_rad=math.radians(120.0)
+    )
     centres = scan.dwell_centres(0.0, 10.0)
     az = np.array([float(wrap_pi(scan.pose_at(float(t)).az_rad)) for t in centres])
     assert az.min() >= math.radians(-60.0) - 1e-9 and az.max() <= math.radians(60.0) + 1e-9

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-LEAKS = '''
+LEAKS = """
 import asyncio, socket, subprocess, sys, threading
 
 def test_thread():
@@ -29,7 +29,7 @@ def test_clean():
 
 async def test_clean_async():
     await asyncio.sleep(0)
-'''
+"""
 
 
 def test_leaks_fail_and_clean_tests_pass(pytester: pytest.Pytester) -> None:

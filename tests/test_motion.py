@@ -135,11 +135,23 @@ def test_ballistic_targets_die_at_ground_impact() -> None:
 
 
 def test_waypoint_speed_sets_timing_and_lifetime() -> None:
-    config = ScenarioConfig.model_validate({
-        "scenario": {"name": "w"},
-        "targets": [{"motion": "waypoints", "birth_s": 5.0, "speed_mps": 50.0,
-                     "waypoints_enu_m": [[0.0, 0.0, 0.0], [300.0, 400.0, 0.0], [300.0, 400.0, 100.0]]}],
-    })
+    config = ScenarioConfig.model_validate(
+        {
+            "scenario": {"name": "w"},
+            "targets": [
+                {
+                    "motion": "waypoints",
+                    "birth_s": 5.0,
+                    "speed_mps": 50.0,
+                    "waypoints_enu_m": [
+                        [0.0, 0.0, 0.0],
+                        [300.0, 400.0, 0.0],
+                        [300.0, 400.0, 100.0],
+                    ],
+                }
+            ],
+        }
+    )
     targets = build_targets(config)
     assert (targets.birth_s[0], targets.death_s[0]) == (5.0, 5.0 + 10.0 + 2.0)
     assert_allclose(targets.state_at(15.0).position_enu_m[0], [300.0, 400.0, 0.0], atol=1e-9)

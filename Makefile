@@ -1,0 +1,36 @@
+# One place for the project's commands; `make test` is what CI runs (.ci/run).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $(STAMP)
+
+## demo: set up .venv and run the main job on its embedded default (no hardware)
+demo: $(STAMP)
+	$(BIN)/hil sim --scenario configs/scenarios/raid-100.toml
+
+## test: set up .venv and run every check: ruff, mypy, the full pytest suite
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+## bench: the speed figures the issues ask for
+bench: $(STAMP)
+	$(BIN)/python benchmarks/sim_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
