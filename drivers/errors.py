@@ -1,0 +1,43 @@
+"""Exceptions of the ``drivers`` package.
+
+    DriverError
+    ├── LifecycleError             a driver method called in the wrong lifecycle state
+    ├── LinkDownError              the device link is down (reconnecting); nothing was sent
+    ├── DriverTimeoutError         (also TimeoutError) no answer in time, retries exhausted
+    ├── ProtocolError              a payload that does not decode (wrong length, bad field)
+    └── CommandRejectedError       the device answered a command with a non-OK result
+
+pyserial and OS errors are translated at the boundary with ``raise ... from``.
+"""
+
+from __future__ import annotations
+
+
+class DriverError(Exception):
+    """Root of every error raised by ``drivers``."""
+
+
+class LifecycleError(DriverError):
+    """A method was called in a lifecycle state that does not allow it."""
+
+
+class LinkDownError(DriverError):
+    """The link to the device is down; the driver is reconnecting."""
+
+
+class DriverTimeoutError(DriverError, TimeoutError):
+    """The device did not answer in time, after every retry."""
+
+
+class ProtocolError(DriverError):
+    """Bytes or a payload that do not follow the interface control document."""
+
+
+class CommandRejectedError(DriverError):
+    """The device refused a command (``result`` is the ICD's ACK result code)."""
+
+    def __init__(self, command: str, result: int, result_name: str) -> None:
+        super().__init__(f"{command} rejected by the device: {result_name} ({result})")
+        self.command = command
+        self.result = result
+        self.result_name = result_name

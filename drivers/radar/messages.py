@@ -1,0 +1,390 @@
+"""Typed messages of the turntable radar ICD (version 1), in SI units, with their payload codecs.
+
+Every message knows its ``MSG_TYPE`` and converts to and from its payload bytes (little-endian,
+layouts in ``docs/radar-protocol.md``). Device time is kept as the ICD's integer microseconds
+(``t_us``) so re-encoding is exact; ``t_device_s`` gives seconds. DETECTIONS records decode
+straight into one numpy array per quantity (no per-detection Python objects):
+``range_m`` (m, slant), ``az_rad`` (rad, (−π, π], clockwise from the turntable's zero),
+``el_rad`` (rad above horizontal), ``vr_mps`` (m/s, + receding), ``snr_db`` (dB), ``flags``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import struct
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from drivers.errors import ProtocolError
+
+FloatArray = npt.NDArray[np.float64]
+UInt16Array = npt.NDArray[np.uint16]
+
+MAX_PAYLOAD = 4096
+DETECTION_RECORD = np.dtype(
+    [
+        ("range_mm", "<u4"),
+        ("az_urad", "<i4"),
+        ("el_urad", "<i4"),
+        ("vr_mmps", "<i4"),
+        ("snr_cdb", "<i2"),
+        ("flags", "<u2"),
+    ]
+)
+DETECTIONS_HEADER = struct.Struct("<QIIiHH")
+MAX_DETECTIONS = (MAX_PAYLOAD - DETECTIONS_HEADER.size) // DETECTION_RECORD.itemsize  # 203
+TWO_PI_URAD = 2.0 * math.pi * 1e6
+
+
+class MsgType(enum.IntEnum):
+    DETECTIONS = 0x01
+    STATUS = 0x02
+    ACK = 0x03
+    PONG = 0x04
+    SET_MODE = 0x10
+    SET_RPM = 0x11
+    SET_SECTOR = 0x12
+    PING = 0x13
+    REQUEST_STATUS = 0x14
+
+
+class RadarMode(enum.IntEnum):
+    STANDBY = 0
+    ROTATING = 1
+    SECTOR = 2
+    FAULT = 3
+
+
+class AckResult(enum.IntEnum):
+    OK = 0
+    BAD_ARGUMENT = 1
+    BAD_STATE = 2
+    UNSUPPORTED = 3
+
+
+class FaultBits(enum.IntFlag):
+    MOTOR = 1 << 0
+    ENCODER = 1 << 1
+    OVER_TEMPERATURE = 1 << 2
+    RF = 1 << 3
+
+
+def _check_length(payload: bytes, expected: int, name: str) -> None:
+    if len(payload) != expected:
+        raise ProtocolError(f"{name} payload must be {expected} bytes, got {len(payload)}")
+
+
+def _pack(layout: struct.Struct, name: str, *values: int) -> bytes:
+    try:
+        return layout.pack(*values)
+    except struct.error as error:
+        raise ProtocolError(f"{name}: value out of range for the ICD field: {error}") from error
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Detections:
+    """0x01 DETECTIONS: one dwell's detections and the antenna pose at the dwell centre."""
+
+    MSG_TYPE: ClassVar[MsgType] = MsgType.DETECTIONS
+    t_us: int
+    scan_id: int
+    antenna_az_rad: float
+    """[0, 2π), clockwise from the turntable's zero."""
+    antenna_el_rad: float
+    range_m: FloatArray = field(default_factory=lambda: np.empty(0))
+    az_rad: FloatArray = field(default_factory=lambda: np.empty(0))
+    el_rad: FloatArray = field(default_factory=lambda: np.empty(0))
+    vr_mps: FloatArray = field(default_factory=lambda: np.empty(0))
+    snr_db: FloatArray = field(default_factory=lambda: np.empty(0))
+    flags: UInt16Array = field(default_factory=lambda: np.empty(0, np.uint16))
+
+    @property
+    def t_device_s(self) -> float:
+        return self.t_us / 1e6
+
+    @property
+    def count(self) -> int:
+        return len(self.range_m)
+
+    def encode_payload(self) -> bytes:
+        n = self.count
+        if n > MAX_DETECTIONS:
+            raise ProtocolError(f"DETECTIONS holds at most {MAX_DETECTIONS} records, got {n}")
+        az_urad = round(self.antenna_az_rad * 1e6)
+        if not 0 <= az_urad < TWO_PI_URAD:
+            raise ProtocolError(f"antenna azimuth {self.antenna_az_rad} rad is outside [0, 2π)")
+        header = _pack(
+            DETECTIONS_HEADER,
+            "DETECTIONS",
+            self.t_us,
+            self.scan_id,
+            az_urad,
+            round(self.antenna_el_rad * 1e6),
+            n,
+            0,
+        )
+        records = np.empty(n, DETECTION_RECORD)
+        columns = (
+            ("range_mm", self.range_m, 1e3),
+            ("az_urad", self.az_rad, 1e6),
+            ("el_urad", self.el_rad, 1e6),
+            ("vr_mmps", self.vr_mps, 1e3),
+            ("snr_cdb", self.snr_db, 1e2),
+        )
+        for name, values, scale in columns:
+            scaled = np.rint(np.asarray(values, dtype=np.float64) * scale)
+            info = np.iinfo(DETECTION_RECORD[name])
+            if n and (scaled.min() < info.min or scaled.max() > info.max):
+                raise ProtocolError(f"DETECTIONS {name} out of range for its ICD field")
+            records[name] = scaled
+        records["flags"] = self.flags
+        return header + records.tobytes()
+
+    @classmethod
+    def decode_payload(cls, payload: bytes) -> Detections:
+        if len(payload) < DETECTIONS_HEADER.size:
+            raise ProtocolError(
+                f"DETECTIONS payload shorter than its {DETECTIONS_HEADER.size}-"
+                f"byte header: {len(payload)} bytes"
+            )
+        t_us, scan_id, az_urad, el_urad, count, _ = DETECTIONS_HEADER.unpack_from(payload)
+        _check_length(
+            payload,
+            DETECTIONS_HEADER.size + count * DETECTION_RECORD.itemsize,
+            f"DETECTIONS with {count} records",
+        )
+        records = np.frombuffer(payload, DETECTION_RECORD, count, DETECTIONS_HEADER.size)
+        # division (not multiplication by 1e-6) gives the correctly rounded SI value
+        return cls(
+            t_us,
+            scan_id,
+            az_urad / 1e6,
+            el_urad / 1e6,
+            records["range_mm"] / 1e3,
+            records["az_urad"] / 1e6,
+            records["el_urad"] / 1e6,
+            records["vr_mmps"] / 1e3,
+            records["snr_cdb"] / 1e2,
+            records["flags"].copy(),
+        )
+
+
+_STATUS = struct.Struct("<QBBHhhIII")
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """0x02 STATUS: device health, every second and on request."""
+
+    MSG_TYPE: ClassVar[MsgType] = MsgType.STATUS
+    t_us: int
+    mode: RadarMode
+    fault_bits: int
+    rpm: float
+    """Turntable speed, rpm (ICD: centi-rpm), positive clockwise."""
+    temp_c: float
+    frames_sent: int
+    crc_errors: int
+    uptime_s: int
+
+    @property
+    def t_device_s(self) -> float:
+        return self.t_us / 1e6
+
+    def encode_payload(self) -> bytes:
+        return _pack(
+            _STATUS,
+            "STATUS",
+            self.t_us,
+            int(self.mode),
+            0,
+            self.fault_bits,
+            round(self.rpm * 100),
+            round(self.temp_c * 100),
+            self.frames_sent,
+            self.crc_errors,
+            self.uptime_s,
+        )
+
+    @classmethod
+    def decode_payload(cls, payload: bytes) -> Status:
+        _check_length(payload, _STATUS.size, "STATUS")
+        t_us, mode, _, faults, rpm_c, temp_cc, sent, crc, uptime = _STATUS.unpack(payload)
+        try:
+            radar_mode = RadarMode(mode)
+        except ValueError as error:
+            raise ProtocolError(f"STATUS mode {mode} is not in the ICD") from error
+        return cls(t_us, radar_mode, faults, rpm_c / 100, temp_cc / 100, sent, crc, uptime)
+
+
+_ACK = struct.Struct("<HBB")
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """0x03 ACK: the device's answer to a host command."""
+
+    MSG_TYPE: ClassVar[MsgType] = MsgType.ACK
+    acked_seq: int
+    acked_type: int
+    result: int
+
+    @property
+    def result_name(self) -> str:
+        try:
+            return AckResult(self.result).name
+        except ValueError:
+            return f"UNKNOWN_RESULT_{self.result}"
+
+    def encode_payload(self) -> bytes:
+        return _pack(_ACK, "ACK", self.acked_seq, self.acked_type, self.result)
+
+    @classmethod
+    def decode_payload(cls, payload: bytes) -> Ack:
+        _check_length(payload, _ACK.size, "ACK")
+        return cls(*_ACK.unpack(payload))
+
+
+_PONG = struct.Struct("<IQ")
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    """0x04 PONG: the device time at which a PING arrived."""
+
+    MSG_TYPE: ClassVar[MsgType] = MsgType.PONG
+    nonce: int
+    t_us: int
+
+    @property
+    def t_device_s(self) -> float:
+        return self.t_us / 1e6
+
+    def encode_payload(self) -> bytes:
+        return _pack(_PONG, "PONG", self.nonce, self.t_us)
+
+    @classmethod
+    def decode_payload(cls, payload: bytes) -> Pong:
+        _check_length(payload, _PONG.size, "PONG")
+        return cls(*_PONG.unpack(payload))
+
+
+@dataclass(frozen=True, slots=True)
+class SetMode:
+    """0x10 SET_MODE (host → device). FAULT cannot be set."""
+
+    MSG_TYPE: ClassVar[MsgType] = MsgType.SET_MODE
+    mode: int
+
+    def encode_payload(self) -> bytes:
+        return _pack(struct.Struct("<B"), "SET_MODE", self.mode)
+
+    @classmethod
+    def decode_payload(cls, payload: bytes) -> SetMode:
+        _check_length(payload, 1, "SET_MODE")
+        return cls(payload[0])
+
+
+@dataclass(frozen=True, slots=True)
+class SetRpm:
+    """0x11 SET_RPM (host → device): centi-rpm, −6000..6000, positive clockwise."""
+
+    MSG_TYPE: ClassVar[MsgType] = MsgType.SET_RPM
+    rpm_c: int
+
+    def encode_payload(self) -> bytes:
+        return _pack(struct.Struct("<h"), "SET_RPM", self.rpm_c)
+
+    @classmethod
+    def decode_payload(cls, payload: bytes) -> SetRpm:
+        _check_length(payload, 2, "SET_RPM")
+        return cls(*struct.unpack("<h", payload))
+
+
+@dataclass(frozen=True, slots=True)
+class SetSector:
+    """0x12 SET_SECTOR (host → device): centre and width in µrad."""
+
+    MSG_TYPE: ClassVar[MsgType] = MsgType.SET_SECTOR
+    centre_urad: int
+    width_urad: int
+
+    def encode_payload(self) -> bytes:
+        return _pack(struct.Struct("<iI"), "SET_SECTOR", self.centre_urad, self.width_urad)
+
+    @classmethod
+    def decode_payload(cls, payload: bytes) -> SetSector:
+        _check_length(payload, 8, "SET_SECTOR")
+        return cls(*struct.unpack("<iI", payload))
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """0x13 PING (host → device): answered by ACK then PONG."""
+
+    MSG_TYPE: ClassVar[MsgType] = MsgType.PING
+    nonce: int
+
+    def encode_payload(self) -> bytes:
+        return _pack(struct.Struct("<I"), "PING", self.nonce)
+
+    @classmethod
+    def decode_payload(cls, payload: bytes) -> Ping:
+        _check_length(payload, 4, "PING")
+        return cls(*struct.unpack("<I", payload))
+
+
+@dataclass(frozen=True, slots=True)
+class RequestStatus:
+    """0x14 REQUEST_STATUS (host → device): answered by ACK then STATUS."""
+
+    MSG_TYPE: ClassVar[MsgType] = MsgType.REQUEST_STATUS
+
+    def encode_payload(self) -> bytes:
+        return b""
+
+    @classmethod
+    def decode_payload(cls, payload: bytes) -> RequestStatus:
+        _check_length(payload, 0, "REQUEST_STATUS")
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """A frame with a msg_type the ICD does not define (kept so a device can answer it)."""
+
+    msg_type: int
+    payload: bytes
+
+    def encode_payload(self) -> bytes:
+        return self.payload
+
+
+Message = (
+    Detections | Status | Ack | Pong | SetMode | SetRpm | SetSector | Ping | RequestStatus | Unknown
+)
+
+MESSAGE_CLASSES: dict[
+    int,
+    type[Detections | Status | Ack | Pong | SetMode | SetRpm | SetSector | Ping | RequestStatus],
+] = {
+    cls.MSG_TYPE: cls
+    for cls in (Detections, Status, Ack, Pong, SetMode, SetRpm, SetSector, Ping, RequestStatus)
+}
+"""msg_type → message class (a constant table, never mutated)."""
+
+
+def msg_type_of(message: Message) -> int:
+    return message.msg_type if isinstance(message, Unknown) else int(message.MSG_TYPE)
+
+
+def decode_message(msg_type: int, payload: bytes) -> Message:
+    """Payload bytes of a frame → typed message; raises ``ProtocolError`` on a bad payload."""
+    cls = MESSAGE_CLASSES.get(msg_type)
+    if cls is None:
+        return Unknown(msg_type, bytes(payload))
+    return cls.decode_payload(bytes(payload))
