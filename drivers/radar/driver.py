@@ -1,0 +1,475 @@
+"""Async driver for the turntable radar: frames in, commands out, reconnects by itself.
+
+Lifecycle (explicit, checked)::
+
+    CLOSED --open()--> OPEN --close()--> CLOSED        close() is safe twice
+
+While OPEN a supervisor task keeps the link up: it opens the transport, and when the port
+vanishes, hits EOF or an I/O error, or stays silent too long, it reports the link DOWN, waits a
+bounded exponential backoff (0.1 s doubling to 2 s by default) and reconnects, until closed.
+Consumers never hang on a dead link: ``receive()`` takes a timeout, commands fail at once with
+``LinkDownError`` while the link is down, and ``link_state`` says UP, STALE (open but silent for
+``stale_after_s``) or DOWN.
+
+Every received frame reaches the consumer through a bounded queue; when it is full the oldest
+frame is dropped and counted, so the reader never blocks. Each frame carries its host arrival
+time and, for timestamped messages, the device time mapped onto the host clock by PING/PONG
+round trips (``drivers.clock_sync``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import itertools
+import math
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from drivers.clock_sync import ClockSample, ClockSync
+from drivers.errors import (
+    CommandRejectedError,
+    DriverTimeoutError,
+    LifecycleError,
+    LinkDownError,
+    ProtocolError,
+)
+from drivers.radar.framing import StreamDecoder, encode
+from drivers.radar.messages import (
+    Ack,
+    AckResult,
+    Detections,
+    Message,
+    Ping,
+    Pong,
+    RadarMode,
+    RequestStatus,
+    SetMode,
+    SetRpm,
+    SetSector,
+    Status,
+)
+from drivers.serial_transport import SerialTransport
+
+
+class Lifecycle(enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+
+
+class LinkState(enum.Enum):
+    DOWN = "down"
+    """Not connected (yet, or any more); the supervisor is (re)connecting."""
+    UP = "up"
+    """Connected and frames arrive."""
+    STALE = "stale"
+    """Connected, but nothing has arrived for ``stale_after_s``."""
+
+
+@dataclass(frozen=True, slots=True)
+class RadarFrame:
+    """One received message with its times.
+
+    ``t_rx_host_s``: host monotonic time when its bytes arrived. ``t_host_s``: for messages that
+    carry a device time, that time mapped to the host clock (``clock_synced``), else the arrival
+    time.
+    """
+
+    seq: int
+    message: Message
+    t_rx_host_s: float
+    t_host_s: float
+    clock_synced: bool
+
+    @property
+    def t_device_s(self) -> float | None:
+        t_us = getattr(self.message, "t_us", None)
+        return None if t_us is None else t_us / 1e6
+
+
+@dataclass(frozen=True, slots=True)
+class RadarHealth:
+    """A snapshot of the link's counters."""
+
+    link_state: LinkState
+    frames: int
+    bytes: int
+    crc_errors: int
+    resyncs: int
+    lost_frames: int
+    bad_payloads: int
+    queue_drops: int
+    reconnects: int
+    commands: int
+    command_timeouts: int
+    last_frame_age_s: float | None
+    clock_offset_s: float | None
+    clock_drift_ppm: float | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PingResult:
+    rtt_s: float
+    device_s: float
+    clock_offset_s: float
+
+
+class RadarDriver:
+    """The radar link. Use as ``async with RadarDriver(url) as radar: ...``."""
+
+    def __init__(
+        self,
+        url: str,
+        baud: int = 921600,
+        *,
+        queue_size: int = 1024,
+        command_timeout_s: float = 0.2,
+        command_retries: int = 2,
+        backoff_min_s: float = 0.1,
+        backoff_max_s: float = 2.0,
+        stale_after_s: float = 1.5,
+        reconnect_after_silence_s: float | None = 5.0,
+        clock_sync_interval_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.url = url
+        self.baud = baud
+        self.command_timeout_s = command_timeout_s
+        self.command_retries = command_retries
+        self.backoff_min_s = backoff_min_s
+        self.backoff_max_s = backoff_max_s
+        self.stale_after_s = stale_after_s
+        self.reconnect_after_silence_s = reconnect_after_silence_s
+        self.clock_sync_interval_s = clock_sync_interval_s
+        self._clock = clock
+        self._queue_size = queue_size
+        self._lifecycle = Lifecycle.CLOSED
+        self._queue: asyncio.Queue[RadarFrame] = asyncio.Queue(queue_size)
+        self._decoder = StreamDecoder()
+        self._sync = ClockSync()
+        self._transport: SerialTransport | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._up = asyncio.Event()
+        self._acks: dict[int, asyncio.Future[Ack]] = {}
+        self._pongs: dict[int, asyncio.Future[tuple[Pong, float]]] = {}
+        self._statuses: list[asyncio.Future[Status]] = []
+        self._host_seq = itertools.count(random.randrange(0x10000))
+        self._last_frame_at: float | None = None
+        self._bad_payloads = 0
+        self._queue_drops = 0
+        self._reconnects = 0
+        self._commands = 0
+        self._command_timeouts = 0
+        self._last_error: str | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def __aenter__(self) -> RadarDriver:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        return self._lifecycle
+
+    async def open(self) -> None:
+        """Start the supervisor; returns at once (see ``wait_up``)."""
+        if self._lifecycle is not Lifecycle.CLOSED:
+            raise LifecycleError(f"radar {self.url}: open() while {self._lifecycle.value}")
+        self._lifecycle = Lifecycle.OPEN
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"radar {self.url}")
+
+    async def close(self) -> None:
+        """Stop reconnecting, close the link, fail pending commands. Safe to call twice."""
+        if self._lifecycle is Lifecycle.CLOSED:
+            return
+        self._lifecycle = Lifecycle.CLOSED
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
+        self._fail_pending(LinkDownError(f"radar {self.url}: driver closed"))
+
+    async def wait_up(self, timeout_s: float) -> None:
+        """Wait until the link is connected; ``DriverTimeoutError`` after ``timeout_s``."""
+        self._require_open()
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._up.wait()
+        except TimeoutError as error:
+            raise DriverTimeoutError(
+                f"radar {self.url}: not connected after {timeout_s} s"
+                + (f" ({self._last_error})" if self._last_error else "")
+            ) from error
+
+    # --- state ------------------------------------------------------------------------------
+
+    @property
+    def link_state(self) -> LinkState:
+        if not self._up.is_set():
+            return LinkState.DOWN
+        age = self.last_frame_age_s
+        if age is None or age > self.stale_after_s:
+            return LinkState.STALE
+        return LinkState.UP
+
+    @property
+    def last_frame_age_s(self) -> float | None:
+        return None if self._last_frame_at is None else self._clock() - self._last_frame_at
+
+    @property
+    def clock_sync(self) -> ClockSync:
+        return self._sync
+
+    def health(self) -> RadarHealth:
+        c = self._decoder.counters
+        return RadarHealth(
+            link_state=self.link_state,
+            frames=c.frames,
+            bytes=c.bytes,
+            crc_errors=c.crc_errors + c.bad_version + c.oversize,
+            resyncs=c.resyncs,
+            lost_frames=c.lost_frames,
+            bad_payloads=self._bad_payloads,
+            queue_drops=self._queue_drops,
+            reconnects=self._reconnects,
+            commands=self._commands,
+            command_timeouts=self._command_timeouts,
+            last_frame_age_s=self.last_frame_age_s,
+            clock_offset_s=self._sync.offset_s if self._sync.synced else None,
+            clock_drift_ppm=self._sync.drift * 1e6 if self._sync.synced else None,
+            last_error=self._last_error,
+        )
+
+    # --- receiving --------------------------------------------------------------------------
+
+    async def receive(self, timeout_s: float | None = None) -> RadarFrame:
+        """The next received frame (oldest first); ``DriverTimeoutError`` after ``timeout_s``."""
+        self._require_open()
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await self._queue.get()
+        except TimeoutError as error:
+            raise DriverTimeoutError(
+                f"radar {self.url}: no frame for {timeout_s} s (link {self.link_state.value})"
+            ) from error
+
+    async def frames(self, timeout_s: float | None = None) -> AsyncIterator[RadarFrame]:
+        """Received frames as they come; each wait is bounded by ``timeout_s``."""
+        while True:
+            yield await self.receive(timeout_s)
+
+    def drain(self) -> list[RadarFrame]:
+        """Every frame queued right now, without waiting."""
+        frames = []
+        while not self._queue.empty():
+            frames.append(self._queue.get_nowait())
+        return frames
+
+    # --- commands ---------------------------------------------------------------------------
+
+    async def set_mode(self, mode: RadarMode) -> None:
+        await self._command(SetMode(int(mode)))
+
+    async def set_rpm(self, rpm: float) -> None:
+        """Turntable speed in rpm (positive clockwise), sent in the ICD's centi-rpm."""
+        await self._command(SetRpm(round(rpm * 100)))
+
+    async def set_sector(self, centre_rad: float, width_rad: float) -> None:
+        """Sector-scan limits: centre and width in radians (turntable frame)."""
+        if not 0 <= width_rad <= 2 * math.pi:
+            raise ValueError(f"sector width {width_rad} rad is outside [0, 2π]")
+        await self._command(SetSector(round(centre_rad * 1e6), round(width_rad * 1e6)))
+
+    async def request_status(self) -> Status:
+        """Ask for a STATUS now and return it."""
+        waiter: asyncio.Future[Status] = asyncio.get_running_loop().create_future()
+        self._statuses.append(waiter)
+        try:
+            await self._command(RequestStatus())
+            async with asyncio.timeout(self.command_timeout_s):
+                return await waiter
+        except TimeoutError as error:
+            self._command_timeouts += 1
+            raise DriverTimeoutError(f"radar {self.url}: no STATUS after REQUEST_STATUS") from error
+        finally:
+            if waiter in self._statuses:
+                self._statuses.remove(waiter)
+
+    async def ping(self) -> PingResult:
+        """One PING/PONG round trip; feeds the clock-offset estimate."""
+        nonce = random.getrandbits(32)
+        waiter: asyncio.Future[tuple[Pong, float]] = asyncio.get_running_loop().create_future()
+        self._pongs[nonce] = waiter
+        try:
+            sent = self._clock()
+            await self._command(Ping(nonce))
+            async with asyncio.timeout(self.command_timeout_s):
+                pong, received = await waiter
+        except TimeoutError as error:
+            self._command_timeouts += 1
+            raise DriverTimeoutError(f"radar {self.url}: no PONG for PING {nonce:#x}") from error
+        finally:
+            self._pongs.pop(nonce, None)
+        self._sync.add(ClockSample(sent, pong.t_device_s, received))
+        return PingResult(received - sent, pong.t_device_s, self._sync.offset_s)
+
+    async def _command(self, message: Message) -> Ack:
+        self._require_open()
+        name = type(message).__name__
+        for _attempt in range(self.command_retries + 1):
+            transport = self._transport
+            if transport is None or not self._up.is_set():
+                raise LinkDownError(
+                    f"radar {self.url}: link down, {name} not sent"
+                    + (f" ({self._last_error})" if self._last_error else "")
+                )
+            seq = next(self._host_seq) & 0xFFFF
+            waiter: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+            self._acks[seq] = waiter
+            try:
+                self._commands += 1
+                await transport.write(encode(message, seq))
+                async with asyncio.timeout(self.command_timeout_s):
+                    ack = await waiter
+            except TimeoutError:
+                self._command_timeouts += 1
+                continue
+            finally:
+                self._acks.pop(seq, None)
+            if ack.result != AckResult.OK:
+                raise CommandRejectedError(name, ack.result, ack.result_name)
+            return ack
+        raise DriverTimeoutError(
+            f"radar {self.url}: no ACK for {name} after {self.command_retries + 1} attempts"
+        )
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _require_open(self) -> None:
+        if self._lifecycle is not Lifecycle.OPEN:
+            raise LifecycleError(f"radar {self.url}: driver is {self._lifecycle.value}")
+
+    def _on_data(self, data: bytes) -> None:
+        now = self._clock()
+        for frame in self._decoder.feed(data):
+            try:
+                message = frame.message()
+            except ProtocolError as error:
+                self._bad_payloads += 1
+                self._last_error = str(error)
+                continue
+            self._last_frame_at = now
+            self._dispatch(message, now)
+            t_us: int | None = getattr(message, "t_us", None)
+            if t_us is not None and self._sync.synced:
+                self._enqueue(
+                    RadarFrame(frame.seq, message, now, self._sync.to_host(t_us / 1e6), True)
+                )
+            else:
+                self._enqueue(RadarFrame(frame.seq, message, now, now, False))
+
+    def _dispatch(self, message: Message, now: float) -> None:
+        if isinstance(message, Ack):
+            waiter = self._acks.get(message.acked_seq)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(message)
+        elif isinstance(message, Pong):
+            pong_waiter = self._pongs.get(message.nonce)
+            if pong_waiter is not None and not pong_waiter.done():
+                pong_waiter.set_result((message, now))
+        elif isinstance(message, Status):
+            for status_waiter in self._statuses:
+                if not status_waiter.done():
+                    status_waiter.set_result(message)
+
+    def _enqueue(self, frame: RadarFrame) -> None:
+        if self._queue.full():
+            self._queue.get_nowait()
+            self._queue_drops += 1
+        self._queue.put_nowait(frame)
+
+    def _fail_pending(self, error: Exception) -> None:
+        waiters: list[asyncio.Future[object]] = [
+            *self._acks.values(),
+            *self._pongs.values(),
+            *self._statuses,
+        ]  # type: ignore[list-item]
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(error)
+                waiter.exception()  # retrieved here: the caller may already have given up
+
+    async def _supervise(self) -> None:
+        backoff = self.backoff_min_s
+        first = True
+        while True:
+            try:
+                transport = await SerialTransport.open(self.url, self.baud, self._on_data)
+            except LinkDownError as error:
+                self._last_error = str(error)
+                await asyncio.sleep(backoff)  # pacing the retries, not waiting for a condition
+                backoff = min(2 * backoff, self.backoff_max_s)
+                continue
+            if not first:
+                self._reconnects += 1
+            first = False
+            backoff = self.backoff_min_s
+            self._decoder.reset()
+            self._sync.reset()
+            self._transport = transport
+            self._last_frame_at = self._clock()
+            self._up.set()
+            try:
+                reason = await self._hold(transport)
+            finally:
+                self._up.clear()
+                self._transport = None
+                await transport.close()
+            self._last_error = str(reason)
+            self._fail_pending(LinkDownError(f"radar {self.url}: link lost: {reason}"))
+
+    async def _hold(self, transport: SerialTransport) -> Exception:
+        """Run while the link is up; return why it went down."""
+        async with asyncio.TaskGroup() as group:
+            if self.clock_sync_interval_s is not None:
+                syncing = group.create_task(self._keep_clock_synced(self.clock_sync_interval_s))
+            else:
+                syncing = None
+            watchdog = group.create_task(self._watch_silence())
+            waiters: set[asyncio.Future[Any]] = {transport.lost, watchdog}
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for task in (syncing, watchdog):
+                if task is not None:
+                    task.cancel()
+        if transport.lost.done():
+            return transport.lost.result() or LinkDownError("link closed")
+        return LinkDownError(f"silent for more than {self.reconnect_after_silence_s} s")
+
+    async def _watch_silence(self) -> None:
+        limit = self.reconnect_after_silence_s
+        if limit is None:
+            await asyncio.Event().wait()  # never
+            return
+        while True:
+            age = self.last_frame_age_s or 0.0
+            if age > limit:
+                return
+            await asyncio.sleep(max(limit - age, 0.05))
+
+    async def _keep_clock_synced(self, interval_s: float) -> None:
+        while True:
+            try:
+                await self.ping()
+            except (DriverTimeoutError, LinkDownError, CommandRejectedError) as error:
+                self._last_error = f"clock sync: {error}"
+            await asyncio.sleep(interval_s)
