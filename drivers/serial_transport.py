@@ -12,6 +12,7 @@ closes, when ``close()`` returns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -78,10 +79,8 @@ class SerialTransport:
         self._stop.set()
         port = self._port
         if port is not None and hasattr(port, "cancel_read"):
-            try:
+            with contextlib.suppress(OSError, serial.SerialException):
                 port.cancel_read()
-            except (OSError, serial.SerialException):
-                pass
         await asyncio.shield(self._reader_done)
         self._reader.join()
         if self._writer.ident is not None:
@@ -89,19 +88,15 @@ class SerialTransport:
             await asyncio.shield(self._writer_done)
             self._writer.join()
         if port is not None:
-            try:
+            with contextlib.suppress(OSError, serial.SerialException):
                 port.close()
-            except (OSError, serial.SerialException):
-                pass
         _set_result(self.lost, None)
 
     # --- threads -------------------------------------------------------------------------
 
     def _call(self, callback: Callable[..., object], *args: object) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is listening any more
             self._loop.call_soon_threadsafe(callback, *args)
-        except RuntimeError:  # the loop is closed: nobody is listening any more
-            pass
 
     def _read_loop(self) -> None:
         try:

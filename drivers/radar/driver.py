@@ -42,7 +42,6 @@ from drivers.radar.framing import StreamDecoder, encode
 from drivers.radar.messages import (
     Ack,
     AckResult,
-    Detections,
     Message,
     Ping,
     Pong,
@@ -399,11 +398,11 @@ class RadarDriver:
         self._queue.put_nowait(frame)
 
     def _fail_pending(self, error: Exception) -> None:
-        waiters: list[asyncio.Future[object]] = [
+        waiters: list[asyncio.Future[Any]] = [
             *self._acks.values(),
             *self._pongs.values(),
             *self._statuses,
-        ]  # type: ignore[list-item]
+        ]
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_exception(error)
