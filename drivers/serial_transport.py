@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +42,7 @@ class SerialTransport:
         self._loop = loop
         self._port: Any = None
         self._stop = threading.Event()
+        self._port_may_close = threading.Event()
         self._writes: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.lost: asyncio.Future[Exception | None] = loop.create_future()
         self._opened: asyncio.Future[None] = loop.create_future()
@@ -81,15 +83,13 @@ class SerialTransport:
         if port is not None and hasattr(port, "cancel_read"):
             with contextlib.suppress(OSError, serial.SerialException):
                 port.cancel_read()
-        await asyncio.shield(self._reader_done)
-        self._reader.join()
         if self._writer.ident is not None:
             self._writes.put(_STOP)
             await asyncio.shield(self._writer_done)
             self._writer.join()
-        if port is not None:
-            with contextlib.suppress(OSError, serial.SerialException):
-                port.close()
+        self._port_may_close.set()
+        await asyncio.shield(self._reader_done)  # the reader thread closes the port, off the loop
+        self._reader.join()
         _set_result(self.lost, None)
 
     # --- threads -------------------------------------------------------------------------
@@ -110,6 +110,7 @@ class SerialTransport:
             except (OSError, ValueError, serial.SerialException) as error:
                 failure = LinkDownError(f"{self.url}: cannot open: {error}")
                 self._call(_set_exception, self._opened, failure)
+                self._port_may_close.set()
                 return
             self._call(_set_result, self._opened, None)
             port = self._port
@@ -127,6 +128,9 @@ class SerialTransport:
                 if data:
                     self._call(self._on_data, data)
         finally:
+            self._port_may_close.wait()  # the writer thread may still be using the port
+            if self._port is not None:
+                _close_port(self._port)
             self._call(_set_result, self._reader_done, None)
 
     def _write_loop(self) -> None:
@@ -153,6 +157,22 @@ class SerialTransport:
                 if item is not _STOP:
                     self._call(_set_exception, item[1], LinkDownError(f"{self.url}: link closed"))
             self._call(_set_result, self._writer_done, None)
+
+
+def _close_port(port: Any) -> None:
+    """Close a pyserial port. pyserial's ``socket://`` close() sleeps 0.3 s "to give the server
+    some time", which only delays our reconnect: close that socket directly instead."""
+    raw_socket = getattr(port, "_socket", None)
+    if type(port).__module__.endswith("protocol_socket") and raw_socket is not None:
+        with contextlib.suppress(OSError):
+            raw_socket.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            raw_socket.close()
+        port._socket = None
+        port.is_open = False
+        return
+    with contextlib.suppress(OSError, serial.SerialException):
+        port.close()
 
 
 def _set_result(future: asyncio.Future[Any], value: object) -> None:

@@ -277,24 +277,24 @@ class RadarDriver:
     # --- commands ---------------------------------------------------------------------------
 
     async def set_mode(self, mode: RadarMode) -> None:
-        await self._command(SetMode(int(mode)))
+        await self.command(SetMode(int(mode)))
 
     async def set_rpm(self, rpm: float) -> None:
         """Turntable speed in rpm (positive clockwise), sent in the ICD's centi-rpm."""
-        await self._command(SetRpm(round(rpm * 100)))
+        await self.command(SetRpm(round(rpm * 100)))
 
     async def set_sector(self, centre_rad: float, width_rad: float) -> None:
         """Sector-scan limits: centre and width in radians (turntable frame)."""
         if not 0 <= width_rad <= 2 * math.pi:
             raise ValueError(f"sector width {width_rad} rad is outside [0, 2π]")
-        await self._command(SetSector(round(centre_rad * 1e6), round(width_rad * 1e6)))
+        await self.command(SetSector(round(centre_rad * 1e6), round(width_rad * 1e6)))
 
     async def request_status(self) -> Status:
         """Ask for a STATUS now and return it."""
         waiter: asyncio.Future[Status] = asyncio.get_running_loop().create_future()
         self._statuses.append(waiter)
         try:
-            await self._command(RequestStatus())
+            await self.command(RequestStatus())
             async with asyncio.timeout(self.command_timeout_s):
                 return await waiter
         except TimeoutError as error:
@@ -311,7 +311,7 @@ class RadarDriver:
         self._pongs[nonce] = waiter
         try:
             sent = self._clock()
-            await self._command(Ping(nonce))
+            await self.command(Ping(nonce))
             async with asyncio.timeout(self.command_timeout_s):
                 pong, received = await waiter
         except TimeoutError as error:
@@ -322,7 +322,9 @@ class RadarDriver:
         self._sync.add(ClockSample(sent, pong.t_device_s, received))
         return PingResult(received - sent, pong.t_device_s, self._sync.offset_s)
 
-    async def _command(self, message: Message) -> Ack:
+    async def command(self, message: Message) -> Ack:
+        """Send any host message and wait for its ACK (retried with a new seq on timeout);
+        a non-OK result raises ``CommandRejectedError``."""
         self._require_open()
         name = type(message).__name__
         for _attempt in range(self.command_retries + 1):

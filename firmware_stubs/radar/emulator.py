@@ -26,11 +26,14 @@ class RadarEmulator:
         endpoint: Endpoint,
         faults: LinkFaults | None = None,
         fault_seed: int = 0,
+        keep_originals: bool = False,
     ) -> None:
         self.firmware = firmware
         self.endpoint = endpoint
         self.faults = faults or LinkFaults()
-        self.injector = FaultInjector(self.faults, np.random.default_rng(fault_seed))
+        self.injector = FaultInjector(
+            self.faults, np.random.default_rng(fault_seed), keep_originals
+        )
         self.decoder = StreamDecoder()
         self.url = ""
         self.hangups = 0

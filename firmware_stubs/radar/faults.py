@@ -44,38 +44,56 @@ class FaultCounters:
     frames_dropped: int = 0
     bytes_corrupted: int = 0
     garbage_bytes: int = 0
+    frames_intact: int = 0
+    """Frames sent with no byte corrupted."""
 
 
 class FaultInjector:
     """Applies ``LinkFaults`` to outgoing frames with its own seeded generator."""
 
-    def __init__(self, faults: LinkFaults, rng: np.random.Generator) -> None:
+    def __init__(
+        self, faults: LinkFaults, rng: np.random.Generator, keep_originals: bool = False
+    ) -> None:
         self.faults = faults
         self.rng = rng
         self.counters = FaultCounters()
+        self.originals: list[bytes] | None = [] if keep_originals else None
+        """With ``keep_originals``: every frame as the firmware produced it, for tests."""
 
     def apply(self, frames: list[bytes]) -> bytes:
         """The bytes actually sent for ``frames``."""
-        if not self.faults.any:
-            return b"".join(frames)
+        if self.originals is not None:
+            self.originals.extend(frames)
         f = self.faults
-        pieces = []
+        if not f.any:
+            self.counters.frames_intact += len(frames)
+            return b"".join(frames)
+        pieces: list[bytes] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        offset = 0
         for frame in frames:
             if f.garbage_burst_rate and self.rng.random() < f.garbage_burst_rate:
-                burst = self.rng.integers(
-                    0, 256, int(self.rng.integers(1, MAX_GARBAGE_BURST + 1)), dtype=np.uint8
-                ).tobytes()
-                self.counters.garbage_bytes += len(burst)
+                size = int(self.rng.integers(1, MAX_GARBAGE_BURST + 1))
+                burst = self.rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+                self.counters.garbage_bytes += size
                 pieces.append(burst)
+                offset += size
             if f.drop_frame_rate and self.rng.random() < f.drop_frame_rate:
                 self.counters.frames_dropped += 1
                 continue
+            starts.append(offset)
+            offset += len(frame)
+            ends.append(offset)
             pieces.append(frame)
         data = b"".join(pieces)
-        if f.corrupt_byte_rate and data:
-            raw = np.frombuffer(data, dtype=np.uint8).copy()
-            hit = np.flatnonzero(self.rng.random(len(raw)) < f.corrupt_byte_rate)
-            raw[hit] ^= (1 << self.rng.integers(0, 8, len(hit))).astype(np.uint8)
-            self.counters.bytes_corrupted += len(hit)
-            data = raw.tobytes()
-        return data
+        if not (f.corrupt_byte_rate and data):
+            self.counters.frames_intact += len(starts)
+            return data
+        raw = np.frombuffer(data, dtype=np.uint8).copy()
+        hit = np.flatnonzero(self.rng.random(len(raw)) < f.corrupt_byte_rate)
+        raw[hit] ^= (1 << self.rng.integers(0, 8, len(hit))).astype(np.uint8)
+        self.counters.bytes_corrupted += len(hit)
+        hits_per_frame = np.searchsorted(hit, ends) - np.searchsorted(hit, starts)
+        self.counters.frames_intact += int(np.count_nonzero(hits_per_frame == 0))
+        return raw.tobytes()

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from hil.cli.arguments import positive_float, seed
 from hil.config.loader import load_scenario
 from hil.scenario import SimulatedScenario, build_scenario
 from hil.sim_summary import render, summarize
@@ -20,20 +21,6 @@ from sim.run import SimulationLog, simulate
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "configs" / "scenarios" / "raid-100.toml"
 TRUTH_SAMPLE_S = 0.1
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def _seed(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {text}")
-    return value
 
 
 def register(commands: Any) -> None:
@@ -49,14 +36,14 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--duration",
-        type=_positive_float,
+        type=positive_float,
         default=None,
         metavar="S",
         help="simulated seconds (default: the scenario's duration_s)",
     )
     parser.add_argument(
         "--seed",
-        type=_seed,
+        type=seed,
         default=0,
         metavar="N",
         help="seed of the sensor noise, detections and clutter (default 0)",

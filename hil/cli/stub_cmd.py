@@ -1,0 +1,142 @@
+"""``hil stub radar``: run an emulated device until SIGINT/SIGTERM.
+
+Prints exactly one line ``READY <pyserial-url>`` on stdout once a client can connect; logs go to
+stderr. Leaves no pty, symlink or socket behind when it stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from firmware_stubs.radar.emulator import RadarEmulator
+from firmware_stubs.radar.endpoints import Endpoint, PtyEndpoint, TcpEndpoint
+from firmware_stubs.radar.faults import LinkFaults
+from hil.cli.arguments import host_port, non_negative_int, positive_float, probability, seed
+from hil.config.loader import load_scenario
+from hil.radar_stub import build_radar_firmware
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("stub", help="run an emulated bench device")
+    devices = parser.add_subparsers(dest="device", required=True, metavar="DEVICE")
+    radar = devices.add_parser("radar", help="the turntable radar (serial ICD) on a pty or TCP")
+    radar.add_argument(
+        "--scenario",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="scenario whose targets and [radar] the firmware simulates",
+    )
+    radar.add_argument(
+        "--seed",
+        type=seed,
+        default=0,
+        metavar="N",
+        help="seed of the sensor noise, detections and clutter (default 0)",
+    )
+    where = radar.add_mutually_exclusive_group(required=True)
+    where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal")
+    where.add_argument(
+        "--tcp", type=host_port, metavar="HOST:PORT", help="serve raw TCP (port 0: any free port)"
+    )
+    radar.add_argument(
+        "--pty-link",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="with --pty: the symlink clients open (default: in a temp dir)",
+    )
+    radar.add_argument(
+        "--rotate",
+        type=float,
+        default=None,
+        metavar="RPM",
+        help="power on ROTATING at this speed instead of STANDBY",
+    )
+    faults = radar.add_argument_group("fault injection")
+    faults.add_argument(
+        "--corrupt-rate",
+        type=probability,
+        default=0.0,
+        metavar="P",
+        help="chance per byte sent of one flipped bit",
+    )
+    faults.add_argument(
+        "--drop-rate",
+        type=probability,
+        default=0.0,
+        metavar="P",
+        help="chance per frame of never sending it",
+    )
+    faults.add_argument(
+        "--garbage-rate",
+        type=probability,
+        default=0.0,
+        metavar="P",
+        help="chance per frame of a 1-64 byte garbage burst before it",
+    )
+    faults.add_argument(
+        "--stall-ms",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="length of each stall (needs --stall-every)",
+    )
+    faults.add_argument(
+        "--stall-every",
+        type=positive_float,
+        default=0.0,
+        metavar="S",
+        help="stall period in seconds",
+    )
+    faults.add_argument(
+        "--hangup-every",
+        type=positive_float,
+        default=0.0,
+        metavar="S",
+        help="close the link every S seconds, then reopen / accept again",
+    )
+    faults.add_argument("--fault-seed", type=seed, default=0, metavar="N")
+    radar.set_defaults(handler=run_radar_stub)
+
+
+def run_radar_stub(args: argparse.Namespace) -> int:
+    if args.pty_link is not None and not args.pty:
+        raise SystemExit("error: --pty-link goes with --pty")
+    config = load_scenario(args.scenario)
+    firmware = build_radar_firmware(config, args.seed, args.rotate)
+    faults = LinkFaults(
+        corrupt_byte_rate=args.corrupt_rate,
+        drop_frame_rate=args.drop_rate,
+        garbage_burst_rate=args.garbage_rate,
+        stall_ms=args.stall_ms,
+        stall_every_s=args.stall_every,
+        hangup_every_s=args.hangup_every,
+    )
+    endpoint: Endpoint = PtyEndpoint(args.pty_link) if args.pty else TcpEndpoint(*args.tcp)
+    emulator = RadarEmulator(firmware, endpoint, faults, args.fault_seed)
+    asyncio.run(_serve(emulator))
+    return 0
+
+
+async def _serve(emulator: RadarEmulator) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with emulator:
+        print(f"READY {emulator.url}", flush=True)
+        await stop.wait()
+    c = emulator.firmware.counters
+    f = emulator.injector.counters
+    print(
+        f"radar stub stopped: {c.frames_sent} DETECTIONS frames, {c.crc_errors} host CRC "
+        f"errors, {f.frames_dropped} frames dropped, {f.bytes_corrupted} bytes corrupted, "
+        f"{emulator.hangups} hangups, {emulator.stalls} stalls",
+        file=sys.stderr,
+    )
