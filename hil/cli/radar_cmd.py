@@ -113,11 +113,14 @@ def frame_json(frame: RadarFrame) -> dict[str, Any]:
 
 
 def frame_text(frame: RadarFrame) -> str:
-    m = frame.message
-    head = f"{frame.t_host_s:12.6f} seq {frame.seq:5d} "
+    return f"{frame.t_host_s:12.6f} seq {frame.seq:5d} {message_text(frame.message)}"
+
+
+def message_text(m: object) -> str:
+    """One message for people: SI values, angles in degrees."""
     if isinstance(m, Detections):
         line = (
-            f"{head}DETECTIONS t {m.t_device_s:.6f} s scan {m.scan_id} "
+            f"DETECTIONS t {m.t_device_s:.6f} s scan {m.scan_id} "
             f"az {math.degrees(m.antenna_az_rad):7.2f}° {m.count} detections"
         )
         for r, a, e, v, s in zip(m.range_m, m.az_rad, m.el_rad, m.vr_mps, m.snr_db, strict=True):
@@ -128,11 +131,11 @@ def frame_text(frame: RadarFrame) -> str:
         return line
     if isinstance(m, Status):
         return (
-            f"{head}STATUS {m.mode.name} {m.rpm:.2f} rpm {m.temp_c:.1f} °C faults "
+            f"STATUS {m.mode.name} {m.rpm:.2f} rpm {m.temp_c:.1f} °C faults "
             f"{m.fault_bits:#06x} sent {m.frames_sent} crc_errors {m.crc_errors} "
             f"uptime {m.uptime_s} s"
         )
-    return f"{head}{m!r}"
+    return repr(m)
 
 
 def health_text(health: RadarHealth) -> str:
@@ -182,7 +185,7 @@ async def _command(args: argparse.Namespace) -> int:
             elif args.verb == "set-sector":
                 await radar.set_sector(math.radians(args.centre_deg), math.radians(args.width_deg))
             elif args.verb == "status":
-                print(frame_text(RadarFrame(0, await radar.request_status(), 0.0, 0.0, False)))
+                print(message_text(await radar.request_status()))
                 return 0
             else:
                 for _ in range(max(args.count, 1)):
