@@ -31,6 +31,7 @@ pytest: $(STAMP)
 ## bench: the speed figures the issues ask for
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sim_bench.py
+	$(BIN)/python benchmarks/radar_link_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
