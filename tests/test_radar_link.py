@@ -106,8 +106,8 @@ async def test_one_percent_byte_corruption(transport: str) -> None:
         assert encode(frame.message, frame.seq) in originals
     health = radar.health()
     assert health.crc_errors > 0 and health.resyncs > 0 and health.lost_frames > 0
-    delivered = health.frames
-    assert delivered >= 0.95 * intact - 10, (delivered, intact)  # frames in flight at the end
+    assert intact > 100
+    assert health.frames >= 0.95 * intact, (health.frames, intact)
 
 
 async def test_queue_overflow_drops_the_oldest() -> None:

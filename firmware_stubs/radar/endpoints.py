@@ -55,6 +55,11 @@ class PtyEndpoint:
         self._open_pty()
         return str(self.link_path)
 
+    @property
+    def slave_path(self) -> str:
+        """The current pty slave device (changes at every hangup; the link follows it)."""
+        return os.ttyname(self._slave) if self._slave >= 0 else ""
+
     def _open_pty(self) -> None:
         assert self.link_path is not None
         self._master, self._slave = pty.openpty()

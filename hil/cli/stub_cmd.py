@@ -130,6 +130,14 @@ async def _serve(emulator: RadarEmulator) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with emulator:
+        endpoint = emulator.endpoint
+        if isinstance(endpoint, PtyEndpoint):
+            print(
+                f"pty slave {endpoint.slave_path} (clients open the link {emulator.url}, which "
+                "follows the pty across hangups)",
+                file=sys.stderr,
+                flush=True,
+            )
         print(f"READY {emulator.url}", flush=True)
         await stop.wait()
     c = emulator.firmware.counters
