@@ -13,8 +13,8 @@ from __future__ import annotations
 import enum
 import math
 import struct
-from dataclasses import dataclass, field
-from typing import ClassVar
+from dataclasses import dataclass, field, fields
+from typing import ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -221,14 +221,29 @@ class Status:
         return cls(t_us, radar_mode, faults, rpm_c / 100, temp_cc / 100, sent, crc, uptime)
 
 
-_ACK = struct.Struct("<HBB")
+class _Packed:
+    """Messages whose payload is their fields, in order, packed with one ``struct`` layout."""
+
+    __slots__ = ()
+    MSG_TYPE: ClassVar[MsgType]
+    LAYOUT: ClassVar[struct.Struct]
+
+    def encode_payload(self) -> bytes:
+        values = [getattr(self, f.name) for f in fields(self)]  # type: ignore[arg-type]
+        return _pack(self.LAYOUT, self.MSG_TYPE.name, *values)
+
+    @classmethod
+    def decode_payload(cls, payload: bytes) -> Self:
+        _check_length(payload, cls.LAYOUT.size, cls.MSG_TYPE.name)
+        return cls(*cls.LAYOUT.unpack(payload))
 
 
 @dataclass(frozen=True, slots=True)
-class Ack:
+class Ack(_Packed):
     """0x03 ACK: the device's answer to a host command."""
 
     MSG_TYPE: ClassVar[MsgType] = MsgType.ACK
+    LAYOUT: ClassVar[struct.Struct] = struct.Struct("<HBB")
     acked_seq: int
     acked_type: int
     result: int
@@ -240,23 +255,13 @@ class Ack:
         except ValueError:
             return f"UNKNOWN_RESULT_{self.result}"
 
-    def encode_payload(self) -> bytes:
-        return _pack(_ACK, "ACK", self.acked_seq, self.acked_type, self.result)
-
-    @classmethod
-    def decode_payload(cls, payload: bytes) -> Ack:
-        _check_length(payload, _ACK.size, "ACK")
-        return cls(*_ACK.unpack(payload))
-
-
-_PONG = struct.Struct("<IQ")
-
 
 @dataclass(frozen=True, slots=True)
-class Pong:
+class Pong(_Packed):
     """0x04 PONG: the device time at which a PING arrived."""
 
     MSG_TYPE: ClassVar[MsgType] = MsgType.PONG
+    LAYOUT: ClassVar[struct.Struct] = struct.Struct("<IQ")
     nonce: int
     t_us: int
 
@@ -264,93 +269,50 @@ class Pong:
     def t_device_s(self) -> float:
         return self.t_us / 1e6
 
-    def encode_payload(self) -> bytes:
-        return _pack(_PONG, "PONG", self.nonce, self.t_us)
-
-    @classmethod
-    def decode_payload(cls, payload: bytes) -> Pong:
-        _check_length(payload, _PONG.size, "PONG")
-        return cls(*_PONG.unpack(payload))
-
 
 @dataclass(frozen=True, slots=True)
-class SetMode:
+class SetMode(_Packed):
     """0x10 SET_MODE (host → device). FAULT cannot be set."""
 
     MSG_TYPE: ClassVar[MsgType] = MsgType.SET_MODE
+    LAYOUT: ClassVar[struct.Struct] = struct.Struct("<B")
     mode: int
-
-    def encode_payload(self) -> bytes:
-        return _pack(struct.Struct("<B"), "SET_MODE", self.mode)
-
-    @classmethod
-    def decode_payload(cls, payload: bytes) -> SetMode:
-        _check_length(payload, 1, "SET_MODE")
-        return cls(payload[0])
 
 
 @dataclass(frozen=True, slots=True)
-class SetRpm:
+class SetRpm(_Packed):
     """0x11 SET_RPM (host → device): centi-rpm, −6000..6000, positive clockwise."""
 
     MSG_TYPE: ClassVar[MsgType] = MsgType.SET_RPM
+    LAYOUT: ClassVar[struct.Struct] = struct.Struct("<h")
     rpm_c: int
-
-    def encode_payload(self) -> bytes:
-        return _pack(struct.Struct("<h"), "SET_RPM", self.rpm_c)
-
-    @classmethod
-    def decode_payload(cls, payload: bytes) -> SetRpm:
-        _check_length(payload, 2, "SET_RPM")
-        return cls(*struct.unpack("<h", payload))
 
 
 @dataclass(frozen=True, slots=True)
-class SetSector:
+class SetSector(_Packed):
     """0x12 SET_SECTOR (host → device): centre and width in µrad."""
 
     MSG_TYPE: ClassVar[MsgType] = MsgType.SET_SECTOR
+    LAYOUT: ClassVar[struct.Struct] = struct.Struct("<iI")
     centre_urad: int
     width_urad: int
 
-    def encode_payload(self) -> bytes:
-        return _pack(struct.Struct("<iI"), "SET_SECTOR", self.centre_urad, self.width_urad)
-
-    @classmethod
-    def decode_payload(cls, payload: bytes) -> SetSector:
-        _check_length(payload, 8, "SET_SECTOR")
-        return cls(*struct.unpack("<iI", payload))
-
 
 @dataclass(frozen=True, slots=True)
-class Ping:
+class Ping(_Packed):
     """0x13 PING (host → device): answered by ACK then PONG."""
 
     MSG_TYPE: ClassVar[MsgType] = MsgType.PING
+    LAYOUT: ClassVar[struct.Struct] = struct.Struct("<I")
     nonce: int
-
-    def encode_payload(self) -> bytes:
-        return _pack(struct.Struct("<I"), "PING", self.nonce)
-
-    @classmethod
-    def decode_payload(cls, payload: bytes) -> Ping:
-        _check_length(payload, 4, "PING")
-        return cls(*struct.unpack("<I", payload))
 
 
 @dataclass(frozen=True, slots=True)
-class RequestStatus:
+class RequestStatus(_Packed):
     """0x14 REQUEST_STATUS (host → device): answered by ACK then STATUS."""
 
     MSG_TYPE: ClassVar[MsgType] = MsgType.REQUEST_STATUS
-
-    def encode_payload(self) -> bytes:
-        return b""
-
-    @classmethod
-    def decode_payload(cls, payload: bytes) -> RequestStatus:
-        _check_length(payload, 0, "REQUEST_STATUS")
-        return cls()
+    LAYOUT: ClassVar[struct.Struct] = struct.Struct("<")
 
 
 @dataclass(frozen=True, slots=True)
