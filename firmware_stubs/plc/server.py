@@ -121,15 +121,17 @@ class PlcEmulator:
         if self.rtu_pty:
             self._relay = _PtyRelay(self._pty_link)
             server_side = await self._relay.start()
+            # a pty carries bytes, not parity bits: Linux refuses PARENB on a pty, so the
+            # emulated RTU line is 8N1 (the bench PLC's 8E1 is set in the rig config)
             self._server = ModbusSerialServer(
                 context,
                 framer=FramerType.RTU,
                 port=server_side,
                 baudrate=115200,
-                parity="E",
+                parity="N",
                 ignore_missing_devices=True,
             )
-            self.url = f"rtu://{self._relay.client_path}"
+            self.url = f"rtu://{self._relay.client_path}?baud=115200&parity=N"
         else:
             self._server = ModbusTcpServer(
                 context, address=(self.host, self.port), ignore_missing_devices=True

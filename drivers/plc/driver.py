@@ -1,0 +1,481 @@
+"""Async driver for the launcher PLC on Modbus TCP or RTU (pymodbus 3.16 async clients).
+
+Lifecycle (explicit, checked)::
+
+    CLOSED --open()--> OPEN --close()--> CLOSED        close() is safe twice
+
+While OPEN a supervisor keeps the link: it connects, runs the heartbeat (HEARTBEAT toggled at
+10 Hz, as the PLC's 500 ms watchdog needs), and when a request or heartbeat fails for lack of an
+answer or a connection, it marks the link FAILED at once, drops the connection and reconnects with
+bounded backoff (0.1 s doubling to 2 s). Requests on a failed link raise ``LinkDownError`` at
+once; a status is only ever returned from a read that just succeeded, stamped with its host time.
+
+Writes go only to what the register map marks writable and are range-checked before sending
+(``ValueError`` naming the register); exception responses raise ``PlcExceptionError`` naming
+the register. Health: requests, timeouts, exceptions, reconnects, round-trip p50/p99.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import math
+import statistics
+import struct
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException
+from pymodbus.framer import FramerType
+from pymodbus.pdu import ExceptionResponse
+
+from drivers.errors import DriverError, DriverTimeoutError, LifecycleError, LinkDownError
+from drivers.plc.register_map import RegisterMap, Table, load_register_map
+from drivers.plc.types import ArmState, Coil, DiscreteInput, FaultCode, Mode
+
+TWO_PI = 2.0 * math.pi
+STATUS_REGISTERS = 20
+STATUS_BITS = 8
+EXCEPTION_NAMES = {
+    1: "ILLEGAL FUNCTION",
+    2: "ILLEGAL DATA ADDRESS",
+    3: "ILLEGAL DATA VALUE",
+    4: "SERVER DEVICE FAILURE",
+    6: "SERVER DEVICE BUSY",
+}
+
+
+class PlcExceptionError(DriverError):
+    """The PLC answered with a Modbus exception."""
+
+    def __init__(self, register: str, function_code: int, exception_code: int) -> None:
+        name = EXCEPTION_NAMES.get(exception_code, "UNKNOWN")
+        super().__init__(
+            f"PLC refused FC {function_code:02d} on {register}: exception "
+            f"{exception_code:02d} ({name})"
+        )
+        self.register = register
+        self.function_code = function_code
+        self.exception_code = exception_code
+
+
+class Lifecycle(enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+
+
+class PlcLinkState(enum.Enum):
+    DOWN = "down"
+    """Connecting, or never connected."""
+    UP = "up"
+    FAILED = "failed"
+    """A request or the heartbeat just failed; reconnecting."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlcEndpoint:
+    """Where the PLC is: Modbus TCP (host, port) or RTU (serial URL, baud, parity)."""
+
+    transport: str
+    host: str = "127.0.0.1"
+    port: int = 502
+    serial_url: str = ""
+    baud: int = 115200
+    parity: str = "E"
+
+    @classmethod
+    def parse(cls, url: str) -> PlcEndpoint:
+        """``tcp://host:port`` or ``rtu://<serial path>[?baud=115200&parity=E]``."""
+        parts = urlsplit(url)
+        if parts.scheme == "tcp" and parts.hostname:
+            return cls("tcp", parts.hostname, parts.port or 502)
+        if parts.scheme == "rtu" and (parts.netloc or parts.path):
+            query = parse_qs(parts.query)
+            return cls(
+                "rtu",
+                serial_url=parts.netloc + parts.path,
+                baud=int(query.get("baud", ["115200"])[0]),
+                parity=query.get("parity", ["E"])[0],
+            )
+        raise ValueError(f"PLC URL {url!r}: expected tcp://host:port or rtu://<serial port>")
+
+    def __str__(self) -> str:
+        if self.transport == "tcp":
+            return f"tcp://{self.host}:{self.port}"
+        return f"rtu://{self.serial_url}?baud={self.baud}&parity={self.parity}"
+
+
+@dataclass(frozen=True, slots=True)
+class PlcStatus:
+    """The whole PLC state from one FC 04 read of input registers 0–19 and one FC 02 read of
+    discrete inputs 0–7. Angles in rad (azimuth clockwise from north), rates in rad/s, times in s.
+    ``t_read_s`` is the host monotonic time at which the reads completed."""
+
+    t_read_s: float
+    az_rad: float
+    el_rad: float
+    az_rate_rad_s: float
+    el_rate_rad_s: float
+    status_word: int
+    fault_code: FaultCode
+    rounds_ready: int
+    launch_count: int
+    last_launch_s: float
+    scan_counter: int
+    arm_state: ArmState
+    uptime_s: float
+    fire_reject_count: int
+    icd_version: int
+    estop_ok: bool
+    interlock_chain_ok: bool
+    axes_enabled: bool
+    in_position: bool
+    armed: bool
+    ready_to_fire: bool
+    watchdog_tripped: bool
+    fault: bool
+
+    def age_s(self, now_s: float) -> float:
+        return now_s - self.t_read_s
+
+
+@dataclass(frozen=True, slots=True)
+class PlcHealth:
+    link_state: PlcLinkState
+    requests: int
+    timeouts: int
+    exceptions: int
+    reconnects: int
+    heartbeats: int
+    rtt_p50_ms: float | None
+    rtt_p99_ms: float | None
+    last_error: str | None
+
+
+class PlcDriver:
+    """The PLC link. ``async with PlcDriver(PlcEndpoint.parse(url)) as plc: ...``"""
+
+    def __init__(
+        self,
+        endpoint: PlcEndpoint,
+        *,
+        unit_id: int = 1,
+        timeout_s: float = 0.2,
+        retries: int = 2,
+        heartbeat_hz: float = 10.0,
+        backoff_min_s: float = 0.1,
+        backoff_max_s: float = 2.0,
+        register_map: RegisterMap | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.endpoint = endpoint
+        self.unit_id = unit_id
+        self.timeout_s = timeout_s
+        self.retries = retries
+        self.heartbeat_hz = heartbeat_hz
+        self.backoff_min_s = backoff_min_s
+        self.backoff_max_s = backoff_max_s
+        self.map = register_map or load_register_map()
+        self._clock = clock
+        self._lifecycle = Lifecycle.CLOSED
+        self._state = PlcLinkState.DOWN
+        self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._up = asyncio.Event()
+        self._failed = asyncio.Event()
+        self._heartbeat_value = False
+        self._rtts: deque[float] = deque(maxlen=2000)
+        self._requests = 0
+        self._timeouts = 0
+        self._exceptions = 0
+        self._reconnects = 0
+        self._heartbeats = 0
+        self._last_error: str | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def __aenter__(self) -> PlcDriver:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        if self._lifecycle is not Lifecycle.CLOSED:
+            raise LifecycleError(f"PLC {self.endpoint}: open() while {self._lifecycle.value}")
+        self._lifecycle = Lifecycle.OPEN
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"plc {self.endpoint}")
+
+    async def close(self) -> None:
+        if self._lifecycle is Lifecycle.CLOSED:
+            return
+        self._lifecycle = Lifecycle.CLOSED
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
+        self._state = PlcLinkState.DOWN
+
+    async def wait_up(self, timeout_s: float) -> None:
+        self._require_open()
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._up.wait()
+        except TimeoutError as error:
+            raise DriverTimeoutError(
+                f"PLC {self.endpoint}: not connected after {timeout_s} s"
+                + (f" ({self._last_error})" if self._last_error else "")
+            ) from error
+
+    @property
+    def link_state(self) -> PlcLinkState:
+        return self._state
+
+    def health(self) -> PlcHealth:
+        rtts = sorted(self._rtts)
+        p50 = statistics.median(rtts) * 1e3 if rtts else None
+        p99 = rtts[min(len(rtts) - 1, int(0.99 * len(rtts)))] * 1e3 if rtts else None
+        return PlcHealth(
+            self._state,
+            self._requests,
+            self._timeouts,
+            self._exceptions,
+            self._reconnects,
+            self._heartbeats,
+            p50,
+            p99,
+            self._last_error,
+        )
+
+    # --- typed API --------------------------------------------------------------------------
+
+    async def read_status(self) -> PlcStatus:
+        """The PLC state now: one FC 04 and one FC 02 request."""
+        words = await self._request(
+            "INPUT_REGISTERS 0-19", "read_input_registers", 0, count=STATUS_REGISTERS
+        )
+        bits = await self._request(
+            "DISCRETE_INPUTS 0-7", "read_discrete_inputs", 0, count=STATUS_BITS
+        )
+        registers: list[int] = words.registers
+        flags: list[bool] = bits.bits[:STATUS_BITS]
+        if len(registers) != STATUS_REGISTERS or len(flags) != STATUS_BITS:
+            raise DriverError(f"PLC {self.endpoint}: short status read")
+        m = self.map
+
+        def value(name: str) -> float:
+            spec = m[name]
+            return spec.from_words(registers[spec.address : spec.address + spec.width])
+
+        return PlcStatus(
+            t_read_s=self._clock(),
+            az_rad=value("AZ_ACTUAL"),
+            el_rad=value("EL_ACTUAL"),
+            az_rate_rad_s=value("AZ_RATE"),
+            el_rate_rad_s=value("EL_RATE"),
+            status_word=int(value("STATUS_WORD")),
+            fault_code=FaultCode(int(value("FAULT_CODE"))),
+            rounds_ready=int(value("ROUNDS_READY")),
+            launch_count=int(value("LAUNCH_COUNT")),
+            last_launch_s=value("LAST_LAUNCH_MS"),
+            scan_counter=int(value("SCAN_COUNTER")),
+            arm_state=ArmState(int(value("ARM_STATE"))),
+            uptime_s=value("UPTIME_MS"),
+            fire_reject_count=int(value("FIRE_REJECT_COUNT")),
+            icd_version=int(value("ICD_VERSION")),
+            estop_ok=flags[DiscreteInput.ESTOP_OK],
+            interlock_chain_ok=flags[DiscreteInput.INTERLOCK_CHAIN_OK],
+            axes_enabled=flags[DiscreteInput.AXES_ENABLED],
+            in_position=flags[DiscreteInput.IN_POSITION],
+            armed=flags[DiscreteInput.ARMED],
+            ready_to_fire=flags[DiscreteInput.READY_TO_FIRE],
+            watchdog_tripped=flags[DiscreteInput.WATCHDOG_TRIPPED],
+            fault=flags[DiscreteInput.FAULT],
+        )
+
+    async def point(self, az_rad: float, el_rad: float) -> None:
+        """Azimuth (rad, clockwise from north; wrapped into [0, 2π)) and elevation setpoints,
+        both float32 pairs in one FC 16 request."""
+        az = az_rad % TWO_PI
+        words = self._words("AZ_SETPOINT", az if _as_float32(az) < TWO_PI else 0.0)
+        words += self._words("EL_SETPOINT", el_rad)
+        await self._write_registers("AZ_SETPOINT", words)
+
+    async def set_rate_limits(self, az_rad_s: float, el_rad_s: float) -> None:
+        """Axis rate limits in rad/s (sent in mrad/s)."""
+        words = self._words("AZ_RATE_LIMIT", az_rad_s) + self._words("EL_RATE_LIMIT", el_rad_s)
+        await self._write_registers("AZ_RATE_LIMIT", words)
+
+    async def set_mode(self, mode: Mode) -> None:
+        await self._write_registers("MODE", self._words("MODE", int(mode)))
+
+    async def enable_axes(self, enabled: bool) -> None:
+        await self._write_coil(Coil.AXES_ENABLE, enabled)
+
+    async def request_arm(self, armed: bool) -> None:
+        """Request ARMED (True) or drop to SAFE now (False). The PLC decides."""
+        await self._write_coil(Coil.ARM_REQUEST, armed)
+
+    async def request_fire(self) -> None:
+        """Request one launch; the PLC launches only if READY_TO_FIRE holds in the next scan."""
+        await self._write_coil(Coil.FIRE, True)
+
+    async def reset_faults(self) -> None:
+        await self._write_coil(Coil.FAULT_RESET, True)
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _words(self, name: str, value: float) -> list[int]:
+        spec = self.map[name]
+        if not spec.writable:
+            raise ValueError(f"{name} is read-only")
+        return spec.to_words(value)
+
+    async def _write_registers(self, first: str, words: list[int]) -> None:
+        await self._request(first, "write_registers", self.map[first].address, words)
+
+    async def _write_coil(self, coil: Coil, value: bool) -> None:
+        spec = self.map.tables[Table.COILS][coil]
+        if not spec.writable:
+            raise ValueError(f"{spec.name} is read-only")
+        await self._request(spec.name, "write_coil", spec.address, value)
+
+    def _require_open(self) -> None:
+        if self._lifecycle is not Lifecycle.OPEN:
+            raise LifecycleError(f"PLC {self.endpoint}: driver is {self._lifecycle.value}")
+
+    async def _request(self, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        self._require_open()
+        client = self._client
+        if client is None or self._state is not PlcLinkState.UP:
+            raise LinkDownError(
+                f"PLC {self.endpoint}: link {self._state.value}, {what} not sent"
+                + (f" ({self._last_error})" if self._last_error else "")
+            )
+        self._requests += 1
+        started = self._clock()
+        try:
+            response = await getattr(client, method)(*args, device_id=self.unit_id, **kwargs)
+        except (ConnectionException, ModbusException, OSError) as error:
+            timed_out = "No response" in str(error) or isinstance(error, TimeoutError)
+            if timed_out:
+                self._timeouts += 1
+            self._fail(f"{what}: {error}")
+            if timed_out:
+                raise DriverTimeoutError(
+                    f"PLC {self.endpoint}: no answer to {what} after {self.retries + 1} attempts"
+                ) from error
+            raise LinkDownError(f"PLC {self.endpoint}: {what}: {error}") from error
+        self._rtts.append(self._clock() - started)
+        if isinstance(response, ExceptionResponse) or response.isError():
+            self._exceptions += 1
+            address = args[0] if args else 0
+            entry = self._entry_for(method, address)
+            raise PlcExceptionError(
+                entry, response.function_code & 0x7F, getattr(response, "exception_code", 0)
+            )
+        return response
+
+    def _entry_for(self, method: str, address: int) -> str:
+        table = {
+            "read_input_registers": Table.INPUT_REGISTERS,
+            "read_discrete_inputs": Table.DISCRETE_INPUTS,
+            "write_registers": Table.HOLDING_REGISTERS,
+            "write_coil": Table.COILS,
+        }.get(method)
+        entry = self.map.entry_at(table, address) if table else None
+        return entry.name if entry else f"address {address}"
+
+    def _fail(self, reason: str) -> None:
+        self._last_error = reason
+        if self._state is PlcLinkState.UP:
+            self._state = PlcLinkState.FAILED
+            self._up.clear()
+            self._failed.set()
+
+    def _new_client(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+        e = self.endpoint
+        common: dict[str, Any] = {
+            "timeout": self.timeout_s,
+            "retries": self.retries,
+            "reconnect_delay": 0.0,
+        }
+        if e.transport == "tcp":
+            return AsyncModbusTcpClient(e.host, port=e.port, **common)
+        return AsyncModbusSerialClient(
+            e.serial_url,
+            framer=FramerType.RTU,
+            baudrate=e.baud,
+            bytesize=8,
+            parity=e.parity,
+            stopbits=1,
+            **common,
+        )
+
+    async def _supervise(self) -> None:
+        backoff = self.backoff_min_s
+        connected_before = False
+        try:
+            while True:
+                client = self._new_client()
+                try:
+                    ok = await client.connect()
+                except (ConnectionException, OSError) as error:
+                    ok = False
+                    self._last_error = f"connect: {error}"
+                if not ok:
+                    client.close()
+                    self._last_error = self._last_error or "cannot connect"
+                    await asyncio.sleep(backoff)  # pacing the retries
+                    backoff = min(2 * backoff, self.backoff_max_s)
+                    continue
+                if connected_before:
+                    self._reconnects += 1
+                connected_before = True
+                backoff = self.backoff_min_s
+                self._client = client
+                self._failed.clear()
+                self._state = PlcLinkState.UP
+                self._up.set()
+                try:
+                    async with asyncio.TaskGroup() as group:
+                        heartbeat = group.create_task(self._heartbeat())
+                        await self._failed.wait()
+                        heartbeat.cancel()
+                finally:
+                    self._up.clear()
+                    self._client = None
+                    client.close()
+                if self._state is PlcLinkState.UP:
+                    self._state = PlcLinkState.FAILED
+        finally:
+            self._up.clear()
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    async def _heartbeat(self) -> None:
+        period = 1.0 / self.heartbeat_hz
+        loop = asyncio.get_running_loop()
+        next_beat = loop.time()
+        while True:
+            self._heartbeat_value = not self._heartbeat_value
+            try:
+                await self._write_coil(Coil.HEARTBEAT, self._heartbeat_value)
+                self._heartbeats += 1
+            except DriverError:
+                return  # the request already marked the link FAILED
+            next_beat += period
+            await asyncio.sleep(max(0.0, next_beat - loop.time()))  # pacing the heartbeat
+
+
+def _as_float32(value: float) -> float:
+    return float(struct.unpack(">f", struct.pack(">f", value))[0])
