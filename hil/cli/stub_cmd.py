@@ -1,4 +1,4 @@
-"""``hil stub radar``: run an emulated device until SIGINT/SIGTERM.
+"""``hil stub radar`` and ``hil stub plc``: run an emulated device until SIGINT/SIGTERM.
 
 Prints exactly one line ``READY <pyserial-url>`` on stdout once a client can connect; logs go to
 stderr. Leaves no pty, symlink or socket behind when it stops.
@@ -13,12 +13,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from drivers.plc.register_map import load_register_map
+from firmware_stubs.plc.server import PlcEmulator
 from firmware_stubs.radar.emulator import RadarEmulator
 from firmware_stubs.radar.endpoints import Endpoint, PtyEndpoint, TcpEndpoint
 from firmware_stubs.radar.faults import LinkFaults
 from hil.cli.arguments import host_port, non_negative_int, positive_float, probability, seed
-from hil.config.loader import load_scenario
+from hil.config.loader import load_plc_emulator, load_scenario
 from hil.radar_stub import build_radar_firmware
+
+DEFAULT_PLC_CONFIG = (
+    Path(__file__).resolve().parents[2] / "configs" / "plc" / "emulator-default.toml"
+)
 
 
 def register(commands: Any) -> None:
@@ -104,6 +110,33 @@ def register(commands: Any) -> None:
     faults.add_argument("--fault-seed", type=seed, default=0, metavar="N")
     radar.set_defaults(handler=run_radar_stub)
 
+    plc = devices.add_parser("plc", help="the launcher PLC (Modbus TCP, or RTU on a pty pair)")
+    where_plc = plc.add_mutually_exclusive_group(required=True)
+    where_plc.add_argument(
+        "--tcp",
+        type=host_port,
+        metavar="HOST:PORT",
+        help="Modbus TCP server (port 0: any free port)",
+    )
+    where_plc.add_argument(
+        "--rtu-pty", action="store_true", help="Modbus RTU on a pseudo-terminal pair"
+    )
+    plc.add_argument(
+        "--pty-link",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="with --rtu-pty: the symlink clients open (default: in a temp dir)",
+    )
+    plc.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_PLC_CONFIG,
+        metavar="FILE",
+        help="emulated-PLC settings (default: configs/plc/emulator-default.toml)",
+    )
+    plc.set_defaults(handler=run_plc_stub)
+
 
 def run_radar_stub(args: argparse.Namespace) -> int:
     if args.pty_link is not None and not args.pty:
@@ -124,11 +157,45 @@ def run_radar_stub(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(emulator: RadarEmulator) -> None:
+def run_plc_stub(args: argparse.Namespace) -> int:
+    if args.pty_link is not None and not args.rtu_pty:
+        raise SystemExit("error: --pty-link goes with --rtu-pty")
+    settings = load_plc_emulator(args.config).settings()
+    host, port = args.tcp if args.tcp else ("127.0.0.1", 0)
+    emulator = PlcEmulator(
+        load_register_map(),
+        settings,
+        host=host,
+        port=port,
+        rtu_pty=args.rtu_pty,
+        pty_link=args.pty_link,
+    )
+    asyncio.run(_serve_plc(emulator))
+    return 0
+
+
+async def _until_signalled() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+
+
+async def _serve_plc(emulator: PlcEmulator) -> None:
+    async with emulator:
+        print(f"READY {emulator.url}", flush=True)
+        await _until_signalled()
+    m = emulator.model
+    print(
+        f"plc stub stopped: {emulator.requests} requests, {emulator.dropped} dropped, "
+        f"{m.launch_count} launches, {m.fire_reject_count} refused FIRE requests, "
+        f"{emulator.scans_late} late scans",
+        file=sys.stderr,
+    )
+
+
+async def _serve(emulator: RadarEmulator) -> None:
     async with emulator:
         endpoint = emulator.endpoint
         if isinstance(endpoint, PtyEndpoint):
@@ -139,7 +206,7 @@ async def _serve(emulator: RadarEmulator) -> None:
                 flush=True,
             )
         print(f"READY {emulator.url}", flush=True)
-        await stop.wait()
+        await _until_signalled()
     c = emulator.firmware.counters
     f = emulator.injector.counters
     print(

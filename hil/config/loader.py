@@ -21,13 +21,20 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from drivers.plc.register_map import RegisterMapFile
+from hil.config.plc_emulator import PlcEmulatorConfig
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
 from hil.errors import ConfigError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-CONFIG_KINDS: dict[str, type[BaseModel]] = {"rig": RigConfig, "scenario": ScenarioConfig}
+CONFIG_KINDS: dict[str, type[BaseModel]] = {
+    "rig": RigConfig,
+    "scenario": ScenarioConfig,
+    "plc_emulator": PlcEmulatorConfig,
+    "register_map": RegisterMapFile,
+}
 """Top-level table that identifies a config file → its model."""
 
 RIG_ENV_PREFIX = "HIL_RIG__"
@@ -101,6 +108,13 @@ def load_scenario(path: str | Path) -> ScenarioConfig:
     """Load a scenario file."""
     config = load_config(path, ScenarioConfig)
     assert isinstance(config, ScenarioConfig)
+    return config
+
+
+def load_plc_emulator(path: str | Path) -> PlcEmulatorConfig:
+    """Load an emulated-PLC settings file."""
+    config = load_config(path, PlcEmulatorConfig)
+    assert isinstance(config, PlcEmulatorConfig)
     return config
 
 
