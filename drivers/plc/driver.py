@@ -5,7 +5,8 @@ Lifecycle (explicit, checked)::
     CLOSED --open()--> OPEN --close()--> CLOSED        close() is safe twice
 
 While OPEN a supervisor keeps the link: it connects, runs the heartbeat (HEARTBEAT toggled at
-10 Hz, as the PLC's 500 ms watchdog needs), and when a request or heartbeat fails for lack of an
+10 Hz, as the PLC's 500 ms watchdog needs; ``heartbeat_hz=None`` is for listen-only tools,
+which must not arm or command anything), and when a request or heartbeat fails for lack of an
 answer or a connection, it marks the link FAILED at once, drops the connection and reconnects with
 bounded backoff (0.1 s doubling to 2 s). Requests on a failed link raise ``LinkDownError`` at
 once; a status is only ever returned from a read that just succeeded, stamped with its host time.
@@ -168,7 +169,7 @@ class PlcDriver:
         unit_id: int = 1,
         timeout_s: float = 0.2,
         retries: int = 2,
-        heartbeat_hz: float = 10.0,
+        heartbeat_hz: float | None = 10.0,
         backoff_min_s: float = 0.1,
         backoff_max_s: float = 2.0,
         register_map: RegisterMap | None = None,
@@ -447,9 +448,14 @@ class PlcDriver:
                 self._up.set()
                 try:
                     async with asyncio.TaskGroup() as group:
-                        heartbeat = group.create_task(self._heartbeat())
+                        heartbeat = (
+                            group.create_task(self._heartbeat(self.heartbeat_hz))
+                            if self.heartbeat_hz
+                            else None
+                        )
                         await self._failed.wait()
-                        heartbeat.cancel()
+                        if heartbeat is not None:
+                            heartbeat.cancel()
                 finally:
                     self._up.clear()
                     self._client = None
@@ -462,8 +468,8 @@ class PlcDriver:
                 self._client.close()
                 self._client = None
 
-    async def _heartbeat(self) -> None:
-        period = 1.0 / self.heartbeat_hz
+    async def _heartbeat(self, rate_hz: float) -> None:
+        period = 1.0 / rate_hz
         loop = asyncio.get_running_loop()
         next_beat = loop.time()
         while True:
