@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import os
+
 import pytest
+from hypothesis import settings
 
 pytest_plugins = ["leakguard"]
+
+# HYPOTHESIS_PROFILE=slow runs the property tests at 10,000 examples (the safety campaign);
+# the default keeps the suite quick.
+settings.register_profile("default", max_examples=200, deadline=None)
+settings.register_profile("slow", max_examples=10_000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"

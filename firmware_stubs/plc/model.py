@@ -114,6 +114,7 @@ class PlcModel:
     firing_until_ms: int = 0
     latched_fault: FaultCode = FaultCode.NONE
     watchdog_tripped: bool = False
+    watchdog_trip_ms: int | None = None
     fault_code: FaultCode = FaultCode.NONE
     heartbeat_seen: bool = False
     heartbeat_changed_ms: int = 0
@@ -223,6 +224,7 @@ class PlcModel:
         expired = self.heartbeat_seen and self.time_ms - self.heartbeat_changed_ms > WATCHDOG_MS
         if expired and not self.watchdog_tripped:
             self.watchdog_tripped = True
+            self.watchdog_trip_ms = self.time_ms
             self._latch(FaultCode.WATCHDOG)
         if self.coils[Coil.FAULT_RESET]:
             self.coils[Coil.FAULT_RESET] = False
