@@ -75,5 +75,5 @@ async def asyncio_task_guard() -> AsyncIterator[None]:
         task.cancel()
     if leftover:
         await asyncio.gather(*leftover, return_exceptions=True)
-        names = ", ".join(repr(t.get_name()) for t in leftover)
+        names = ", ".join(f"{t.get_name()!r} ({t.get_coro()!r})" for t in leftover)
         pytest.fail(f"test leaked asyncio tasks: {names}", pytrace=False)

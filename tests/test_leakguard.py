@@ -45,4 +45,4 @@ def test_leaks_fail_and_clean_tests_pass(pytester: pytest.Pytester) -> None:
     assert "thread 'leaky'" in output
     assert "child process" in output
     assert "socket:" in output
-    assert "leaked asyncio tasks: 'leaky-task'" in output
+    assert "leaked asyncio tasks: 'leaky-task' (<coroutine object sleep" in output

@@ -1,7 +1,8 @@
-"""The emulated PLC's scan logic: ICD behaviour, and safety properties over random event sequences."""
+"""The emulated PLC's scan logic: ICD behaviour, and safety properties over random events."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from dataclasses import fields
@@ -165,18 +166,20 @@ def test_watchdog_trips_500_ms_after_the_last_heartbeat() -> None:
     assert model.arm_state is ArmState.SAFE and model.fault_code is FaultCode.WATCHDOG
 
 
-@pytest.mark.parametrize(("address", "values", "code"), [
-    (0, [0x4000], ModbusException.ILLEGAL_VALUE),  # half of AZ_SETPOINT
-    (1, [0, 0], ModbusException.ILLEGAL_VALUE),  # straddles AZ and EL setpoints
-    (2, [0x7FC0, 0], ModbusException.ILLEGAL_VALUE),  # EL NaN
-    (2, [0x4100, 0], ModbusException.ILLEGAL_VALUE),  # EL 8.0 rad
-    (4, [0], ModbusException.ILLEGAL_VALUE),  # rate limit 0
-    (5, [501], ModbusException.ILLEGAL_VALUE),
-    (6, [3], ModbusException.ILLEGAL_VALUE),  # no MODE 3
-    (7, [0], ModbusException.ILLEGAL_ADDRESS),
-])
-def test_bad_writes_change_nothing(address: int, values: list[int], code: ModbusException
-                                   ) -> None:
+@pytest.mark.parametrize(
+    ("address", "values", "code"),
+    [
+        (0, [0x4000], ModbusException.ILLEGAL_VALUE),  # half of AZ_SETPOINT
+        (1, [0, 0], ModbusException.ILLEGAL_VALUE),  # straddles AZ and EL setpoints
+        (2, [0x7FC0, 0], ModbusException.ILLEGAL_VALUE),  # EL NaN
+        (2, [0x4100, 0], ModbusException.ILLEGAL_VALUE),  # EL 8.0 rad
+        (4, [0], ModbusException.ILLEGAL_VALUE),  # rate limit 0
+        (5, [501], ModbusException.ILLEGAL_VALUE),
+        (6, [3], ModbusException.ILLEGAL_VALUE),  # no MODE 3
+        (7, [0], ModbusException.ILLEGAL_ADDRESS),
+    ],
+)
+def test_bad_writes_change_nothing(address: int, values: list[int], code: ModbusException) -> None:
     model = PlcModel()
     before = model.holding_registers()
     with pytest.raises(PlcWriteError) as refused:
@@ -201,8 +204,11 @@ EVENTS = st.one_of(
     st.tuples(st.just("estop"), st.booleans()),
     st.tuples(st.just("chain"), st.booleans()),
     st.tuples(st.just("reload"), st.integers(0, 3)),
-    st.tuples(st.just("raw_write"), st.integers(0, 8), st.lists(st.integers(0, 0xFFFF),
-                                                                  min_size=1, max_size=4)),
+    st.tuples(
+        st.just("raw_write"),
+        st.integers(0, 8),
+        st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=4),
+    ),
 )
 IGNORED_ON_REFUSAL = {"fire_reject_count", "fault_code", "last_scan", "coils"}
 
@@ -214,8 +220,11 @@ def apply(model: PlcModel, event: tuple[object, ...]) -> None:
         model.write_coil(Coil.ARM_REQUEST, True)
     elif kind == "point":
         az = float(event[1]) % (2 * math.pi)  # type: ignore[arg-type]
-        model.write_holding(MAP, 0, words("AZ_SETPOINT", az if az < 6.283 else 0.0)
-                            + words("EL_SETPOINT", float(event[2])))  # type: ignore[arg-type]
+        model.write_holding(
+            MAP,
+            0,
+            words("AZ_SETPOINT", az if az < 6.283 else 0.0) + words("EL_SETPOINT", float(event[2])),
+        )  # type: ignore[arg-type]
     elif kind == "coil":
         model.write_coil(int(event[1]), bool(event[2]))  # type: ignore[call-overload]
     elif kind == "fire":
@@ -229,15 +238,16 @@ def apply(model: PlcModel, event: tuple[object, ...]) -> None:
     elif kind == "reload":
         model.reload(int(event[1]))  # type: ignore[call-overload]
     elif kind == "raw_write":
-        try:
+        with contextlib.suppress(PlcWriteError):
             model.write_holding(MAP, int(event[1]), list(event[2]))  # type: ignore[call-overload, arg-type]
-        except PlcWriteError:
-            pass
 
 
 def comparable(model: PlcModel) -> dict[str, object]:
-    state = {f.name: copy.deepcopy(getattr(model, f.name)) for f in fields(model)
-             if f.name not in IGNORED_ON_REFUSAL}
+    state = {
+        f.name: copy.deepcopy(getattr(model, f.name))
+        for f in fields(model)
+        if f.name not in IGNORED_ON_REFUSAL
+    }
     state["coils_except_fire"] = [c for i, c in enumerate(model.coils) if i != Coil.FIRE]
     return state
 

@@ -52,6 +52,25 @@ EXCEPTION_NAMES = {
 }
 
 
+EXPECTED_FUNCTION = {
+    "read_input_registers": 4,
+    "read_discrete_inputs": 2,
+    "write_registers": 16,
+    "write_coil": 5,
+}
+
+
+def _complete(method: str, response: Any, kwargs: dict[str, Any]) -> bool:
+    """A read answer carries as many values as were asked for."""
+    if isinstance(response, ExceptionResponse):
+        return True
+    if method == "read_input_registers":
+        return bool(len(response.registers) == kwargs["count"])
+    if method == "read_discrete_inputs":
+        return bool(len(response.bits) >= kwargs["count"])
+    return True
+
+
 class PlcExceptionError(DriverError):
     """The PLC answered with a Modbus exception."""
 
@@ -114,8 +133,9 @@ class PlcEndpoint:
 
 @dataclass(frozen=True, slots=True)
 class PlcStatus:
-    """The whole PLC state from one FC 04 read of input registers 0–19 and one FC 02 read of
-    discrete inputs 0–7. Angles in rad (azimuth clockwise from north), rates in rad/s, times in s.
+    """The whole PLC state from one FC 04 read of input registers 0–19 (one scan's snapshot,
+    flags from STATUS_WORD) and one FC 02 read of discrete inputs 0–7. Angles in rad (azimuth
+    clockwise from north), rates in rad/s, times in s.
     ``t_read_s`` is the host monotonic time at which the reads completed."""
 
     t_read_s: float
@@ -141,6 +161,8 @@ class PlcStatus:
     ready_to_fire: bool
     watchdog_tripped: bool
     fault: bool
+    discrete_inputs: tuple[bool, ...]
+    """The FC 02 read, a moment after the registers (possibly one scan later)."""
 
     def age_s(self, now_s: float) -> float:
         return now_s - self.t_read_s
@@ -152,6 +174,9 @@ class PlcHealth:
     requests: int
     timeouts: int
     exceptions: int
+    protocol_errors: int
+    """Answers that did not match their request (a late RTU answer), each followed by a
+    reconnect."""
     reconnects: int
     heartbeats: int
     rtt_p50_ms: float | None
@@ -195,6 +220,7 @@ class PlcDriver:
         self._requests = 0
         self._timeouts = 0
         self._exceptions = 0
+        self._protocol_errors = 0
         self._reconnects = 0
         self._heartbeats = 0
         self._last_error: str | None = None
@@ -249,6 +275,7 @@ class PlcDriver:
             self._requests,
             self._timeouts,
             self._exceptions,
+            self._protocol_errors,
             self._reconnects,
             self._heartbeats,
             p50,
@@ -268,13 +295,19 @@ class PlcDriver:
         )
         registers: list[int] = words.registers
         flags: list[bool] = bits.bits[:STATUS_BITS]
-        if len(registers) != STATUS_REGISTERS or len(flags) != STATUS_BITS:
-            raise DriverError(f"PLC {self.endpoint}: short status read")
         m = self.map
 
         def value(name: str) -> float:
             spec = m[name]
             return spec.from_words(registers[spec.address : spec.address + spec.width])
+
+        # The flags come from STATUS_WORD, published in the same scan as every other input
+        # register; the FC 02 read that follows may already see the next scan, so it is kept
+        # as ``discrete_inputs`` but never mixed into the snapshot.
+        status_word = int(value("STATUS_WORD"))
+
+        def bit(index: int) -> bool:
+            return bool(status_word >> index & 1)
 
         return PlcStatus(
             t_read_s=self._clock(),
@@ -282,7 +315,7 @@ class PlcDriver:
             el_rad=value("EL_ACTUAL"),
             az_rate_rad_s=value("AZ_RATE"),
             el_rate_rad_s=value("EL_RATE"),
-            status_word=int(value("STATUS_WORD")),
+            status_word=status_word,
             fault_code=FaultCode(int(value("FAULT_CODE"))),
             rounds_ready=int(value("ROUNDS_READY")),
             launch_count=int(value("LAUNCH_COUNT")),
@@ -292,14 +325,15 @@ class PlcDriver:
             uptime_s=value("UPTIME_MS"),
             fire_reject_count=int(value("FIRE_REJECT_COUNT")),
             icd_version=int(value("ICD_VERSION")),
-            estop_ok=flags[DiscreteInput.ESTOP_OK],
-            interlock_chain_ok=flags[DiscreteInput.INTERLOCK_CHAIN_OK],
-            axes_enabled=flags[DiscreteInput.AXES_ENABLED],
-            in_position=flags[DiscreteInput.IN_POSITION],
-            armed=flags[DiscreteInput.ARMED],
-            ready_to_fire=flags[DiscreteInput.READY_TO_FIRE],
-            watchdog_tripped=flags[DiscreteInput.WATCHDOG_TRIPPED],
-            fault=flags[DiscreteInput.FAULT],
+            estop_ok=bit(DiscreteInput.ESTOP_OK),
+            interlock_chain_ok=bit(DiscreteInput.INTERLOCK_CHAIN_OK),
+            axes_enabled=bit(DiscreteInput.AXES_ENABLED),
+            in_position=bit(DiscreteInput.IN_POSITION),
+            armed=bit(DiscreteInput.ARMED),
+            ready_to_fire=bit(DiscreteInput.READY_TO_FIRE),
+            watchdog_tripped=bit(DiscreteInput.WATCHDOG_TRIPPED),
+            fault=bit(DiscreteInput.FAULT),
+            discrete_inputs=tuple(flags),
         )
 
     async def point(self, az_rad: float, el_rad: float) -> None:
@@ -376,6 +410,16 @@ class PlcDriver:
                 ) from error
             raise LinkDownError(f"PLC {self.endpoint}: {what}: {error}") from error
         self._rtts.append(self._clock() - started)
+        expected = EXPECTED_FUNCTION[method]
+        if response.function_code & 0x7F != expected or not _complete(method, response, kwargs):
+            # Modbus RTU has no transaction ids: a late answer to an earlier request can be
+            # taken for this one's. Never pass it on; resynchronise by reconnecting.
+            self._protocol_errors += 1
+            self._fail(f"{what}: answer to another request (FC {response.function_code})")
+            raise LinkDownError(
+                f"PLC {self.endpoint}: {what}: the answer did not match the "
+                "request; reconnecting to resynchronise"
+            )
         if isinstance(response, ExceptionResponse) or response.isError():
             self._exceptions += 1
             address = args[0] if args else 0

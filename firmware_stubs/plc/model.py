@@ -109,6 +109,9 @@ class PlcModel:
     el: Axis = field(default_factory=Axis)
     estop_pressed: bool = False
     interlock_open: bool = False
+    estop_ok_input: bool = True
+    """ESTOP_OK as read in step 1 of the last scan (what the PLC publishes)."""
+    chain_ok_input: bool = True
     arm_state: ArmState = ArmState.SAFE
     arming_since_ms: int = 0
     firing_until_ms: int = 0
@@ -216,6 +219,8 @@ class PlcModel:
         record = ScanRecord()
         self.fault_code = self.latched_fault  # FIRE_REJECTED shows for one scan only
         # 1. inputs
+        self.estop_ok_input = self.estop_ok
+        self.chain_ok_input = self.chain_ok
         if not self.estop_ok:
             self._latch(FaultCode.ESTOP)
         if not self.chain_ok:
@@ -332,8 +337,8 @@ class PlcModel:
 
     def discrete_inputs(self) -> list[bool]:
         return [
-            self.estop_ok,
-            self.chain_ok,
+            self.estop_ok_input,
+            self.chain_ok_input,
             self.axes_enabled,
             self.in_position,
             self.arm_state in (ArmState.ARMED, ArmState.FIRING),

@@ -99,6 +99,10 @@ class PlcEmulator:
         self.port = port
         self.rtu_pty = rtu_pty
         self.url = ""
+        self.panel_url = ""
+        """The bench panel (unit 247). On TCP it is the PLC's own port; with RTU it is a
+        loopback TCP port, since the panel stands for the bench's physical inputs, not for a
+        second master on the RS-485 line."""
         self.response_delay_ms = 0
         self.drop_next = 0
         self.requests = 0
@@ -106,6 +110,8 @@ class PlcEmulator:
         self.scans_late = 0
         self._pty_link = pty_link
         self._server: ModbusTcpServer | ModbusSerialServer | None = None
+        self._panel_server: ModbusTcpServer | None = None
+        self._delayed: set[asyncio.Task[object]] = set()
         self._scan_task: asyncio.Task[None] | None = None
         self._relay: _PtyRelay | None = None
 
@@ -138,9 +144,14 @@ class PlcEmulator:
             )
         await self._server.serve_forever(background=True)
         if not self.rtu_pty:
-            listener = self._server.transport
-            self.port = listener.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-            self.url = f"tcp://{self.host}:{self.port}"
+            self.port = _bound_port(self._server)
+            self.url = self.panel_url = f"tcp://{self.host}:{self.port}"
+        else:
+            self._panel_server = ModbusTcpServer(
+                context, address=("127.0.0.1", 0), ignore_missing_devices=True
+            )
+            await self._panel_server.serve_forever(background=True)
+            self.panel_url = f"tcp://127.0.0.1:{_bound_port(self._panel_server)}"
         self._scan_task = asyncio.create_task(self._scan_forever(), name="plc scan")
         return self.url
 
@@ -150,9 +161,14 @@ class PlcEmulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._scan_task
             self._scan_task = None
-        if self._server is not None:
-            await self._server.shutdown()  # type: ignore[no-untyped-call]
-            self._server = None
+        delayed = list(self._delayed)
+        for task in delayed:
+            task.cancel()
+        await asyncio.gather(*delayed, return_exceptions=True)
+        for server in (self._server, self._panel_server):
+            if server is not None:
+                await server.shutdown()  # type: ignore[no-untyped-call]
+        self._server = self._panel_server = None
         if self._relay is not None:
             await self._relay.close()
             self._relay = None
@@ -190,7 +206,15 @@ class PlcEmulator:
                 self.dropped += 1
                 raise NoSuchIdException("request dropped by the bench panel")  # no answer
             if self.response_delay_ms:
-                await asyncio.sleep(self.response_delay_ms / 1000)
+                # pymodbus does not track its per-request tasks, so delayed ones are tracked
+                # here and cancelled on close: none outlives the emulator
+                task = asyncio.current_task()
+                assert task is not None
+                self._delayed.add(task)
+                try:
+                    await asyncio.sleep(self.response_delay_ms / 1000)
+                finally:
+                    self._delayed.discard(task)
         return self._plc(func_code, address, count, values)
 
     def _plc(
@@ -252,6 +276,11 @@ class PlcEmulator:
             current = [self.model.rounds_ready, self.response_delay_ms, self.drop_next]
             return current[address : address + count]
         return ExcCodes.ILLEGAL_ADDRESS
+
+
+def _bound_port(server: ModbusTcpServer | ModbusSerialServer) -> int:
+    listener = server.transport
+    return int(listener.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
 
 
 class _PtyRelay:

@@ -1,0 +1,97 @@
+"""Helpers for PLC-link tests: the emulated PLC in-process or as `hil stub plc`, and the bench
+panel (unit 247) written with a plain pymodbus client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.framer import FramerType
+
+from drivers.plc.driver import PlcDriver, PlcEndpoint
+from drivers.plc.register_map import load_register_map
+from firmware_stubs.plc.server import PlcEmulator
+
+TRANSPORTS = ["tcp", "rtu"]
+PANEL_UNIT = 247
+
+
+@contextlib.asynccontextmanager
+async def emulated_plc(transport: str) -> AsyncIterator[PlcEmulator]:
+    async with PlcEmulator(load_register_map(), rtu_pty=transport == "rtu") as emulator:
+        yield emulator
+
+
+@contextlib.asynccontextmanager
+async def plc_driver(url: str, **options: object) -> AsyncIterator[PlcDriver]:
+    async with PlcDriver(PlcEndpoint.parse(url), **options) as plc:  # type: ignore[arg-type]
+        await plc.wait_up(5.0)
+        yield plc
+
+
+async def panel_write(
+    url: str, *, coil: int | None = None, value: int | bool = 0, register: int | None = None
+) -> None:
+    """Act on the emulator's bench panel like a test fixture on the bench would."""
+    endpoint = PlcEndpoint.parse(url)
+    client: AsyncModbusTcpClient | AsyncModbusSerialClient
+    if endpoint.transport == "tcp":
+        client = AsyncModbusTcpClient(endpoint.host, port=endpoint.port, timeout=1.0, retries=1)
+    else:
+        client = AsyncModbusSerialClient(
+            endpoint.serial_url,
+            framer=FramerType.RTU,
+            baudrate=endpoint.baud,
+            parity=endpoint.parity,
+            timeout=1.0,
+            retries=1,
+        )
+    try:
+        assert await client.connect()
+        if coil is not None:
+            response = await client.write_coil(coil, bool(value), device_id=PANEL_UNIT)
+        else:
+            assert register is not None
+            response = await client.write_register(register, int(value), device_id=PANEL_UNIT)
+        assert not response.isError(), response
+    finally:
+        client.close()
+
+
+class PlcStubProcess:
+    """`hil stub plc` in a child process; ``url`` from its READY line."""
+
+    def __init__(self, process: asyncio.subprocess.Process, url: str) -> None:
+        self.process = process
+        self.url = url
+
+    @classmethod
+    async def start(cls, *args: str) -> PlcStubProcess:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "hil",
+            "stub",
+            "plc",
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        async with asyncio.timeout(20):
+            line = await process.stdout.readline()
+        if not line.startswith(b"READY "):
+            process.kill()
+            _, err = await process.communicate()
+            raise AssertionError(f"no READY line: {line!r} {err.decode()}")
+        return cls(process, line.split()[1].decode())
+
+    async def stop(self, kill: bool = False) -> tuple[int, str]:
+        if self.process.returncode is None:
+            (self.process.kill if kill else self.process.terminate)()
+        _, err = await self.process.communicate()
+        assert self.process.returncode is not None
+        return self.process.returncode, err.decode()
