@@ -32,6 +32,7 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sim_bench.py
 	$(BIN)/python benchmarks/radar_link_bench.py
+	$(BIN)/python benchmarks/plc_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
