@@ -19,7 +19,6 @@ the register. Health: requests, timeouts, exceptions, reconnects, round-trip p50
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import math
 import statistics
@@ -36,7 +35,8 @@ from pymodbus.exceptions import ConnectionException, ModbusException
 from pymodbus.framer import FramerType
 from pymodbus.pdu import ExceptionResponse
 
-from drivers.errors import DriverError, DriverTimeoutError, LifecycleError, LinkDownError
+from drivers.errors import DriverError, DriverTimeoutError, LinkDownError
+from drivers.lifecycle import SupervisedDriver
 from drivers.plc.register_map import RegisterMap, Table, load_register_map
 from drivers.plc.types import ArmState, Coil, DiscreteInput, FaultCode, Mode
 
@@ -83,11 +83,6 @@ class PlcExceptionError(DriverError):
         self.register = register
         self.function_code = function_code
         self.exception_code = exception_code
-
-
-class Lifecycle(enum.Enum):
-    CLOSED = "closed"
-    OPEN = "open"
 
 
 class PlcLinkState(enum.Enum):
@@ -184,7 +179,7 @@ class PlcHealth:
     last_error: str | None
 
 
-class PlcDriver:
+class PlcDriver(SupervisedDriver):
     """The PLC link. ``async with PlcDriver(PlcEndpoint.parse(url)) as plc: ...``"""
 
     def __init__(
@@ -200,6 +195,7 @@ class PlcDriver:
         register_map: RegisterMap | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(f"PLC {endpoint}")
         self.endpoint = endpoint
         self.unit_id = unit_id
         self.timeout_s = timeout_s
@@ -209,11 +205,8 @@ class PlcDriver:
         self.backoff_max_s = backoff_max_s
         self.map = register_map or load_register_map()
         self._clock = clock
-        self._lifecycle = Lifecycle.CLOSED
         self._state = PlcLinkState.DOWN
         self._client: AsyncModbusTcpClient | AsyncModbusSerialClient | None = None
-        self._supervisor: asyncio.Task[None] | None = None
-        self._up = asyncio.Event()
         self._failed = asyncio.Event()
         self._heartbeat_value = False
         self._rtts: deque[float] = deque(maxlen=2000)
@@ -223,44 +216,6 @@ class PlcDriver:
         self._protocol_errors = 0
         self._reconnects = 0
         self._heartbeats = 0
-        self._last_error: str | None = None
-
-    # --- lifecycle --------------------------------------------------------------------------
-
-    async def __aenter__(self) -> PlcDriver:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def open(self) -> None:
-        if self._lifecycle is not Lifecycle.CLOSED:
-            raise LifecycleError(f"PLC {self.endpoint}: open() while {self._lifecycle.value}")
-        self._lifecycle = Lifecycle.OPEN
-        self._supervisor = asyncio.create_task(self._supervise(), name=f"plc {self.endpoint}")
-
-    async def close(self) -> None:
-        if self._lifecycle is Lifecycle.CLOSED:
-            return
-        self._lifecycle = Lifecycle.CLOSED
-        supervisor, self._supervisor = self._supervisor, None
-        if supervisor is not None:
-            supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await supervisor
-        self._state = PlcLinkState.DOWN
-
-    async def wait_up(self, timeout_s: float) -> None:
-        self._require_open()
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._up.wait()
-        except TimeoutError as error:
-            raise DriverTimeoutError(
-                f"PLC {self.endpoint}: not connected after {timeout_s} s"
-                + (f" ({self._last_error})" if self._last_error else "")
-            ) from error
 
     @property
     def link_state(self) -> PlcLinkState:
@@ -383,16 +338,12 @@ class PlcDriver:
             raise ValueError(f"{spec.name} is read-only")
         await self._request(spec.name, "write_coil", spec.address, value)
 
-    def _require_open(self) -> None:
-        if self._lifecycle is not Lifecycle.OPEN:
-            raise LifecycleError(f"PLC {self.endpoint}: driver is {self._lifecycle.value}")
-
     async def _request(self, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
         self._require_open()
         client = self._client
         if client is None or self._state is not PlcLinkState.UP:
             raise LinkDownError(
-                f"PLC {self.endpoint}: link {self._state.value}, {what} not sent"
+                f"{self.name}: link {self._state.value}, {what} not sent"
                 + (f" ({self._last_error})" if self._last_error else "")
             )
         self._requests += 1
@@ -406,9 +357,9 @@ class PlcDriver:
             self._fail(f"{what}: {error}")
             if timed_out:
                 raise DriverTimeoutError(
-                    f"PLC {self.endpoint}: no answer to {what} after {self.retries + 1} attempts"
+                    f"{self.name}: no answer to {what} after {self.retries + 1} attempts"
                 ) from error
-            raise LinkDownError(f"PLC {self.endpoint}: {what}: {error}") from error
+            raise LinkDownError(f"{self.name}: {what}: {error}") from error
         self._rtts.append(self._clock() - started)
         expected = EXPECTED_FUNCTION[method]
         if response.function_code & 0x7F != expected or not _complete(method, response, kwargs):
@@ -417,7 +368,7 @@ class PlcDriver:
             self._protocol_errors += 1
             self._fail(f"{what}: answer to another request (FC {response.function_code})")
             raise LinkDownError(
-                f"PLC {self.endpoint}: {what}: the answer did not match the "
+                f"{self.name}: {what}: the answer did not match the "
                 "request; reconnecting to resynchronise"
             )
         if isinstance(response, ExceptionResponse) or response.isError():
@@ -438,6 +389,9 @@ class PlcDriver:
         }.get(method)
         entry = self.map.entry_at(table, address) if table else None
         return entry.name if entry else f"address {address}"
+
+    def _after_close(self) -> None:
+        self._state = PlcLinkState.DOWN
 
     def _fail(self, reason: str) -> None:
         self._last_error = reason

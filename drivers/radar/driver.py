@@ -20,7 +20,6 @@ round trips (``drivers.clock_sync``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import itertools
 import math
@@ -34,10 +33,10 @@ from drivers.clock_sync import ClockSample, ClockSync
 from drivers.errors import (
     CommandRejectedError,
     DriverTimeoutError,
-    LifecycleError,
     LinkDownError,
     ProtocolError,
 )
+from drivers.lifecycle import SupervisedDriver
 from drivers.radar.framing import StreamDecoder, encode
 from drivers.radar.messages import (
     Ack,
@@ -53,11 +52,6 @@ from drivers.radar.messages import (
     Status,
 )
 from drivers.serial_transport import SerialTransport
-
-
-class Lifecycle(enum.Enum):
-    CLOSED = "closed"
-    OPEN = "open"
 
 
 class LinkState(enum.Enum):
@@ -118,7 +112,7 @@ class PingResult:
     clock_offset_s: float
 
 
-class RadarDriver:
+class RadarDriver(SupervisedDriver):
     """The radar link. Use as ``async with RadarDriver(url) as radar: ...``."""
 
     def __init__(
@@ -136,6 +130,7 @@ class RadarDriver:
         clock_sync_interval_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(f"radar {url}")
         self.url = url
         self.baud = baud
         self.command_timeout_s = command_timeout_s
@@ -147,13 +142,10 @@ class RadarDriver:
         self.clock_sync_interval_s = clock_sync_interval_s
         self._clock = clock
         self._queue_size = queue_size
-        self._lifecycle = Lifecycle.CLOSED
         self._queue: asyncio.Queue[RadarFrame] = asyncio.Queue(queue_size)
         self._decoder = StreamDecoder()
         self._sync = ClockSync()
         self._transport: SerialTransport | None = None
-        self._supervisor: asyncio.Task[None] | None = None
-        self._up = asyncio.Event()
         self._acks: dict[int, asyncio.Future[Ack]] = {}
         self._pongs: dict[int, asyncio.Future[tuple[Pong, float]]] = {}
         self._statuses: list[asyncio.Future[Status]] = []
@@ -164,51 +156,6 @@ class RadarDriver:
         self._reconnects = 0
         self._commands = 0
         self._command_timeouts = 0
-        self._last_error: str | None = None
-
-    # --- lifecycle --------------------------------------------------------------------------
-
-    async def __aenter__(self) -> RadarDriver:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    @property
-    def lifecycle(self) -> Lifecycle:
-        return self._lifecycle
-
-    async def open(self) -> None:
-        """Start the supervisor; returns at once (see ``wait_up``)."""
-        if self._lifecycle is not Lifecycle.CLOSED:
-            raise LifecycleError(f"radar {self.url}: open() while {self._lifecycle.value}")
-        self._lifecycle = Lifecycle.OPEN
-        self._supervisor = asyncio.create_task(self._supervise(), name=f"radar {self.url}")
-
-    async def close(self) -> None:
-        """Stop reconnecting, close the link, fail pending commands. Safe to call twice."""
-        if self._lifecycle is Lifecycle.CLOSED:
-            return
-        self._lifecycle = Lifecycle.CLOSED
-        supervisor, self._supervisor = self._supervisor, None
-        if supervisor is not None:
-            supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await supervisor
-        self._fail_pending(LinkDownError(f"radar {self.url}: driver closed"))
-
-    async def wait_up(self, timeout_s: float) -> None:
-        """Wait until the link is connected; ``DriverTimeoutError`` after ``timeout_s``."""
-        self._require_open()
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._up.wait()
-        except TimeoutError as error:
-            raise DriverTimeoutError(
-                f"radar {self.url}: not connected after {timeout_s} s"
-                + (f" ({self._last_error})" if self._last_error else "")
-            ) from error
 
     # --- state ------------------------------------------------------------------------------
 
@@ -259,7 +206,7 @@ class RadarDriver:
                 return await self._queue.get()
         except TimeoutError as error:
             raise DriverTimeoutError(
-                f"radar {self.url}: no frame for {timeout_s} s (link {self.link_state.value})"
+                f"{self.name}: no frame for {timeout_s} s (link {self.link_state.value})"
             ) from error
 
     async def frames(self, timeout_s: float | None = None) -> AsyncIterator[RadarFrame]:
@@ -299,7 +246,7 @@ class RadarDriver:
                 return await waiter
         except TimeoutError as error:
             self._command_timeouts += 1
-            raise DriverTimeoutError(f"radar {self.url}: no STATUS after REQUEST_STATUS") from error
+            raise DriverTimeoutError(f"{self.name}: no STATUS after REQUEST_STATUS") from error
         finally:
             if waiter in self._statuses:
                 self._statuses.remove(waiter)
@@ -316,7 +263,7 @@ class RadarDriver:
                 pong, received = await waiter
         except TimeoutError as error:
             self._command_timeouts += 1
-            raise DriverTimeoutError(f"radar {self.url}: no PONG for PING {nonce:#x}") from error
+            raise DriverTimeoutError(f"{self.name}: no PONG for PING {nonce:#x}") from error
         finally:
             self._pongs.pop(nonce, None)
         self._sync.add(ClockSample(sent, pong.t_device_s, received))
@@ -331,7 +278,7 @@ class RadarDriver:
             transport = self._transport
             if transport is None or not self._up.is_set():
                 raise LinkDownError(
-                    f"radar {self.url}: link down, {name} not sent"
+                    f"{self.name}: link down, {name} not sent"
                     + (f" ({self._last_error})" if self._last_error else "")
                 )
             seq = next(self._host_seq) & 0xFFFF
@@ -351,14 +298,10 @@ class RadarDriver:
                 raise CommandRejectedError(name, ack.result, ack.result_name)
             return ack
         raise DriverTimeoutError(
-            f"radar {self.url}: no ACK for {name} after {self.command_retries + 1} attempts"
+            f"{self.name}: no ACK for {name} after {self.command_retries + 1} attempts"
         )
 
     # --- internals --------------------------------------------------------------------------
-
-    def _require_open(self) -> None:
-        if self._lifecycle is not Lifecycle.OPEN:
-            raise LifecycleError(f"radar {self.url}: driver is {self._lifecycle.value}")
 
     def _on_data(self, data: bytes) -> None:
         now = self._clock()
@@ -410,6 +353,9 @@ class RadarDriver:
                 waiter.set_exception(error)
                 waiter.exception()  # retrieved here: the caller may already have given up
 
+    def _after_close(self) -> None:
+        self._fail_pending(LinkDownError(f"{self.name}: driver closed"))
+
     async def _supervise(self) -> None:
         backoff = self.backoff_min_s
         first = True
@@ -437,7 +383,7 @@ class RadarDriver:
                 self._transport = None
                 await transport.close()
             self._last_error = str(reason)
-            self._fail_pending(LinkDownError(f"radar {self.url}: link lost: {reason}"))
+            self._fail_pending(LinkDownError(f"{self.name}: link lost: {reason}"))
 
     async def _hold(self, transport: SerialTransport) -> Exception:
         """Run while the link is up; return why it went down."""
