@@ -174,18 +174,26 @@ def run_plc_stub(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _until_signalled() -> None:
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT/SIGTERM. Installed before the READY line is printed, so a client
+    that signals as soon as it reads READY still gets a clean shutdown."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
+    return stop
 
 
 async def _serve_plc(emulator: PlcEmulator) -> None:
+    stop = _stop_on_signals()
     async with emulator:
+        print(
+            f"panel tcp {emulator.panel_url} (unit {emulator.panel_unit_id})",
+            file=sys.stderr,
+            flush=True,
+        )
         print(f"READY {emulator.url}", flush=True)
-        await _until_signalled()
+        await stop.wait()
     m = emulator.model
     print(
         f"plc stub stopped: {emulator.requests} requests, {emulator.dropped} dropped, "
@@ -196,6 +204,7 @@ async def _serve_plc(emulator: PlcEmulator) -> None:
 
 
 async def _serve(emulator: RadarEmulator) -> None:
+    stop = _stop_on_signals()
     async with emulator:
         endpoint = emulator.endpoint
         if isinstance(endpoint, PtyEndpoint):
@@ -206,7 +215,7 @@ async def _serve(emulator: RadarEmulator) -> None:
                 flush=True,
             )
         print(f"READY {emulator.url}", flush=True)
-        await _until_signalled()
+        await stop.wait()
     c = emulator.firmware.counters
     f = emulator.injector.counters
     print(
