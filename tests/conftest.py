@@ -31,6 +31,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.fixture
+def bench_rig(request: pytest.FixtureRequest) -> object:
+    """The rig config named by ``--rig`` (only hardware tests, marked ``rig``, ask for it)."""
+    from hil.config import load_rig
+
+    path = request.config.getoption("--rig")
+    if not path:
+        pytest.fail("a 'rig' test ran without --rig")
+    return load_rig(path)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--rig"):
         return

@@ -8,6 +8,7 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator
 
+import pytest
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.framer import FramerType
 
@@ -16,6 +17,25 @@ from drivers.plc.register_map import load_register_map
 from firmware_stubs.plc.server import PlcEmulator
 
 TRANSPORTS = ["tcp", "rtu"]
+ALL_SOURCES = ["tcp", "rtu", pytest.param("rig", marks=pytest.mark.rig)]
+"""Emulated over both transports, and the bench PLC with ``--rig`` (opt-in)."""
+
+
+@contextlib.asynccontextmanager
+async def plc_under_test(source: str, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """A PLC URL: the emulated PLC (in this loop) or the bench's, from ``--rig``."""
+    if source == "rig":
+        plc = request.getfixturevalue("bench_rig").plc
+        yield (
+            f"tcp://{plc.host}:{plc.port}"
+            if plc.transport == "tcp"
+            else f"rtu://{plc.url}?baud={plc.baud}&parity=E"
+        )
+        return
+    async with emulated_plc(source) as emulator:
+        yield emulator.url
+
+
 PANEL_UNIT = 247
 
 

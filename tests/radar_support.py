@@ -7,6 +7,7 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator
 
+import pytest
 from conftest import CONFIGS
 
 from firmware_stubs.radar.emulator import RadarEmulator
@@ -16,6 +17,19 @@ from hil.config import load_scenario
 from hil.radar_stub import build_radar_firmware
 
 TRANSPORTS = ["pty", "tcp"]
+ALL_SOURCES = ["pty", "tcp", pytest.param("rig", marks=pytest.mark.rig)]
+"""Emulated over both transports, and the bench radar with ``--rig`` (opt-in)."""
+
+
+@contextlib.asynccontextmanager
+async def radar_under_test(source: str, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """A radar URL: the emulated radar (in this loop) or the bench's, from ``--rig``."""
+    if source == "rig":
+        rig = request.getfixturevalue("bench_rig")
+        yield rig.radar.url
+        return
+    async with emulated_radar(source) as emulator:
+        yield emulator.url
 
 
 @contextlib.asynccontextmanager

@@ -9,7 +9,15 @@ import time
 from pathlib import Path
 
 import pytest
-from plc_support import TRANSPORTS, PlcStubProcess, emulated_plc, panel_write, plc_driver
+from plc_support import (
+    ALL_SOURCES,
+    TRANSPORTS,
+    PlcStubProcess,
+    emulated_plc,
+    panel_write,
+    plc_driver,
+    plc_under_test,
+)
 
 from drivers.errors import DriverTimeoutError, LifecycleError, LinkDownError
 from drivers.plc.driver import PlcDriver, PlcEndpoint, PlcExceptionError, PlcLinkState
@@ -44,6 +52,20 @@ async def read_until_refused(plc: PlcDriver) -> None:
                 await plc.read_status()
             except (DriverTimeoutError, LinkDownError):
                 return
+
+
+@pytest.mark.parametrize("source", ALL_SOURCES)
+async def test_status_and_heartbeat(source: str, request: pytest.FixtureRequest) -> None:
+    """Shared by the emulated runs and the bench (``--rig``): reads only, plus the heartbeat —
+    nothing that moves, arms or fires the rig."""
+    async with plc_under_test(source, request) as url, plc_driver(url) as plc:
+        first = await plc.read_status()
+        assert first.icd_version == 1
+        later = await wait_for_status(plc, lambda s: s.uptime_s >= first.uptime_s + 1.0, 3.0)
+        assert not later.watchdog_tripped  # type: ignore[attr-defined]
+        assert later.scan_counter != first.scan_counter  # type: ignore[attr-defined]
+        health = plc.health()
+        assert health.heartbeats >= 9 and health.timeouts == 0 and health.exceptions == 0
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

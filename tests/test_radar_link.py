@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from radar_support import TRANSPORTS, StubProcess, emulated_radar
+from radar_support import ALL_SOURCES, TRANSPORTS, StubProcess, emulated_radar, radar_under_test
 
 from drivers.errors import (
     CommandRejectedError,
@@ -40,16 +40,17 @@ async def detections_for(radar: RadarDriver, seconds: float) -> list[RadarFrame]
     return frames
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_commands_and_acks(transport: str) -> None:
-    async with emulated_radar(transport) as emu, RadarDriver(emu.url) as radar:
+@pytest.mark.parametrize("source", ALL_SOURCES)
+async def test_commands_and_acks(source: str, request: pytest.FixtureRequest) -> None:
+    """Shared by the emulated runs and the bench (``--rig``): only turntable commands, which are
+    safe on the rig; it leaves the radar in STANDBY."""
+    async with radar_under_test(source, request) as url, RadarDriver(url) as radar:
         await radar.wait_up(2.0)
         await radar.set_rpm(15.5)
         await radar.set_sector(math.radians(30.0), math.radians(60.0))
         await radar.set_mode(RadarMode.ROTATING)
         status = await radar.request_status()
         assert (status.mode, status.rpm) == (RadarMode.ROTATING, 15.5)
-        assert emu.firmware.sector_width_rad == pytest.approx(math.radians(60.0))
         with pytest.raises(CommandRejectedError) as rejected:
             await radar.set_rpm(61.0)
         assert rejected.value.result == AckResult.BAD_ARGUMENT
@@ -57,8 +58,9 @@ async def test_commands_and_acks(transport: str) -> None:
             await radar.command(Unknown(0x7E, b""))
         ping = await radar.ping()
         assert 0 < ping.rtt_s < 0.05  # the ICD allows 50 ms for an ACK
+        await radar.set_mode(RadarMode.STANDBY)
         health = radar.health()
-        assert health.commands == 7 and health.command_timeouts == 0
+        assert health.commands == 8 and health.command_timeouts == 0
         assert health.clock_offset_s is not None
 
 
