@@ -1,0 +1,91 @@
+"""The radar's polar measurement model and a batched extended Kalman update.
+
+Measurement vector ``z = [range_m, az_rad, el_rad, vr_mps]`` as the radar ICD reports it: slant
+range and radial velocity (+ receding) from the antenna phase centre, azimuth in the turntable
+frame (bearing − north alignment, wrapped to (−π, π]) and elevation above the horizontal. The
+radial velocity row can be left out (``with_velocity=False``) for a 3-element measurement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hil.tracking.motion import STATE_DIM, FloatArray
+from sim.frames import wrap_pi
+
+
+@dataclass(frozen=True, slots=True)
+class PolarSensor:
+    """Where the antenna is: ENU position (m) and the turntable's north alignment (rad)."""
+
+    position_enu_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    north_alignment_rad: float = 0.0
+
+    def predict_measurement(
+        self, state: FloatArray, with_velocity: bool = True
+    ) -> tuple[FloatArray, FloatArray]:
+        """h(x) (N, m) and its Jacobian H (N, m, 6) for states (N, 6); m = 4 or 3."""
+        d = state[:, :3] - np.asarray(self.position_enu_m)
+        v = state[:, 3:]
+        e, n, u = d[:, 0], d[:, 1], d[:, 2]
+        rho2 = np.maximum(e * e + n * n, 1e-12)
+        rho = np.sqrt(rho2)
+        r2 = rho2 + u * u
+        r = np.sqrt(r2)
+        rows = 4 if with_velocity else 3
+        z = np.empty((len(state), rows))
+        z[:, 0] = r
+        z[:, 1] = wrap_pi(np.arctan2(e, n) - self.north_alignment_rad)
+        z[:, 2] = np.arctan2(u, rho)
+        jac = np.zeros((len(state), rows, STATE_DIM))
+        jac[:, 0, :3] = d / r[:, None]
+        jac[:, 1, 0] = n / rho2
+        jac[:, 1, 1] = -e / rho2
+        jac[:, 2, 0] = -e * u / (r2 * rho)
+        jac[:, 2, 1] = -n * u / (r2 * rho)
+        jac[:, 2, 2] = rho / r2
+        if with_velocity:
+            rate = np.einsum("ij,ij->i", d, v) / r
+            z[:, 3] = rate
+            jac[:, 3, :3] = (v - rate[:, None] * d / r[:, None]) / r[:, None]
+            jac[:, 3, 3:] = d / r[:, None]
+        return z, jac
+
+
+def innovation(z: FloatArray, z_predicted: FloatArray) -> FloatArray:
+    """z − h(x) with the azimuth residual wrapped to (−π, π]."""
+    y = z - z_predicted
+    y[..., 1] = wrap_pi(y[..., 1])
+    return y
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateResult:
+    state: FloatArray
+    covariance: FloatArray
+    innovation: FloatArray
+    innovation_covariance: FloatArray
+    mahalanobis2: FloatArray
+    """yᵀ S⁻¹ y per update (χ² with m degrees of freedom when the model is right)."""
+
+
+def ekf_update(
+    state: FloatArray, covariance: FloatArray, z: FloatArray, noise: FloatArray, sensor: PolarSensor
+) -> UpdateResult:
+    """Update K tracks with one measurement each (rows paired): states (K, 6), covariances
+    (K, 6, 6), measurements (K, m), measurement noise (m, m) or (K, m, m). Joseph form."""
+    m = z.shape[1]
+    z_hat, h = sensor.predict_measurement(state, with_velocity=m == 4)
+    y = innovation(z, z_hat)
+    ph_t = covariance @ h.transpose(0, 2, 1)
+    s = h @ ph_t + noise
+    s = 0.5 * (s + s.transpose(0, 2, 1))
+    gain = np.linalg.solve(s, ph_t.transpose(0, 2, 1)).transpose(0, 2, 1)  # P Hᵀ S⁻¹
+    new_state = state + np.einsum("kij,kj->ki", gain, y)
+    i_kh = np.eye(STATE_DIM) - gain @ h
+    r = np.broadcast_to(noise, s.shape)
+    new_cov = i_kh @ covariance @ i_kh.transpose(0, 2, 1) + gain @ r @ gain.transpose(0, 2, 1)
+    d2 = np.einsum("ki,ki->k", y, np.linalg.solve(s, y[..., None])[..., 0])
+    return UpdateResult(new_state, 0.5 * (new_cov + new_cov.transpose(0, 2, 1)), y, s, d2)

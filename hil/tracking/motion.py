@@ -1,0 +1,50 @@
+"""Constant-velocity motion for many tracks at once.
+
+State per track: ``[e, n, u, ve, vn, vu]`` in the rig's ENU frame (metres, m/s); states are (N, 6)
+arrays and covariances (N, 6, 6). Process noise is the discretised white-noise-acceleration
+model with spectral density ``q`` (m²/s³) per axis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+STATE_DIM = 6
+
+
+def transition(dt_s: FloatArray) -> FloatArray:
+    """F for each track's time step ``dt_s`` (N,) → (N, 6, 6)."""
+    dt = np.asarray(dt_s, dtype=np.float64).reshape(-1)
+    f = np.broadcast_to(np.eye(STATE_DIM), (len(dt), STATE_DIM, STATE_DIM)).copy()
+    for axis in range(3):
+        f[:, axis, axis + 3] = dt
+    return f
+
+
+def process_noise(dt_s: FloatArray, q_m2_s3: float | FloatArray) -> FloatArray:
+    """Q for each time step (N, 6, 6): white-noise acceleration of density ``q`` per axis."""
+    dt = np.asarray(dt_s, dtype=np.float64).reshape(-1)
+    q = np.broadcast_to(np.asarray(q_m2_s3, dtype=np.float64), dt.shape)
+    block = np.empty((len(dt), 2, 2))
+    block[:, 0, 0] = q * dt**3 / 3.0
+    block[:, 0, 1] = block[:, 1, 0] = q * dt**2 / 2.0
+    block[:, 1, 1] = q * dt
+    out = np.zeros((len(dt), STATE_DIM, STATE_DIM))
+    for axis in range(3):
+        index = np.array([axis, axis + 3])
+        out[:, index[:, None], index[None, :]] = block
+    return out
+
+
+def predict(
+    state: FloatArray, covariance: FloatArray, dt_s: FloatArray, q_m2_s3: float | FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Predict every track forward by its own ``dt_s`` (N,): returns new (N, 6), (N, 6, 6)."""
+    dt = np.asarray(dt_s, dtype=np.float64).reshape(-1)
+    moved = state.copy()
+    moved[:, :3] += state[:, 3:] * dt[:, None]
+    f = transition(dt)
+    spread = f @ covariance @ f.transpose(0, 2, 1) + process_noise(dt, q_m2_s3)
+    return moved, 0.5 * (spread + spread.transpose(0, 2, 1))
