@@ -72,20 +72,40 @@ class UpdateResult:
 
 
 def ekf_update(
-    state: FloatArray, covariance: FloatArray, z: FloatArray, noise: FloatArray, sensor: PolarSensor
+    state: FloatArray,
+    covariance: FloatArray,
+    z: FloatArray,
+    noise: FloatArray,
+    sensor: PolarSensor,
+    iterations: int = 1,
 ) -> UpdateResult:
     """Update K tracks with one measurement each (rows paired): states (K, 6), covariances
-    (K, 6, 6), measurements (K, m), measurement noise (m, m) or (K, m, m). Joseph form."""
+    (K, 6, 6), measurements (K, m), measurement noise (m, m) or (K, m, m). Joseph form.
+
+    ``iterations`` > 1 makes it an iterated EKF (Gauss-Newton on the measurement model): it
+    re-linearises at the updated state, which matters when the prior is loose compared with
+    the measurement — e.g. a track's second look, seconds after a first detection that left
+    its cross-range velocity unknown.
+    """
     m = z.shape[1]
-    z_hat, h = sensor.predict_measurement(state, with_velocity=m == 4)
-    y = innovation(z, z_hat)
-    ph_t = covariance @ h.transpose(0, 2, 1)
-    s = h @ ph_t + noise
-    s = 0.5 * (s + s.transpose(0, 2, 1))
-    gain = np.linalg.solve(s, ph_t.transpose(0, 2, 1)).transpose(0, 2, 1)  # P Hᵀ S⁻¹
-    new_state = state + np.einsum("kij,kj->ki", gain, y)
+    r = np.broadcast_to(noise, (len(state), m, m))
+    x_i = state
+    y0 = s0 = None
+    s = h = gain = None
+    for _ in range(max(iterations, 1)):
+        z_hat, h = sensor.predict_measurement(x_i, with_velocity=m == 4)
+        y = innovation(z, z_hat)
+        ph_t = covariance @ h.transpose(0, 2, 1)
+        s = h @ ph_t + r
+        s = 0.5 * (s + s.transpose(0, 2, 1))
+        if y0 is None:  # the innovation and its covariance at the prior, for gating and NIS
+            y0, s0 = y.copy(), s
+        gain = np.linalg.solve(s, ph_t.transpose(0, 2, 1)).transpose(0, 2, 1)  # P Hᵀ S⁻¹
+        # Gauss-Newton step from the prior, linearised at the current iterate
+        correction = y + np.einsum("kij,kj->ki", h, x_i - state)
+        x_i = state + np.einsum("kij,kj->ki", gain, correction)
+    assert h is not None and gain is not None and y0 is not None and s0 is not None
     i_kh = np.eye(STATE_DIM) - gain @ h
-    r = np.broadcast_to(noise, s.shape)
     new_cov = i_kh @ covariance @ i_kh.transpose(0, 2, 1) + gain @ r @ gain.transpose(0, 2, 1)
-    d2 = np.einsum("ki,ki->k", y, np.linalg.solve(s, y[..., None])[..., 0])
-    return UpdateResult(new_state, 0.5 * (new_cov + new_cov.transpose(0, 2, 1)), y, s, d2)
+    d2 = np.einsum("ki,ki->k", y0, np.linalg.solve(s0, y0[..., None])[..., 0])
+    return UpdateResult(x_i, 0.5 * (new_cov + new_cov.transpose(0, 2, 1)), y0, s0, d2)

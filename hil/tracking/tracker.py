@@ -1,0 +1,372 @@
+"""A multi-target tracker for the turntable radar: all tracks held as arrays, batched per frame.
+
+State of every track lives in arrays — ``ids`` (N,), ``state`` (N, 6) ENU position/velocity at
+``t_update`` (N,), ``covariance`` (N, 6, 6), hit history bits, consecutive misses, status — and
+one ``step(frame)`` is a few batched stages:
+
+1. **predict** the tracks the frame can see (inside its beam, or all for a whole-scan batch) to
+   the frame time;
+2. **coarse gate**: a k-d tree over the detections' ENU positions, queried with a per-track
+   radius from its predicted position uncertainty, so cost grows with tracks + detections;
+3. **fine gate**: Mahalanobis distance of the candidate pairs, batched, against a χ² threshold;
+4. **associate**: global nearest neighbour — ``linear_sum_assignment`` on each independent
+   cluster of the gated pair graph, with "unassigned" costing the gate threshold;
+5. **update** assigned tracks with the batched EKF, **miss** the visible unassigned ones (a
+   track outside the beam is not penalised), **initiate** tentative tracks from unassigned
+   detections, **confirm** by M-of-N and **delete** after consecutive misses or when the
+   position uncertainty grows too large.
+
+Track states stay at their last update time; ``tracks_at(t)`` predicts them for output.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from hil.tracking.measurement import PolarSensor, ekf_update, innovation
+from hil.tracking.motion import STATE_DIM, FloatArray, predict
+from sim.frames import polar_to_enu, wrap_pi
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+TENTATIVE, CONFIRMED = 0, 1
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    """Tuning, SI units. ``gate_chi2`` is the χ² gate on the 4-D innovation (99.9 % ≈ 18.5)."""
+
+    process_noise_m2_s3: float = 5.0
+    sigma_range_m: float = 5.0
+    sigma_az_rad: float = 1e-3
+    sigma_el_rad: float = 1e-3
+    sigma_vr_mps: float = 0.5
+    use_radial_velocity: bool = True
+    gate_chi2: float = 18.5
+    update_iterations: int = 3
+    """Iterated-EKF steps per update (1 = plain EKF)."""
+    initial_speed_sigma_mps: float = 150.0
+    confirm_hits: int = 2
+    confirm_window: int = 3
+    delete_after_misses: int = 3
+    delete_tentative_after_misses: int = 1
+    max_position_sigma_m: float = 1000.0
+    """A confirmed track whose predicted position uncertainty exceeds this is deleted."""
+    confirm_within_looks: int = 4
+    """A tentative track not confirmed within this many frames that could have updated it is
+    deleted: the M-of-N hits must come from one illumination (a few dwells), since a single
+    detection leaves the cross-range velocity unknown and its gate would soon catch clutter."""
+    max_tentative_position_sigma_m: float = 150.0
+    """A tentative track must be confirmed before its uncertainty grows past this: a single
+    detection with an unknown cross-range velocity would otherwise grow a gate large enough to
+    catch clutter."""
+
+    def noise(self) -> FloatArray:
+        sig = [self.sigma_range_m, self.sigma_az_rad, self.sigma_el_rad]
+        if self.use_radial_velocity:
+            sig.append(self.sigma_vr_mps)
+        return np.diag(np.square(sig))
+
+
+@dataclass(frozen=True, slots=True)
+class RadarFrame:
+    """Detections of one dwell (or one whole scan) in SI units, turntable-frame azimuths.
+
+    ``beam_az_rad``/``beam_half_width_rad`` describe what the beam covered (half width including
+    the dwell's sweep); leave ``beam_az_rad`` as ``None`` for a whole-scan batch that covered
+    every track.
+    """
+
+    t_s: float
+    range_m: FloatArray
+    az_rad: FloatArray
+    el_rad: FloatArray
+    vr_mps: FloatArray
+    beam_az_rad: float | None = None
+    beam_half_width_rad: float = math.pi
+
+
+@dataclass(frozen=True, slots=True)
+class TrackSnapshot:
+    """Confirmed tracks at time ``t_s``: ids (K,), ENU positions/velocities (K, 3), covariances."""
+
+    t_s: float
+    ids: IntArray
+    position_enu_m: FloatArray
+    velocity_enu_mps: FloatArray
+    covariance: FloatArray
+
+
+@dataclass(slots=True)
+class StepReport:
+    assigned: int = 0
+    initiated: int = 0
+    deleted: int = 0
+    confirmed: int = 0
+    associations: list[tuple[int, int]] = field(default_factory=list)
+    """(track id, detection index) pairs of this frame."""
+
+
+class Tracker:
+    """Global-nearest-neighbour EKF tracker over constant-velocity tracks (see module doc)."""
+
+    def __init__(self, config: TrackerConfig, sensor: PolarSensor) -> None:
+        self.config = config
+        self.sensor = sensor
+        self._noise = config.noise()
+        self._next_id = 0
+        self.ids: IntArray = np.empty(0, np.int64)
+        self.state: FloatArray = np.empty((0, STATE_DIM))
+        self.covariance: FloatArray = np.empty((0, STATE_DIM, STATE_DIM))
+        self.t_update: FloatArray = np.empty(0)
+        self.looks: IntArray = np.empty(0, np.int64)
+        """Frames in which each track could have been updated (inside the beam, with margin)."""
+        self.history = np.empty(0, np.uint32)
+        """Bit i set: the track was detected in its i-th most recent look."""
+        self.misses: IntArray = np.empty(0, np.int64)
+        self.status: IntArray = np.empty(0, np.int64)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    # --- the step ---------------------------------------------------------------------------
+
+    def step(self, frame: RadarFrame) -> StepReport:
+        report = StepReport()
+        z = self._measurements(frame)
+        visible, expected = self._visible(frame)
+        rows = np.flatnonzero(visible)
+        self.looks[rows] += 1
+        x, p = predict(
+            self.state[rows],
+            self.covariance[rows],
+            frame.t_s - self.t_update[rows],
+            self.config.process_noise_m2_s3,
+        )
+        pair_track, pair_det, cost = self._gate(x, p, z, frame)
+        track_of, det_of = self._associate(len(rows), len(z), pair_track, pair_det, cost)
+        assigned = track_of >= 0
+        hit_rows = rows[assigned]
+        if len(hit_rows):
+            result = ekf_update(
+                x[assigned],
+                p[assigned],
+                z[track_of[assigned]],
+                self._noise,
+                self.sensor,
+                iterations=self.config.update_iterations,
+            )
+            self.state[hit_rows] = result.state
+            self.covariance[hit_rows] = result.covariance
+            self.t_update[hit_rows] = frame.t_s
+        report.assigned = len(hit_rows)
+        report.associations = list(
+            zip(self.ids[hit_rows].tolist(), track_of[assigned].tolist(), strict=True)
+        )
+        # looks: a hit, or a miss where a detection was expected; history bit 0 is the newest
+        hit = np.zeros(len(self.ids), dtype=bool)
+        hit[hit_rows] = True
+        looked = hit | expected
+        self.history[looked] = (self.history[looked] << 1) & 0xFFFF_FFFF
+        self.history[hit] |= 1
+        self.misses[looked & ~hit] += 1
+        self.misses[hit] = 0
+        window = (1 << self.config.confirm_window) - 1
+        hits = _popcount(self.history & window)
+        newly = (self.status == TENTATIVE) & (hits >= self.config.confirm_hits)
+        self.status[newly] = CONFIRMED
+        report.confirmed = int(np.count_nonzero(newly))
+        report.deleted = self._delete(frame.t_s)
+        report.initiated = self._initiate(frame, z, det_of < 0)
+        return report
+
+    # --- stages -----------------------------------------------------------------------------
+
+    def _measurements(self, frame: RadarFrame) -> FloatArray:
+        columns = [frame.range_m, frame.az_rad, frame.el_rad]
+        if self.config.use_radial_velocity:
+            columns.append(frame.vr_mps)
+        return np.column_stack(columns) if len(frame.range_m) else np.empty((0, len(columns)))
+
+    def _visible(self, frame: RadarFrame) -> tuple[BoolArray, BoolArray]:
+        """(may be associated, should have been detected) per track. A track near the beam
+        edge may take a detection but is not blamed for missing one: the margin is three
+        sigmas of its azimuth uncertainty plus the measurement's."""
+        if frame.beam_az_rad is None or not len(self.ids):
+            everyone = np.ones(len(self.ids), dtype=bool)
+            return everyone, everyone
+        dt = frame.t_s - self.t_update
+        d = self.state[:, :3] + self.state[:, 3:] * dt[:, None]
+        d = d - np.asarray(self.sensor.position_enu_m)
+        az = np.arctan2(d[:, 0], d[:, 1]) - self.sensor.north_alignment_rad
+        offset = np.abs(wrap_pi(az - frame.beam_az_rad))
+        position_var = (
+            np.trace(self.covariance[:, :3, :3], axis1=1, axis2=2)
+            + np.trace(self.covariance[:, 3:, 3:], axis1=1, axis2=2) * dt**2
+        )
+        horizontal = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1.0)
+        margin = 3.0 * (np.sqrt(position_var) / horizontal + self.config.sigma_az_rad)
+        half = frame.beam_half_width_rad
+        return offset <= half + margin, offset <= half - margin
+
+    def _gate(
+        self, x: FloatArray, p: FloatArray, z: FloatArray, frame: RadarFrame
+    ) -> tuple[IntArray, IntArray, FloatArray]:
+        empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+        if not len(x) or not len(z):
+            return empty
+        det_enu = polar_to_enu(
+            frame.range_m, frame.az_rad + self.sensor.north_alignment_rad, frame.el_rad
+        ) + np.asarray(self.sensor.position_enu_m)
+        # coarse radius: gate-scaled position sigma plus the measurement's cross-range spread
+        position_sigma = np.sqrt(np.trace(p[:, :3, :3], axis1=1, axis2=2))
+        slant = np.linalg.norm(x[:, :3] - np.asarray(self.sensor.position_enu_m), axis=1)
+        meas_sigma = np.hypot(
+            self.config.sigma_range_m,
+            slant * max(self.config.sigma_az_rad, self.config.sigma_el_rad),
+        )
+        radius = math.sqrt(self.config.gate_chi2) * np.hypot(position_sigma, meas_sigma)
+        tree = cKDTree(det_enu)
+        neighbours = tree.query_ball_point(x[:, :3], radius)
+        counts = np.fromiter((len(n) for n in neighbours), dtype=np.int64, count=len(x))
+        if not counts.sum():
+            return empty
+        pair_track = np.repeat(np.arange(len(x)), counts)
+        pair_det = np.fromiter(
+            (d for n in neighbours for d in n), dtype=np.int64, count=int(counts.sum())
+        )
+        z_hat, h = self.sensor.predict_measurement(x, with_velocity=z.shape[1] == 4)
+        y = innovation(z[pair_det], z_hat[pair_track])
+        hp = h[pair_track]
+        s = hp @ p[pair_track] @ hp.transpose(0, 2, 1) + self._noise
+        d2 = np.einsum("ki,ki->k", y, np.linalg.solve(s, y[..., None])[..., 0])
+        keep = d2 < self.config.gate_chi2
+        return pair_track[keep], pair_det[keep], d2[keep]
+
+    def _associate(
+        self, n_tracks: int, n_dets: int, pair_track: IntArray, pair_det: IntArray, cost: FloatArray
+    ) -> tuple[IntArray, IntArray]:
+        """GNN per independent cluster; returns detection per track and track per detection
+        (−1 where none)."""
+        track_of = np.full(n_tracks, -1, np.int64)
+        det_of = np.full(n_dets, -1, np.int64)
+        if not len(cost):
+            return track_of, det_of
+        graph = coo_matrix(
+            (np.ones(len(cost)), (pair_track, n_tracks + pair_det)), shape=(n_tracks + n_dets,) * 2
+        )
+        _, label = connected_components(graph, directed=False)
+        cluster = label[pair_track]
+        order = np.argsort(cluster, kind="stable")
+        bounds = np.flatnonzero(np.diff(cluster[order])) + 1
+        for members in np.split(order, bounds):
+            tracks, t_index = np.unique(pair_track[members], return_inverse=True)
+            dets, d_index = np.unique(pair_det[members], return_inverse=True)
+            if len(tracks) == 1 and len(dets) == 1:
+                track_of[tracks[0]], det_of[dets[0]] = dets[0], tracks[0]
+                continue
+            # square problem: real pairs, plus "leave unassigned" at the gate threshold
+            size = len(tracks) + len(dets)
+            matrix = np.full((size, size), 1e9)
+            matrix[t_index, d_index] = cost[members]
+            matrix[np.arange(len(tracks)), len(dets) + np.arange(len(tracks))] = (
+                self.config.gate_chi2
+            )
+            matrix[len(tracks) + np.arange(len(dets)), np.arange(len(dets))] = self.config.gate_chi2
+            matrix[len(tracks) :, len(dets) :] = 0.0
+            r, c = linear_sum_assignment(matrix)
+            real = (r < len(tracks)) & (c < len(dets))
+            real &= matrix[r, c] < self.config.gate_chi2
+            track_of[tracks[r[real]]] = dets[c[real]]
+            det_of[dets[c[real]]] = tracks[r[real]]
+        return track_of, det_of
+
+    def _delete(self, t_s: float) -> int:
+        confirmed = self.status == CONFIRMED
+        dt = np.where(confirmed, 0.0, t_s - self.t_update)  # tentative: predicted spread
+        sigma = np.sqrt(
+            np.trace(self.covariance[:, :3, :3], axis1=1, axis2=2)
+            + np.trace(self.covariance[:, 3:, 3:], axis1=1, axis2=2) * dt**2
+        )
+        limit = np.where(
+            confirmed, self.config.delete_after_misses, self.config.delete_tentative_after_misses
+        )
+        max_sigma = np.where(
+            confirmed, self.config.max_position_sigma_m, self.config.max_tentative_position_sigma_m
+        )
+        stale = ~confirmed & (self.looks > self.config.confirm_within_looks)
+        gone = (self.misses >= limit) | (sigma > max_sigma) | stale
+        if gone.any():
+            self._keep(~gone)
+        return int(np.count_nonzero(gone))
+
+    def _initiate(self, frame: RadarFrame, z: FloatArray, free: BoolArray) -> int:
+        index = np.flatnonzero(free)
+        if not len(index):
+            return 0
+        site = np.asarray(self.sensor.position_enu_m)
+        bearing = frame.az_rad[index] + self.sensor.north_alignment_rad
+        unit = polar_to_enu(np.ones(len(index)), bearing, frame.el_rad[index])
+        position = site + unit * frame.range_m[index][:, None]
+        velocity = np.zeros((len(index), 3))
+        if self.config.use_radial_velocity:
+            velocity = unit * frame.vr_mps[index][:, None]  # the radial part is measured
+        state = np.hstack((position, velocity))
+        cov = np.zeros((len(index), STATE_DIM, STATE_DIM))
+        r = frame.range_m[index]
+        # position: range along the line of sight, angles across it
+        along = self.config.sigma_range_m**2
+        across = (r * max(self.config.sigma_az_rad, self.config.sigma_el_rad)) ** 2
+        outer = np.einsum("ki,kj->kij", unit, unit)
+        cov[:, :3, :3] = across[:, None, None] * (np.eye(3) - outer) + along * outer
+        speed = self.config.initial_speed_sigma_mps**2
+        radial = self.config.sigma_vr_mps**2 if self.config.use_radial_velocity else speed
+        cov[:, 3:, 3:] = speed * (np.eye(3) - outer) + radial * outer
+        ids = np.arange(self._next_id, self._next_id + len(index), dtype=np.int64)
+        self._next_id += len(index)
+        self.ids = np.concatenate((self.ids, ids))
+        self.state = np.concatenate((self.state, state))
+        self.covariance = np.concatenate((self.covariance, cov))
+        self.t_update = np.concatenate((self.t_update, np.full(len(index), frame.t_s)))
+        self.looks = np.concatenate((self.looks, np.zeros(len(index), np.int64)))
+        self.history = np.concatenate((self.history, np.ones(len(index), np.uint32)))
+        self.misses = np.concatenate((self.misses, np.zeros(len(index), np.int64)))
+        self.status = np.concatenate((self.status, np.full(len(index), TENTATIVE, np.int64)))
+        return len(index)
+
+    def _keep(self, keep: BoolArray) -> None:
+        self.ids = self.ids[keep]
+        self.state = self.state[keep]
+        self.covariance = self.covariance[keep]
+        self.t_update = self.t_update[keep]
+        self.looks = self.looks[keep]
+        self.history = self.history[keep]
+        self.misses = self.misses[keep]
+        self.status = self.status[keep]
+
+    # --- output -----------------------------------------------------------------------------
+
+    def tracks_at(self, t_s: float) -> TrackSnapshot:
+        """Confirmed tracks predicted to ``t_s``."""
+        rows = np.flatnonzero(self.status == CONFIRMED)
+        x, p = predict(
+            self.state[rows],
+            self.covariance[rows],
+            t_s - self.t_update[rows],
+            self.config.process_noise_m2_s3,
+        )
+        return TrackSnapshot(t_s, self.ids[rows].copy(), x[:, :3], x[:, 3:], p)
+
+
+def _popcount(values: npt.NDArray[np.integer[Any]]) -> IntArray:
+    bits = np.unpackbits(values.astype(">u4").view(np.uint8).reshape(-1, 4), axis=1)
+    return np.asarray(bits.sum(axis=1), dtype=np.int64)
