@@ -1,11 +1,9 @@
-"""Helpers for PLC-link tests: the emulated PLC in-process or as `hil stub plc`, and the bench
+"""Helpers for PLC-link tests: the emulated PLC in-process, and the bench panel (unit 247)
 panel (unit 247) written with a plain pymodbus client."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -79,39 +77,3 @@ async def panel_write(
         assert not response.isError(), response
     finally:
         client.close()
-
-
-class PlcStubProcess:
-    """`hil stub plc` in a child process; ``url`` from its READY line."""
-
-    def __init__(self, process: asyncio.subprocess.Process, url: str) -> None:
-        self.process = process
-        self.url = url
-
-    @classmethod
-    async def start(cls, *args: str) -> PlcStubProcess:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "hil",
-            "stub",
-            "plc",
-            *args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        assert process.stdout is not None
-        async with asyncio.timeout(20):
-            line = await process.stdout.readline()
-        if not line.startswith(b"READY "):
-            process.kill()
-            _, err = await process.communicate()
-            raise AssertionError(f"no READY line: {line!r} {err.decode()}")
-        return cls(process, line.split()[1].decode())
-
-    async def stop(self, kill: bool = False) -> tuple[int, str]:
-        if self.process.returncode is None:
-            (self.process.kill if kill else self.process.terminate)()
-        _, err = await self.process.communicate()
-        assert self.process.returncode is not None
-        return self.process.returncode, err.decode()

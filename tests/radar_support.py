@@ -1,10 +1,8 @@
-"""Helpers for radar-link tests: the emulated radar in-process and as a `hil stub radar` process."""
+"""Helpers for radar-link tests: the emulated radar in-process, or the bench radar with --rig."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -47,44 +45,3 @@ async def emulated_radar(
     endpoint: Endpoint = PtyEndpoint() if transport == "pty" else TcpEndpoint()
     async with RadarEmulator(firmware, endpoint, faults, keep_originals=keep_originals) as emu:
         yield emu
-
-
-class StubProcess:
-    """`hil stub radar` in a child process; ``url`` from its READY line."""
-
-    def __init__(self, process: asyncio.subprocess.Process, url: str) -> None:
-        self.process = process
-        self.url = url
-
-    @classmethod
-    async def start(cls, *args: str) -> StubProcess:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "hil",
-            "stub",
-            "radar",
-            *args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        assert process.stdout is not None
-        try:
-            async with asyncio.timeout(20):
-                line = await process.stdout.readline()
-        except BaseException:
-            process.kill()
-            await process.communicate()
-            raise
-        if not line.startswith(b"READY "):
-            process.kill()
-            _, err = await process.communicate()
-            raise AssertionError(f"no READY line: {line!r} {err.decode()}")
-        return cls(process, line.split()[1].decode())
-
-    async def stop(self, kill: bool = False) -> tuple[int, str, str]:
-        if self.process.returncode is None:
-            (self.process.kill if kill else self.process.terminate)()
-        out, err = await self.process.communicate()
-        assert self.process.returncode is not None
-        return self.process.returncode, out.decode(), err.decode()

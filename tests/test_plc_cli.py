@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from plc_support import PlcStubProcess, plc_driver
+from plc_support import plc_driver
+from stub_process import PlcStubProcess
 
 
 def pty_link_exists(link: Path) -> bool:
@@ -20,7 +21,7 @@ async def test_stub_prints_ready_and_cleans_up_on_sigterm(where: list[str]) -> N
     else:
         link = Path(stub.url.removeprefix("rtu://").split("?")[0])
         assert stub.url.endswith("?baud=115200&parity=N") and pty_link_exists(link)
-    code, err = await stub.stop()  # SIGTERM right after READY
+    code, _, err = await stub.stop()  # SIGTERM right after READY
     assert code == 0, err
     assert "plc stub stopped" in err
     if where[0] == "--rtu-pty":
@@ -34,5 +35,5 @@ async def test_stub_serves_the_driver() -> None:
             status = await plc.read_status()
             assert (status.icd_version, status.rounds_ready) == (1, 4)
     finally:
-        code, err = await stub.stop()
+        code, _, err = await stub.stop()
     assert code == 0 and "requests" in err

@@ -12,12 +12,12 @@ import pytest
 from plc_support import (
     ALL_SOURCES,
     TRANSPORTS,
-    PlcStubProcess,
     emulated_plc,
     panel_write,
     plc_driver,
     plc_under_test,
 )
+from stub_process import PlcStubProcess
 
 from drivers.errors import DriverTimeoutError, LifecycleError, LinkDownError
 from drivers.plc.driver import PlcDriver, PlcEndpoint, PlcExceptionError, PlcLinkState
