@@ -1,5 +1,5 @@
-"""Helpers for PLC-link tests: the emulated PLC in-process, and the bench panel (unit 247)
-panel (unit 247) written with a plain pymodbus client."""
+"""Helpers for PLC-link tests: the emulated PLC in-process (or the bench PLC with --rig), and
+the bench panel (unit 247) written with a plain pymodbus client."""
 
 from __future__ import annotations
 
