@@ -22,10 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import pty
-import shutil
-import tempfile
-import tty
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,6 +33,7 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 
 from drivers.plc.register_map import RegisterMap, Table
 from firmware_stubs.plc.model import SCAN_MS, PlcModel, PlcSettings, PlcWriteError
+from firmware_stubs.ptys import PtyLink, open_raw_pty
 
 READ_TABLE = {
     1: Table.COILS,
@@ -287,26 +284,18 @@ class _PtyRelay:
     """Two pseudo-terminals joined back to back: a null-modem cable for Modbus RTU."""
 
     def __init__(self, link: Path | None) -> None:
-        self._link = link
-        self._tempdir: Path | None = None
+        self._requested_link = link
+        self._link: PtyLink | None = None
         self.client_path = ""
         self._fds: list[int] = []
 
     async def start(self) -> str:
-        server_master, server_slave = pty.openpty()
-        client_master, client_slave = pty.openpty()
-        for fd in (server_slave, client_slave):
-            tty.setraw(fd)
-        for fd in (server_master, client_master):
-            os.set_blocking(fd, False)
+        server_master, server_slave = open_raw_pty()
+        client_master, client_slave = open_raw_pty()
         self._fds = [server_master, server_slave, client_master, client_slave]
-        if self._link is None:
-            self._tempdir = Path(tempfile.mkdtemp(prefix="hil-plc-"))
-            self._link = self._tempdir / "tty"
-        with contextlib.suppress(FileNotFoundError):
-            self._link.unlink()
-        os.symlink(os.ttyname(client_slave), self._link)
-        self.client_path = str(self._link)
+        self._link = PtyLink(self._requested_link, "hil-plc-")
+        self._link.point_at(client_slave)
+        self.client_path = str(self._link.path)
         loop = asyncio.get_running_loop()
         loop.add_reader(server_master, _copy, server_master, client_master)
         loop.add_reader(client_master, _copy, client_master, server_master)
@@ -320,16 +309,13 @@ class _PtyRelay:
             os.close(fd)
         self._fds = []
         if self._link is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self._link.unlink()
-        if self._tempdir is not None:
-            shutil.rmtree(self._tempdir, ignore_errors=True)
+            self._link.remove()
 
 
 def _copy(source: int, target: int) -> None:
     try:
         data = os.read(source, 65536)
-    except (BlockingIOError, OSError):
+    except OSError:
         return
-    with contextlib.suppress(BlockingIOError, OSError):
+    with contextlib.suppress(OSError):  # the far side full or gone: bytes lost, as on a line
         os.write(target, data)

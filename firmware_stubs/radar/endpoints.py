@@ -10,13 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import pty
-import shutil
-import tempfile
-import tty
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
+
+from firmware_stubs.ptys import PtyLink, open_raw_pty
 
 MAX_TCP_BACKLOG = 1 << 20
 
@@ -34,12 +32,12 @@ class Endpoint(Protocol):
 
 
 class PtyEndpoint:
-    """The emulator owns a pty master; clients open the slave through ``link_path``."""
+    """The emulator owns a pty master; clients open the slave through a ``PtyLink`` symlink
+    (``link_path``, or one in a temporary directory), which follows it across hangups."""
 
     def __init__(self, link_path: Path | None = None) -> None:
         self._requested_link = link_path
-        self._tempdir: Path | None = None
-        self.link_path: Path | None = None
+        self._link: PtyLink | None = None
         self._master = -1
         self._slave = -1
         self._on_data: Callable[[bytes], None] | None = None
@@ -47,13 +45,9 @@ class PtyEndpoint:
 
     async def start(self, on_data: Callable[[bytes], None]) -> str:
         self._on_data = on_data
-        if self._requested_link is None:
-            self._tempdir = Path(tempfile.mkdtemp(prefix="hil-radar-"))
-            self.link_path = self._tempdir / "tty"
-        else:
-            self.link_path = self._requested_link
+        self._link = PtyLink(self._requested_link, "hil-radar-")
         self._open_pty()
-        return str(self.link_path)
+        return str(self._link.path)
 
     @property
     def slave_path(self) -> str:
@@ -61,23 +55,15 @@ class PtyEndpoint:
         return os.ttyname(self._slave) if self._slave >= 0 else ""
 
     def _open_pty(self) -> None:
-        assert self.link_path is not None
-        self._master, self._slave = pty.openpty()
-        tty.setraw(self._slave)  # no echo, no line discipline, whoever opens it
-        os.set_blocking(self._master, False)
-        temporary = self.link_path.with_name(f".{self.link_path.name}.{os.getpid()}")
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-        os.symlink(os.ttyname(self._slave), temporary)
-        os.replace(temporary, self.link_path)
+        assert self._link is not None
+        self._master, self._slave = open_raw_pty()
+        self._link.point_at(self._slave)
         asyncio.get_running_loop().add_reader(self._master, self._readable)
 
     def _readable(self) -> None:
         try:
             data = os.read(self._master, 65536)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
+        except OSError:  # nothing to read after all, or no client side
             return
         if data and self._on_data is not None:
             self._on_data(data)
@@ -87,9 +73,7 @@ class PtyEndpoint:
             return
         try:
             sent = os.write(self._master, data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
+        except OSError:  # buffer full (nobody reading) or hung up: the bytes are lost
             sent = 0
         self.dropped_bytes += len(data) - sent
 
@@ -109,12 +93,8 @@ class PtyEndpoint:
 
     async def close(self) -> None:
         self._close_pty()
-        if self.link_path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.link_path.unlink()
-        if self._tempdir is not None:
-            shutil.rmtree(self._tempdir, ignore_errors=True)
-            self._tempdir = None
+        if self._link is not None:
+            self._link.remove()
 
 
 class TcpEndpoint:
