@@ -22,7 +22,6 @@ import asyncio
 import enum
 import math
 import statistics
-import struct
 import time
 from collections import deque
 from collections.abc import Callable
@@ -37,7 +36,7 @@ from pymodbus.pdu import ExceptionResponse
 
 from drivers.errors import DriverError, DriverTimeoutError, LinkDownError
 from drivers.lifecycle import SupervisedDriver
-from drivers.plc.register_map import RegisterMap, Table, load_register_map
+from drivers.plc.register_map import RegisterMap, Table, as_float32, load_register_map
 from drivers.plc.types import ArmState, Coil, DiscreteInput, FaultCode, Mode
 
 TWO_PI = 2.0 * math.pi
@@ -295,7 +294,7 @@ class PlcDriver(SupervisedDriver):
         """Azimuth (rad, clockwise from north; wrapped into [0, 2π)) and elevation setpoints,
         both float32 pairs in one FC 16 request."""
         az = az_rad % TWO_PI
-        words = self._words("AZ_SETPOINT", az if _as_float32(az) < TWO_PI else 0.0)
+        words = self._words("AZ_SETPOINT", az if as_float32(az) < TWO_PI else 0.0)
         words += self._words("EL_SETPOINT", el_rad)
         await self._write_registers("AZ_SETPOINT", words)
 
@@ -479,7 +478,3 @@ class PlcDriver(SupervisedDriver):
                 return  # the request already marked the link FAILED
             next_beat += period
             await asyncio.sleep(max(0.0, next_beat - loop.time()))  # pacing the heartbeat
-
-
-def _as_float32(value: float) -> float:
-    return float(struct.unpack(">f", struct.pack(">f", value))[0])

@@ -83,10 +83,8 @@ class RegisterSpec(_Strict):
     def to_words(self, si_value: float) -> list[int]:
         """The registers for an SI value (range-checked; ``ValueError`` names the register)."""
         wire = si_value / self.scale
-        if self.type == "float32":
-            wire = struct.unpack(">f", struct.pack(">f", wire))[0]  # what the PLC will see
-        else:
-            wire = round(wire)
+        # a float32 as the PLC will see it; integers as sent
+        wire = as_float32(wire) if self.type == "float32" else round(wire)
         problem = self.check_wire(wire)
         if problem:
             raise ValueError(problem)
@@ -95,6 +93,11 @@ class RegisterSpec(_Strict):
     def from_words(self, words: list[int]) -> float:
         """The SI value held in ``words`` (``width`` registers starting at this address)."""
         return decode_words(self.type, words) * self.scale
+
+
+def as_float32(value: float) -> float:
+    """``value`` rounded to the nearest IEEE-754 single, as a float32 register pair holds it."""
+    return float(struct.unpack(">f", struct.pack(">f", value))[0])
 
 
 def encode_words(kind: str, wire: float) -> list[int]:

@@ -61,6 +61,11 @@ def innovation(z: FloatArray, z_predicted: FloatArray) -> FloatArray:
     return y
 
 
+def mahalanobis2(y: FloatArray, s: FloatArray) -> FloatArray:
+    """yᵀ S⁻¹ y for each row of residuals (K, m) and covariances (K, m, m)."""
+    return np.asarray(np.einsum("ki,ki->k", y, np.linalg.solve(s, y[..., None])[..., 0]))
+
+
 @dataclass(frozen=True, slots=True)
 class UpdateResult:
     state: FloatArray
@@ -107,5 +112,5 @@ def ekf_update(
     assert h is not None and gain is not None and y0 is not None and s0 is not None
     i_kh = np.eye(STATE_DIM) - gain @ h
     new_cov = i_kh @ covariance @ i_kh.transpose(0, 2, 1) + gain @ r @ gain.transpose(0, 2, 1)
-    d2 = np.einsum("ki,ki->k", y0, np.linalg.solve(s0, y0[..., None])[..., 0])
+    d2 = mahalanobis2(y0, s0)
     return UpdateResult(x_i, 0.5 * (new_cov + new_cov.transpose(0, 2, 1)), y0, s0, d2)

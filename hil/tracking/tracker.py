@@ -32,7 +32,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from hil.tracking.measurement import PolarSensor, ekf_update, innovation
+from hil.tracking.measurement import PolarSensor, ekf_update, innovation, mahalanobis2
 from hil.tracking.motion import STATE_DIM, FloatArray, predict
 from sim.frames import polar_to_enu, wrap_pi
 
@@ -209,12 +209,8 @@ class Tracker:
         d = d - np.asarray(self.sensor.position_enu_m)
         az = np.arctan2(d[:, 0], d[:, 1]) - self.sensor.north_alignment_rad
         offset = np.abs(wrap_pi(az - frame.beam_az_rad))
-        position_var = (
-            np.trace(self.covariance[:, :3, :3], axis1=1, axis2=2)
-            + np.trace(self.covariance[:, 3:, 3:], axis1=1, axis2=2) * dt**2
-        )
         horizontal = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1.0)
-        margin = 3.0 * (np.sqrt(position_var) / horizontal + self.config.sigma_az_rad)
+        margin = 3.0 * (self._position_sigma(dt) / horizontal + self.config.sigma_az_rad)
         half = frame.beam_half_width_rad
         return offset <= half + margin, offset <= half - margin
 
@@ -248,7 +244,7 @@ class Tracker:
         y = innovation(z[pair_det], z_hat[pair_track])
         hp = h[pair_track]
         s = hp @ p[pair_track] @ hp.transpose(0, 2, 1) + self._noise
-        d2 = np.einsum("ki,ki->k", y, np.linalg.solve(s, y[..., None])[..., 0])
+        d2 = mahalanobis2(y, s)
         keep = d2 < self.config.gate_chi2
         return pair_track[keep], pair_det[keep], d2[keep]
 
@@ -290,13 +286,20 @@ class Tracker:
             det_of[dets[c[real]]] = tracks[r[real]]
         return track_of, det_of
 
+    def _position_sigma(self, dt_s: FloatArray) -> FloatArray:
+        """Each track's position uncertainty (m, RSS over axes) ``dt_s`` after its update,
+        from the velocity uncertainty alone (process noise left out: a cheap screen)."""
+        return np.asarray(
+            np.sqrt(
+                np.trace(self.covariance[:, :3, :3], axis1=1, axis2=2)
+                + np.trace(self.covariance[:, 3:, 3:], axis1=1, axis2=2) * dt_s**2
+            )
+        )
+
     def _delete(self, t_s: float) -> int:
         confirmed = self.status == CONFIRMED
         dt = np.where(confirmed, 0.0, t_s - self.t_update)  # tentative: predicted spread
-        sigma = np.sqrt(
-            np.trace(self.covariance[:, :3, :3], axis1=1, axis2=2)
-            + np.trace(self.covariance[:, 3:, 3:], axis1=1, axis2=2) * dt**2
-        )
+        sigma = self._position_sigma(dt)
         limit = np.where(
             confirmed, self.config.delete_after_misses, self.config.delete_tentative_after_misses
         )
