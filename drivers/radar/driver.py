@@ -388,30 +388,30 @@ class RadarDriver(SupervisedDriver):
     async def _hold(self, transport: SerialTransport) -> Exception:
         """Run while the link is up; return why it went down."""
         async with asyncio.TaskGroup() as group:
+            helpers: list[asyncio.Task[None]] = []
             if self.clock_sync_interval_s is not None:
-                syncing = group.create_task(self._keep_clock_synced(self.clock_sync_interval_s))
-            else:
-                syncing = None
-            watchdog = group.create_task(self._watch_silence())
-            waiters: set[asyncio.Future[Any]] = {transport.lost, watchdog}
+                helpers.append(
+                    group.create_task(self._keep_clock_synced(self.clock_sync_interval_s))
+                )
+            if self.reconnect_after_silence_s is not None:
+                helpers.append(
+                    group.create_task(self._watch_silence(self.reconnect_after_silence_s))
+                )
+            waiters: set[asyncio.Future[Any]] = {transport.lost, *helpers}
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            for task in (syncing, watchdog):
-                if task is not None:
-                    task.cancel()
+            for task in helpers:
+                task.cancel()
         if transport.lost.done():
             return transport.lost.result() or LinkDownError("link closed")
         return LinkDownError(f"silent for more than {self.reconnect_after_silence_s} s")
 
-    async def _watch_silence(self) -> None:
-        limit = self.reconnect_after_silence_s
-        if limit is None:
-            await asyncio.Event().wait()  # never
-            return
+    async def _watch_silence(self, limit_s: float) -> None:
+        """Return once nothing has arrived for ``limit_s`` (the clock sync task never returns)."""
         while True:
             age = self.last_frame_age_s or 0.0
-            if age > limit:
+            if age > limit_s:
                 return
-            await asyncio.sleep(max(limit - age, 0.05))
+            await asyncio.sleep(max(limit_s - age, 0.05))
 
     async def _keep_clock_synced(self, interval_s: float) -> None:
         while True:
