@@ -238,49 +238,34 @@ def test_endpoint_urls() -> None:
     shutil.which("mbpoll") is None and not __import__("os").environ.get("CI"),
     reason="mbpoll not installed (CI installs it)",
 )
+async def mbpoll(port: int, *args: str) -> str:
+    """One mbpoll run against unit 1 on loopback: PDU addresses, one poll, big-endian words."""
+    process = await asyncio.create_subprocess_exec(
+        "mbpoll",
+        "-m",
+        "tcp",
+        "-a",
+        "1",
+        "-0",
+        "-1",
+        "-B",
+        "-p",
+        str(port),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
 async def test_a_non_pymodbus_client_reads_and_writes_floats_high_word_first() -> None:
     async with emulated_plc("tcp") as emu, plc_driver(emu.url) as plc:
         await plc.point(1.25, 0.5)
-        base = ["mbpoll", "-m", "tcp", "-a", "1", "-0", "-1", "-B", "-p", str(emu.port)]
-        read = await asyncio.create_subprocess_exec(
-            *base,
-            "-t",
-            "4:float",
-            "-r",
-            "0",
-            "-c",
-            "2",
-            "127.0.0.1",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await read.communicate()
-        assert read.returncode == 0, err.decode()
-        assert "[0]: \t1.25" in out.decode() and "[2]: \t0.5" in out.decode(), out.decode()
-        write = await asyncio.create_subprocess_exec(
-            *base,
-            "-t",
-            "4:float",
-            "-r",
-            "0",
-            "127.0.0.1",
-            "2.5",
-            "0.25",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await write.communicate()
-        assert write.returncode == 0, err.decode()
+        out = await mbpoll(emu.port, "-t", "4:float", "-r", "0", "-c", "2", "127.0.0.1")
+        assert "[0]: \t1.25" in out and "[2]: \t0.5" in out, out
+        await mbpoll(emu.port, "-t", "4:float", "-r", "0", "127.0.0.1", "2.5", "0.25")
         assert emu.model.az_setpoint_rad == 2.5 and emu.model.el_setpoint_rad == 0.25
-        version = await asyncio.create_subprocess_exec(
-            *base,
-            "-t",
-            "3",
-            "-r",
-            "19",
-            "127.0.0.1",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, _ = await version.communicate()
-        assert "[19]: \t1" in out.decode()
+        out = await mbpoll(emu.port, "-t", "3", "-r", "19", "127.0.0.1")
+        assert "[19]: \t1" in out
