@@ -90,20 +90,15 @@ def run_sim(args: argparse.Namespace) -> int:
 
 
 def truth_samples(scenario: SimulatedScenario, duration_s: float) -> dict[str, Any]:
-    """Ground truth every 0.1 s: times (T,), positions and velocities (T, N, 3), alive (T, N)."""
+    """Ground truth every 0.1 s from 0 s (so never empty): times (T,), positions and velocities
+    (T, N, 3) in ENU m and m/s, alive (T, N)."""
     times = np.arange(0.0, duration_s + 1e-9, TRUTH_SAMPLE_S)
     states = [scenario.targets.state_at(float(t)) for t in times]
     return {
         "truth_t_s": times,
-        "truth_position_enu_m": np.stack([s.position_enu_m for s in states])
-        if states
-        else np.empty((0, len(scenario.targets), 3)),
-        "truth_velocity_enu_mps": np.stack([s.velocity_enu_mps for s in states])
-        if states
-        else np.empty((0, len(scenario.targets), 3)),
-        "truth_alive": np.stack([s.alive for s in states])
-        if states
-        else np.empty((0, len(scenario.targets)), dtype=bool),
+        "truth_position_enu_m": np.stack([s.position_enu_m for s in states]),
+        "truth_velocity_enu_mps": np.stack([s.velocity_enu_mps for s in states]),
+        "truth_alive": np.stack([s.alive for s in states]),
         "truth_target_id": scenario.targets.target_id,
     }
 
