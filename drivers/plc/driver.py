@@ -51,12 +51,13 @@ EXCEPTION_NAMES = {
 }
 
 
-EXPECTED_FUNCTION = {
-    "read_input_registers": 4,
-    "read_discrete_inputs": 2,
-    "write_registers": 16,
-    "write_coil": 5,
+REQUESTS: dict[str, tuple[int, Table]] = {
+    "read_input_registers": (4, Table.INPUT_REGISTERS),
+    "read_discrete_inputs": (2, Table.DISCRETE_INPUTS),
+    "write_registers": (16, Table.HOLDING_REGISTERS),
+    "write_coil": (5, Table.COILS),
 }
+"""pymodbus client method → (function code its answer must carry, table it addresses)."""
 
 
 def _complete(method: str, response: Any, kwargs: dict[str, Any]) -> bool:
@@ -360,7 +361,7 @@ class PlcDriver(SupervisedDriver):
                 ) from error
             raise LinkDownError(f"{self.name}: {what}: {error}") from error
         self._rtts.append(self._clock() - started)
-        expected = EXPECTED_FUNCTION[method]
+        expected, table = REQUESTS[method]
         if response.function_code & 0x7F != expected or not _complete(method, response, kwargs):
             # Modbus RTU has no transaction ids: a late answer to an earlier request can be
             # taken for this one's. Never pass it on; resynchronise by reconnecting.
@@ -373,21 +374,12 @@ class PlcDriver(SupervisedDriver):
         if isinstance(response, ExceptionResponse) or response.isError():
             self._exceptions += 1
             address = args[0] if args else 0
-            entry = self._entry_for(method, address)
+            spec = self.map.entry_at(table, address)
+            entry = spec.name if spec else f"address {address}"
             raise PlcExceptionError(
                 entry, response.function_code & 0x7F, getattr(response, "exception_code", 0)
             )
         return response
-
-    def _entry_for(self, method: str, address: int) -> str:
-        table = {
-            "read_input_registers": Table.INPUT_REGISTERS,
-            "read_discrete_inputs": Table.DISCRETE_INPUTS,
-            "write_registers": Table.HOLDING_REGISTERS,
-            "write_coil": Table.COILS,
-        }.get(method)
-        entry = self.map.entry_at(table, address) if table else None
-        return entry.name if entry else f"address {address}"
 
     def _after_close(self) -> None:
         self._state = PlcLinkState.DOWN
