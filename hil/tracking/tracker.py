@@ -32,49 +32,15 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from hil.config.tracker import TrackerConfig
+from hil.tracking.imm import MotionModels, combine, gaussian_log_likelihood
 from hil.tracking.measurement import PolarSensor, ekf_update, innovation, mahalanobis2
-from hil.tracking.motion import STATE_DIM, FloatArray, predict
+from hil.tracking.motion import STATE_DIM, FloatArray
 from sim.frames import polar_to_enu, wrap_pi
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 TENTATIVE, CONFIRMED = 0, 1
-
-
-@dataclass(frozen=True, slots=True)
-class TrackerConfig:
-    """Tuning, SI units. ``gate_chi2`` is the χ² gate on the 4-D innovation (99.9 % ≈ 18.5)."""
-
-    process_noise_m2_s3: float = 5.0
-    sigma_range_m: float = 5.0
-    sigma_az_rad: float = 1e-3
-    sigma_el_rad: float = 1e-3
-    sigma_vr_mps: float = 0.5
-    use_radial_velocity: bool = True
-    gate_chi2: float = 18.5
-    update_iterations: int = 3
-    """Iterated-EKF steps per update (1 = plain EKF)."""
-    initial_speed_sigma_mps: float = 150.0
-    confirm_hits: int = 2
-    confirm_window: int = 3
-    delete_after_misses: int = 3
-    delete_tentative_after_misses: int = 1
-    max_position_sigma_m: float = 1000.0
-    """A confirmed track whose predicted position uncertainty exceeds this is deleted."""
-    confirm_within_looks: int = 4
-    """A tentative track not confirmed within this many frames that could have updated it is
-    deleted: the M-of-N hits must come from one illumination (a few dwells), since a single
-    detection leaves the cross-range velocity unknown and its gate would soon catch clutter."""
-    max_tentative_position_sigma_m: float = 150.0
-    """A tentative track must be confirmed before its uncertainty grows past this: a single
-    detection with an unknown cross-range velocity would otherwise grow a gate large enough to
-    catch clutter."""
-
-    def noise(self) -> FloatArray:
-        sig = [self.sigma_range_m, self.sigma_az_rad, self.sigma_el_rad]
-        if self.use_radial_velocity:
-            sig.append(self.sigma_vr_mps)
-        return np.diag(np.square(sig))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,16 +83,29 @@ class StepReport:
 
 
 class Tracker:
-    """Global-nearest-neighbour EKF tracker over constant-velocity tracks (see module doc)."""
+    """Global-nearest-neighbour tracker: an EKF per track, constant-velocity or IMM (see the
+    module doc). Built from a :class:`TrackerConfig` and the antenna pose (``PolarSensor``)."""
 
     def __init__(self, config: TrackerConfig, sensor: PolarSensor) -> None:
         self.config = config
         self.sensor = sensor
+        self.models = MotionModels(
+            config.turn_rates_rad_s(),
+            config.model_process_noise_m2_s3(),
+            config.imm_mean_sojourn_s,
+            config.imm_initial_cv_probability,
+        )
+        m = self.models.count
         self._noise = config.noise()
         self._next_id = 0
         self.ids: IntArray = np.empty(0, np.int64)
+        self.mode_state: FloatArray = np.empty((0, m, STATE_DIM))
+        self.mode_covariance: FloatArray = np.empty((0, m, STATE_DIM, STATE_DIM))
+        self.mode_probability: FloatArray = np.empty((0, m))
+        """Per-model states, covariances and probabilities at ``t_update`` (model 0 is CV)."""
         self.state: FloatArray = np.empty((0, STATE_DIM))
         self.covariance: FloatArray = np.empty((0, STATE_DIM, STATE_DIM))
+        """The combined (moment-matched) estimate of each track at ``t_update``."""
         self.t_update: FloatArray = np.empty(0)
         self.looks: IntArray = np.empty(0, np.int64)
         """Frames in which each track could have been updated (inside the beam, with margin)."""
@@ -146,27 +125,21 @@ class Tracker:
         visible, expected = self._visible(frame)
         rows = np.flatnonzero(visible)
         self.looks[rows] += 1
-        x, p = predict(
-            self.state[rows],
-            self.covariance[rows],
+        mode_x, mode_p, prior = self.models.predict(
+            self.mode_state[rows],
+            self.mode_covariance[rows],
+            self.mode_probability[rows],
             frame.t_s - self.t_update[rows],
-            self.config.process_noise_m2_s3,
         )
+        x, p = combine(mode_x, mode_p, prior)
         pair_track, pair_det, cost = self._gate(x, p, z, frame)
         track_of, det_of = self._associate(len(rows), len(z), pair_track, pair_det, cost)
         assigned = track_of >= 0
         hit_rows = rows[assigned]
         if len(hit_rows):
-            result = ekf_update(
-                x[assigned],
-                p[assigned],
-                z[track_of[assigned]],
-                self._noise,
-                self.sensor,
-                iterations=self.config.update_iterations,
+            self._update(
+                hit_rows, mode_x[assigned], mode_p[assigned], prior[assigned], z[track_of[assigned]]
             )
-            self.state[hit_rows] = result.state
-            self.covariance[hit_rows] = result.covariance
             self.t_update[hit_rows] = frame.t_s
         report.assigned = len(hit_rows)
         report.associations = list(
@@ -190,6 +163,36 @@ class Tracker:
         return report
 
     # --- stages -----------------------------------------------------------------------------
+
+    def _update(
+        self,
+        rows: IntArray,
+        mode_x: FloatArray,
+        mode_p: FloatArray,
+        prior: FloatArray,
+        z: FloatArray,
+    ) -> None:
+        """Update every model of each track in ``rows`` with its detection (rows of ``z``),
+        re-weight the models by their measurement likelihoods and store the result."""
+        k, m = prior.shape
+        result = ekf_update(
+            mode_x.reshape(k * m, STATE_DIM),
+            mode_p.reshape(k * m, STATE_DIM, STATE_DIM),
+            np.repeat(z, m, axis=0),
+            self._noise,
+            self.sensor,
+            iterations=self.config.update_iterations,
+        )
+        x = result.state.reshape(k, m, STATE_DIM)
+        p = result.covariance.reshape(k, m, STATE_DIM, STATE_DIM)
+        if m > 1:
+            ll = gaussian_log_likelihood(result.mahalanobis2, result.innovation_covariance)
+            probability = self.models.posterior(prior, ll.reshape(k, m))
+        else:
+            probability = prior
+        self.mode_state[rows], self.mode_covariance[rows] = x, p
+        self.mode_probability[rows] = probability
+        self.state[rows], self.covariance[rows] = combine(x, p, probability)
 
     def _measurements(self, frame: RadarFrame) -> FloatArray:
         columns = [frame.range_m, frame.az_rad, frame.el_rad]
@@ -336,7 +339,14 @@ class Tracker:
         cov[:, 3:, 3:] = speed * (np.eye(3) - outer) + radial * outer
         ids = np.arange(self._next_id, self._next_id + len(index), dtype=np.int64)
         self._next_id += len(index)
+        m = self.models.count
         self.ids = np.concatenate((self.ids, ids))
+        self.mode_state = np.concatenate((self.mode_state, np.repeat(state[:, None], m, axis=1)))
+        self.mode_covariance = np.concatenate(
+            (self.mode_covariance, np.repeat(cov[:, None], m, axis=1))
+        )
+        probability = np.broadcast_to(self.models.initial_probability(), (len(index), m))
+        self.mode_probability = np.concatenate((self.mode_probability, probability))
         self.state = np.concatenate((self.state, state))
         self.covariance = np.concatenate((self.covariance, cov))
         self.t_update = np.concatenate((self.t_update, np.full(len(index), frame.t_s)))
@@ -348,6 +358,9 @@ class Tracker:
 
     def _keep(self, keep: BoolArray) -> None:
         self.ids = self.ids[keep]
+        self.mode_state = self.mode_state[keep]
+        self.mode_covariance = self.mode_covariance[keep]
+        self.mode_probability = self.mode_probability[keep]
         self.state = self.state[keep]
         self.covariance = self.covariance[keep]
         self.t_update = self.t_update[keep]
@@ -361,12 +374,13 @@ class Tracker:
     def tracks_at(self, t_s: float) -> TrackSnapshot:
         """Confirmed tracks predicted to ``t_s``."""
         rows = np.flatnonzero(self.status == CONFIRMED)
-        x, p = predict(
-            self.state[rows],
-            self.covariance[rows],
+        mode_x, mode_p, probability = self.models.predict(
+            self.mode_state[rows],
+            self.mode_covariance[rows],
+            self.mode_probability[rows],
             t_s - self.t_update[rows],
-            self.config.process_noise_m2_s3,
         )
+        x, p = combine(mode_x, mode_p, probability)
         return TrackSnapshot(t_s, self.ids[rows].copy(), x[:, :3], x[:, 3:], p)
 
 
