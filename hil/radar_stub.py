@@ -15,12 +15,13 @@ from sim.sensor import RadarSensor
 def build_radar_firmware(
     config: ScenarioConfig, seed: int, rotate_rpm: float | None = None
 ) -> RadarFirmware:
-    """Firmware whose detections come from the scenario; STANDBY at power-on unless
+    """Firmware whose detections come from the scenario's ``real`` targets (``injected`` ones are
+    the loop's to add); STANDBY at power-on unless
     ``rotate_rpm`` is given. ``seed`` drives the sensor noise, detections and clutter."""
     radar = config.radar
     firmware = RadarFirmware(
         RadarSensor(radar_parameters(radar)),
-        build_targets(config),
+        build_targets(config, "real"),
         np.random.default_rng(seed),
         dwell_s=radar.dwell_s,
         sector_centre_rad=math.radians(radar.sector_centre_deg),

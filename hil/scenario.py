@@ -18,6 +18,7 @@ from hil.config.scenario import (
     RadarModelConfig,
     Raid,
     ScenarioConfig,
+    TargetSource,
     WaypointTarget,
 )
 from sim.motion import (
@@ -104,6 +105,7 @@ def expand_raid(raid: Raid) -> list[ConstantVelocityTarget]:
         ConstantVelocityTarget(
             motion="constant_velocity",
             name=f"{raid.name}-{i:0{width}d}",
+            source=raid.source,
             rcs_m2=float(np.exp(log_rcs[i])),
             birth_s=float(birth[i]),
             position_enu_m=(float(position[i, 0]), float(position[i, 1]), float(position[i, 2])),
@@ -153,14 +155,17 @@ def _lifetime(target: AnyTarget) -> tuple[float, float]:
     return target.birth_s, target.death_s
 
 
-def build_targets(config: ScenarioConfig) -> TargetSet:
-    """All targets of a scenario (explicit targets first, then raids), ids 0..N−1 in that order."""
+def build_targets(config: ScenarioConfig, source: TargetSource | None = None) -> TargetSet:
+    """The targets of a scenario (explicit targets first, then raids), ids 0..N−1 in that order
+    over the whole scenario; with ``source``, only the ``real`` or the ``injected`` ones (keeping
+    their scenario-wide ids)."""
     targets: list[AnyTarget] = list(config.targets)
     for raid in config.raids:
         targets.extend(expand_raid(raid))
     by_model: dict[type, list[int]] = defaultdict(list)
     for target_id, target in enumerate(targets):
-        by_model[type(target)].append(target_id)
+        if source is None or target.source == source:
+            by_model[type(target)].append(target_id)
     groups = []
     for model, ids in by_model.items():
         members = [targets[i] for i in ids]

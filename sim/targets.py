@@ -78,8 +78,8 @@ class TargetSet:
         self.names: tuple[str, ...] = (
             tuple(names) if names else tuple(f"target-{i}" for i in sorted(self.target_id))
         )
-        if len(self.names) != len(self.target_id):
-            raise ValueError("one name per target")
+        if len(self.target_id) and len(self.names) <= int(self.target_id.max()):
+            raise ValueError("one name per target id (names are indexed by id)")
 
     def __len__(self) -> int:
         return len(self.target_id)

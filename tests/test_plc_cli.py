@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from plc_support import plc_driver
-from stub_process import PlcStubProcess
+from hil.stub_process import PlcStubProcess
 
 
 def pty_link_exists(link: Path) -> bool:

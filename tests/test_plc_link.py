@@ -17,7 +17,7 @@ from plc_support import (
     plc_driver,
     plc_under_test,
 )
-from stub_process import PlcStubProcess
+from hil.stub_process import PlcStubProcess
 
 from drivers.errors import DriverTimeoutError, LifecycleError, LinkDownError
 from drivers.plc.driver import PlcDriver, PlcEndpoint, PlcExceptionError, PlcLinkState

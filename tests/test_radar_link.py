@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from radar_support import ALL_SOURCES, TRANSPORTS, emulated_radar, radar_under_test
-from stub_process import RadarStubProcess as StubProcess
+from hil.stub_process import RadarStubProcess as StubProcess
 
 from drivers.errors import (
     CommandRejectedError,

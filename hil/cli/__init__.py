@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from hil import __version__
-from hil.cli import config_cmd, radar_cmd, sim_cmd, stub_cmd
+from hil.cli import config_cmd, radar_cmd, run_cmd, sim_cmd, stub_cmd
 from hil.errors import ConfigError, HilError
 
 EXIT_OK = 0
@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hil-testbed {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (config_cmd, sim_cmd, stub_cmd, radar_cmd):
+    for module in (config_cmd, run_cmd, sim_cmd, stub_cmd, radar_cmd):
         module.register(commands)
     return parser
 

@@ -19,7 +19,8 @@ from firmware_stubs.radar.emulator import RadarEmulator
 from firmware_stubs.radar.endpoints import Endpoint, PtyEndpoint, TcpEndpoint
 from firmware_stubs.radar.faults import LinkFaults
 from hil.cli.arguments import host_port, non_negative_int, positive_float, probability, seed
-from hil.config.loader import load_plc_emulator, load_scenario
+from hil.config.loader import load_config, load_plc_emulator
+from hil.config.scenario import ScenarioConfig
 from hil.radar_stub import build_radar_firmware
 
 DEFAULT_PLC_CONFIG = (
@@ -36,7 +37,15 @@ def register(commands: Any) -> None:
         type=Path,
         required=True,
         metavar="FILE",
-        help="scenario whose targets and [radar] the firmware simulates",
+        help="scenario whose real targets and [radar] the firmware simulates",
+    )
+    radar.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario value, e.g. --set 'radar.position_enu_m=[0, 0, 2.5]'",
     )
     radar.add_argument(
         "--seed",
@@ -141,7 +150,8 @@ def register(commands: Any) -> None:
 def run_radar_stub(args: argparse.Namespace) -> int:
     if args.pty_link is not None and not args.pty:
         raise SystemExit("error: --pty-link goes with --pty")
-    config = load_scenario(args.scenario)
+    config = load_config(args.scenario, ScenarioConfig, args.overrides)
+    assert isinstance(config, ScenarioConfig)
     firmware = build_radar_firmware(config, args.seed, args.rotate)
     faults = LinkFaults(
         corrupt_byte_rate=args.corrupt_rate,

@@ -8,6 +8,8 @@ Layout::
     [radar]      serial link (pyserial URL, baud) and antenna site (ENU m, north alignment)
     [plc]        Modbus link (tcp: host/port, rtu: pyserial URL/baud), unit id, timeouts
     [launcher]   launcher site (ENU m)
+    [tracker]    tracker tuning (``hil.config.tracker``; defaults fit the ICD radar)
+    [fire_control]  defended point, interceptor, engagement limits, interlock thresholds
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from hil.config.fields import ConfigModel, Vec3
+from hil.config.fire_control import FireControlConfig
+from hil.config.tracker import TrackerConfig
 
 RigMode = Literal["bench", "emulate", "sim", "replay"]
 
@@ -68,6 +72,8 @@ class RigConfig(ConfigModel):
     radar: RadarLink = Field(default_factory=RadarLink, validate_default=True)
     plc: PlcLink = Field(default_factory=PlcLink, validate_default=True)
     launcher: LauncherSite = LauncherSite()
+    tracker: TrackerConfig = TrackerConfig()
+    fire_control: FireControlConfig = FireControlConfig()
 
     @field_validator("radar")
     @classmethod

@@ -77,8 +77,16 @@ class RadarModelConfig(ConfigModel):
         return value
 
 
+TargetSource = Literal["real", "injected"]
+"""``real``: the radar sees it — the in-process sensor model and the emulated radar generate its
+detections (a bench radar sees whatever is really there: on the bench a ``real`` target is ground
+truth only). ``injected``: the loop adds its detections to every radar frame whose beam covers
+it, on any rig, tagged as injected."""
+
+
 class _TargetBase(ConfigModel):
     name: str | None = None
+    source: TargetSource = "real"
     rcs_m2: PositiveFloat = 1.0
     birth_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     death_s: Annotated[float, Field(gt=0)] = math.inf
@@ -186,6 +194,7 @@ class Raid(ConfigModel):
     RCS log-uniform, birth uniform. The run seed never changes the raid, only the sensor noise."""
 
     name: str = Field(min_length=1)
+    source: TargetSource = "real"
     count: Annotated[int, Field(ge=1, le=100_000)]
     seed: Annotated[int, Field(ge=0)] = 0
     centre_enu_m: Vec3

@@ -79,7 +79,9 @@ class StepReport:
     deleted: int = 0
     confirmed: int = 0
     associations: list[tuple[int, int]] = field(default_factory=list)
-    """(track id, detection index) pairs of this frame."""
+    """(track id, detection index) pairs of this frame: updates..."""
+    initiations: list[tuple[int, int]] = field(default_factory=list)
+    """...and new tentative tracks, each from one detection."""
 
 
 class Tracker:
@@ -159,7 +161,10 @@ class Tracker:
         self.status[newly] = CONFIRMED
         report.confirmed = int(np.count_nonzero(newly))
         report.deleted = self._delete(frame.t_s)
+        free = np.flatnonzero(det_of < 0)
+        first_id = self._next_id
         report.initiated = self._initiate(frame, z, det_of < 0)
+        report.initiations = list(zip(range(first_id, self._next_id), free.tolist(), strict=True))
         return report
 
     # --- stages -----------------------------------------------------------------------------
@@ -370,6 +375,21 @@ class Tracker:
         self.status = self.status[keep]
 
     # --- output -----------------------------------------------------------------------------
+
+    def picture(
+        self, t_s: float
+    ) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Confirmed tracks extrapolated to ``t_s`` along their combined velocity, without
+        full covariances (cheap enough for every loop cycle): ids (K,), ENU positions (K, 3) m,
+        velocities (K, 3) m/s, time since each track's last update (K,) s, and each track's
+        velocity uncertainty at its last update (K,) m/s (RSS over the axes)."""
+        rows = np.flatnonzero(self.status == CONFIRMED)
+        age = t_s - self.t_update[rows]
+        state = self.state[rows]
+        cov = self.covariance[rows]
+        velocity_sigma = np.sqrt(cov[:, 3, 3] + cov[:, 4, 4] + cov[:, 5, 5])
+        position = state[:, :3] + state[:, 3:] * age[:, None]
+        return self.ids[rows], position, state[:, 3:], age, velocity_sigma
 
     def tracks_at(self, t_s: float) -> TrackSnapshot:
         """Confirmed tracks predicted to ``t_s``."""

@@ -1,0 +1,84 @@
+"""``hil run``: the fire-control loop on a rig over a scenario (see ``hil.campaign``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from hil.campaign import CampaignSettings, run_campaign
+from hil.cli.arguments import positive_float, seed
+from hil.config.loader import load_rig, load_scenario
+from hil.run_summary import render, summarize
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+DEFAULT_RIG = CONFIGS / "rigs" / "emulate.toml"
+DEFAULT_SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
+EXIT_UNKNOWN_RIG_STATE = 3
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="run the fire-control loop on a rig (sim, emulate or bench) over a scenario",
+        description="Track, evaluate, engage and command the launcher. Arming is off unless "
+        "--arm is given. Exit code 3 if the rig's final state could not be confirmed.",
+    )
+    parser.add_argument(
+        "--rig",
+        type=Path,
+        default=DEFAULT_RIG,
+        metavar="FILE",
+        help="rig TOML (default: configs/rigs/emulate.toml — emulated radar and PLC)",
+    )
+    parser.add_argument(
+        "--scenario",
+        type=Path,
+        default=DEFAULT_SCENARIO,
+        metavar="FILE",
+        help="scenario TOML: real targets for the emulated radar, injected ones for the loop "
+        "(default: configs/scenarios/defended-site.toml)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=positive_float,
+        default=None,
+        metavar="S",
+        help="seconds of loop time (default: the scenario's duration_s)",
+    )
+    parser.add_argument("--seed", type=seed, default=0, metavar="N", help="run seed (default 0)")
+    parser.add_argument(
+        "--arm",
+        action="store_true",
+        help="the operator arms the session: launch requests become possible",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a rig value, e.g. --set fire_control.interceptor_speed_mps=600",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the summary as one JSON object (last line)"
+    )
+    parser.set_defaults(handler=run_loop)
+
+
+def run_loop(args: argparse.Namespace) -> int:
+    rig = load_rig(args.rig, args.overrides)
+    scenario = load_scenario(args.scenario)
+    duration = args.duration if args.duration is not None else scenario.scenario.duration_s
+    settings = CampaignSettings(
+        rig, scenario, args.scenario, duration, args.seed, args.arm, tuple(args.overrides)
+    )
+    result = asyncio.run(run_campaign(settings))
+    summary = summarize(result)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(render(summary))
+    return EXIT_UNKNOWN_RIG_STATE if summary["rig_final_state"] == "unknown" else 0

@@ -1,0 +1,285 @@
+"""Launcher interfaces: what the loop's demands are sent to.
+
+Both turn a :class:`Demand` into PLC writes — only what changed (mode, axes enable, arm
+request) plus the pointing setpoints every cycle while pointing and one FIRE pulse per launch
+request — and report the newest :class:`LauncherStatus`.
+
+- :class:`InProcessLauncher`: the emulated PLC's scan logic (``firmware_stubs.plc.model``, the
+  same code the Modbus emulator runs), scanned every 10 ms of simulated time, written through
+  the same register map and word encoding as the wire.
+- :class:`PlcLauncher`: the PLC driver (bench or emulated PLC), its status polled in the
+  background; a failed write is counted and logged, and a failed FIRE is never repeated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from drivers.errors import DriverError
+from drivers.plc.driver import PlcDriver, PlcLinkState, PlcStatus
+from drivers.plc.register_map import RegisterMap, load_register_map
+from drivers.plc.types import Coil, FaultCode, Mode
+from firmware_stubs.plc.model import SCAN_MS, PlcModel
+from hil.fire_control.engagement import Demand
+from hil.fire_control.interlocks import LauncherStatus
+
+log = logging.getLogger(__name__)
+HEARTBEAT_MS = 100
+
+
+@dataclass
+class SentState:
+    """What the launcher has been told so far (None: not yet)."""
+
+    mode: Mode | None = None
+    axes_enabled: bool | None = None
+    arm: bool | None = None
+
+
+@dataclass
+class CommandCounts:
+    point: int = 0
+    mode: int = 0
+    axes: int = 0
+    arm: int = 0
+    fire: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One write: ``what`` is point (az/el rad), mode, axes / arm (flag) or fire."""
+
+    what: str
+    flag: bool = False
+    mode: Mode = Mode.IDLE
+    az_rad: float = math.nan
+    el_rad: float = math.nan
+
+
+def plan(demand: Demand, sent: SentState) -> list[Op]:
+    """The writes that bring the launcher to ``demand``, in sending order — a disarm goes
+    first, the FIRE pulse last."""
+    ops: list[Op] = []
+    if sent.arm is not False and not demand.arm:
+        ops.append(Op("arm", False))
+    mode = Mode.POINTING if demand.pointing else Mode.IDLE
+    if sent.axes_enabled != demand.axes_enabled:
+        ops.append(Op("axes", demand.axes_enabled))
+    if demand.pointing and math.isfinite(demand.az_rad) and math.isfinite(demand.el_rad):
+        ops.append(Op("point", az_rad=demand.az_rad, el_rad=demand.el_rad))
+    if sent.mode != mode:
+        ops.append(Op("mode", mode=mode))
+    if demand.arm and sent.arm is not True:
+        ops.append(Op("arm", True))
+    if demand.fire:
+        ops.append(Op("fire", True))
+    return ops
+
+
+class Launcher(Protocol):
+    name: str
+    counts: CommandCounts
+
+    def status(self) -> LauncherStatus: ...
+
+    async def apply(self, demand: Demand) -> None: ...
+
+    async def make_safe(self) -> LauncherStatus | None:
+        """Disarm, stop pointing, disable the axes; the final status, or None if unknown."""
+        ...
+
+
+class InProcessLauncher:
+    """The PLC's scan logic in process, on the simulated clock (see the module doc)."""
+
+    name = "in-process PLC model"
+
+    def __init__(self, model: PlcModel | None = None, register_map: RegisterMap | None = None):
+        self.model = model or PlcModel()
+        self.map = register_map or load_register_map()
+        self.counts = CommandCounts()
+        self._sent = SentState()
+        self._t_s = 0.0
+        self._next_heartbeat_ms = 0
+
+    def advance_to(self, t_s: float) -> None:
+        """Run PLC scans up to ``t_s`` (s), toggling the heartbeat every 100 ms as a host."""
+        m = self.model
+        while m.time_ms + SCAN_MS <= t_s * 1e3 + 1e-6:
+            if m.time_ms >= self._next_heartbeat_ms:
+                m.write_coil(Coil.HEARTBEAT, not m.coils[Coil.HEARTBEAT])
+                self._next_heartbeat_ms = m.time_ms + HEARTBEAT_MS
+            m.scan()
+        self._t_s = t_s
+
+    def status(self) -> LauncherStatus:
+        m = self.model
+        return LauncherStatus(
+            t_s=self._t_s,
+            link_up=True,
+            az_rad=m.az.position_rad,
+            el_rad=m.el.position_rad,
+            arm_state=int(m.arm_state),
+            ready_to_fire=m.ready_to_fire,
+            in_position=m.in_position,
+            estop_ok=m.estop_ok_input,
+            interlock_chain_ok=m.chain_ok_input,
+            fault_code=int(m.fault_code),
+            launch_count=m.launch_count,
+            fire_reject_count=m.fire_reject_count,
+            rounds_ready=m.rounds_ready,
+        )
+
+    async def apply(self, demand: Demand) -> None:
+        self._apply(demand)
+
+    def _apply(self, demand: Demand) -> None:
+        m = self.model
+        for op in plan(demand, self._sent):
+            if op.what == "point":
+                words = self.map["AZ_SETPOINT"].to_words(op.az_rad % (2 * math.pi))
+                words += self.map["EL_SETPOINT"].to_words(op.el_rad)
+                m.write_holding(self.map, self.map["AZ_SETPOINT"].address, words)
+                self.counts.point += 1
+            elif op.what == "mode":
+                spec = self.map["MODE"]
+                m.write_holding(self.map, spec.address, spec.to_words(int(op.mode)))
+                self._sent.mode = op.mode
+                self.counts.mode += 1
+            elif op.what == "axes":
+                m.write_coil(Coil.AXES_ENABLE, op.flag)
+                self._sent.axes_enabled = op.flag
+                self.counts.axes += 1
+            elif op.what == "arm":
+                m.write_coil(Coil.ARM_REQUEST, op.flag)
+                self._sent.arm = op.flag
+                self.counts.arm += 1
+            elif op.what == "fire":
+                m.write_coil(Coil.FIRE, True)
+                self.counts.fire += 1
+
+    async def make_safe(self) -> LauncherStatus | None:
+        self._apply(Demand())
+        self.advance_to(self._t_s + 0.05)
+        return self.status()
+
+
+def status_from_plc(status: PlcStatus, link_up: bool, t_s: float) -> LauncherStatus:
+    return LauncherStatus(
+        t_s=t_s,
+        link_up=link_up,
+        az_rad=status.az_rad,
+        el_rad=status.el_rad,
+        arm_state=int(status.arm_state),
+        ready_to_fire=status.ready_to_fire,
+        in_position=status.in_position,
+        estop_ok=status.estop_ok,
+        interlock_chain_ok=status.interlock_chain_ok,
+        fault_code=int(status.fault_code),
+        launch_count=status.launch_count,
+        fire_reject_count=status.fire_reject_count,
+        rounds_ready=status.rounds_ready,
+    )
+
+
+class PlcLauncher:
+    """The PLC driver as the loop's launcher (see the module doc). Run :meth:`poll` as a task
+    for the status; times are host monotonic seconds (the driver's clock)."""
+
+    def __init__(self, driver: PlcDriver, poll_interval_s: float = 0.05) -> None:
+        self.driver = driver
+        self.name = driver.name
+        self.poll_interval_s = poll_interval_s
+        self.counts = CommandCounts()
+        self._sent = SentState()
+        self._latest: LauncherStatus = LauncherStatus(t_s=-math.inf, link_up=False)
+        self._have_status = asyncio.Event()
+
+    def status(self) -> LauncherStatus:
+        s = self._latest
+        up = self.driver.link_state is PlcLinkState.UP
+        if s.link_up == up:
+            return s
+        return dataclasses.replace(s, link_up=up)
+
+    async def first_status(self, timeout_s: float) -> LauncherStatus:
+        async with asyncio.timeout(timeout_s):
+            await self._have_status.wait()
+        return self._latest
+
+    async def prepare(self) -> None:
+        """Start of a run: clear latched faults if the PLC allows it (the operator starting
+        a run is the act that acknowledges them; e-stop and chain must be closed)."""
+        status = await self.driver.read_status()
+        closed = status.estop_ok and status.interlock_chain_ok
+        if status.fault_code is not FaultCode.NONE and closed:
+            await self.driver.reset_faults()
+
+    async def poll(self) -> None:
+        while True:
+            try:
+                status = await self.driver.read_status()
+            except DriverError as error:
+                self._latest = dataclasses.replace(self._latest, link_up=False)
+                self._note(f"status: {error}")
+                with contextlib.suppress(DriverError):
+                    await self.driver.wait_up(self.poll_interval_s * 4)
+                continue
+            up = self.driver.link_state is PlcLinkState.UP
+            self._latest = status_from_plc(status, up, status.t_read_s)
+            self._have_status.set()
+            await asyncio.sleep(self.poll_interval_s)
+
+    async def apply(self, demand: Demand) -> None:
+        d = self.driver
+        for op in plan(demand, self._sent):
+            try:
+                if op.what == "point":
+                    await d.point(op.az_rad, op.el_rad)
+                    self.counts.point += 1
+                elif op.what == "mode":
+                    await d.set_mode(op.mode)
+                    self._sent.mode = op.mode
+                    self.counts.mode += 1
+                elif op.what == "axes":
+                    await d.enable_axes(op.flag)
+                    self._sent.axes_enabled = op.flag
+                    self.counts.axes += 1
+                elif op.what == "arm":
+                    await d.request_arm(op.flag)
+                    self._sent.arm = op.flag
+                    self.counts.arm += 1
+                elif op.what == "fire":
+                    self.counts.fire += 1  # counted when attempted: never re-sent
+                    await d.request_fire()
+            except DriverError as error:
+                self.counts.failed += 1
+                self._note(f"{op.what}: {error}")
+                if op.what in ("arm", "axes", "mode"):
+                    self._sent = SentState()  # unknown now: resend the whole state
+                return
+
+    async def make_safe(self) -> LauncherStatus | None:
+        try:
+            async with asyncio.timeout(2.0):
+                await self.driver.request_arm(False)
+                await self.driver.set_mode(Mode.IDLE)
+                await self.driver.enable_axes(False)
+                status = await self.driver.read_status()
+        except (DriverError, TimeoutError) as error:
+            self._note(f"make safe: {error}")
+            return None
+        return status_from_plc(status, True, status.t_read_s)
+
+    def _note(self, message: str) -> None:
+        if len(self.counts.errors) < 100:
+            self.counts.errors.append(message)
+        log.warning("%s: %s", self.name, message)

@@ -1,0 +1,111 @@
+"""The summary of a ``hil run``: one JSON-ready dict and its text rendering."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from drivers.plc.types import ArmState, FaultCode
+from hil.campaign import CampaignResult
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def summarize(result: CampaignResult) -> dict[str, Any]:
+    loop = result.loop
+    score = loop.scorer.summary()
+    timing = loop.timing
+    engagement = loop.engagement
+    final = loop.final_status
+    latency = timing.latency.summary_ms()
+    jitter = timing.jitter.summary_ms()
+    settings = result.settings
+    return {
+        "mode": result.mode,
+        "rig": settings.rig.rig.name,
+        "scenario": settings.scenario.scenario.name,
+        "seed": settings.seed,
+        "armed": settings.armed,
+        "emulated_devices": list(result.emulated_devices),
+        "duration_s": _round(loop.duration_s),
+        "frames": loop.counters.frames,
+        "detections": loop.counters.detections,
+        "injected_detections": loop.counters.injected_detections,
+        "tracks_confirmed": len(loop.counters.confirmed_track_ids),
+        "engagements": len(engagement.records),
+        "launch_requests": engagement.launch_requests,
+        "launches": engagement.launches,
+        "launch_requests_refused": engagement.launch_requests_refused,
+        "gospa_mean_m": _round(score.gospa_mean_m),
+        "ospa_mean_m": _round(score.ospa_mean_m),
+        "rmse_m": _round(score.rmse_m),
+        "id_switches": score.id_switches,
+        "time_to_confirm_mean_s": _round(score.mean_time_to_confirm_s),
+        "false_track_fraction": _round(score.false_track_fraction, 4),
+        "latency_p50_ms": latency["p50_ms"],
+        "latency_p99_ms": latency["p99_ms"],
+        "latency_max_ms": latency["max_ms"],
+        "jitter_p99_ms": jitter["p99_ms"],
+        "stages": timing.summary()["stages"],
+        "rig_final_state": _final_state(result),
+        "engagement_log": [_relative(asdict(r), loop.start_s) for r in engagement.records],
+        "fire_suppressed": loop.counters.fire_suppressed,
+        "digest": loop.digest,
+        "notes": result.notes,
+        "final_launch_count": final.launch_count if final else None,
+    }
+
+
+def _relative(record: dict[str, Any], start_s: float) -> dict[str, Any]:
+    """Engagement times as seconds since the run started."""
+    for key in ("designated_s", "fire_requested_s", "launched_s"):
+        if record[key] is not None:
+            record[key] = round(record[key] - start_s, 3)
+    return record
+
+
+def _final_state(result: CampaignResult) -> str:
+    final = result.loop.final_status
+    if final is None or not final.link_up:
+        return "unknown"
+    state = ArmState(final.arm_state).name
+    fault = FaultCode(final.fault_code)
+    return state if fault is FaultCode.NONE else f"{state} (fault {fault.name})"
+
+
+def render(summary: dict[str, Any]) -> str:
+    lines = []
+    if summary["emulated_devices"]:
+        lines.append(
+            "!!! EMULATION FALLBACK: "
+            + ", ".join(summary["emulated_devices"])
+            + " emulated, not the bench hardware !!!"
+        )
+    lines += [
+        f"hil run — {summary['scenario']} on rig {summary['rig']} (mode {summary['mode']}), "
+        f"seed {summary['seed']}, {'ARMED' if summary['armed'] else 'not armed'}",
+        f"  {summary['duration_s']} s, {summary['frames']} frames, {summary['detections']} "
+        f"detections ({summary['injected_detections']} injected)",
+        f"  tracks confirmed {summary['tracks_confirmed']}, GOSPA mean {summary['gospa_mean_m']} "
+        f"m, RMSE {summary['rmse_m']} m, id switches {summary['id_switches']}, time to confirm "
+        f"{summary['time_to_confirm_mean_s']} s, false-track fraction "
+        f"{summary['false_track_fraction']}",
+        f"  engagements {summary['engagements']}, launch requests {summary['launch_requests']}, "
+        f"launches {summary['launches']}, refused {summary['launch_requests_refused']}",
+        f"  latency frame→command p50 {summary['latency_p50_ms']} ms, p99 "
+        f"{summary['latency_p99_ms']} ms, max {summary['latency_max_ms']} ms; arrival jitter "
+        f"p99 {summary['jitter_p99_ms']} ms",
+        f"  rig final state: {summary['rig_final_state']}",
+    ]
+    for record in summary["engagement_log"]:
+        failing = ", ".join(record["interlocks_failing_at_end"]) or "-"
+        lines.append(
+            f"  engagement track {record['track_id']} ({record['source']}, truth "
+            f"{record['truth_id']}) at {record['designated_s']:.2f} s: {record['outcome']}"
+            + (f" — {record['reason']}" if record["reason"] else "")
+            + (f"; interlocks not holding: {failing}" if record["outcome"] != "launched" else "")
+        )
+    lines += [f"  note: {note}" for note in summary["notes"]]
+    return "\n".join(lines)
