@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from plc_support import plc_driver
+
 from hil.stub_process import PlcStubProcess
 
 

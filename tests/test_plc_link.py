@@ -17,11 +17,11 @@ from plc_support import (
     plc_driver,
     plc_under_test,
 )
-from hil.stub_process import PlcStubProcess
 
 from drivers.errors import DriverTimeoutError, LifecycleError, LinkDownError
 from drivers.plc.driver import PlcDriver, PlcEndpoint, PlcExceptionError, PlcLinkState
 from drivers.plc.types import ArmState, FaultCode, Mode
+from hil.stub_process import PlcStubProcess
 
 
 async def wait_for_status(plc: PlcDriver, condition: object, timeout_s: float) -> object:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CONFIGS
+
 from hil.stub_process import RadarStubProcess as StubProcess
 
 SCENARIO = str(CONFIGS / "scenarios" / "crossing-pair.toml")

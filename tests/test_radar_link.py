@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from radar_support import ALL_SOURCES, TRANSPORTS, emulated_radar, radar_under_test
-from hil.stub_process import RadarStubProcess as StubProcess
 
 from drivers.errors import (
     CommandRejectedError,
@@ -27,6 +26,7 @@ from drivers.radar.framing import encode
 from drivers.radar.messages import AckResult, Detections, RadarMode, Status, Unknown
 from drivers.serial_transport import SerialTransport
 from firmware_stubs.radar.faults import LinkFaults
+from hil.stub_process import RadarStubProcess as StubProcess
 from sim.frames import polar_to_enu
 
 

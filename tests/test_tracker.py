@@ -8,13 +8,13 @@ import numpy as np
 from conftest import CONFIGS
 
 from hil.config import ScenarioConfig, load_config, load_scenario
+from hil.config.tracker import TrackerConfig
 from hil.scenario import SimulatedScenario, build_scenario
 from hil.tracking.measurement import PolarSensor
 from hil.tracking.metrics import assigned_rmse, gospa
 from hil.tracking.scoring import ScoreSummary, TrackScorer
-from sim.scan import AntennaPose
-from hil.config.tracker import TrackerConfig
 from hil.tracking.tracker import CONFIRMED, RadarFrame, Tracker
+from sim.scan import AntennaPose
 
 CUTOFF_M = 200.0
 

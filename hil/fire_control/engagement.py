@@ -174,7 +174,7 @@ class Engagement:
                 record.time_of_flight_s = self._solution_tof()
                 self._engaged.add(record.track_id)
                 self._to(Phase.FIRED, t)
-                return self._point(arm=True)
+                return self._point(self._hold, arm=operator_armed)
             refused = launcher.link_up and launcher.fire_reject_count > (
                 self._reject_count_at_request
             )
@@ -184,7 +184,7 @@ class Engagement:
                 self._held_until[record.track_id] = t + self.config.refused_hold_s
                 return self._end(t, "refused", why)
             # the request is out: hold the aim until the PLC answers or time runs out
-            return self._point(self._hold, arm=True)
+            return self._point(self._hold, arm=operator_armed)
         if row < 0:
             return self._end(t, "aborted", "track lost")
         solution = solve(
@@ -253,7 +253,7 @@ class Engagement:
         self._launch_count_at_request = launcher.launch_count
         self._reject_count_at_request = launcher.fire_reject_count
         self._to(Phase.FIRE_REQUESTED, t)
-        return self._point(self._hold, arm=True, fire=True, interlocks=interlocks)
+        return self._point(self._hold, arm=operator_armed, fire=True, interlocks=interlocks)
 
     def finish(self, t_s: float) -> None:
         """End of run: close an open engagement as aborted."""

@@ -1,0 +1,215 @@
+"""The engagement state machine: the good path reaches a launch, and no sequence of frames,
+link failures and operator events gets a launch request out while any interlock is false.
+
+The oracle below re-derives every interlock from the cycle's raw inputs, independently of
+``hil.fire_control.interlocks``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from hil.config.fire_control import FireControlConfig
+from hil.fire_control.engagement import Demand, Engagement, Phase, TrackPicture
+from hil.fire_control.interlocks import LauncherStatus
+from hil.fire_control.solution import solve
+
+CONFIG = FireControlConfig()
+LAUNCHER = (25.0, 0.0, 0.0)
+TRACK_ID = 7
+
+
+@dataclass
+class World:
+    """One inbound target, a launcher that may or may not follow its demands, a PLC."""
+
+    t_s: float = 0.0
+    position: np.ndarray = field(default_factory=lambda: np.array([1000.0, 9000.0, 1200.0]))
+    velocity: np.ndarray = field(default_factory=lambda: np.array([-20.0, -200.0, 0.0]))
+    az_rad: float = 0.0
+    el_rad: float = 0.0
+    launch_count: int = 0
+    reject_count: int = 0
+
+    def picture(self, present: bool, age_s: float, velocity_sigma: float) -> TrackPicture:
+        if not present:
+            return TrackPicture.empty(self.t_s)
+        return TrackPicture(
+            self.t_s,
+            np.array([TRACK_ID]),
+            self.position[None, :].copy(),
+            self.velocity[None, :].copy(),
+            np.array([age_s]),
+            np.array([velocity_sigma]),
+            np.array([True]),
+            np.array([3]),
+        )
+
+
+def oracle_allows_fire(
+    world: World,
+    picture: TrackPicture,
+    launcher: LauncherStatus,
+    radar_age_s: float,
+    operator_armed: bool,
+) -> bool:
+    """Every interlock, from the raw inputs of the cycle."""
+    if not len(picture.ids) or not operator_armed:
+        return False
+    if not picture.age_s[0] <= CONFIG.max_track_age_s:
+        return False
+    if not picture.velocity_sigma_mps[0] <= CONFIG.max_velocity_sigma_mps:
+        return False
+    s = solve(np.array(LAUNCHER), picture.position_enu_m[0], picture.velocity_enu_mps[0], CONFIG)
+    if not s.valid:
+        return False
+    cos_error = math.sin(launcher.el_rad) * math.sin(s.el_rad) + math.cos(
+        launcher.el_rad
+    ) * math.cos(s.el_rad) * math.cos(launcher.az_rad - s.az_rad)
+    if not math.degrees(math.acos(min(1.0, cos_error))) <= CONFIG.pointing_tolerance_deg:
+        return False
+    az_deg, el_deg = math.degrees(s.az_rad) % 360.0, math.degrees(s.el_rad)
+    if 170.0 <= az_deg <= 190.0 or el_deg <= 3.0:  # the default no-fire sectors
+        return False
+    if not (launcher.link_up and world.t_s - launcher.t_s <= CONFIG.max_plc_status_age_s):
+        return False
+    if not radar_age_s <= CONFIG.max_radar_silence_s:
+        return False
+    return launcher.ready_to_fire and launcher.estop_ok and launcher.interlock_chain_ok
+
+
+mostly = st.sampled_from([True, True, True, True, False])
+step = st.fixed_dictionaries(
+    {
+        "dt_s": st.sampled_from([0.01, 0.05, 0.3, 1.0, 3.0]),
+        "operator_armed": mostly,
+        "link_up": mostly,
+        "status_age_s": st.sampled_from([0.0, 0.02, 0.4, 1.0]),
+        "ready_to_fire": mostly,
+        "estop_ok": mostly,
+        "chain_ok": mostly,
+        "in_position": mostly,
+        "follows": mostly,
+        "present": mostly,
+        "track_age_s": st.sampled_from([0.0, 2.0, 10.0]),
+        "velocity_sigma": st.sampled_from([3.0, 3.0, 40.0]),
+        "radar_age_s": st.sampled_from([0.01, 0.01, 0.3, 2.0, math.inf]),
+        "plc_launches": st.booleans(),
+        "plc_rejects": st.booleans(),
+    }
+)
+
+
+def run_steps(steps: list[dict[str, object]]) -> tuple[Engagement, list[Demand]]:
+    world = World()
+    engagement = Engagement(CONFIG, LAUNCHER)
+    demands: list[Demand] = []
+    last: Demand = Demand()
+    for s in steps:
+        world.t_s += float(s["dt_s"])  # type: ignore[arg-type]
+        world.position = world.position + world.velocity * float(s["dt_s"])  # type: ignore[arg-type]
+        if s["follows"] and last.pointing and math.isfinite(last.az_rad):
+            world.az_rad, world.el_rad = last.az_rad, last.el_rad
+        if last.fire and s["plc_launches"]:
+            world.launch_count += 1
+        elif last.fire and s["plc_rejects"]:
+            world.reject_count += 1
+        launcher = LauncherStatus(
+            t_s=world.t_s - float(s["status_age_s"]),  # type: ignore[arg-type]
+            link_up=bool(s["link_up"]),
+            az_rad=world.az_rad,
+            el_rad=world.el_rad,
+            arm_state=2 if s["operator_armed"] else 0,
+            ready_to_fire=bool(s["ready_to_fire"]),
+            in_position=bool(s["in_position"]),
+            estop_ok=bool(s["estop_ok"]),
+            interlock_chain_ok=bool(s["chain_ok"]),
+            launch_count=world.launch_count,
+            fire_reject_count=world.reject_count,
+        )
+        picture = world.picture(
+            bool(s["present"]),
+            float(s["track_age_s"]),  # type: ignore[arg-type]
+            float(s["velocity_sigma"]),  # type: ignore[arg-type]
+        )
+        radar_age = float(s["radar_age_s"])  # type: ignore[arg-type]
+        armed = bool(s["operator_armed"])
+        demand = engagement.step(picture, launcher, radar_age, armed)
+        if demand.fire:
+            assert oracle_allows_fire(world, picture, launcher, radar_age, armed), (
+                "launch request with an interlock open"
+            )
+            assert demand.interlocks is not None and demand.interlocks.all_hold
+        if demand.arm:
+            assert armed, "arm requested without the operator having armed the session"
+        demands.append(demand)
+        last = demand
+    return engagement, demands
+
+
+GOOD = {
+    "dt_s": 0.05,
+    "operator_armed": True,
+    "link_up": True,
+    "status_age_s": 0.02,
+    "ready_to_fire": True,
+    "estop_ok": True,
+    "chain_ok": True,
+    "in_position": True,
+    "follows": True,
+    "present": True,
+    "track_age_s": 0.0,
+    "velocity_sigma": 3.0,
+    "radar_age_s": 0.01,
+    "plc_launches": True,
+    "plc_rejects": False,
+}
+
+
+def test_the_good_path_launches_once_and_goes_back_to_idle() -> None:
+    engagement, demands = run_steps([GOOD] * 400)
+    assert sum(d.fire for d in demands) == 1
+    assert engagement.launches == 1 and engagement.launch_requests == 1
+    record = engagement.records[0]
+    assert (record.outcome, record.track_id, record.source, record.truth_id) == (
+        "launched",
+        TRACK_ID,
+        "injected",
+        3,
+    )
+    assert record.time_of_flight_s is not None and record.time_of_flight_s > 0
+    # after the assessment the same track is not engaged again
+    assert engagement.phase in (Phase.ASSESS, Phase.IDLE)
+
+
+def test_without_the_operator_nothing_is_armed_or_requested() -> None:
+    engagement, demands = run_steps([{**GOOD, "operator_armed": False}] * 400)
+    assert not any(d.fire or d.arm for d in demands)
+    assert engagement.phase is Phase.READY
+    assert engagement.records[0].interlocks_failing_at_end == ("operator_armed",)
+
+
+def test_a_refused_request_is_not_retried_blindly() -> None:
+    refusing = {**GOOD, "plc_launches": False, "plc_rejects": True}
+    engagement, demands = run_steps([refusing] * 200)
+    assert engagement.launch_requests_refused >= 1
+    fire_cycles = [i for i, d in enumerate(demands) if d.fire]
+    # a refused track is held for refused_hold_s (5 s = 100 cycles) before it may be retried
+    gaps = [b - a for a, b in itertools.pairwise(fire_cycles)]
+    assert all(gap >= CONFIG.refused_hold_s / 0.05 for gap in gaps)
+    assert engagement.records[0].outcome == "refused"
+
+
+@settings(deadline=None)
+@given(st.lists(step, min_size=1, max_size=300))
+def test_no_launch_request_while_any_interlock_is_open(steps: list[dict[str, object]]) -> None:
+    engagement, demands = run_steps(steps)
+    # label the sequences so --hypothesis-show-statistics shows how many reach a request
+    event(f"launch requests: {min(engagement.launch_requests, 2)}")
+    event(f"furthest phase reached: {max((d.fire, d.arm, d.pointing) for d in demands)}")

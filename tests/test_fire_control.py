@@ -1,0 +1,173 @@
+"""Threat order, intercept solutions and the software interlocks (pure functions)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hil.config.fire_control import FireControlConfig
+from hil.fire_control.interlocks import InterlockInputs, evaluate, in_inhibit_sector
+from hil.fire_control.solution import intercept_time_s, solve
+from hil.fire_control.threat import order_threats
+
+CONFIG = FireControlConfig()
+ORIGIN = np.zeros(3)
+
+
+def test_threats_ordered_by_time_to_closest_approach_then_range() -> None:
+    ids = np.array([10, 11, 12, 13, 14])
+    position = np.array(
+        [
+            [0.0, 10_000.0, 1000.0],  # inbound at 200 m/s: CPA in 50 s
+            [0.0, 5_000.0, 1000.0],  # inbound at 50 m/s: CPA in 100 s
+            [0.0, 8_000.0, 1000.0],  # inbound at 200 m/s: CPA in 40 s — first
+            [0.0, 6_000.0, 1000.0],  # receding: excluded
+            [3_000.0, 8_000.0, 500.0],  # inbound at 200 m/s, CPA 40 s but farther than #12
+        ]
+    )
+    velocity = np.array(
+        [[0, -200.0, 0], [0, -50.0, 0], [0, -200.0, 0], [0, 200.0, 0], [0, -200.0, 0]]
+    )
+    order = order_threats(ids, position, velocity, CONFIG)
+    assert ids[order.rows].tolist() == [12, 14, 10, 11]
+    assert order.time_to_cpa_s[0] == pytest.approx(50.0)
+    assert order.miss_distance_m[0] == pytest.approx(1000.0)
+
+
+def test_threat_exclusions_are_configurable() -> None:
+    ids = np.array([1, 2])
+    position = np.array([[0.0, 30_000.0, 0.0], [0.0, 6_000.0, 0.0]])
+    velocity = np.array([[0.0, -300.0, 0.0], [0.0, 100.0, 0.0]])
+    assert order_threats(ids, position, velocity, CONFIG).rows.tolist() == []
+    relaxed = CONFIG.model_copy(
+        update={
+            "max_threat_range_m": 40_000.0,
+            "max_miss_distance_m": 10_000.0,
+            "exclude_receding": False,
+        }
+    )
+    assert ids[order_threats(ids, position, velocity, relaxed).rows].tolist() == [2, 1]
+
+
+def test_head_on_intercept_has_the_closed_form_time() -> None:
+    target = np.array([0.0, 8000.0, 1000.0])
+    velocity = np.array([0.0, -200.0, 0.0])
+    s = solve(ORIGIN, target, velocity, CONFIG)
+    assert s.valid, s.reason
+    # the meeting point is on the interceptor's sphere and on the target's line
+    aim = np.array(s.intercept_enu_m)
+    assert np.linalg.norm(aim) == pytest.approx(800.0 * s.time_of_flight_s, rel=1e-9)
+    np.testing.assert_allclose(aim, target + velocity * s.time_of_flight_s, atol=1e-6)
+    assert s.az_rad == pytest.approx(0.0, abs=1e-9)
+    assert s.el_rad == pytest.approx(math.atan2(aim[2], aim[1]))
+
+
+@given(
+    st.tuples(*[st.floats(-15_000, 15_000)] * 2, st.floats(50, 5000)),
+    st.tuples(*[st.floats(-400, 400)] * 3),
+    st.floats(300, 1500),
+)
+def test_intercept_time_solves_the_meeting_equation(
+    position: tuple[float, float, float], velocity: tuple[float, float, float], speed: float
+) -> None:
+    r, v = np.array(position), np.array(velocity)
+    t = intercept_time_s(r, v, speed)
+    if math.isnan(t):
+        # no meeting at any time: the target stays outside the interceptor's reach
+        times = np.linspace(1e-3, 2000.0, 200_001)
+        reach = np.linalg.norm(r[None, :] + v[None, :] * times[:, None], axis=1) - speed * times
+        assert reach.min() > -1e-6 * np.linalg.norm(r)
+    else:
+        assert t > 0
+        assert np.linalg.norm(r + v * t) == pytest.approx(speed * t, rel=1e-6)
+
+
+def test_no_solution_cases_say_why() -> None:
+    fast_away = solve(ORIGIN, np.array([0, 5000.0, 500]), np.array([0, 900.0, 0]), CONFIG)
+    assert not fast_away.valid and "cannot catch" in fast_away.reason
+    far = solve(ORIGIN, np.array([0, 40_000.0, 500]), np.array([0, -100.0, 0]), CONFIG)
+    assert not far.valid and "time of flight" in far.reason
+    overhead = solve(ORIGIN, np.array([0, 100.0, 3000]), np.array([0, -50.0, 0]), CONFIG)
+    assert not overhead.valid and "elevation" in overhead.reason
+    close = solve(ORIGIN, np.array([0, 200.0, 50]), np.array([0, -50.0, 0]), CONFIG)
+    assert not close.valid and "outside" in close.reason
+
+
+def _holding_inputs() -> InterlockInputs:
+    return InterlockInputs(
+        operator_armed=True,
+        track_confirmed=True,
+        track_age_s=1.0,
+        track_velocity_sigma_mps=5.0,
+        solution_valid=True,
+        solution_az_rad=math.radians(30.0),
+        solution_el_rad=math.radians(10.0),
+        intercept_range_m=5000.0,
+        time_of_flight_s=6.0,
+        pointing_error_rad=0.001,
+        radar_frame_age_s=0.02,
+        plc_link_up=True,
+        plc_status_age_s=0.05,
+        plc_ready_to_fire=True,
+        plc_estop_ok=True,
+        plc_chain_ok=True,
+    )
+
+
+def test_all_interlocks_hold_for_a_good_state() -> None:
+    result = evaluate(_holding_inputs(), CONFIG)
+    assert result.all_hold and result.failing == ()
+
+
+# every way a single input can break its interlock, as (field, bad value, interlock)
+BREAKS = [
+    ("operator_armed", False, "operator_armed"),
+    ("track_confirmed", False, "track_confirmed"),
+    ("track_age_s", 60.0, "track_fresh"),
+    ("track_age_s", math.nan, "track_fresh"),
+    ("track_velocity_sigma_mps", 80.0, "track_settled"),
+    ("solution_valid", False, "solution_valid"),
+    ("solution_az_rad", math.radians(180.0), "outside_inhibit_sectors"),
+    ("solution_el_rad", math.radians(2.0), "outside_inhibit_sectors"),
+    ("solution_el_rad", math.nan, "within_elevation_limits"),
+    ("intercept_range_m", 50_000.0, "within_range_limits"),
+    ("time_of_flight_s", 45.0, "within_time_of_flight"),
+    ("pointing_error_rad", 0.05, "pointing_within_tolerance"),
+    ("pointing_error_rad", math.nan, "pointing_within_tolerance"),
+    ("radar_frame_age_s", 2.0, "radar_link_fresh"),
+    ("radar_frame_age_s", math.inf, "radar_link_fresh"),
+    ("plc_link_up", False, "plc_link_healthy"),
+    ("plc_status_age_s", 3.0, "plc_link_healthy"),
+    ("plc_ready_to_fire", False, "plc_ready_to_fire"),
+    ("plc_estop_ok", False, "plc_estop_ok"),
+    ("plc_chain_ok", False, "plc_chain_ok"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "interlock"), BREAKS)
+def test_each_input_breaks_its_interlock(name: str, value: object, interlock: str) -> None:
+    result = evaluate(dataclasses.replace(_holding_inputs(), **{name: value}), CONFIG)
+    assert not result.all_hold
+    assert interlock in result.failing
+
+
+@given(st.lists(st.sampled_from(BREAKS), max_size=len(BREAKS)))
+def test_any_combination_of_breaks_fails(breaks: list[tuple[str, object, str]]) -> None:
+    inputs = _holding_inputs()
+    for name, value, _ in breaks:
+        inputs = dataclasses.replace(inputs, **{name: value})
+    result = evaluate(inputs, CONFIG)
+    assert result.all_hold == (not breaks)
+    assert {interlock for _, _, interlock in breaks} <= set(result.failing)
+
+
+def test_software_inhibit_sectors_match_the_plc_defaults() -> None:
+    assert in_inhibit_sector(CONFIG, math.radians(175.0), math.radians(20.0))
+    assert in_inhibit_sector(CONFIG, math.radians(30.0), math.radians(2.0))
+    assert not in_inhibit_sector(CONFIG, math.radians(30.0), math.radians(20.0))
+    assert not in_inhibit_sector(CONFIG, math.radians(-10.0), math.radians(20.0))

@@ -1,0 +1,98 @@
+"""``hil run`` end to end over the real transports: the emulated radar on a pty and the
+emulated PLC on loopback Modbus TCP, both as child processes, driven by the real drivers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import CONFIGS
+from plc_support import panel_write
+
+from hil.campaign import CampaignSettings, run_campaign
+from hil.config import load_rig, load_scenario
+from hil.fire_control.engagement import Phase
+from hil.loop.launchers import PlcLauncher
+from hil.loop.runner import FireControlLoop
+from hil.run_summary import summarize
+
+DATA = Path(__file__).parent / "data"
+ONE_INJECTED = DATA / "scenarios" / "one-injected.toml"
+EMULATE_RIG = CONFIGS / "rigs" / "emulate.toml"
+REQUIRED_KEYS = {
+    "mode",
+    "duration_s",
+    "frames",
+    "tracks_confirmed",
+    "launches",
+    "launch_requests_refused",
+    "gospa_mean_m",
+    "rmse_m",
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "seed",
+}
+
+
+def hil_run(*args: str, timeout_s: float = 90.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hil", "run", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+def test_emulated_campaign_launches_on_an_injected_target() -> None:
+    done = hil_run(
+        "--rig", str(EMULATE_RIG), "--scenario", str(ONE_INJECTED),
+        "--duration", "12", "--seed", "5", "--arm", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary.keys() >= REQUIRED_KEYS
+    assert summary["mode"] == "emulate" and summary["seed"] == 5
+    assert summary["emulated_devices"] == []  # emulate mode is not a fallback
+    assert summary["frames"] > 1000  # 100 frames/s over the pty
+    assert summary["injected_detections"] > 0
+    launched = [r for r in summary["engagement_log"] if r["outcome"] == "launched"]
+    assert len(launched) == 1 and summary["launches"] == 1
+    assert launched[0]["source"] == "injected" and launched[0]["truth_id"] == 0
+    assert summary["final_launch_count"] == 1
+    assert summary["rig_final_state"] == "SAFE"
+    assert summary["latency_p99_ms"] is not None and summary["latency_p99_ms"] < 50.0
+    assert summary["rmse_m"] is not None and summary["rmse_m"] < 60.0
+
+
+def test_estop_pressed_mid_engagement_means_no_launch() -> None:
+    settings = CampaignSettings(
+        load_rig(EMULATE_RIG), load_scenario(ONE_INJECTED), ONE_INJECTED, 10.0, 5, armed=True
+    )
+    pressed: list[asyncio.Task[None]] = []
+    phases: list[Phase] = []
+
+    def press_estop_when_ready(loop: FireControlLoop) -> None:
+        phases.append(loop.engagement.phase)
+        if loop.engagement.phase is Phase.READY and not pressed:
+            assert isinstance(loop.launcher, PlcLauncher)
+            url = str(loop.launcher.driver.endpoint)
+            pressed.append(asyncio.create_task(panel_write(url, coil=0, value=True)))
+
+    async def scenario() -> dict[str, object]:
+        result = await run_campaign(settings, on_cycle=press_estop_when_ready)
+        await asyncio.gather(*pressed)
+        return summarize(result)
+
+    summary = asyncio.run(scenario())
+    assert pressed, "the engagement never became ready"
+    assert Phase.SLEWING in phases
+    assert summary["launches"] == 0 and summary["final_launch_count"] == 0
+    assert summary["launch_requests"] == 0
+    record = summary["engagement_log"][0]  # type: ignore[index]
+    assert record["outcome"] != "launched"
+    assert "plc_estop_ok" in record["interlocks_failing_at_end"]
+    assert summary["rig_final_state"] == "SAFE (fault ESTOP)"
