@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from hil.config.fire_control import FireControlConfig
 from hil.fire_control.interlocks import InterlockInputs, evaluate, in_inhibit_sector
-from hil.fire_control.solution import intercept_time_s, solve
+from hil.fire_control.solution import feasible, intercept_time_s, solve
 from hil.fire_control.threat import order_threats
 
 CONFIG = FireControlConfig()
@@ -171,3 +171,24 @@ def test_software_inhibit_sectors_match_the_plc_defaults() -> None:
     assert in_inhibit_sector(CONFIG, math.radians(30.0), math.radians(2.0))
     assert not in_inhibit_sector(CONFIG, math.radians(30.0), math.radians(20.0))
     assert not in_inhibit_sector(CONFIG, math.radians(-10.0), math.radians(20.0))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.tuples(*[st.floats(-20_000, 20_000)] * 2, st.floats(-100, 6000)),
+            st.tuples(*[st.floats(-900, 900)] * 2, st.floats(-100, 100)),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_batched_feasibility_agrees_with_solve(tracks: list[tuple[tuple[float, ...], ...]]) -> None:
+    position = np.array([p for p, _ in tracks])
+    velocity = np.array([v for _, v in tracks])
+    launcher = np.array([25.0, 0.0, 0.0])
+    batched = feasible(launcher, position, velocity, CONFIG)
+    one_by_one = [
+        solve(launcher, p, v, CONFIG).valid for p, v in zip(position, velocity, strict=True)
+    ]
+    assert batched.tolist() == one_by_one

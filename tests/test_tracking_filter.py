@@ -31,6 +31,18 @@ def test_prediction_is_constant_velocity_with_white_noise_acceleration() -> None
     assert np.all(np.linalg.eigvalsh(process_noise(dt, 3.0)) >= -1e-12)
 
 
+def test_block_prediction_equals_f_p_ft_plus_q_for_dense_covariances() -> None:
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(50, 6, 6)) * rng.uniform(1, 100, size=(50, 1, 6))
+    p = a @ a.transpose(0, 2, 1)
+    x = rng.normal(size=(50, 6)) * 1000
+    dt = rng.uniform(0, 10, size=50)
+    _, p2 = predict(x, p, dt, 4.0)
+    f = transition(dt)
+    reference = f @ p @ f.transpose(0, 2, 1) + process_noise(dt, 4.0)
+    assert_allclose(p2, reference, rtol=1e-10, atol=1e-8)
+
+
 states = st.tuples(
     st.floats(100.0, 30_000.0),
     st.floats(-math.pi, math.pi),

@@ -39,7 +39,7 @@ from hil.fire_control.interlocks import (
     evaluate,
     pointing_error_rad,
 )
-from hil.fire_control.solution import Solution, solve
+from hil.fire_control.solution import Solution, feasible, solve
 from hil.fire_control.threat import order_threats
 
 FloatArray = npt.NDArray[np.float64]
@@ -267,16 +267,23 @@ class Engagement:
         idle = Demand(axes_enabled=launcher.link_up)
         if not launcher.link_up or not len(picture.ids):
             return idle
-        fresh = picture.age_s <= self.config.max_track_age_s
-        fresh &= picture.velocity_sigma_mps <= self.config.max_velocity_sigma_mps
+        eligible = picture.age_s <= self.config.max_track_age_s
+        eligible &= picture.velocity_sigma_mps <= self.config.max_velocity_sigma_mps
         order = order_threats(
             picture.ids, picture.position_enu_m, picture.velocity_enu_mps, self.config
         )
-        for row in order.rows.tolist():
+        rows = order.rows[eligible[order.rows]]
+        rows = rows[
+            feasible(
+                np.asarray(self.launcher_enu_m),
+                picture.position_enu_m[rows],
+                picture.velocity_enu_mps[rows],
+                self.config,
+            )
+        ]
+        for row in rows.tolist():
             track_id = int(picture.ids[row])
-            if not fresh[row] or track_id in self._engaged:
-                continue
-            if self._held_until.get(track_id, -math.inf) > t:
+            if track_id in self._engaged or self._held_until.get(track_id, -math.inf) > t:
                 continue
             solution = solve(
                 np.asarray(self.launcher_enu_m),

@@ -12,6 +12,7 @@ range, elevation. Bearings are clockwise from north in [0, 2π); elevations up f
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,11 +35,18 @@ class Solution:
     intercept_range_m: float = math.nan
 
 
-def intercept_time_s(relative_m: FloatArray, velocity_mps: FloatArray, speed_mps: float) -> float:
-    """Smallest positive t with |r + v t| = s t, or NaN if none (s > 0)."""
-    a = float(velocity_mps @ velocity_mps) - speed_mps**2
-    b = 2.0 * float(relative_m @ velocity_mps)
-    c = float(relative_m @ relative_m)
+def intercept_time_s(
+    relative_m: Sequence[float] | FloatArray,
+    velocity_mps: Sequence[float] | FloatArray,
+    speed_mps: float,
+) -> float:
+    """Smallest positive t with |r + v t| = s t, or NaN if none (s > 0). Plain floats: this
+    runs every loop cycle for the engaged track."""
+    rx, ry, rz = (float(v) for v in relative_m)
+    vx, vy, vz = (float(v) for v in velocity_mps)
+    a = vx * vx + vy * vy + vz * vz - speed_mps**2
+    b = 2.0 * (rx * vx + ry * vy + rz * vz)
+    c = rx * rx + ry * ry + rz * rz
     if abs(a) < 1e-9:  # target as fast as the interceptor: linear equation
         return -c / b if b < 0 else math.nan
     disc = b * b - 4.0 * a * c
@@ -51,6 +59,41 @@ def intercept_time_s(relative_m: FloatArray, velocity_mps: FloatArray, speed_mps
     return min(roots) if roots else math.nan
 
 
+def feasible(
+    launcher_enu_m: FloatArray,
+    target_enu_m: FloatArray,
+    target_velocity_enu_mps: FloatArray,
+    config: FireControlConfig,
+) -> npt.NDArray[np.bool_]:
+    """For many tracks at once (K, 3) m and m/s: which have a valid solution — the same test
+    as ``solve(...).valid``, batched, for screening threats every cycle."""
+    r = np.asarray(target_enu_m, dtype=np.float64) - np.asarray(launcher_enu_m)
+    v = np.asarray(target_velocity_enu_mps, dtype=np.float64)
+    s = config.interceptor_speed_mps
+    a = np.einsum("ki,ki->k", v, v) - s * s
+    b = 2.0 * np.einsum("ki,ki->k", r, v)
+    c = np.einsum("ki,ki->k", r, r)
+    disc = b * b - 4.0 * a * c
+    root = np.sqrt(np.maximum(disc, 0.0))
+    with np.errstate(all="ignore"):
+        q = -0.5 * (b + np.copysign(root, b))
+        t1, t2 = q / a, c / q
+        linear = np.where(b < 0, -c / b, np.nan)
+    candidates = np.stack((t1, t2))
+    candidates[~(candidates > 0) | ~np.isfinite(candidates)] = np.inf
+    t = np.where(np.abs(a) < 1e-9, linear, candidates.min(axis=0))
+    t = np.where((disc < 0) & (np.abs(a) >= 1e-9), np.inf, t)
+    ok = np.isfinite(t) & (t > 0) & (t <= config.max_time_of_flight_s)
+    aim = r + v * np.where(ok, t, 0.0)[:, None]
+    distance = np.linalg.norm(aim, axis=1)
+    elevation = np.arctan2(aim[:, 2], np.hypot(aim[:, 0], aim[:, 1]))
+    lo_range, hi_range = config.intercept_range_m
+    lo_el, hi_el = np.radians(config.elevation_limits_deg)
+    ok &= (lo_range <= distance) & (distance <= hi_range)
+    ok &= (lo_el <= elevation) & (elevation <= hi_el)
+    return np.asarray(ok)
+
+
 def solve(
     launcher_enu_m: FloatArray,
     target_enu_m: FloatArray,
@@ -58,18 +101,18 @@ def solve(
     config: FireControlConfig,
 ) -> Solution:
     """Pointing with lead for one track (ENU m, m/s), checked against the rig's limits."""
-    relative = np.asarray(target_enu_m, dtype=np.float64) - np.asarray(launcher_enu_m)
-    velocity = np.asarray(target_velocity_enu_mps, dtype=np.float64)
-    t = intercept_time_s(relative, velocity, config.interceptor_speed_mps)
+    lx, ly, lz = (float(v) for v in launcher_enu_m)
+    px, py, pz = (float(v) for v in target_enu_m)
+    vx, vy, vz = (float(v) for v in target_velocity_enu_mps)
+    relative = (px - lx, py - ly, pz - lz)
+    t = intercept_time_s(relative, (vx, vy, vz), config.interceptor_speed_mps)
     if not math.isfinite(t):
         return Solution(False, "no intercept: the interceptor cannot catch the target")
-    aim = relative + velocity * t
-    east, north, up = (float(v) for v in aim)
+    east, north, up = relative[0] + vx * t, relative[1] + vy * t, relative[2] + vz * t
     az = math.atan2(east, north) % (2.0 * math.pi)
     el = math.atan2(up, math.hypot(east, north))
     distance = math.sqrt(east * east + north * north + up * up)
-    point = tuple(float(v) for v in aim + np.asarray(launcher_enu_m))
-    result = Solution(True, "", az, el, t, (point[0], point[1], point[2]), distance)
+    result = Solution(True, "", az, el, t, (east + lx, north + ly, up + lz), distance)
     lo_range, hi_range = config.intercept_range_m
     lo_el, hi_el = (math.radians(v) for v in config.elevation_limits_deg)
     if t > config.max_time_of_flight_s:

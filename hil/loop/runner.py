@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from hil.fire_control.engagement import Demand, Engagement, TrackPicture
 from hil.fire_control.interlocks import LauncherStatus
@@ -35,10 +36,24 @@ from hil.loop.launchers import Launcher
 from hil.loop.sources import FrameSource
 from hil.loop.timing import LoopTiming
 from hil.tracking.scoring import TrackScorer
-from hil.tracking.tracker import RadarFrame, Tracker
+from hil.tracking.tracker import CONFIRMED, RadarFrame, Tracker
 from sim.targets import TargetSet
 
 log = logging.getLogger(__name__)
+
+
+def encode_tag(
+    injected: npt.NDArray[np.bool_], truth_id: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """One int per detection for the tracker's tag: truth id (≥ −1) × 2 + injected."""
+    return np.asarray(truth_id * 2 + injected, dtype=np.int64)
+
+
+def decode_tag(
+    tag: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+    """(injected, truth id) back from ``encode_tag`` (the untagged −1 reads as real, −1)."""
+    return (tag & 1).astype(bool) & (tag >= -1), tag >> 1
 
 
 @dataclass
@@ -104,8 +119,6 @@ class FireControlLoop:
         self.counters = LoopCounters()
         self.timing = LoopTiming()
         self.scorer = TrackScorer()
-        self._tags: dict[int, tuple[bool, int]] = {}
-        """Track id → (injected, truth id) of its latest detection."""
         self._next_score_s = -math.inf
         self._digest = hashlib.sha256()
 
@@ -199,21 +212,16 @@ class FireControlLoop:
                 frame.vr_mps,
                 frame.beam_az_rad,
                 0.5 * (self.beamwidth_az_rad + frame.sweep_rad),
+                encode_tag(frame.injected, frame.truth_id),
             )
         )
-        for track_id, detection in report.associations + report.initiations:
-            self._tags[track_id] = (bool(frame.injected[detection]), int(frame.truth_id[detection]))
-        if report.deleted:
-            live = set(self.tracker.ids.tolist())
-            for gone in set(self._tags) - live:
-                del self._tags[gone]
+        if report.confirmed:
+            confirmed = self.tracker.ids[self.tracker.status == CONFIRMED]
+            self.counters.confirmed_track_ids.update(confirmed.tolist())
 
     def _picture(self, t_s: float) -> TrackPicture:
-        ids, position, velocity, age, velocity_sigma = self.tracker.picture(t_s)
-        self.counters.confirmed_track_ids.update(ids.tolist())
-        tags = [self._tags.get(i, (False, -1)) for i in ids.tolist()]
-        injected = np.fromiter((tag[0] for tag in tags), bool, count=len(tags))
-        truth = np.fromiter((tag[1] for tag in tags), np.int64, count=len(tags))
+        ids, position, velocity, age, velocity_sigma, tag = self.tracker.picture(t_s)
+        injected, truth = decode_tag(tag)
         return TrackPicture(t_s, ids, position, velocity, age, velocity_sigma, injected, truth)
 
     def _score(self, t_s: float, scenario_t_s: float, picture: TrackPicture) -> None:

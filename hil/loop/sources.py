@@ -70,8 +70,8 @@ class SimulatedRadar:
         scan, sensor, targets = self.scenario.scan, self.scenario.sensor, self.scenario.targets
         for t in scan.dwell_centres(0.0, self.duration_s).tolist():
             self.clock.advance_to(t)
-            arrival = time.perf_counter()
             dwell = sensor.observe(scan.pose_at(t), targets.state_at(t), self._rng)
+            arrival = time.perf_counter()  # the radar model's own time is not loop latency
             self._last_frame_s = t
             yield frame_from_dwell(dwell, t, t, arrival)
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hil.tracking.motion import STATE_DIM, FloatArray, process_noise
+from hil.tracking.motion import predict as cv_predict
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +96,11 @@ class MotionModels:
         """Mix and predict every track by its own ``dt_s``: returns the predicted per-model
         states (N, M, 6), covariances (N, M, 6, 6) and model probabilities (N, M)."""
         dt = np.asarray(dt_s, dtype=np.float64).reshape(-1)
-        if self.count == 1:
-            x0, p0, c = mode_state, mode_covariance, mode_probability
+        if self.count == 1:  # constant velocity alone: nothing to mix, the fast CV prediction
+            x, p = cv_predict(
+                mode_state[:, 0], mode_covariance[:, 0], dt, self.process_noise_m2_s3[0]
+            )
+            return x[:, None], p[:, None], mode_probability
         else:
             pi = self.switching(dt)
             c = np.einsum("ni,nij->nj", mode_probability, pi)

@@ -66,6 +66,11 @@ def mahalanobis2(y: FloatArray, s: FloatArray) -> FloatArray:
     return np.asarray(np.einsum("ki,ki->k", y, np.linalg.solve(s, y[..., None])[..., 0]))
 
 
+CONVERGED_M = 0.25
+"""Iterated EKF: stop when the next re-linearisation would move the estimate by less than
+this (m) — a twentieth of the range noise."""
+
+
 @dataclass(frozen=True, slots=True)
 class UpdateResult:
     state: FloatArray
@@ -108,7 +113,14 @@ def ekf_update(
         gain = np.linalg.solve(s, ph_t.transpose(0, 2, 1)).transpose(0, 2, 1)  # P Hᵀ S⁻¹
         # Gauss-Newton step from the prior, linearised at the current iterate
         correction = y + np.einsum("kij,kj->ki", h, x_i - state)
-        x_i = state + np.einsum("kij,kj->ki", gain, correction)
+        x_next = state + np.einsum("kij,kj->ki", gain, correction)
+        # stop once re-linearising cannot matter: the model's second-order term over the step
+        # is about |Δposition|² / range (m), negligible next to any measurement noise
+        step = x_next[:, :3] - x_i[:, :3]
+        slant = np.linalg.norm(x_i[:, :3] - np.asarray(sensor.position_enu_m), axis=1)
+        x_i = x_next
+        if np.max(np.einsum("ki,ki->k", step, step) / np.maximum(slant, 1.0)) < CONVERGED_M:
+            break
     assert h is not None and gain is not None and y0 is not None and s0 is not None
     i_kh = np.eye(STATE_DIM) - gain @ h
     new_cov = i_kh @ covariance @ i_kh.transpose(0, 2, 1) + gain @ r @ gain.transpose(0, 2, 1)

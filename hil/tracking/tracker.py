@@ -41,6 +41,12 @@ from sim.frames import polar_to_enu, wrap_pi
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 TENTATIVE, CONFIRMED = 0, 1
+JOINT_SOLVE_SIZE = 80
+"""Up to this many tracks + detections in multi-pair clusters, one assignment solve covers
+them all (solver calls cost more than the larger matrix); above it, one solve per cluster."""
+BRUTE_FORCE_PAIRS = 1024
+"""Below this many track × detection pairs the coarse gate compares every pair directly;
+above it, a k-d tree keeps the cost near-linear in tracks + detections."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,9 @@ class RadarFrame:
     vr_mps: FloatArray
     beam_az_rad: float | None = None
     beam_half_width_rad: float = math.pi
+    tag: IntArray | None = None
+    """Optional caller's label per detection (e.g. its source and ground truth); each track
+    carries the tag of its latest detection (``Tracker.tag``), −1 where none was given."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,24 +109,81 @@ class Tracker:
         m = self.models.count
         self._noise = config.noise()
         self._next_id = 0
-        self.ids: IntArray = np.empty(0, np.int64)
-        self.mode_state: FloatArray = np.empty((0, m, STATE_DIM))
-        self.mode_covariance: FloatArray = np.empty((0, m, STATE_DIM, STATE_DIM))
-        self.mode_probability: FloatArray = np.empty((0, m))
-        """Per-model states, covariances and probabilities at ``t_update`` (model 0 is CV)."""
-        self.state: FloatArray = np.empty((0, STATE_DIM))
-        self.covariance: FloatArray = np.empty((0, STATE_DIM, STATE_DIM))
-        """The combined (moment-matched) estimate of each track at ``t_update``."""
-        self.t_update: FloatArray = np.empty(0)
-        self.looks: IntArray = np.empty(0, np.int64)
-        """Frames in which each track could have been updated (inside the beam, with margin)."""
-        self.history = np.empty(0, np.uint32)
-        """Bit i set: the track was detected in its i-th most recent look."""
-        self.misses: IntArray = np.empty(0, np.int64)
-        self.status: IntArray = np.empty(0, np.int64)
+        # Every track is one row of a float table and one row of an int table, so adding and
+        # deleting tracks is two array operations; the named attributes below are views.
+        s, c = STATE_DIM, STATE_DIM * STATE_DIM
+        self._cols = {
+            "state": (0, s),
+            "covariance": (s, s + c),
+            "t_update": (s + c, s + c + 1),
+            "mode_probability": (s + c + 1, s + c + 1 + m),
+            "mode_state": (s + c + 1 + m, s + c + 1 + m + m * s),
+            "mode_covariance": (s + c + 1 + m + m * s, s + c + 1 + m + m * (s + c)),
+        }
+        self._float = np.empty((0, self._cols["mode_covariance"][1]))
+        self._int = np.empty((0, 6), np.int64)  # id, looks, history, misses, status, tag
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self._int)
+
+    # --- the track table: views into the two row tables -------------------------------------
+
+    def _f(self, name: str) -> FloatArray:
+        start, stop = self._cols[name]
+        return self._float[:, start:stop]
+
+    @property
+    def ids(self) -> IntArray:
+        return self._int[:, 0]
+
+    @property
+    def looks(self) -> IntArray:
+        """Frames in which each track could have been updated (inside the beam, with margin)."""
+        return self._int[:, 1]
+
+    @property
+    def history(self) -> IntArray:
+        """Bit i set: the track was detected in its i-th most recent look."""
+        return self._int[:, 2]
+
+    @property
+    def misses(self) -> IntArray:
+        return self._int[:, 3]
+
+    @property
+    def status(self) -> IntArray:
+        return self._int[:, 4]
+
+    @property
+    def tag(self) -> IntArray:
+        """The caller's tag of each track's latest detection (``RadarFrame.tag``)."""
+        return self._int[:, 5]
+
+    @property
+    def state(self) -> FloatArray:
+        """The combined (moment-matched) ENU estimate (N, 6) of each track at ``t_update``."""
+        return self._f("state")
+
+    @property
+    def covariance(self) -> FloatArray:
+        return self._f("covariance").reshape(-1, STATE_DIM, STATE_DIM)
+
+    @property
+    def t_update(self) -> FloatArray:
+        return self._f("t_update")[:, 0]
+
+    @property
+    def mode_probability(self) -> FloatArray:
+        """Per-model probabilities (N, M) at ``t_update`` (model 0 is CV)."""
+        return self._f("mode_probability")
+
+    @property
+    def mode_state(self) -> FloatArray:
+        return self._f("mode_state").reshape(-1, self.models.count, STATE_DIM)
+
+    @property
+    def mode_covariance(self) -> FloatArray:
+        return self._f("mode_covariance").reshape(-1, self.models.count, STATE_DIM, STATE_DIM)
 
     # --- the step ---------------------------------------------------------------------------
 
@@ -127,39 +193,51 @@ class Tracker:
         visible, expected = self._visible(frame)
         rows = np.flatnonzero(visible)
         self.looks[rows] += 1
-        mode_x, mode_p, prior = self.models.predict(
-            self.mode_state[rows],
-            self.mode_covariance[rows],
-            self.mode_probability[rows],
-            frame.t_s - self.t_update[rows],
-        )
-        x, p = combine(mode_x, mode_p, prior)
-        pair_track, pair_det, cost = self._gate(x, p, z, frame)
-        track_of, det_of = self._associate(len(rows), len(z), pair_track, pair_det, cost)
-        assigned = track_of >= 0
-        hit_rows = rows[assigned]
-        if len(hit_rows):
-            self._update(
-                hit_rows, mode_x[assigned], mode_p[assigned], prior[assigned], z[track_of[assigned]]
+        track_of = np.full(len(rows), -1, np.int64)
+        det_of = np.full(len(z), -1, np.int64)
+        if len(rows) and len(z):  # most dwells of a rotating radar see neither
+            mode_x, mode_p, prior = self.models.predict(
+                self.mode_state[rows],
+                self.mode_covariance[rows],
+                self.mode_probability[rows],
+                frame.t_s - self.t_update[rows],
             )
-            self.t_update[hit_rows] = frame.t_s
-        report.assigned = len(hit_rows)
-        report.associations = list(
-            zip(self.ids[hit_rows].tolist(), track_of[assigned].tolist(), strict=True)
-        )
+            x, p = combine(mode_x, mode_p, prior)
+            pair_track, pair_det, cost = self._gate(x, p, z, frame)
+            track_of, det_of = self._associate(len(rows), len(z), pair_track, pair_det, cost)
+            assigned = track_of >= 0
+            hit_rows = rows[assigned]
+            if len(hit_rows):
+                self._update(
+                    hit_rows,
+                    mode_x[assigned],
+                    mode_p[assigned],
+                    prior[assigned],
+                    z[track_of[assigned]],
+                )
+                self.t_update[hit_rows] = frame.t_s
+                if frame.tag is not None:
+                    self.tag[hit_rows] = frame.tag[track_of[assigned]]
+                report.assigned = len(hit_rows)
+                report.associations = list(
+                    zip(self.ids[hit_rows].tolist(), track_of[assigned].tolist(), strict=True)
+                )
         # looks: a hit, or a miss where a detection was expected; history bit 0 is the newest
-        hit = np.zeros(len(self.ids), dtype=bool)
-        hit[hit_rows] = True
-        looked = hit | expected
-        self.history[looked] = (self.history[looked] << 1) & 0xFFFF_FFFF
-        self.history[hit] |= 1
-        self.misses[looked & ~hit] += 1
-        self.misses[hit] = 0
-        window = (1 << self.config.confirm_window) - 1
-        hits = _popcount(self.history & window)
-        newly = (self.status == TENTATIVE) & (hits >= self.config.confirm_hits)
-        self.status[newly] = CONFIRMED
-        report.confirmed = int(np.count_nonzero(newly))
+        hit_in_rows = track_of >= 0
+        looked_rows = rows[hit_in_rows | expected[rows]]
+        if len(looked_rows):
+            hit = hit_in_rows[np.searchsorted(rows, looked_rows)]
+            history = (self.history[looked_rows] << 1) & 0xFFFF_FFFF
+            history[hit] |= 1
+            self.history[looked_rows] = history
+            self.misses[looked_rows] = np.where(hit, 0, self.misses[looked_rows] + 1)
+            window = (1 << self.config.confirm_window) - 1
+            hits = _popcount(history & window)
+            newly = looked_rows[
+                (self.status[looked_rows] == TENTATIVE) & (hits >= self.config.confirm_hits)
+            ]
+            self.status[newly] = CONFIRMED
+            report.confirmed = len(newly)
         report.deleted = self._delete(frame.t_s)
         free = np.flatnonzero(det_of < 0)
         first_id = self._next_id
@@ -239,15 +317,22 @@ class Tracker:
             slant * max(self.config.sigma_az_rad, self.config.sigma_el_rad),
         )
         radius = math.sqrt(self.config.gate_chi2) * np.hypot(position_sigma, meas_sigma)
-        tree = cKDTree(det_enu)
-        neighbours = tree.query_ball_point(x[:, :3], radius)
-        counts = np.fromiter((len(n) for n in neighbours), dtype=np.int64, count=len(x))
-        if not counts.sum():
-            return empty
-        pair_track = np.repeat(np.arange(len(x)), counts)
-        pair_det = np.fromiter(
-            (d for n in neighbours for d in n), dtype=np.int64, count=int(counts.sum())
-        )
+        if len(x) * len(det_enu) <= BRUTE_FORCE_PAIRS:  # a typical dwell: cheaper than a tree
+            offset = x[:, None, :3] - det_enu[None, :, :]
+            near = np.einsum("tdk,tdk->td", offset, offset) <= (radius**2)[:, None]
+            pair_track, pair_det = np.nonzero(near)
+            if not len(pair_track):
+                return empty
+        else:
+            tree = cKDTree(det_enu)
+            neighbours = tree.query_ball_point(x[:, :3], radius)
+            counts = np.fromiter((len(n) for n in neighbours), dtype=np.int64, count=len(x))
+            if not counts.sum():
+                return empty
+            pair_track = np.repeat(np.arange(len(x)), counts)
+            pair_det = np.fromiter(
+                (d for n in neighbours for d in n), dtype=np.int64, count=int(counts.sum())
+            )
         z_hat, h = self.sensor.predict_measurement(x, with_velocity=z.shape[1] == 4)
         y = innovation(z[pair_det], z_hat[pair_track])
         hp = h[pair_track]
@@ -265,59 +350,85 @@ class Tracker:
         det_of = np.full(n_dets, -1, np.int64)
         if not len(cost):
             return track_of, det_of
+        involved = len(np.unique(pair_track)) + len(np.unique(pair_det))
+        if involved <= JOINT_SOLVE_SIZE:  # a dwell's worth: one small solve beats clustering
+            self._solve(np.arange(len(cost)), pair_track, pair_det, cost, track_of, det_of)
+            return track_of, det_of
         graph = coo_matrix(
             (np.ones(len(cost)), (pair_track, n_tracks + pair_det)), shape=(n_tracks + n_dets,) * 2
         )
         _, label = connected_components(graph, directed=False)
         cluster = label[pair_track]
-        order = np.argsort(cluster, kind="stable")
+        # a cluster of one pair (one track, one detection: the common case) needs no solver
+        sizes = np.bincount(cluster)
+        single = sizes[cluster] == 1
+        track_of[pair_track[single]] = pair_det[single]
+        det_of[pair_det[single]] = pair_track[single]
+        rest = np.flatnonzero(~single)
+        if not len(rest):
+            return track_of, det_of
+        if len(np.unique(pair_track[rest])) + len(np.unique(pair_det[rest])) <= JOINT_SOLVE_SIZE:
+            # the clusters are independent, so one solve over their union (block diagonal,
+            # cross-cluster pairs impossible) has the same optimum as one solve per cluster
+            self._solve(rest, pair_track, pair_det, cost, track_of, det_of)
+            return track_of, det_of
+        order = rest[np.argsort(cluster[rest], kind="stable")]
         bounds = np.flatnonzero(np.diff(cluster[order])) + 1
         for members in np.split(order, bounds):
-            tracks, t_index = np.unique(pair_track[members], return_inverse=True)
-            dets, d_index = np.unique(pair_det[members], return_inverse=True)
-            if len(tracks) == 1 and len(dets) == 1:
-                track_of[tracks[0]], det_of[dets[0]] = dets[0], tracks[0]
-                continue
-            # square problem: real pairs, plus "leave unassigned" at the gate threshold
-            size = len(tracks) + len(dets)
-            matrix = np.full((size, size), 1e9)
-            matrix[t_index, d_index] = cost[members]
-            matrix[np.arange(len(tracks)), len(dets) + np.arange(len(tracks))] = (
-                self.config.gate_chi2
-            )
-            matrix[len(tracks) + np.arange(len(dets)), np.arange(len(dets))] = self.config.gate_chi2
-            matrix[len(tracks) :, len(dets) :] = 0.0
-            r, c = linear_sum_assignment(matrix)
-            real = (r < len(tracks)) & (c < len(dets))
-            real &= matrix[r, c] < self.config.gate_chi2
-            track_of[tracks[r[real]]] = dets[c[real]]
-            det_of[dets[c[real]]] = tracks[r[real]]
+            self._solve(members, pair_track, pair_det, cost, track_of, det_of)
         return track_of, det_of
 
+    def _solve(
+        self,
+        members: IntArray,
+        pair_track: IntArray,
+        pair_det: IntArray,
+        cost: FloatArray,
+        track_of: IntArray,
+        det_of: IntArray,
+    ) -> None:
+        """Optimal assignment of the gated pairs ``members``: a square problem of the real
+        pairs plus "leave unassigned" at the gate threshold for every track and detection."""
+        tracks, t_index = np.unique(pair_track[members], return_inverse=True)
+        dets, d_index = np.unique(pair_det[members], return_inverse=True)
+        n_t, n_d = len(tracks), len(dets)
+        gate = self.config.gate_chi2
+        matrix = np.full((n_t + n_d, n_t + n_d), 1e9)
+        matrix[t_index, d_index] = cost[members]
+        matrix[np.arange(n_t), n_d + np.arange(n_t)] = gate
+        matrix[n_t + np.arange(n_d), np.arange(n_d)] = gate
+        matrix[n_t:, n_d:] = 0.0
+        r, c = linear_sum_assignment(matrix)
+        real = (r < n_t) & (c < n_d)
+        real &= matrix[r, c] < gate
+        track_of[tracks[r[real]]] = dets[c[real]]
+        det_of[dets[c[real]]] = tracks[r[real]]
+
     def _position_sigma(self, dt_s: FloatArray) -> FloatArray:
-        """Each track's position uncertainty (m, RSS over axes) ``dt_s`` after its update,
+        """Position uncertainty (m, RSS over axes) of each track ``dt_s`` after its update,
         from the velocity uncertainty alone (process noise left out: a cheap screen)."""
-        return np.asarray(
-            np.sqrt(
-                np.trace(self.covariance[:, :3, :3], axis1=1, axis2=2)
-                + np.trace(self.covariance[:, 3:, 3:], axis1=1, axis2=2) * dt_s**2
-            )
-        )
+        cov = self.covariance
+        position = cov[:, 0, 0] + cov[:, 1, 1] + cov[:, 2, 2]
+        velocity = cov[:, 3, 3] + cov[:, 4, 4] + cov[:, 5, 5]
+        return np.asarray(np.sqrt(position + velocity * dt_s**2))
 
     def _delete(self, t_s: float) -> int:
+        """Delete tracks with too many misses, too large an uncertainty (a tentative one's
+        grows with time since its detection), or still tentative after
+        ``confirm_within_looks``."""
+        if not len(self):
+            return 0
         confirmed = self.status == CONFIRMED
-        dt = np.where(confirmed, 0.0, t_s - self.t_update)  # tentative: predicted spread
+        dt = np.where(confirmed, 0.0, t_s - self.t_update)
         sigma = self._position_sigma(dt)
-        limit = np.where(
-            confirmed, self.config.delete_after_misses, self.config.delete_tentative_after_misses
-        )
-        max_sigma = np.where(
-            confirmed, self.config.max_position_sigma_m, self.config.max_tentative_position_sigma_m
-        )
-        stale = ~confirmed & (self.looks > self.config.confirm_within_looks)
+        c = self.config
+        limit = np.where(confirmed, c.delete_after_misses, c.delete_tentative_after_misses)
+        max_sigma = np.where(confirmed, c.max_position_sigma_m, c.max_tentative_position_sigma_m)
+        stale = ~confirmed & (self.looks > c.confirm_within_looks)
         gone = (self.misses >= limit) | (sigma > max_sigma) | stale
-        if gone.any():
-            self._keep(~gone)
+        if not gone.any():
+            return 0
+        self._keep(~gone)
         return int(np.count_nonzero(gone))
 
     def _initiate(self, frame: RadarFrame, z: FloatArray, free: BoolArray) -> int:
@@ -331,65 +442,61 @@ class Tracker:
         velocity = np.zeros((len(index), 3))
         if self.config.use_radial_velocity:
             velocity = unit * frame.vr_mps[index][:, None]  # the radial part is measured
-        state = np.hstack((position, velocity))
-        cov = np.zeros((len(index), STATE_DIM, STATE_DIM))
+        k, m = len(index), self.models.count
+        c = self.config
+        rows = np.empty((k, self._float.shape[1]))
+        col = self._cols
+        state = rows[:, slice(*col["state"])]
+        state[:, :3], state[:, 3:] = position, velocity
+        flat_cov = rows[:, slice(*col["covariance"])]
+        cov = flat_cov.reshape(k, STATE_DIM, STATE_DIM)
+        cov[:] = 0.0
         r = frame.range_m[index]
-        # position: range along the line of sight, angles across it
-        along = self.config.sigma_range_m**2
-        across = (r * max(self.config.sigma_az_rad, self.config.sigma_el_rad)) ** 2
-        outer = np.einsum("ki,kj->kij", unit, unit)
-        cov[:, :3, :3] = across[:, None, None] * (np.eye(3) - outer) + along * outer
-        speed = self.config.initial_speed_sigma_mps**2
-        radial = self.config.sigma_vr_mps**2 if self.config.use_radial_velocity else speed
-        cov[:, 3:, 3:] = speed * (np.eye(3) - outer) + radial * outer
-        ids = np.arange(self._next_id, self._next_id + len(index), dtype=np.int64)
-        self._next_id += len(index)
-        m = self.models.count
-        self.ids = np.concatenate((self.ids, ids))
-        self.mode_state = np.concatenate((self.mode_state, np.repeat(state[:, None], m, axis=1)))
-        self.mode_covariance = np.concatenate(
-            (self.mode_covariance, np.repeat(cov[:, None], m, axis=1))
-        )
-        probability = np.broadcast_to(self.models.initial_probability(), (len(index), m))
-        self.mode_probability = np.concatenate((self.mode_probability, probability))
-        self.state = np.concatenate((self.state, state))
-        self.covariance = np.concatenate((self.covariance, cov))
-        self.t_update = np.concatenate((self.t_update, np.full(len(index), frame.t_s)))
-        self.looks = np.concatenate((self.looks, np.zeros(len(index), np.int64)))
-        self.history = np.concatenate((self.history, np.ones(len(index), np.uint32)))
-        self.misses = np.concatenate((self.misses, np.zeros(len(index), np.int64)))
-        self.status = np.concatenate((self.status, np.full(len(index), TENTATIVE, np.int64)))
-        return len(index)
+        # position: range along the line of sight, angles across it;
+        # velocity: radial part measured (if used), cross-range part unknown
+        along = c.sigma_range_m**2
+        across = (r * max(c.sigma_az_rad, c.sigma_el_rad)) ** 2
+        outer = unit[:, :, None] * unit[:, None, :]
+        eye = np.eye(3)
+        cov[:, :3, :3] = across[:, None, None] * (eye - outer) + along * outer
+        speed = c.initial_speed_sigma_mps**2
+        radial = c.sigma_vr_mps**2 if c.use_radial_velocity else speed
+        cov[:, 3:, 3:] = speed * eye + (radial - speed) * outer
+        rows[:, col["t_update"][0]] = frame.t_s
+        rows[:, slice(*col["mode_probability"])] = self.models.initial_probability()
+        rows[:, slice(*col["mode_state"])] = np.tile(state, (1, m))
+        rows[:, slice(*col["mode_covariance"])] = np.tile(flat_cov, (1, m))
+        ids = np.arange(self._next_id, self._next_id + k, dtype=np.int64)
+        self._next_id += k
+        new_int = np.zeros((k, 6), np.int64)
+        new_int[:, 0] = ids
+        new_int[:, 2] = 1  # history: detected in its first look
+        new_int[:, 4] = TENTATIVE
+        new_int[:, 5] = -1 if frame.tag is None else frame.tag[index]
+        self._float = np.concatenate((self._float, rows))
+        self._int = np.concatenate((self._int, new_int))
+        return k
 
     def _keep(self, keep: BoolArray) -> None:
-        self.ids = self.ids[keep]
-        self.mode_state = self.mode_state[keep]
-        self.mode_covariance = self.mode_covariance[keep]
-        self.mode_probability = self.mode_probability[keep]
-        self.state = self.state[keep]
-        self.covariance = self.covariance[keep]
-        self.t_update = self.t_update[keep]
-        self.looks = self.looks[keep]
-        self.history = self.history[keep]
-        self.misses = self.misses[keep]
-        self.status = self.status[keep]
+        self._float = self._float[keep]
+        self._int = self._int[keep]
 
     # --- output -----------------------------------------------------------------------------
 
     def picture(
         self, t_s: float
-    ) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    ) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray, IntArray]:
         """Confirmed tracks extrapolated to ``t_s`` along their combined velocity, without
         full covariances (cheap enough for every loop cycle): ids (K,), ENU positions (K, 3) m,
         velocities (K, 3) m/s, time since each track's last update (K,) s, and each track's
-        velocity uncertainty at its last update (K,) m/s (RSS over the axes)."""
+        velocity uncertainty at its last update (K,) m/s (RSS over the axes), and its tag (K,)."""
         rows = np.flatnonzero(self.status == CONFIRMED)
         age = t_s - self.t_update[rows]
         state = self.state[rows]
         cov = self.covariance[rows]
         velocity_sigma = np.sqrt(cov[:, 3, 3] + cov[:, 4, 4] + cov[:, 5, 5])
         position = state[:, :3] + state[:, 3:] * age[:, None]
-        return self.ids[rows], position, state[:, 3:], age, velocity_sigma
+        return self.ids[rows], position, state[:, 3:], age, velocity_sigma, self.tag[rows]
 
     def tracks_at(self, t_s: float) -> TrackSnapshot:
         """Confirmed tracks predicted to ``t_s``."""
