@@ -98,30 +98,41 @@ def ekf_update(
     its cross-range velocity unknown.
     """
     m = z.shape[1]
-    r = np.broadcast_to(noise, (len(state), m, m))
-    x_i = state
+    k = len(state)
+    r = np.broadcast_to(noise, (k, m, m))
+    site = np.asarray(sensor.position_enu_m)
+    x = state.copy()
+    h_all = np.empty((k, m, STATE_DIM))
+    gain_all = np.empty((k, STATE_DIM, m))
     y0 = s0 = None
-    s = h = gain = None
+    active = np.arange(k)  # rows still iterating
     for _ in range(max(iterations, 1)):
+        every = len(active) == k
+        x_i = x if every else x[active]
+        prior = state if every else state[active]
+        p = covariance if every else covariance[active]
         z_hat, h = sensor.predict_measurement(x_i, with_velocity=m == 4)
-        y = innovation(z, z_hat)
-        ph_t = covariance @ h.transpose(0, 2, 1)
-        s = h @ ph_t + r
+        y = innovation(z if every else z[active], z_hat)
+        ph_t = p @ h.transpose(0, 2, 1)
+        s = h @ ph_t + (r if every else r[active])
         s = 0.5 * (s + s.transpose(0, 2, 1))
         if y0 is None:  # the innovation and its covariance at the prior, for gating and NIS
             y0, s0 = y.copy(), s
         gain = np.linalg.solve(s, ph_t.transpose(0, 2, 1)).transpose(0, 2, 1)  # P Hᵀ S⁻¹
         # Gauss-Newton step from the prior, linearised at the current iterate
-        correction = y + np.einsum("kij,kj->ki", h, x_i - state)
-        x_next = state + np.einsum("kij,kj->ki", gain, correction)
-        # stop once re-linearising cannot matter: the model's second-order term over the step
-        # is about |Δposition|² / range (m), negligible next to any measurement noise
+        correction = y + np.einsum("kij,kj->ki", h, x_i - prior)
+        x_next = prior + np.einsum("kij,kj->ki", gain, correction)
+        # a row stops once re-linearising cannot matter: the model's second-order term over
+        # the step is about |Δposition|² / range (m), negligible next to any measurement noise
         step = x_next[:, :3] - x_i[:, :3]
-        slant = np.linalg.norm(x_i[:, :3] - np.asarray(sensor.position_enu_m), axis=1)
-        x_i = x_next
-        if np.max(np.einsum("ki,ki->k", step, step) / np.maximum(slant, 1.0)) < CONVERGED_M:
+        slant = np.maximum(np.linalg.norm(x_i[:, :3] - site, axis=1), 1.0)
+        moving = np.einsum("ki,ki->k", step, step) / slant >= CONVERGED_M
+        h_all[active], gain_all[active], x[active] = h, gain, x_next  # (x_i may alias x)
+        active = active[moving]
+        if not len(active):
             break
-    assert h is not None and gain is not None and y0 is not None and s0 is not None
+    assert y0 is not None and s0 is not None
+    x_i, h, gain = x, h_all, gain_all
     i_kh = np.eye(STATE_DIM) - gain @ h
     new_cov = i_kh @ covariance @ i_kh.transpose(0, 2, 1) + gain @ r @ gain.transpose(0, 2, 1)
     d2 = mahalanobis2(y0, s0)

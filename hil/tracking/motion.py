@@ -61,4 +61,4 @@ def predict(
     out[:, :3, 3:] = p_pv + d * p_vv + cross
     out[:, 3:, :3] = p_vp + d * p_vv + cross
     out[:, 3:, 3:] = p_vv + (q * d) * eye
-    return moved, 0.5 * (out + out.transpose(0, 2, 1))
+    return moved, out  # symmetric whenever the input is (the filter keeps it so)

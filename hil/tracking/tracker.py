@@ -21,6 +21,7 @@ Track states stay at their last update time; ``tracks_at(t)`` predicts them for 
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -331,7 +332,7 @@ class Tracker:
                 return empty
             pair_track = np.repeat(np.arange(len(x)), counts)
             pair_det = np.fromiter(
-                (d for n in neighbours for d in n), dtype=np.int64, count=int(counts.sum())
+                itertools.chain.from_iterable(neighbours), dtype=np.int64, count=int(counts.sum())
             )
         z_hat, h = self.sensor.predict_measurement(x, with_velocity=z.shape[1] == 4)
         y = innovation(z[pair_det], z_hat[pair_track])
@@ -350,29 +351,30 @@ class Tracker:
         det_of = np.full(n_dets, -1, np.int64)
         if not len(cost):
             return track_of, det_of
-        involved = len(np.unique(pair_track)) + len(np.unique(pair_det))
-        if involved <= JOINT_SOLVE_SIZE:  # a dwell's worth: one small solve beats clustering
-            self._solve(np.arange(len(cost)), pair_track, pair_det, cost, track_of, det_of)
+        # a pair whose track and detection are in no other pair is a cluster of its own (the
+        # common case): assigned directly, no solver
+        alone = (np.bincount(pair_track, minlength=n_tracks)[pair_track] == 1) & (
+            np.bincount(pair_det, minlength=n_dets)[pair_det] == 1
+        )
+        track_of[pair_track[alone]] = pair_det[alone]
+        det_of[pair_det[alone]] = pair_track[alone]
+        rest = np.flatnonzero(~alone)
+        if not len(rest):
             return track_of, det_of
+        involved = len(np.unique(pair_track[rest])) + len(np.unique(pair_det[rest]))
+        if involved <= JOINT_SOLVE_SIZE:
+            # the clusters are independent, so one solve over their union (block diagonal,
+            # cross-cluster pairs impossible) has the same optimum as one per cluster, and
+            # for a dwell's worth one small solve beats finding the clusters
+            self._solve(rest, pair_track, pair_det, cost, track_of, det_of)
+            return track_of, det_of
+        pair_track, pair_det, cost = pair_track[rest], pair_det[rest], cost[rest]
         graph = coo_matrix(
             (np.ones(len(cost)), (pair_track, n_tracks + pair_det)), shape=(n_tracks + n_dets,) * 2
         )
         _, label = connected_components(graph, directed=False)
         cluster = label[pair_track]
-        # a cluster of one pair (one track, one detection: the common case) needs no solver
-        sizes = np.bincount(cluster)
-        single = sizes[cluster] == 1
-        track_of[pair_track[single]] = pair_det[single]
-        det_of[pair_det[single]] = pair_track[single]
-        rest = np.flatnonzero(~single)
-        if not len(rest):
-            return track_of, det_of
-        if len(np.unique(pair_track[rest])) + len(np.unique(pair_det[rest])) <= JOINT_SOLVE_SIZE:
-            # the clusters are independent, so one solve over their union (block diagonal,
-            # cross-cluster pairs impossible) has the same optimum as one solve per cluster
-            self._solve(rest, pair_track, pair_det, cost, track_of, det_of)
-            return track_of, det_of
-        order = rest[np.argsort(cluster[rest], kind="stable")]
+        order = np.argsort(cluster, kind="stable")
         bounds = np.flatnonzero(np.diff(cluster[order])) + 1
         for members in np.split(order, bounds):
             self._solve(members, pair_track, pair_det, cost, track_of, det_of)
