@@ -38,6 +38,8 @@ class FireControlConfig(ConfigModel):
     inhibit_sectors: Annotated[tuple[InhibitSectorConfig, ...], TableArray] = DEFAULT_SECTORS
     pointing_tolerance_deg: Positive = 0.5
     """Largest angle between the launcher's actual pointing and the solution's to fire."""
+    threat_evaluation_interval_s: Annotated[float, Field(ge=0, le=1)] = 0.1
+    """How often an idle launcher re-evaluates the threats (s)."""
     hold_lead_s: Positive = 0.3
     """READY holds the launcher at the solution this far ahead (s); see ``engagement``."""
     max_track_age_s: Positive = 7.5

@@ -3,7 +3,8 @@
 Phases: IDLE → DESIGNATED → SLEWING → READY → FIRE_REQUESTED → FIRED → ASSESS → IDLE.
 
 - IDLE: designate the most urgent threat (``threat.order_threats``) that has a valid solution
-  and is neither already engaged nor on hold after a refusal.
+  and is neither already engaged nor on hold after a refusal; threats are evaluated every
+  ``threat_evaluation_interval_s`` (tracks change once per antenna revolution at most).
 - DESIGNATED: ask for POINTING with the axes enabled.
 - SLEWING: point at the solution every cycle until the launcher is within tolerance of it.
 - READY: hold a fixed aim ``hold_lead_s`` ahead of the moving solution (re-aimed every
@@ -134,6 +135,7 @@ class Engagement:
     _assess_until_s: float = 0.0
     _solution: Solution | None = None
     _hold: Solution | None = None
+    _next_evaluation_s: float = -math.inf
     _hold_until_s: float = 0.0
 
     @property
@@ -267,6 +269,9 @@ class Engagement:
         idle = Demand(axes_enabled=launcher.link_up)
         if not launcher.link_up or not len(picture.ids):
             return idle
+        if t < self._next_evaluation_s:
+            return idle
+        self._next_evaluation_s = t + self.config.threat_evaluation_interval_s
         eligible = picture.age_s <= self.config.max_track_age_s
         eligible &= picture.velocity_sigma_mps <= self.config.max_velocity_sigma_mps
         order = order_threats(

@@ -84,11 +84,14 @@ class Interlocks:
 
     @property
     def all_hold(self) -> bool:
-        return all(getattr(self, f.name) for f in fields(self))
+        return all(getattr(self, name) for name in _INTERLOCK_NAMES)
 
     @property
     def failing(self) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(self) if not getattr(self, f.name))
+        return tuple(name for name in _INTERLOCK_NAMES if not getattr(self, name))
+
+
+_INTERLOCK_NAMES = tuple(f.name for f in fields(Interlocks))
 
 
 @functools.lru_cache(maxsize=8)
