@@ -88,6 +88,7 @@ def ekf_update(
     noise: FloatArray,
     sensor: PolarSensor,
     iterations: int = 1,
+    linearised: tuple[FloatArray, FloatArray] | None = None,
 ) -> UpdateResult:
     """Update K tracks with one measurement each (rows paired): states (K, 6), covariances
     (K, 6, 6), measurements (K, m), measurement noise (m, m) or (K, m, m). Joseph form.
@@ -95,7 +96,8 @@ def ekf_update(
     ``iterations`` > 1 makes it an iterated EKF (Gauss-Newton on the measurement model): it
     re-linearises at the updated state, which matters when the prior is loose compared with
     the measurement — e.g. a track's second look, seconds after a first detection that left
-    its cross-range velocity unknown.
+    its cross-range velocity unknown. ``linearised``: h(x) and H at ``state`` if the caller
+    has them already (the gate does).
     """
     m = z.shape[1]
     k = len(state)
@@ -111,7 +113,10 @@ def ekf_update(
         x_i = x if every else x[active]
         prior = state if every else state[active]
         p = covariance if every else covariance[active]
-        z_hat, h = sensor.predict_measurement(x_i, with_velocity=m == 4)
+        if linearised is not None and every and y0 is None:
+            z_hat, h = linearised
+        else:
+            z_hat, h = sensor.predict_measurement(x_i, with_velocity=m == 4)
         y = innovation(z if every else z[active], z_hat)
         ph_t = p @ h.transpose(0, 2, 1)
         s = h @ ph_t + (r if every else r[active])

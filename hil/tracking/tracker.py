@@ -121,11 +121,21 @@ class Tracker:
             "mode_state": (s + c + 1 + m, s + c + 1 + m + m * s),
             "mode_covariance": (s + c + 1 + m + m * s, s + c + 1 + m + m * (s + c)),
         }
-        self._float = np.empty((0, self._cols["mode_covariance"][1]))
-        self._int = np.empty((0, 6), np.int64)  # id, looks, history, misses, status, tag
+        # rows [0, _n) of the buffers are the live tracks; capacity grows by doubling
+        self._n = 0
+        self._float_buf = np.empty((64, self._cols["mode_covariance"][1]))
+        self._int_buf = np.empty((64, 6), np.int64)  # id, looks, history, misses, status, tag
 
     def __len__(self) -> int:
-        return len(self._int)
+        return self._n
+
+    @property
+    def _float(self) -> FloatArray:
+        return self._float_buf[: self._n]
+
+    @property
+    def _int(self) -> IntArray:
+        return self._int_buf[: self._n]
 
     # --- the track table: views into the two row tables -------------------------------------
 
@@ -204,7 +214,7 @@ class Tracker:
                 frame.t_s - self.t_update[rows],
             )
             x, p = combine(mode_x, mode_p, prior)
-            pair_track, pair_det, cost = self._gate(x, p, z, frame)
+            pair_track, pair_det, cost, linearised = self._gate(x, p, z, frame)
             track_of, det_of = self._associate(len(rows), len(z), pair_track, pair_det, cost)
             assigned = track_of >= 0
             hit_rows = rows[assigned]
@@ -215,6 +225,7 @@ class Tracker:
                     mode_p[assigned],
                     prior[assigned],
                     z[track_of[assigned]],
+                    (linearised[0][assigned], linearised[1][assigned]),
                 )
                 self.t_update[hit_rows] = frame.t_s
                 if frame.tag is not None:
@@ -255,9 +266,11 @@ class Tracker:
         mode_p: FloatArray,
         prior: FloatArray,
         z: FloatArray,
+        linearised: tuple[FloatArray, FloatArray],
     ) -> None:
         """Update every model of each track in ``rows`` with its detection (rows of ``z``),
-        re-weight the models by their measurement likelihoods and store the result."""
+        re-weight the models by their measurement likelihoods and store the result.
+        ``linearised`` is h(x), H at the combined prediction — the single model's own."""
         k, m = prior.shape
         result = ekf_update(
             mode_x.reshape(k * m, STATE_DIM),
@@ -266,6 +279,7 @@ class Tracker:
             self._noise,
             self.sensor,
             iterations=self.config.update_iterations,
+            linearised=linearised if m == 1 else None,
         )
         x = result.state.reshape(k, m, STATE_DIM)
         p = result.covariance.reshape(k, m, STATE_DIM, STATE_DIM)
@@ -303,8 +317,12 @@ class Tracker:
 
     def _gate(
         self, x: FloatArray, p: FloatArray, z: FloatArray, frame: RadarFrame
-    ) -> tuple[IntArray, IntArray, FloatArray]:
-        empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+    ) -> tuple[IntArray, IntArray, FloatArray, tuple[FloatArray, FloatArray]]:
+        """Gated (track row, detection, Mahalanobis²) pairs, and h(x), H of every track (the
+        update's first linearisation, so it is not computed twice)."""
+        m = z.shape[1]
+        none = (np.empty((len(x), m)), np.empty((len(x), m, STATE_DIM)))
+        empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), none)
         if not len(x) or not len(z):
             return empty
         det_enu = polar_to_enu(
@@ -334,13 +352,13 @@ class Tracker:
             pair_det = np.fromiter(
                 itertools.chain.from_iterable(neighbours), dtype=np.int64, count=int(counts.sum())
             )
-        z_hat, h = self.sensor.predict_measurement(x, with_velocity=z.shape[1] == 4)
+        z_hat, h = self.sensor.predict_measurement(x, with_velocity=m == 4)
         y = innovation(z[pair_det], z_hat[pair_track])
         hp = h[pair_track]
         s = hp @ p[pair_track] @ hp.transpose(0, 2, 1) + self._noise
         d2 = mahalanobis2(y, s)
         keep = d2 < self.config.gate_chi2
-        return pair_track[keep], pair_det[keep], d2[keep]
+        return pair_track[keep], pair_det[keep], d2[keep], (z_hat, h)
 
     def _associate(
         self, n_tracks: int, n_dets: int, pair_track: IntArray, pair_det: IntArray, cost: FloatArray
@@ -475,13 +493,31 @@ class Tracker:
         new_int[:, 2] = 1  # history: detected in its first look
         new_int[:, 4] = TENTATIVE
         new_int[:, 5] = -1 if frame.tag is None else frame.tag[index]
-        self._float = np.concatenate((self._float, rows))
-        self._int = np.concatenate((self._int, new_int))
+        n = self._n
+        if n + k > len(self._int_buf):
+            capacity = max(2 * len(self._int_buf), n + k)
+            self._float_buf = np.concatenate(
+                (self._float_buf[:n], np.empty((capacity - n, self._float_buf.shape[1])))
+            )
+            self._int_buf = np.concatenate(
+                (self._int_buf[:n], np.empty((capacity - n, 6), np.int64))
+            )
+        self._float_buf[n : n + k] = rows
+        self._int_buf[n : n + k] = new_int
+        self._n = n + k
         return k
 
     def _keep(self, keep: BoolArray) -> None:
-        self._float = self._float[keep]
-        self._int = self._int[keep]
+        """Drop the tracks where ``keep`` is False: the last live rows move into the holes, so
+        the cost grows with the number deleted, not with the table."""
+        n = self._n
+        gone = np.flatnonzero(~keep)
+        new_n = n - len(gone)
+        holes = gone[gone < new_n]
+        movers = new_n + np.flatnonzero(keep[new_n:n])
+        self._float_buf[holes] = self._float_buf[movers]
+        self._int_buf[holes] = self._int_buf[movers]
+        self._n = new_n
 
     # --- output -----------------------------------------------------------------------------
 
