@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
 	touch $(STAMP)
 
 ## demo: set up .venv and run the main job on its embedded default (no hardware)
@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sim_bench.py
 	$(BIN)/python benchmarks/radar_link_bench.py
 	$(BIN)/python benchmarks/plc_bench.py
+	$(BIN)/python benchmarks/tracker_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
