@@ -11,9 +11,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
 	touch $(STAMP)
 
-## demo: set up .venv and run the main job on its embedded default (no hardware)
+## demo: set up .venv and run the main job on its embedded default: an emulated campaign
+## (emulated radar and PLC as child processes, not armed; no hardware)
 demo: $(STAMP)
-	$(BIN)/hil sim --scenario configs/scenarios/raid-100.toml
+	$(BIN)/hil run
 
 ## test: set up .venv and run every check: ruff, mypy, the full pytest suite
 test: lint typecheck pytest

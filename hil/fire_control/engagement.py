@@ -226,6 +226,9 @@ class Engagement:
             )
             self._hold = ahead if ahead.valid else solution
             self._hold_until_s = t + 2.0 * lead
+        # a status read after the frame's dwell time is newer than the frame: age 0 (NaN stays)
+        status_age = t - launcher.t_s
+        status_age = 0.0 if status_age < 0 else status_age
         interlocks = evaluate(
             InterlockInputs(
                 operator_armed=operator_armed,
@@ -240,7 +243,7 @@ class Engagement:
                 pointing_error_rad=error,
                 radar_frame_age_s=radar_frame_age_s,
                 plc_link_up=launcher.link_up,
-                plc_status_age_s=t - launcher.t_s,
+                plc_status_age_s=status_age,
                 plc_ready_to_fire=launcher.ready_to_fire,
                 plc_estop_ok=launcher.estop_ok,
                 plc_chain_ok=launcher.interlock_chain_ok,
