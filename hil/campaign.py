@@ -241,10 +241,18 @@ async def _plc(
     notes: list[str],
 ) -> PlcDriver:
     link = settings.rig.plc
-    common = {"unit_id": link.unit_id, "timeout_s": link.timeout_s, "retries": link.retries}
+
+    def driver_for(url: str) -> PlcDriver:
+        return PlcDriver(
+            PlcEndpoint.parse(url),
+            unit_id=link.unit_id,
+            timeout_s=link.timeout_s,
+            retries=link.retries,
+        )
+
     if bench:
         url = f"tcp://{link.host}:{link.port}" if link.transport == "tcp" else f"rtu://{link.url}"
-        driver = PlcDriver(PlcEndpoint.parse(url), **common)  # type: ignore[arg-type]
+        driver = driver_for(url)
         await stack.enter_async_context(driver)
         try:
             await driver.wait_up(BENCH_CONNECT_S)
@@ -260,7 +268,7 @@ async def _plc(
             _fallback("plc", url, emulated, notes)
     stub = await PlcStubProcess.start("--tcp", "127.0.0.1:0")
     stack.push_async_callback(_stop_stub, stub, "PLC", notes)
-    driver = PlcDriver(PlcEndpoint.parse(stub.url), **common)  # type: ignore[arg-type]
+    driver = driver_for(stub.url)
     await stack.enter_async_context(driver)
     await driver.wait_up(5.0)
     return driver

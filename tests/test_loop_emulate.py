@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 from conftest import CONFIGS
 from plc_support import panel_write
 
@@ -96,3 +97,28 @@ def test_estop_pressed_mid_engagement_means_no_launch() -> None:
     assert record["outcome"] != "launched"
     assert "plc_estop_ok" in record["interlocks_failing_at_end"]
     assert summary["rig_final_state"] == "SAFE (fault ESTOP)"
+
+
+def test_losing_the_plc_mid_run_ends_in_an_unknown_state_not_a_launch() -> None:
+    """The emulated PLC process dies while an engagement is under way: the engagement aborts,
+    nothing is requested, and the run reports the rig's final state as unknown (``hil run``
+    exits 3); the real PLC's own watchdog would put it in SAFE."""
+    settings = CampaignSettings(
+        load_rig(EMULATE_RIG), load_scenario(ONE_INJECTED), ONE_INJECTED, 8.0, 5, armed=True
+    )
+    killed: list[int] = []
+
+    def kill_plc_when_designated(loop: FireControlLoop) -> None:
+        if loop.engagement.phase is not Phase.IDLE and not killed:
+            for child in psutil.Process().children(recursive=True):
+                if "plc" in child.cmdline():
+                    child.kill()
+                    killed.append(child.pid)
+
+    result = asyncio.run(run_campaign(settings, on_cycle=kill_plc_when_designated))
+    summary = summarize(result)
+    assert killed
+    assert summary["launch_requests"] == 0 and summary["launches"] == 0
+    assert summary["rig_final_state"] == "unknown" and not result.loop.rig_state_known
+    assert summary["engagement_log"][0]["outcome"] == "aborted"
+    assert any("emulated PLC exited" in note for note in summary["notes"])
