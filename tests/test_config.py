@@ -38,6 +38,9 @@ EXPECTED_ERRORS = {
     "rig_string_for_bool.toml": ("rig.allow_emulation_fallback", "valid boolean (got 'yes')"),
     "rig_unknown_mode.toml": ("rig.mode", "'bench', 'emulate', 'sim' or 'replay'"),
     "no_kind.toml": ("cannot tell what kind", "[rig], [scenario]"),
+    "rig_tracker_zero_turn_rate.toml": ("tracker.imm_turn_rates_deg_s", "0 is the CV model"),
+    "rig_fire_control_reversed_limits.toml": ("fire_control", "low end 60.0 exceeds high end 5.0"),
+    "target_unknown_source.toml": ("targets[0].source", "'real' or 'injected' (got 'imagined')"),
 }
 
 
