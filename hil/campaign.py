@@ -81,6 +81,24 @@ class CampaignResult:
 OnCycle = Callable[[FireControlLoop], None]
 
 
+class StopSwitch:
+    """Lets a signal handler end a run cleanly: the loop finishes its cycle, the launcher is
+    made safe, the emulators are stopped, and the summary is still printed."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._loop: FireControlLoop | None = None
+
+    def attach(self, loop: FireControlLoop) -> None:
+        self._loop = loop
+        loop.stop_requested = self.requested
+
+    def stop(self) -> None:
+        self.requested = True
+        if self._loop is not None:
+            self._loop.stop_requested = True
+
+
 def resite(scenario: ScenarioConfig, rig: RigConfig) -> ScenarioConfig:
     """The scenario with its radar at the rig's antenna site and north alignment."""
     radar = scenario.radar.model_copy(
@@ -113,17 +131,22 @@ def build_engagement(rig: RigConfig) -> Engagement:
 
 
 async def run_campaign(
-    settings: CampaignSettings, on_cycle: OnCycle | None = None
+    settings: CampaignSettings,
+    on_cycle: OnCycle | None = None,
+    stop: StopSwitch | None = None,
 ) -> CampaignResult:
     mode = settings.rig.rig.mode
+    stop = stop or StopSwitch()
     if mode == "sim":
-        return await _run_sim(settings, on_cycle)
+        return await _run_sim(settings, on_cycle, stop)
     if mode in ("emulate", "bench"):
-        return await _run_with_drivers(settings, on_cycle)
+        return await _run_with_drivers(settings, on_cycle, stop)
     raise HilError(f"rig mode {mode!r} cannot run the loop (replay is not implemented yet)")
 
 
-async def _run_sim(settings: CampaignSettings, on_cycle: OnCycle | None) -> CampaignResult:
+async def _run_sim(
+    settings: CampaignSettings, on_cycle: OnCycle | None, stop: StopSwitch
+) -> CampaignResult:
     scenario = resite(settings.scenario, settings.rig)
     real = SimulatedScenario(
         scenario.scenario.name,
@@ -137,10 +160,13 @@ async def _run_sim(settings: CampaignSettings, on_cycle: OnCycle | None) -> Camp
     launcher = InProcessLauncher(PlcModel(load_plc_emulator(EMULATED_PLC_SETTINGS).settings()))
     loop = _loop(settings, scenario, source, launcher, build_targets(scenario), on_cycle)
     loop.advance_launcher = launcher.advance_to
+    stop.attach(loop)
     return CampaignResult("sim", settings, await loop.run(settings.duration_s))
 
 
-async def _run_with_drivers(settings: CampaignSettings, on_cycle: OnCycle | None) -> CampaignResult:
+async def _run_with_drivers(
+    settings: CampaignSettings, on_cycle: OnCycle | None, stop: StopSwitch
+) -> CampaignResult:
     rig = settings.rig
     scenario = resite(settings.scenario, rig)
     bench = rig.rig.mode == "bench"
@@ -161,6 +187,7 @@ async def _run_with_drivers(settings: CampaignSettings, on_cycle: OnCycle | None
         # truth for scoring: injected targets always; real ones only where we emulate them
         truth = build_targets(scenario) if radar_emulated else build_targets(scenario, "injected")
         loop = _loop(settings, scenario, source, launcher, truth, on_cycle)
+        stop.attach(loop)
         async with asyncio.TaskGroup() as group:
             poll = group.create_task(launcher.poll())
             try:

@@ -30,6 +30,7 @@ def summarize(result: CampaignResult) -> dict[str, Any]:
         "armed": settings.armed,
         "emulated_devices": list(result.emulated_devices),
         "duration_s": _round(loop.duration_s),
+        "stopped_early": loop.stopped_early,
         "frames": loop.counters.frames,
         "detections": loop.counters.detections,
         "injected_detections": loop.counters.injected_detections,
@@ -76,6 +77,7 @@ def _final_state(result: CampaignResult) -> str:
 
 
 def render(summary: dict[str, Any]) -> str:
+    early = " (stopped early by a signal)" if summary["stopped_early"] else ""
     lines = []
     if summary["emulated_devices"]:
         lines.append(
@@ -86,7 +88,7 @@ def render(summary: dict[str, Any]) -> str:
     lines += [
         f"hil run — {summary['scenario']} on rig {summary['rig']} (mode {summary['mode']}), "
         f"seed {summary['seed']}, {'ARMED' if summary['armed'] else 'not armed'}",
-        f"  {summary['duration_s']} s, {summary['frames']} frames, {summary['detections']} "
+        f"  {summary['duration_s']} s{early}, {summary['frames']} frames, {summary['detections']} "
         f"detections ({summary['injected_detections']} injected)",
         f"  tracks confirmed {summary['tracks_confirmed']}, GOSPA mean {summary['gospa_mean_m']} "
         f"m, RMSE {summary['rmse_m']} m, id switches {summary['id_switches']}, time to confirm "

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 from conftest import CONFIGS
 from test_loop_emulate import ONE_INJECTED, REQUIRED_KEYS, hil_run
@@ -80,3 +86,43 @@ def test_bad_rig_override_names_the_field() -> None:
     done = hil_run("--rig", str(SIM_RIG), "--set", "fire_control.interceptor_speed_mps=-5")
     assert done.returncode == 2
     assert "fire_control.interceptor_speed_mps" in done.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_ends_an_emulated_run_cleanly(signum: int) -> None:
+    """Stopping ``hil run`` mid-run (an operator's Ctrl-C, a supervisor's SIGTERM) still makes
+    the launcher safe, stops both emulators and prints the summary."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hil", "run", "--scenario", str(ONE_INJECTED),
+         "--duration", "60", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own process group, like a terminal job
+    )  # fmt: skip
+    try:
+        stubs = _wait_for_stubs(process.pid, 2)
+        os.kill(process.pid, signum)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["stopped_early"] is True and summary["duration_s"] < 60
+    assert summary["frames"] > 0
+    assert summary["rig_final_state"] == "SAFE"
+    assert all(not stub.is_running() or stub.status() == psutil.STATUS_ZOMBIE for stub in stubs)
+
+
+def _wait_for_stubs(pid: int, count: int) -> list[psutil.Process]:
+    """The run's emulators once both are up (their READY lines come before the run starts)."""
+    parent = psutil.Process(pid)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        stubs = [c for c in parent.children() if "stub" in c.cmdline()]
+        if len(stubs) == count:
+            # the loop starts within a second of the stubs; give it cycles to run
+            time.sleep(3.0)
+            return stubs
+        time.sleep(0.1)
+    raise AssertionError("the emulators never started")

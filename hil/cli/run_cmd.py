@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
-from hil.campaign import CampaignSettings, run_campaign
+from hil.campaign import CampaignResult, CampaignSettings, StopSwitch, run_campaign
 from hil.cli.arguments import positive_float, seed
 from hil.config.loader import load_rig, load_scenario
 from hil.run_summary import render, summarize
@@ -68,6 +69,21 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run_loop)
 
 
+async def _run(settings: CampaignSettings) -> CampaignResult:
+    """The campaign with SIGINT and SIGTERM ending it cleanly: the launcher made safe, the
+    emulators stopped and the summary printed (``stopped_early`` in it)."""
+    stop = StopSwitch()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.stop)
+    try:
+        return await run_campaign(settings, stop=stop)
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+
+
 def run_loop(args: argparse.Namespace) -> int:
     rig = load_rig(args.rig, args.overrides)
     scenario = load_scenario(args.scenario)
@@ -75,7 +91,7 @@ def run_loop(args: argparse.Namespace) -> int:
     settings = CampaignSettings(
         rig, scenario, args.scenario, duration, args.seed, args.arm, tuple(args.overrides)
     )
-    result = asyncio.run(run_campaign(settings))
+    result = asyncio.run(_run(settings))
     summary = summarize(result)
     if args.json:
         print(json.dumps(summary))

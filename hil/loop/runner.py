@@ -71,6 +71,8 @@ class LoopCounters:
 
 @dataclass
 class LoopResult:
+    stopped_early: bool
+    """The run was stopped (SIGINT/SIGTERM) before its duration."""
     start_s: float
     """Loop-clock time the run started (engagement log times are on the loop clock)."""
     duration_s: float
@@ -114,6 +116,8 @@ class FireControlLoop:
         self.operator_armed = operator_armed
         self.score_interval_s = score_interval_s
         self.advance_launcher = advance_launcher
+        self.stop_requested = False
+        """Set (e.g. by a signal handler) to end the run after the current cycle."""
         self.on_cycle: Callable[[FireControlLoop], None] | None = None
         """Called after every cycle (tests use it to act on the rig mid-engagement)."""
         self.counters = LoopCounters()
@@ -134,12 +138,13 @@ class FireControlLoop:
                     t_last = await self._cycle(frame, start_s)
                     if self.on_cycle is not None:
                         self.on_cycle(self)
-                    if t_last >= end_s:
+                    if t_last >= end_s or self.stop_requested:
                         break
         finally:
             self.engagement.finish(t_last)
             final = await self.launcher.make_safe()
         return LoopResult(
+            self.stop_requested,
             start_s,
             t_last - start_s,
             self.counters,
