@@ -48,7 +48,8 @@ def intercept_time_s(
     b = 2.0 * (rx * vx + ry * vy + rz * vz)
     c = rx * rx + ry * ry + rz * rz
     if abs(a) < 1e-9:  # target as fast as the interceptor: linear equation
-        return -c / b if b < 0 else math.nan
+        t = -c / b if b < 0 else math.nan
+        return t if math.isfinite(t) else math.nan  # a tail chase at equal speed: never
     disc = b * b - 4.0 * a * c
     if disc < 0:
         return math.nan
