@@ -184,3 +184,25 @@ def test_whole_scan_batches() -> None:
     assert score.id_switches <= 8  # 100 targets in a 6 km box, 30 scans: 5 measured
     assert score.false_track_fraction < 0.02
     assert score.rmse_m is not None and score.rmse_m < 25.0
+
+
+def test_confirmed_tracks_choose_before_tentative_ones() -> None:
+    """A clutter-born tentative track next to a confirmed one must not take its detection,
+    however loose (and so accommodating) the tentative track's covariance is."""
+    config = TrackerConfig(use_radial_velocity=False)
+    tracker = Tracker(config, PolarSensor())
+    target = np.array([0.0, 8000.0, 1000.0])
+
+    def frame(t: float, *points: np.ndarray) -> RadarFrame:
+        p = np.array(points)
+        r = np.linalg.norm(p, axis=1)
+        az, el = np.arctan2(p[:, 0], p[:, 1]), np.arcsin(p[:, 2] / r)
+        return RadarFrame(t, r, az, el, np.zeros(len(p)))
+
+    for t in (0.0, 1.0, 2.0):
+        tracker.step(frame(t, target))
+    (confirmed_id,) = tracker.ids[tracker.status == CONFIRMED].tolist()
+    tracker.step(frame(3.0, target, target + [60.0, 0.0, 0.0]))  # clutter 60 m east
+    assert len(tracker) == 2  # the confirmed track and a tentative one
+    report = tracker.step(frame(4.0, target + [40.0, 0.0, 0.0]))  # between the two
+    assert report.associations == [(confirmed_id, 0)]

@@ -215,7 +215,7 @@ class Tracker:
             )
             x, p = combine(mode_x, mode_p, prior)
             pair_track, pair_det, cost, linearised = self._gate(x, p, z, frame)
-            track_of, det_of = self._associate(len(rows), len(z), pair_track, pair_det, cost)
+            track_of, det_of = self._associate_in_priority(rows, len(z), pair_track, pair_det, cost)
             assigned = track_of >= 0
             hit_rows = rows[assigned]
             if len(hit_rows):
@@ -359,6 +359,33 @@ class Tracker:
         d2 = mahalanobis2(y, s)
         keep = d2 < self.config.gate_chi2
         return pair_track[keep], pair_det[keep], d2[keep], (z_hat, h)
+
+    def _associate_in_priority(
+        self,
+        rows: IntArray,
+        n_dets: int,
+        pair_track: IntArray,
+        pair_det: IntArray,
+        cost: FloatArray,
+    ) -> tuple[IntArray, IntArray]:
+        """Confirmed tracks choose first; tentative tracks share what is left. A tentative
+        track's loose covariance makes every nearby detection look likely, so in one joint
+        assignment it could take a confirmed track's detection (as Stone Soup's tracker, which
+        initiates only from the main tracker's leftovers, also avoids)."""
+        confirmed = self.status[rows[pair_track]] == CONFIRMED
+        if confirmed.all() or not confirmed.any():
+            return self._associate(len(rows), n_dets, pair_track, pair_det, cost)
+        track_of, det_of = self._associate(
+            len(rows), n_dets, pair_track[confirmed], pair_det[confirmed], cost[confirmed]
+        )
+        rest = ~confirmed & (det_of[pair_det] < 0)
+        tentative_of, det_of_tentative = self._associate(
+            len(rows), n_dets, pair_track[rest], pair_det[rest], cost[rest]
+        )
+        taken = tentative_of >= 0
+        track_of[taken] = tentative_of[taken]
+        det_of[det_of_tentative >= 0] = det_of_tentative[det_of_tentative >= 0]
+        return track_of, det_of
 
     def _associate(
         self, n_tracks: int, n_dets: int, pair_track: IntArray, pair_det: IntArray, cost: FloatArray
