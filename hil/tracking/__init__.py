@@ -1,8 +1,17 @@
-"""Multi-target tracking for the fire-control loop (issue 5, in progress).
+"""Multi-target tracking for the fire-control loop, usable on its own like Stone Soup::
+
+    from hil.config.tracker import TrackerConfig
+    from hil.tracking.measurement import PolarSensor
+    from hil.tracking.tracker import RadarFrame, Tracker
+
+    tracker = Tracker(TrackerConfig(motion="imm"), PolarSensor((0.0, 0.0, 2.5), 0.0))
+    tracker.step(RadarFrame(t_s, range_m, az_rad, el_rad, vr_mps))   # SI arrays, one dwell
+    snapshot = tracker.tracks_at(t_s)  # confirmed: ids, ENU positions, velocities, covariances
 
 - ``motion``: constant-velocity prediction for N tracks at once (ENU, white-noise acceleration)
-- ``measurement``: the radar's polar measurement model and a batched EKF update
-- ``metrics``: GOSPA, OSPA and assigned-pair RMSE against ground truth
-- ``tracker``: the batched GNN tracker (coarse k-d-tree gate, χ² gate, clustered assignment,
-  iterated-EKF update, M-of-N confirmation within one illumination, deletion)
+- ``imm``: the interacting-multiple-model set (CV + fixed-rate coordinated turns), batched
+- ``measurement``: the radar's polar measurement model and a batched, iterated EKF update
+- ``tracker``: the batched GNN tracker (coarse gate, χ² gate, clustered assignment with
+  confirmed tracks first, M-of-N confirmation, deletion), per-dwell or whole-scan frames
+- ``metrics``: GOSPA, OSPA and assigned-pair RMSE; ``scoring``: a run's scores over time
 """
