@@ -202,7 +202,7 @@ def test_confirmed_tracks_choose_before_tentative_ones() -> None:
     for t in (0.0, 1.0, 2.0):
         tracker.step(frame(t, target))
     (confirmed_id,) = tracker.ids[tracker.status == CONFIRMED].tolist()
-    tracker.step(frame(3.0, target, target + [60.0, 0.0, 0.0]))  # clutter 60 m east
+    tracker.step(frame(3.0, target, target + np.array([60.0, 0.0, 0.0])))  # clutter 60 m east
     assert len(tracker) == 2  # the confirmed track and a tentative one
-    report = tracker.step(frame(4.0, target + [40.0, 0.0, 0.0]))  # between the two
+    report = tracker.step(frame(4.0, target + np.array([40.0, 0.0, 0.0])))  # between the two
     assert report.associations == [(confirmed_id, 0)]
