@@ -51,6 +51,7 @@ from sim.targets import TargetSet
 
 log = logging.getLogger(__name__)
 BENCH_CONNECT_S = 3.0
+STATUS_WAIT_S = 2.0
 EMULATED_PLC_SETTINGS = (
     Path(__file__).resolve().parents[1] / "configs" / "plc" / "emulator-default.toml"
 )
@@ -140,7 +141,12 @@ async def run_campaign(
     if mode == "sim":
         return await _run_sim(settings, on_cycle, stop)
     if mode in ("emulate", "bench"):
-        return await _run_with_drivers(settings, on_cycle, stop)
+        try:
+            return await _run_with_drivers(settings, on_cycle, stop)
+        except DriverError as error:
+            raise HilError(
+                f"{error} (the run stopped; the launcher was made safe if reachable)"
+            ) from error
     raise HilError(f"rig mode {mode!r} cannot run the loop (replay is not implemented yet)")
 
 
@@ -188,13 +194,20 @@ async def _run_with_drivers(
         truth = build_targets(scenario) if radar_emulated else build_targets(scenario, "injected")
         loop = _loop(settings, scenario, source, launcher, truth, on_cycle)
         stop.attach(loop)
+        # the status poll runs beside the loop; the loop's own errors are kept out of the task
+        # group so they reach the caller as themselves, not wrapped in an ExceptionGroup
+        failure: Exception | None = None
         async with asyncio.TaskGroup() as group:
             poll = group.create_task(launcher.poll())
             try:
-                await launcher.first_status(2.0)
+                await _first_status(launcher, plc)
                 result = await loop.run(settings.duration_s)
+            except Exception as error:
+                failure = error
             finally:
                 poll.cancel()
+        if failure is not None:
+            raise failure
         notes.extend(launcher.counts.errors[:10])
         return CampaignResult(rig.rig.mode, settings, result, tuple(emulated), notes)
 
@@ -299,6 +312,16 @@ async def _plc(
     await stack.enter_async_context(driver)
     await driver.wait_up(5.0)
     return driver
+
+
+async def _first_status(launcher: PlcLauncher, plc: PlcDriver) -> None:
+    try:
+        await launcher.first_status(STATUS_WAIT_S)
+    except TimeoutError as error:
+        raise HilError(
+            f"{plc.name} is connected but gave no status within {STATUS_WAIT_S} s "
+            f"({plc.health().last_error}); check the unit id and the register map"
+        ) from error
 
 
 def _fallback(device: str, where: str, emulated: list[str], notes: list[str]) -> None:

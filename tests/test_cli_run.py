@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -15,6 +16,8 @@ import psutil
 import pytest
 from conftest import CONFIGS
 from test_loop_emulate import ONE_INJECTED, REQUIRED_KEYS, hil_run
+
+from hil.stub_process import PlcStubProcess
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 
@@ -126,3 +129,39 @@ def _wait_for_stubs(pid: int, count: int) -> list[psutil.Process]:
             return stubs
         time.sleep(0.1)
     raise AssertionError("the emulators never started")
+
+
+async def test_a_plc_that_does_not_answer_is_a_clear_error(tmp_path: Path) -> None:
+    """A PLC that accepts the connection but never answers (wrong unit id): one error line
+    naming the PLC and what went unanswered, exit 1, no traceback, no emulator left behind."""
+    plc = await PlcStubProcess.start("--tcp", "127.0.0.1:0")
+    try:
+        port = plc.url.rsplit(":", 1)[1]
+        rig = tmp_path / "wrong-unit.toml"
+        rig.write_text(
+            "[rig]\nname = 'wrong-unit'\nmode = 'bench'\nallow_emulation_fallback = true\n\n"
+            f"[radar]\nurl = '{tmp_path / 'ttyNOPE'}'\n\n"
+            f"[plc]\nhost = '127.0.0.1'\nport = {port}\nunit_id = 7\ntimeout_s = 0.1\n"
+            "retries = 0\n"
+        )
+        run = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hil", "run", "--rig", str(rig), "--scenario",
+            str(ONE_INJECTED), "--duration", "3",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        async with asyncio.timeout(60):
+            out, err = await run.communicate()
+    finally:
+        await plc.stop()
+    assert run.returncode == 1
+    lines = err.decode().splitlines()
+    assert "Traceback" not in err.decode()
+    assert lines[-1].startswith(f"error: PLC {plc.url}: no answer to INPUT_REGISTERS 0-19")
+    assert out == b""
+    # the emulated radar it fell back to went with it (an orphan would be re-parented to init)
+    orphans = [
+        p
+        for p in psutil.process_iter(["cmdline", "create_time"])
+        if "radar" in (p.info["cmdline"] or []) and str(ONE_INJECTED) in (p.info["cmdline"] or [])
+    ]
+    assert orphans == []
