@@ -78,6 +78,11 @@ def _final_state(result: CampaignResult) -> str:
 
 def render(summary: dict[str, Any]) -> str:
     early = " (stopped early by a signal)" if summary["stopped_early"] else ""
+    jitter = (
+        f"arrival jitter p99 {summary['jitter_p99_ms']} ms"
+        if summary["jitter_p99_ms"] is not None
+        else "no arrival jitter (simulated clock)"
+    )
     lines = []
     if summary["emulated_devices"]:
         lines.append(
@@ -97,8 +102,7 @@ def render(summary: dict[str, Any]) -> str:
         f"  engagements {summary['engagements']}, launch requests {summary['launch_requests']}, "
         f"launches {summary['launches']}, refused {summary['launch_requests_refused']}",
         f"  latency frame→command p50 {summary['latency_p50_ms']} ms, p99 "
-        f"{summary['latency_p99_ms']} ms, max {summary['latency_max_ms']} ms; arrival jitter "
-        f"p99 {summary['jitter_p99_ms']} ms",
+        f"{summary['latency_p99_ms']} ms, max {summary['latency_max_ms']} ms; {jitter}",
         f"  rig final state: {summary['rig_final_state']}",
     ]
     for record in summary["engagement_log"]:
