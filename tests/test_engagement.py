@@ -213,3 +213,14 @@ def test_no_launch_request_while_any_interlock_is_open(steps: list[dict[str, obj
     # label the sequences so --hypothesis-show-statistics shows how many reach a request
     event(f"launch requests: {min(engagement.launch_requests, 2)}")
     event(f"furthest phase reached: {max((d.fire, d.arm, d.pointing) for d in demands)}")
+
+
+def test_a_silent_radar_or_stale_track_ends_the_engagement_and_the_arm_request() -> None:
+    ready = [GOOD] * 40  # slewed and ready, the PLC not yet ready to fire
+    ready = [{**s, "ready_to_fire": False} for s in ready]
+    for silence in ({"radar_age_s": 2.0}, {"track_age_s": 10.0}):
+        engagement, demands = run_steps([*ready, {**ready[-1], **silence}])
+        assert demands[-2].arm and not demands[-1].arm
+        assert engagement.phase is Phase.IDLE
+        assert engagement.records[0].outcome == "aborted"
+        assert not any(d.fire for d in demands)

@@ -18,7 +18,8 @@ Phases: IDLE → DESIGNATED → SLEWING → READY → FIRE_REQUESTED → FIRED �
   never retried blindly).
 - FIRED → ASSESS for the time of flight plus ``assess_margin_s``, then IDLE.
 
-Losing the track, the solution, the radar or the PLC link before FIRED aborts to IDLE. Outside
+Losing the track (or its updates), the solution, the radar or the PLC link before the launch
+request aborts to IDLE. Outside
 READY..FIRED the arm request is off: the rig is armed only for an engagement that is ready.
 Times are loop-clock seconds; angles rad (azimuth clockwise from north).
 """
@@ -189,6 +190,12 @@ class Engagement:
             return self._point(self._hold, arm=operator_armed)
         if row < 0:
             return self._end(t, "aborted", "track lost")
+        # not mere interlocks: with the radar silent or the track stale the engagement cannot
+        # recover by itself, and the rig must not stay armed waiting for it
+        if not radar_frame_age_s <= self.config.max_radar_silence_s:
+            return self._end(t, "aborted", f"radar silent for {radar_frame_age_s:.2f} s")
+        if not picture.age_s[row] <= self.config.max_track_age_s:
+            return self._end(t, "aborted", f"track not updated for {picture.age_s[row]:.1f} s")
         solution = solve(
             np.asarray(self.launcher_enu_m),
             picture.position_enu_m[row],
