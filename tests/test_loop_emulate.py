@@ -122,3 +122,26 @@ def test_losing_the_plc_mid_run_ends_in_an_unknown_state_not_a_launch() -> None:
     assert summary["rig_final_state"] == "unknown" and not result.loop.rig_state_known
     assert summary["engagement_log"][0]["outcome"] == "aborted"
     assert any("emulated PLC exited" in note for note in summary["notes"])
+
+
+def test_losing_the_radar_mid_engagement_aborts_and_disarms() -> None:
+    """The emulated radar dies while an engagement is under way: the engagement aborts on the
+    radar's silence, the arm request is dropped, nothing is launched, the rig ends SAFE."""
+    settings = CampaignSettings(
+        load_rig(EMULATE_RIG), load_scenario(ONE_INJECTED), ONE_INJECTED, 9.0, 5, armed=True
+    )
+    killed: list[int] = []
+
+    def kill_radar_when_slewing(loop: FireControlLoop) -> None:
+        if loop.engagement.phase is Phase.SLEWING and not killed:
+            for child in psutil.Process().children(recursive=True):
+                if "radar" in child.cmdline():
+                    child.kill()
+                    killed.append(child.pid)
+
+    summary = summarize(asyncio.run(run_campaign(settings, on_cycle=kill_radar_when_slewing)))
+    assert killed
+    assert summary["launch_requests"] == 0 and summary["final_launch_count"] == 0
+    record = summary["engagement_log"][0]
+    assert record["outcome"] == "aborted" and record["reason"].startswith("radar silent")
+    assert summary["rig_final_state"] == "SAFE"
