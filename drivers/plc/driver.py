@@ -71,6 +71,14 @@ def _complete(method: str, response: Any, kwargs: dict[str, Any]) -> bool:
     return True
 
 
+def pointing_words(register_map: RegisterMap, az_rad: float, el_rad: float) -> list[int]:
+    """AZ_SETPOINT and EL_SETPOINT as one block of words: azimuth wrapped into [0, 2π) (an
+    azimuth that float32 would round up to 2π is sent as 0), elevation as given (rad)."""
+    az = az_rad % TWO_PI
+    az_spec, el_spec = register_map["AZ_SETPOINT"], register_map["EL_SETPOINT"]
+    return az_spec.to_words(az if as_float32(az) < TWO_PI else 0.0) + el_spec.to_words(el_rad)
+
+
 class PlcExceptionError(DriverError):
     """The PLC answered with a Modbus exception."""
 
@@ -294,10 +302,7 @@ class PlcDriver(SupervisedDriver):
     async def point(self, az_rad: float, el_rad: float) -> None:
         """Azimuth (rad, clockwise from north; wrapped into [0, 2π)) and elevation setpoints,
         both float32 pairs in one FC 16 request."""
-        az = az_rad % TWO_PI
-        words = self._words("AZ_SETPOINT", az if as_float32(az) < TWO_PI else 0.0)
-        words += self._words("EL_SETPOINT", el_rad)
-        await self._write_registers("AZ_SETPOINT", words)
+        await self._write_registers("AZ_SETPOINT", pointing_words(self.map, az_rad, el_rad))
 
     async def set_rate_limits(self, az_rad_s: float, el_rad_s: float) -> None:
         """Axis rate limits in rad/s (sent in mrad/s)."""

@@ -18,11 +18,12 @@ import contextlib
 import dataclasses
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from drivers.errors import DriverError
-from drivers.plc.driver import PlcDriver, PlcLinkState, PlcStatus
+from drivers.plc.driver import PlcDriver, PlcLinkState, PlcStatus, pointing_words
 from drivers.plc.register_map import RegisterMap, load_register_map
 from drivers.plc.types import Coil, FaultCode, Mode
 from firmware_stubs.plc.model import SCAN_MS, PlcModel
@@ -84,6 +85,82 @@ def plan(demand: Demand, sent: SentState) -> list[Op]:
     return ops
 
 
+class LauncherWrites(Protocol):
+    """The PLC writes a launcher makes (``PlcDriver`` has exactly these)."""
+
+    async def point(self, az_rad: float, el_rad: float) -> None: ...
+
+    async def set_mode(self, mode: Mode) -> None: ...
+
+    async def enable_axes(self, enabled: bool) -> None: ...
+
+    async def request_arm(self, armed: bool) -> None: ...
+
+    async def request_fire(self) -> None: ...
+
+
+async def send(
+    demand: Demand,
+    writes: LauncherWrites,
+    sent: SentState,
+    counts: CommandCounts,
+    note: Callable[[str], None],
+) -> None:
+    """Send the writes ``plan`` asks for. A failed write is counted and noted and ends this
+    cycle's sending; after a failed level write (mode, axes, arm) the whole state is resent
+    next cycle. FIRE is counted when attempted and never re-sent."""
+    for op in plan(demand, sent):
+        try:
+            if op.what == "point":
+                await writes.point(op.az_rad, op.el_rad)
+                counts.point += 1
+            elif op.what == "mode":
+                await writes.set_mode(op.mode)
+                sent.mode = op.mode
+                counts.mode += 1
+            elif op.what == "axes":
+                await writes.enable_axes(op.flag)
+                sent.axes_enabled = op.flag
+                counts.axes += 1
+            elif op.what == "arm":
+                await writes.request_arm(op.flag)
+                sent.arm = op.flag
+                counts.arm += 1
+            elif op.what == "fire":
+                counts.fire += 1
+                await writes.request_fire()
+        except DriverError as error:
+            counts.failed += 1
+            note(f"{op.what}: {error}")
+            if op.what in ("arm", "axes", "mode"):
+                sent.mode = sent.axes_enabled = sent.arm = None
+            return
+
+
+class _ModelWrites:
+    """``LauncherWrites`` on the in-process PLC model, through the register map's words."""
+
+    def __init__(self, model: PlcModel, register_map: RegisterMap) -> None:
+        self.model, self.map = model, register_map
+
+    async def point(self, az_rad: float, el_rad: float) -> None:
+        words = pointing_words(self.map, az_rad, el_rad)
+        self.model.write_holding(self.map, self.map["AZ_SETPOINT"].address, words)
+
+    async def set_mode(self, mode: Mode) -> None:
+        spec = self.map["MODE"]
+        self.model.write_holding(self.map, spec.address, spec.to_words(int(mode)))
+
+    async def enable_axes(self, enabled: bool) -> None:
+        self.model.write_coil(Coil.AXES_ENABLE, enabled)
+
+    async def request_arm(self, armed: bool) -> None:
+        self.model.write_coil(Coil.ARM_REQUEST, armed)
+
+    async def request_fire(self) -> None:
+        self.model.write_coil(Coil.FIRE, True)
+
+
 class Launcher(Protocol):
     name: str
     counts: CommandCounts
@@ -107,6 +184,7 @@ class InProcessLauncher:
         self.map = register_map or load_register_map()
         self.counts = CommandCounts()
         self._sent = SentState()
+        self._writes = _ModelWrites(self.model, self.map)
         self._t_s = 0.0
         self._next_heartbeat_ms = 0
 
@@ -139,37 +217,15 @@ class InProcessLauncher:
         )
 
     async def apply(self, demand: Demand) -> None:
-        self._apply(demand)
-
-    def _apply(self, demand: Demand) -> None:
-        m = self.model
-        for op in plan(demand, self._sent):
-            if op.what == "point":
-                words = self.map["AZ_SETPOINT"].to_words(op.az_rad % (2 * math.pi))
-                words += self.map["EL_SETPOINT"].to_words(op.el_rad)
-                m.write_holding(self.map, self.map["AZ_SETPOINT"].address, words)
-                self.counts.point += 1
-            elif op.what == "mode":
-                spec = self.map["MODE"]
-                m.write_holding(self.map, spec.address, spec.to_words(int(op.mode)))
-                self._sent.mode = op.mode
-                self.counts.mode += 1
-            elif op.what == "axes":
-                m.write_coil(Coil.AXES_ENABLE, op.flag)
-                self._sent.axes_enabled = op.flag
-                self.counts.axes += 1
-            elif op.what == "arm":
-                m.write_coil(Coil.ARM_REQUEST, op.flag)
-                self._sent.arm = op.flag
-                self.counts.arm += 1
-            elif op.what == "fire":
-                m.write_coil(Coil.FIRE, True)
-                self.counts.fire += 1
+        await send(demand, self._writes, self._sent, self.counts, self._note)
 
     async def make_safe(self) -> LauncherStatus | None:
-        self._apply(Demand())
+        await self.apply(Demand())
         self.advance_to(self._t_s + 0.05)
         return self.status()
+
+    def _note(self, message: str) -> None:
+        raise AssertionError(f"in-process PLC refused a write: {message}")  # never: no link
 
 
 def status_from_plc(status: PlcStatus, link_up: bool, t_s: float) -> LauncherStatus:
@@ -239,33 +295,7 @@ class PlcLauncher:
             await asyncio.sleep(self.poll_interval_s)
 
     async def apply(self, demand: Demand) -> None:
-        d = self.driver
-        for op in plan(demand, self._sent):
-            try:
-                if op.what == "point":
-                    await d.point(op.az_rad, op.el_rad)
-                    self.counts.point += 1
-                elif op.what == "mode":
-                    await d.set_mode(op.mode)
-                    self._sent.mode = op.mode
-                    self.counts.mode += 1
-                elif op.what == "axes":
-                    await d.enable_axes(op.flag)
-                    self._sent.axes_enabled = op.flag
-                    self.counts.axes += 1
-                elif op.what == "arm":
-                    await d.request_arm(op.flag)
-                    self._sent.arm = op.flag
-                    self.counts.arm += 1
-                elif op.what == "fire":
-                    self.counts.fire += 1  # counted when attempted: never re-sent
-                    await d.request_fire()
-            except DriverError as error:
-                self.counts.failed += 1
-                self._note(f"{op.what}: {error}")
-                if op.what in ("arm", "axes", "mode"):
-                    self._sent = SentState()  # unknown now: resend the whole state
-                return
+        await send(demand, self.driver, self._sent, self.counts, self._note)
 
     async def make_safe(self) -> LauncherStatus | None:
         try:
