@@ -153,10 +153,6 @@ class Engagement:
         """One cycle at ``picture.t_s``: advance the phase and return the launcher demand."""
         t = picture.t_s
         record = self._current
-        row = -1
-        if record is not None:
-            found = np.flatnonzero(picture.ids == record.track_id)
-            row = int(found[0]) if len(found) else -1
         if self.phase is Phase.IDLE:
             return self._designate(picture, launcher)
         if self.phase is Phase.ASSESS:
@@ -188,8 +184,10 @@ class Engagement:
                 return self._end(t, "refused", why)
             # the request is out: hold the aim until the PLC answers or time runs out
             return self._point(self._hold, arm=operator_armed)
-        if row < 0:
+        found = np.flatnonzero(picture.ids == record.track_id)
+        if not len(found):
             return self._end(t, "aborted", "track lost")
+        row = int(found[0])
         # not mere interlocks: with the radar silent or the track stale the engagement cannot
         # recover by itself, and the rig must not stay armed waiting for it
         if not radar_frame_age_s <= self.config.max_radar_silence_s:
