@@ -162,7 +162,6 @@ class FireControlLoop:
         if frame is None:
             c.idle_cycles += 1
             t = self.source.now_s()
-            arrival = time.perf_counter()
             scenario_t = None
         else:
             mark = time.perf_counter()
@@ -178,7 +177,7 @@ class FireControlLoop:
             self._track(frame)
             now = time.perf_counter()
             stages["track"].add(now - mark)
-            t, arrival, scenario_t = frame.t_s, frame.t_arrival_s, frame.scenario_t_s
+            t, scenario_t = frame.t_s, frame.scenario_t_s
         mark = time.perf_counter()
         if self.advance_launcher is not None:
             self.advance_launcher(t)
@@ -197,7 +196,7 @@ class FireControlLoop:
         now = time.perf_counter()
         stages["command"].add(now - mark)
         if frame is not None:
-            self.timing.latency.add(now - arrival)
+            self.timing.latency.add(now - frame.t_arrival_s)
         self._record(t - start_s, demand, picture)
         if scenario_t is not None and t >= self._next_score_s:
             self._score(t, scenario_t, picture)
