@@ -185,8 +185,8 @@ async def _run_with_drivers(
         await radar.set_rpm(radar_cfg.rpm)
         await radar.set_mode(RadarMode.ROTATING)
         stack.push_async_callback(_radar_standby, radar)
-        sweep = abs(radar_cfg.rpm) * 2.0 * math.pi / 60.0 * radar_cfg.dwell_s
         radar_emulated = not bench or "radar" in emulated
+        sweep = scan_pattern(radar_cfg).dwell_sweep_rad
         source = DriverRadar(radar, sweep, "device" if radar_emulated else "run")
         launcher = PlcLauncher(plc)
         await launcher.prepare()

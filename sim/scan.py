@@ -64,9 +64,14 @@ class ScanPattern:
         """A pattern whose rate is given in revolutions per minute (positive clockwise)."""
         return cls(mode, rpm * TWO_PI / 60.0, **kwargs)
 
+    @property
+    def dwell_sweep_rad(self) -> float:
+        """The azimuth arc (rad) the beam centre travels during one dwell while moving."""
+        return abs(self.rate_rad_s) * self.dwell_s
+
     def pose_at(self, t_s: float) -> AntennaPose:
         """Beam pose at scenario time ``t_s`` (s)."""
-        sweep = abs(self.rate_rad_s) * self.dwell_s
+        sweep = self.dwell_sweep_rad
         if self.mode is ScanMode.SECTOR and self.sector_width_rad > 0:
             width = self.sector_width_rad
             travelled = abs(self.rate_rad_s) * t_s
