@@ -35,3 +35,15 @@ def host_port(text: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or int(port) > 65535:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT (port 0-65535), got {text!r}")
     return host, int(port)
+
+
+def add_overrides(parser: argparse.ArgumentParser, what: str, example: str) -> None:
+    """``--set KEY=VALUE`` (repeatable) into ``args.overrides``: TOML literals over a config."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override a {what} value, e.g. --set {example}",
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.campaign import CampaignResult, CampaignSettings, StopSwitch, run_campaign
-from hil.cli.arguments import positive_float, seed
+from hil.cli.arguments import add_overrides, positive_float, seed
 from hil.config.loader import load_rig, load_scenario
 from hil.run_summary import render, summarize
 
@@ -55,14 +55,7 @@ def register(commands: Any) -> None:
         action="store_true",
         help="the operator arms the session: launch requests become possible",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a rig value, e.g. --set fire_control.interceptor_speed_mps=600",
-    )
+    add_overrides(parser, "rig", "fire_control.interceptor_speed_mps=600")
     parser.add_argument(
         "--json", action="store_true", help="print the summary as one JSON object (last line)"
     )

@@ -18,7 +18,14 @@ from firmware_stubs.plc.server import PlcEmulator
 from firmware_stubs.radar.emulator import RadarEmulator
 from firmware_stubs.radar.endpoints import Endpoint, PtyEndpoint, TcpEndpoint
 from firmware_stubs.radar.faults import LinkFaults
-from hil.cli.arguments import host_port, non_negative_int, positive_float, probability, seed
+from hil.cli.arguments import (
+    add_overrides,
+    host_port,
+    non_negative_int,
+    positive_float,
+    probability,
+    seed,
+)
 from hil.config.loader import load_config, load_plc_emulator
 from hil.config.scenario import ScenarioConfig
 from hil.radar_stub import build_radar_firmware
@@ -39,14 +46,7 @@ def register(commands: Any) -> None:
         metavar="FILE",
         help="scenario whose real targets and [radar] the firmware simulates",
     )
-    radar.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario value, e.g. --set 'radar.position_enu_m=[0, 0, 2.5]'",
-    )
+    add_overrides(radar, "scenario", "'radar.position_enu_m=[0, 0, 2.5]'")
     radar.add_argument(
         "--seed",
         type=seed,
