@@ -65,18 +65,14 @@ def run(
             truth_id = int(dwell.truth_id[detection])
             if track_id in confirmed and truth_id >= 0:
                 result.confirmed_ids_by_truth.setdefault(truth_id, set()).add(track_id)
-        if k % 100 == 0:  # score once a second
-            snapshot = tracker.tracks_at(float(t))
-            alive = truth.position_enu_m[truth.alive]
-            result.scorer.add(
-                float(t),
-                np.flatnonzero(truth.alive),
-                alive,
-                snapshot.ids,
-                snapshot.position_enu_m,
-            )
-        if t >= score_from_s and k % 100 == 0:
-            snapshot = tracker.tracks_at(float(t))
+        if k % 100:  # score once a second
+            continue
+        snapshot = tracker.tracks_at(float(t))
+        alive = truth.position_enu_m[truth.alive]
+        result.scorer.add(
+            float(t), truth.target_id[truth.alive], alive, snapshot.ids, snapshot.position_enu_m
+        )
+        if t >= score_from_s:
             score = gospa(alive, snapshot.position_enu_m, CUTOFF_M)
             result.gospa_m.append(score.distance)
             rmse = assigned_rmse(alive, snapshot.position_enu_m, score.assignment)
@@ -175,9 +171,13 @@ def test_whole_scan_batches() -> None:
         dwell = sc.sensor.observe(AntennaPose(float(t), scan, np.pi, 0.0, 2 * np.pi), truth, rng)
         tracker.step(RadarFrame(float(t), dwell.range_m, dwell.az_rad, dwell.el_rad, dwell.vr_mps))
         snapshot = tracker.tracks_at(float(t))
-        alive = np.flatnonzero(truth.alive)
+        alive = truth.alive
         scorer.add(
-            float(t), alive, truth.position_enu_m[alive], snapshot.ids, snapshot.position_enu_m
+            float(t),
+            truth.target_id[alive],
+            truth.position_enu_m[alive],
+            snapshot.ids,
+            snapshot.position_enu_m,
         )
     score = scorer.summary()
     assert len(score.never_confirmed) <= 2
