@@ -13,6 +13,7 @@ target appears only in dwells whose beam covers it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,18 +104,12 @@ class Injector:
         if not len(dwell):
             return frame
         self.injected_detections += len(dwell)
-        return TaggedFrame(
-            frame.t_s,
-            frame.scenario_t_s,
-            frame.scan_id,
-            frame.beam_az_rad,
-            frame.beam_el_rad,
-            frame.sweep_rad,
-            np.concatenate((frame.range_m, dwell.range_m)),
-            np.concatenate((frame.az_rad, dwell.az_rad)),
-            np.concatenate((frame.el_rad, dwell.el_rad)),
-            np.concatenate((frame.vr_mps, dwell.vr_mps)),
-            np.concatenate((frame.injected, np.ones(len(dwell), bool))),
-            np.concatenate((frame.truth_id, dwell.truth_id.astype(np.int64))),
-            frame.t_arrival_s,
+        return dataclasses.replace(
+            frame,
+            range_m=np.concatenate((frame.range_m, dwell.range_m)),
+            az_rad=np.concatenate((frame.az_rad, dwell.az_rad)),
+            el_rad=np.concatenate((frame.el_rad, dwell.el_rad)),
+            vr_mps=np.concatenate((frame.vr_mps, dwell.vr_mps)),
+            injected=np.concatenate((frame.injected, np.ones(len(dwell), bool))),
+            truth_id=np.concatenate((frame.truth_id, dwell.truth_id.astype(np.int64))),
         )
