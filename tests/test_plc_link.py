@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import shutil
 import time
 from pathlib import Path
 
@@ -234,10 +233,6 @@ def test_endpoint_urls() -> None:
         PlcEndpoint.parse("modbus://x")
 
 
-@pytest.mark.skipif(
-    shutil.which("mbpoll") is None and not __import__("os").environ.get("CI"),
-    reason="mbpoll not installed (CI installs it)",
-)
 async def mbpoll(port: int, *args: str) -> str:
     """One mbpoll run against unit 1 on loopback: PDU addresses, one poll, big-endian words."""
     process = await asyncio.create_subprocess_exec(
