@@ -96,9 +96,7 @@ def detections_payload(
     """A DETECTIONS payload with one record, built field by field (no encoder checks)."""
     fields = {"range_mm": 12_345_678, "az_urad": 785_398, "el_urad": 52_360, "flags": 2} | record
     count = fields.pop("count", 1)
-    header = DETECTIONS_HEADER.pack(
-        1_500_000, 3, antenna_az_urad, antenna_el_urad, count, reserved
-    )
+    header = DETECTIONS_HEADER.pack(1_500_000, 3, antenna_az_urad, antenna_el_urad, count, reserved)
     row = np.zeros(1, DETECTION_RECORD)
     for name, value in fields.items():
         row[name] = value
