@@ -510,8 +510,8 @@ class RadarDriver(SupervisedDriver):
             self._link_losses += 1
             self._report(
                 LinkState.DOWN,
-                f"link lost: {reason}; reconnecting every {self.backoff_min_s:g}-"
-                f"{self.backoff_max_s:g} s",
+                f"link lost: {str(reason).removeprefix(f'{self.url}: ')}; reconnecting every "
+                f"{self.backoff_min_s:g}-{self.backoff_max_s:g} s",
             )
             self._fail_pending(LinkDownError(f"{self.name}: link lost: {reason}"))
 
