@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -202,7 +203,7 @@ async def test_emulator_killed_and_restarted(transport: str, tmp_path: Path) -> 
             health = radar.health()
     finally:
         await stub.stop()
-    assert (health.reconnects, health.link_losses) == (1, 1)
+    assert (health.reconnects, health.link_losses) == (1, 1), changes
     assert health.longest_silence_s >= restarted - killed
     assert [c.state for c in changes] == [LinkState.UP, LinkState.DOWN, LinkState.UP], changes
     assert changes[1].detail.startswith("link lost: ") and "reconnecting" in changes[1].detail
@@ -415,3 +416,33 @@ async def test_a_url_pyserial_cannot_open_says_why_without_retrying() -> None:
         with pytest.raises(DriverTimeoutError, match=r"has no port \(1-65535\); write socket://"):
             await radar.wait_up(0.3)
         assert radar.health().reconnects == 0
+
+
+async def test_a_silent_device_is_said_stale_once_while_the_driver_reopens_it() -> None:
+    """Reopening a silent port is the driver's business: one STALE line, not DOWN/UP pairs."""
+    changes: list[LinkChange] = []
+    async with (
+        raw_device("pty") as device,
+        RadarDriver(
+            device.url,
+            stale_after_s=0.1,
+            reconnect_after_silence_s=0.25,
+            backoff_min_s=0.05,
+            on_link_change=changes.append,
+        ) as radar,
+    ):
+        await radar.wait_up(2.0)
+        await device.send(dwell(0))
+        await radar.receive(1.0)
+        await asyncio.sleep(1.2)  # the stimulus: 1.2 s of silence, some four reopenings
+        assert radar.health().reconnects >= 2
+        assert [c.state for c in changes] == [LinkState.UP, LinkState.STALE], changes
+        assert radar.link_state is LinkState.STALE
+        async with asyncio.timeout(5.0):
+            for seq in itertools.count(1):  # bytes sent while the port is being reopened are lost
+                await device.send(dwell(seq))
+                with contextlib.suppress(DriverTimeoutError):
+                    await radar.receive(0.1)
+                    break
+    assert [c.state for c in changes] == [LinkState.UP, LinkState.STALE, LinkState.UP], changes
+    assert changes[-1].detail == "frames arrive again"

@@ -217,6 +217,7 @@ class RadarDriver(SupervisedDriver):
         """Host time of the last delivered frame (or of the first link-up), while open."""
         self._longest_silence_s = 0.0
         self._closed_at: float | None = None
+        self._link_up_at = 0.0
         self._reported_state = LinkState.DOWN
         self._frames_delivered = 0
         self._bad_payloads = dict.fromkeys(PayloadFault, 0)
@@ -480,11 +481,13 @@ class RadarDriver(SupervisedDriver):
             await asyncio.get_running_loop().create_future()  # until close() cancels us
         backoff = self.backoff_min_s
         first = True
+        silent = False  # the last link was dropped by us for silence, not lost
         while True:
             try:
                 transport = await SerialTransport.open(self.url, self.baud, self._on_data)
             except LinkDownError as error:
                 self._last_error = str(error)
+                self._report(LinkState.DOWN, self._down_detail(error))
                 await asyncio.sleep(backoff)  # pacing the retries, not waiting for a condition
                 backoff = min(2 * backoff, self.backoff_max_s)
                 continue
@@ -495,28 +498,35 @@ class RadarDriver(SupervisedDriver):
             self._decoder.reset()
             self._sync.reset()
             self._transport = transport
-            self._last_frame_at = self._clock()
+            self._link_up_at = self._clock()
             if self._silence_since is None:
-                self._silence_since = self._last_frame_at
+                self._silence_since = self._link_up_at
+            if not (silent and self._reported_state is LinkState.STALE):
+                # a fresh link gets stale_after_s to deliver; one reopened for silence stays
+                # STALE (said once) until a frame arrives
+                self._last_frame_at = self._link_up_at
+                self._report(LinkState.UP, "reconnected" if self._reconnects else "connected")
             self._up.set()
-            self._report(LinkState.UP, "reconnected" if self._reconnects else "connected")
             try:
-                reason = await self._hold(transport)
+                reason, silent = await self._hold(transport)
             finally:
                 self._up.clear()
                 self._transport = None
                 await transport.close()
             self._last_error = str(reason)
             self._link_losses += 1
-            self._report(
-                LinkState.DOWN,
-                f"link lost: {str(reason).removeprefix(f'{self.url}: ')}; reconnecting every "
-                f"{self.backoff_min_s:g}-{self.backoff_max_s:g} s",
-            )
+            if not silent:
+                self._report(LinkState.DOWN, self._down_detail(reason))
             self._fail_pending(LinkDownError(f"{self.name}: link lost: {reason}"))
 
-    async def _hold(self, transport: SerialTransport) -> Exception:
-        """Run while the link is up; return why it went down."""
+    def _down_detail(self, reason: Exception) -> str:
+        return (
+            f"link lost: {str(reason).removeprefix(f'{self.url}: ')}; reconnecting every "
+            f"{self.backoff_min_s:g}-{self.backoff_max_s:g} s"
+        )
+
+    async def _hold(self, transport: SerialTransport) -> tuple[Exception, bool]:
+        """Run while the link is up; return why it went down, and whether for silence."""
         async with asyncio.TaskGroup() as group:
             helpers: list[asyncio.Task[None]] = []
             if self.clock_sync_interval_s is not None:
@@ -529,16 +539,20 @@ class RadarDriver(SupervisedDriver):
             for task in helpers:
                 task.cancel()
         if transport.lost.done():
-            return transport.lost.result() or LinkDownError("link closed")
-        return LinkDownError(f"silent for more than {self.reconnect_after_silence_s} s")
+            return transport.lost.result() or LinkDownError("link closed"), False
+        silence = LinkDownError(f"silent for more than {self.reconnect_after_silence_s:g} s")
+        return silence, True
 
     async def _watch_silence(self) -> None:
-        """Report STALE once nothing has arrived for ``stale_after_s``; return once nothing has
-        arrived for ``reconnect_after_silence_s`` (never if that is ``None``)."""
+        """Report STALE once nothing has arrived for ``stale_after_s``; return once this link
+        has carried nothing for ``reconnect_after_silence_s`` (never if that is ``None``)."""
         limit_s = self.reconnect_after_silence_s
         while True:
-            age = self.last_frame_age_s or 0.0
-            if limit_s is not None and age > limit_s:
+            now = self._clock()
+            last = self._last_frame_at if self._last_frame_at is not None else now
+            age = now - last
+            held_silent = now - max(last, self._link_up_at)
+            if limit_s is not None and held_silent > limit_s:
                 return
             if age > self.stale_after_s:
                 self._report(LinkState.STALE, f"no frame for {self.stale_after_s:g} s")
@@ -546,7 +560,7 @@ class RadarDriver(SupervisedDriver):
             else:
                 wake_in = self.stale_after_s - age
             if limit_s is not None:
-                wake_in = min(wake_in, limit_s - age)
+                wake_in = min(wake_in, limit_s - held_silent)
             await asyncio.sleep(max(wake_in, 0.0) + STALE_CHECK_MARGIN_S)
 
     async def _keep_clock_synced(self, interval_s: float) -> None:

@@ -207,21 +207,22 @@ class Detections:
 
 
 def _check_records(records: npt.NDArray[np.void]) -> None:
-    """Every DETECTIONS record inside the ICD: az (−π, π], el [−π/2, π/2], undefined flags 0."""
+    """Every DETECTIONS record inside the ICD: az (−π, π], el [−π/2, π/2], undefined flags 0.
+    (min/max first: the common, valid case costs a few µs.)"""
     for name, limit, allowed in (
         ("az_urad", MAX_ABS_AZ_URAD, "(−π, π]·10⁶"),
         ("el_urad", MAX_ABS_EL_URAD, "[−π/2, π/2]·10⁶"),
     ):
         values = records[name]
-        bad = np.flatnonzero(np.abs(values.astype(np.int64)) > limit)
-        if bad.size:
-            raise _out_of_range(f"DETECTIONS record {bad[0]} {name}", int(values[bad[0]]), allowed)
-    flags = records["flags"]
-    bad = np.flatnonzero(flags & ~np.uint16(DEFINED_DETECTION_FLAGS))
-    if bad.size:
+        if values.min() < -limit or values.max() > limit:
+            first = int(np.flatnonzero((values < -limit) | (values > limit))[0])
+            raise _out_of_range(f"DETECTIONS record {first} {name}", int(values[first]), allowed)
+    undefined = records["flags"] & np.uint16(0xFFFF ^ DEFINED_DETECTION_FLAGS)
+    if undefined.any():
+        first = int(np.flatnonzero(undefined)[0])
         raise PayloadError(
-            f"DETECTIONS record {bad[0]} flags {int(flags[bad[0]]):#06x} set bits the ICD "
-            "reserves (only bits 0 and 1 are defined)",
+            f"DETECTIONS record {first} flags {int(records['flags'][first]):#06x} set bits the "
+            "ICD reserves (only bits 0 and 1 are defined)",
             PayloadFault.RESERVED,
         )
 
