@@ -203,11 +203,17 @@ async def test_emulator_killed_and_restarted(transport: str, tmp_path: Path) -> 
             health = radar.health()
     finally:
         await stub.stop()
-    assert (health.reconnects, health.link_losses) == (1, 1), changes
+    # Usually one loss and one reconnect. While the stub is down its port can be reused by
+    # another program on a busy machine (issue 9: a dangling pty link, a reused TCP port), which
+    # the driver may then open and lose: each such extra loss is still reported once.
+    assert health.reconnects >= 1 and health.link_losses == health.reconnects
     assert health.longest_silence_s >= restarted - killed
-    assert [c.state for c in changes] == [LinkState.UP, LinkState.DOWN, LinkState.UP], changes
+    states = [c.state for c in changes]
+    assert states == [LinkState.UP] + [LinkState.DOWN, LinkState.UP] * health.reconnects, "\n".join(
+        map(str, changes)
+    )
     assert changes[1].detail.startswith("link lost: ") and "reconnecting" in changes[1].detail
-    assert changes[2].detail == "reconnected"
+    assert changes[0].detail == "connected" and changes[-1].detail == "reconnected"
 
 
 async def test_driver_lifecycle_is_explicit() -> None:
@@ -316,7 +322,8 @@ async def test_each_rejection_cause_is_counted_on_its_own(transport: str) -> Non
 
 
 async def test_a_link_carrying_only_bad_payloads_stays_up_and_delivers_nothing() -> None:
-    """CRC-valid frames prove the link works even when every payload is refused."""
+    """CRC-valid frames prove the link works even when every payload is refused; the data's age
+    (what the loop checks) still grows."""
     async with raw_device("tcp") as device, RadarDriver(device.url, stale_after_s=0.3) as radar:
         await radar.wait_up(2.0)
         for seq in range(8):
@@ -327,7 +334,9 @@ async def test_a_link_carrying_only_bad_payloads_stays_up_and_delivers_nothing()
         health = radar.health()
     assert health.bad_payload_range == 8 and health.frames == 0
     assert health.link_state == "up" and health.link_losses == 0
-    assert health.longest_silence_s >= 0.8  # nothing was delivered since link-up
+    # nothing was delivered since link-up: the data is as old as the link
+    assert health.longest_silence_s >= 0.8
+    assert health.last_frame_age_s is not None and health.last_frame_age_s >= 0.8
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

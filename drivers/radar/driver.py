@@ -155,7 +155,7 @@ class RadarHealth:
     """Longest time without a delivered frame while the driver was open: between two frames,
     from the first link-up to the first frame, or from the last frame to now (or to close)."""
     last_frame_age_s: float | None
-    """Time since the last CRC-valid frame (``None`` before the first link-up)."""
+    """Time since the last delivered frame, or since link-up (``None`` before the first)."""
     clock_offset_s: float | None
     clock_drift_ppm: float | None
     last_error: str | None
@@ -211,8 +211,10 @@ class RadarDriver(SupervisedDriver):
         self._pongs: dict[int, asyncio.Future[tuple[Pong, float]]] = {}
         self._statuses: list[asyncio.Future[Status]] = []
         self._host_seq = itertools.count(random.randrange(0x10000))
-        self._last_frame_at: float | None = None
+        self._last_rx_at: float | None = None
         """Host time of the last CRC-valid frame (or of link-up): the link's liveness."""
+        self._last_frame_at: float | None = None
+        """Host time of the last delivered frame (or of link-up): the data's freshness."""
         self._silence_since: float | None = None
         """Host time of the last delivered frame (or of the first link-up), while open."""
         self._longest_silence_s = 0.0
@@ -231,15 +233,17 @@ class RadarDriver(SupervisedDriver):
 
     @property
     def link_state(self) -> LinkState:
+        """UP, STALE or DOWN. Any CRC-valid frame counts as life, even one whose payload is
+        refused (``last_frame_age_s`` counts delivered frames only)."""
         if not self._up.is_set():
             return LinkState.DOWN
-        age = self.last_frame_age_s
-        if age is None or age > self.stale_after_s:
+        if self._last_rx_at is None or self._clock() - self._last_rx_at > self.stale_after_s:
             return LinkState.STALE
         return LinkState.UP
 
     @property
     def last_frame_age_s(self) -> float | None:
+        """Seconds since the last delivered frame (or link-up); the data's freshness."""
         return None if self._last_frame_at is None else self._clock() - self._last_frame_at
 
     @property
@@ -403,7 +407,7 @@ class RadarDriver(SupervisedDriver):
     def _on_data(self, data: bytes) -> None:
         now = self._clock()
         for frame in self._decoder.feed(data):
-            self._last_frame_at = now  # a CRC-valid frame proves the link, whatever it holds
+            self._last_rx_at = now  # a CRC-valid frame proves the link, whatever it holds
             if self._reported_state is LinkState.STALE:
                 self._report(LinkState.UP, "frames arrive again")
             try:
@@ -413,6 +417,7 @@ class RadarDriver(SupervisedDriver):
                 self._last_error = f"bad payload in frame seq {frame.seq}: {error}"
                 continue
             self._frames_delivered += 1
+            self._last_frame_at = now
             if self._silence_since is not None:
                 self._longest_silence_s = max(self._longest_silence_s, now - self._silence_since)
             self._silence_since = now
@@ -504,7 +509,7 @@ class RadarDriver(SupervisedDriver):
             if not (silent and self._reported_state is LinkState.STALE):
                 # a fresh link gets stale_after_s to deliver; one reopened for silence stays
                 # STALE (said once) until a frame arrives
-                self._last_frame_at = self._link_up_at
+                self._last_rx_at = self._last_frame_at = self._link_up_at
                 self._report(LinkState.UP, "reconnected" if self._reconnects else "connected")
             self._up.set()
             try:
@@ -549,7 +554,7 @@ class RadarDriver(SupervisedDriver):
         limit_s = self.reconnect_after_silence_s
         while True:
             now = self._clock()
-            last = self._last_frame_at if self._last_frame_at is not None else now
+            last = self._last_rx_at if self._last_rx_at is not None else now
             age = now - last
             held_silent = now - max(last, self._link_up_at)
             if limit_s is not None and held_silent > limit_s:
