@@ -4,13 +4,16 @@
     ├── LifecycleError             a driver method called in the wrong lifecycle state
     ├── LinkDownError              the device link is down (reconnecting); nothing was sent
     ├── DriverTimeoutError         (also TimeoutError) no answer in time, retries exhausted
-    ├── ProtocolError              a payload that does not decode (wrong length, bad field)
+    ├── ProtocolError              bytes or a payload that do not follow the ICD
+    │   └── PayloadError           a frame's payload outside its ICD (``fault`` says how)
     └── CommandRejectedError       the device answered a command with a non-OK result
 
 pyserial and OS errors are translated at the boundary with ``raise ... from``.
 """
 
 from __future__ import annotations
+
+import enum
 
 
 class DriverError(Exception):
@@ -31,6 +34,25 @@ class DriverTimeoutError(DriverError, TimeoutError):
 
 class ProtocolError(DriverError):
     """Bytes or a payload that do not follow the interface control document."""
+
+
+class PayloadFault(enum.Enum):
+    """How a (CRC-valid) payload breaks its ICD."""
+
+    LENGTH = "length"
+    """Wrong size for its type, or a record count that is too large or does not match it."""
+    RANGE = "range"
+    """A field holds a value outside its ICD range or enumeration."""
+    RESERVED = "reserved"
+    """A reserved field or an undefined flag bit is not zero."""
+
+
+class PayloadError(ProtocolError):
+    """A payload that breaks its ICD; ``fault`` is the kind of breach (counted per kind)."""
+
+    def __init__(self, message: str, fault: PayloadFault) -> None:
+        super().__init__(message)
+        self.fault = fault
 
 
 class CommandRejectedError(DriverError):

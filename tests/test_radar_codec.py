@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 
-from drivers.errors import ProtocolError
+from drivers.errors import PayloadError, PayloadFault, ProtocolError
 from drivers.radar.framing import (
     StreamDecoder,
     crc16,
@@ -21,6 +21,8 @@ from drivers.radar.framing import (
     encode_frame,
 )
 from drivers.radar.messages import (
+    DETECTION_RECORD,
+    DETECTIONS_HEADER,
     Ack,
     Detections,
     Ping,
@@ -88,6 +90,119 @@ def test_wrong_payload_lengths_are_protocol_errors() -> None:
     assert decode_message(0x7E, b"\x01") == Unknown(0x7E, b"\x01")
 
 
+def detections_payload(
+    *, antenna_az_urad: int = 1_570_796, antenna_el_urad: int = 0, reserved: int = 0, **record: int
+) -> bytes:
+    """A DETECTIONS payload with one record, built field by field (no encoder checks)."""
+    fields = {"range_mm": 12_345_678, "az_urad": 785_398, "el_urad": 52_360, "flags": 2} | record
+    count = fields.pop("count", 1)
+    header = DETECTIONS_HEADER.pack(1_500_000, 3, antenna_az_urad, antenna_el_urad, count, reserved)
+    row = np.zeros(1, DETECTION_RECORD)
+    for name, value in fields.items():
+        row[name] = value
+    return header + row.tobytes()
+
+
+OUT_OF_ICD_PAYLOADS = {
+    "antenna azimuth 246,083 deg": (
+        0x01,
+        detections_payload(antenna_az_urad=0xFFFF_FFFF),
+        PayloadFault.RANGE,
+        "antenna_az_urad 4294967295",
+    ),
+    "antenna azimuth exactly 2 pi": (
+        0x01,
+        detections_payload(antenna_az_urad=6_283_186),
+        PayloadFault.RANGE,
+        "antenna_az_urad",
+    ),
+    "antenna elevation beyond 90 deg": (
+        0x01,
+        detections_payload(antenna_el_urad=-1_570_797),
+        PayloadFault.RANGE,
+        "antenna_el_urad",
+    ),
+    "reserved field set": (
+        0x01,
+        detections_payload(reserved=0x8000),
+        PayloadFault.RESERVED,
+        "reserved field is 0x8000",
+    ),
+    "count above 203": (0x01, detections_payload(count=204), PayloadFault.LENGTH, "count 204"),
+    "count not matching the length": (
+        0x01,
+        detections_payload(count=2),
+        PayloadFault.LENGTH,
+        "DETECTIONS with 2 records",
+    ),
+    "shorter than the header": (0x01, bytes(23), PayloadFault.LENGTH, "shorter"),
+    "detection azimuth beyond pi": (
+        0x01,
+        detections_payload(az_urad=3_141_594),
+        PayloadFault.RANGE,
+        "record 0 az_urad 3141594",
+    ),
+    "detection azimuth beyond -pi": (
+        0x01,
+        detections_payload(az_urad=-3_141_594),
+        PayloadFault.RANGE,
+        "az_urad",
+    ),
+    "detection elevation beyond 90 deg": (
+        0x01,
+        detections_payload(el_urad=1_570_797),
+        PayloadFault.RANGE,
+        "el_urad",
+    ),
+    "undefined detection flag": (
+        0x01,
+        detections_payload(flags=0x0004),
+        PayloadFault.RESERVED,
+        "flags 0x0004",
+    ),
+    "STATUS mode 7": (
+        0x02,
+        bytes.fromhex("80841e00000000000700000000000000000000000000000000000000"),
+        PayloadFault.RANGE,
+        "STATUS mode 7",
+    ),
+    "STATUS reserved byte": (
+        0x02,
+        bytes.fromhex("80841e00000000000101000000000000000000000000000000000000"),
+        PayloadFault.RESERVED,
+        "STATUS reserved",
+    ),
+    "STATUS one byte short": (0x02, bytes(27), PayloadFault.LENGTH, "28 bytes"),
+    "ACK result 9": (0x03, bytes([8, 0, 0x11, 9]), PayloadFault.RANGE, "ACK result 9"),
+    "PONG one byte long": (0x04, bytes(13), PayloadFault.LENGTH, "PONG payload"),
+}
+
+
+@pytest.mark.parametrize(
+    ("msg_type", "payload", "fault", "says"),
+    OUT_OF_ICD_PAYLOADS.values(),
+    ids=OUT_OF_ICD_PAYLOADS.keys(),
+)
+def test_payloads_outside_the_icd_are_refused_with_their_fault(
+    msg_type: int, payload: bytes, fault: PayloadFault, says: str
+) -> None:
+    with pytest.raises(PayloadError, match=says) as refused:
+        decode_message(msg_type, payload)
+    assert refused.value.fault is fault
+
+
+def test_payloads_at_the_icd_limits_decode() -> None:
+    limits = detections_payload(
+        antenna_az_urad=6_283_185, antenna_el_urad=-1_570_796, az_urad=-3_141_593, flags=3
+    )
+    d = decode_message(0x01, limits)
+    assert isinstance(d, Detections) and d.antenna_az_rad < 2 * np.pi
+    d = decode_message(0x01, detections_payload(az_urad=3_141_593, el_urad=1_570_796))
+    assert isinstance(d, Detections) and d.el_rad[0] <= np.pi / 2
+    golden_ack = decode_message(0x03, bytes([8, 0, 0x11, 3]))
+    assert golden_ack == Ack(8, 0x11, 3)
+
+
 def test_out_of_range_values_are_refused_when_encoding() -> None:
     with pytest.raises(ProtocolError, match="SET_RPM"):
         SetRpm(40_000).encode_payload()
@@ -129,15 +244,21 @@ def detections_strategy() -> st.SearchStrategy[Detections]:
         )
 
     i32 = st.integers(-(2**31), 2**31 - 1)
+    elevation = st.integers(-1_570_796, 1_570_796)  # [−π/2, π/2] µrad
     record = st.tuples(
-        u32, st.integers(-3_141_592, 3_141_593), i32, i32, st.integers(-32768, 32767), u16
+        u32,
+        st.integers(-3_141_593, 3_141_593),  # (−π, π] µrad, up to the µrad rounding
+        elevation,
+        i32,
+        st.integers(-32768, 32767),
+        st.integers(0, 3),  # only flag bits 0 and 1 are defined
     )
     return st.builds(
         build,
         st.integers(0, 2**53),
         u32,
-        st.integers(0, 6_283_185),
-        i32,
+        st.integers(0, 6_283_185),  # [0, 2π) µrad
+        elevation,
         st.lists(record, max_size=203),
     )
 
@@ -272,7 +393,10 @@ def test_rejections_are_counted_by_kind() -> None:
     assert [f.seq for f in got] == [0, 5]
     c = decoder.counters
     assert (c.crc_errors, c.bad_version, c.oversize) == (1, 1, 1)
-    assert c.garbage_bytes > 0 and c.lost_frames == 4 and c.frames == 2
+    # 4 bytes of junk, then each rejected frame's bytes after its first: 13 + 13 + 7
+    assert c.garbage_bytes == 4 + 13 + 13 + 7
+    assert c.resyncs == 1  # one hunt, from the junk to the good frame
+    assert (c.frames, c.seq_gaps, c.lost_frames) == (2, 1, 4)
 
 
 def test_seq_wrap_is_not_a_loss_and_restart_is_not_counted_as_loss() -> None:

@@ -117,12 +117,20 @@ class StreamCounters:
 
     bytes: int = 0
     frames: int = 0
+    """Frames that passed every framing check (their payload not yet interpreted)."""
     crc_errors: int = 0
+    """Syncs rejected because the CRC did not match."""
     bad_version: int = 0
+    """Syncs rejected because the version byte was not 1."""
     oversize: int = 0
+    """Syncs rejected because the length field exceeded 4096."""
     garbage_bytes: int = 0
+    """Bytes skipped while hunting for a sync: before a sync, and a rejected frame's bytes after
+    its first (which is counted as the rejection)."""
     resyncs: int = 0
     """Times the decoder had to hunt for a sync: after garbage or a rejected sync."""
+    seq_gaps: int = 0
+    """Forward jumps in ``seq`` (each loses one frame or more)."""
     lost_frames: int = 0
     """Frames missing according to gaps in ``seq``."""
     seq_restarts: int = 0
@@ -186,6 +194,7 @@ class StreamDecoder:
             gap = (seq - self._last_seq - 1) & 0xFFFF
             if gap >= 0x8000:
                 self.counters.seq_restarts += 1
-            else:
+            elif gap:
+                self.counters.seq_gaps += 1
                 self.counters.lost_frames += gap
         self._last_seq = seq

@@ -6,6 +6,12 @@ layouts in ``docs/radar-protocol.md``). Device time is kept as the ICD's integer
 straight into one numpy array per quantity (no per-detection Python objects):
 ``range_m`` (m, slant), ``az_rad`` (rad, (−π, π], clockwise from the turntable's zero),
 ``el_rad`` (rad above horizontal), ``vr_mps`` (m/s, + receding), ``snr_db`` (dB), ``flags``.
+
+Decoding checks every device→host payload against the ICD and raises ``PayloadError`` (with its
+``PayloadFault``: LENGTH, RANGE or RESERVED) for any breach, so a CRC-valid frame carrying values
+the ICD does not allow never becomes a message. Encoding refuses values that do not fit their
+wire field and an antenna azimuth outside [0, 2π), nothing more (tests build out-of-ICD frames
+with it).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import ClassVar, Self
 import numpy as np
 import numpy.typing as npt
 
-from drivers.errors import ProtocolError
+from drivers.errors import PayloadError, PayloadFault, ProtocolError
 
 FloatArray = npt.NDArray[np.float64]
 UInt16Array = npt.NDArray[np.uint16]
@@ -38,6 +44,10 @@ DETECTION_RECORD = np.dtype(
 DETECTIONS_HEADER = struct.Struct("<QIIiHH")
 MAX_DETECTIONS = (MAX_PAYLOAD - DETECTIONS_HEADER.size) // DETECTION_RECORD.itemsize  # 203
 TWO_PI_URAD = 2.0 * math.pi * 1e6
+MAX_ANTENNA_AZ_URAD = math.ceil(TWO_PI_URAD) - 1  # 6 283 185: antenna_az_urad in [0, 2π·10⁶)
+MAX_ABS_AZ_URAD = round(math.pi * 1e6)  # 3 141 593: az_urad in (−π, π], up to µrad rounding
+MAX_ABS_EL_URAD = round(math.pi / 2 * 1e6)  # 1 570 796: an elevation lies in [−π/2, π/2]
+DEFINED_DETECTION_FLAGS = 0b11  # bit 0 saturated, bit 1 multipath suspect; others 0
 
 
 class MsgType(enum.IntEnum):
@@ -75,7 +85,13 @@ class FaultBits(enum.IntFlag):
 
 def _check_length(payload: bytes, expected: int, name: str) -> None:
     if len(payload) != expected:
-        raise ProtocolError(f"{name} payload must be {expected} bytes, got {len(payload)}")
+        raise PayloadError(
+            f"{name} payload must be {expected} bytes, got {len(payload)}", PayloadFault.LENGTH
+        )
+
+
+def _out_of_range(what: str, value: int, allowed: str) -> PayloadError:
+    return PayloadError(f"{what} {value} is outside the ICD's {allowed}", PayloadFault.RANGE)
 
 
 def _pack(layout: struct.Struct, name: str, *values: int) -> bytes:
@@ -146,18 +162,35 @@ class Detections:
 
     @classmethod
     def decode_payload(cls, payload: bytes) -> Detections:
+        """Raises ``PayloadError`` for any value the ICD does not allow (see ``_check_icd``)."""
         if len(payload) < DETECTIONS_HEADER.size:
-            raise ProtocolError(
+            raise PayloadError(
                 f"DETECTIONS payload shorter than its {DETECTIONS_HEADER.size}-"
-                f"byte header: {len(payload)} bytes"
+                f"byte header: {len(payload)} bytes",
+                PayloadFault.LENGTH,
             )
-        t_us, scan_id, az_urad, el_urad, count, _ = DETECTIONS_HEADER.unpack_from(payload)
+        t_us, scan_id, az_urad, el_urad, count, reserved = DETECTIONS_HEADER.unpack_from(payload)
+        if count > MAX_DETECTIONS:
+            raise PayloadError(
+                f"DETECTIONS count {count} exceeds the ICD's {MAX_DETECTIONS}", PayloadFault.LENGTH
+            )
         _check_length(
             payload,
             DETECTIONS_HEADER.size + count * DETECTION_RECORD.itemsize,
             f"DETECTIONS with {count} records",
         )
+        if reserved:
+            raise PayloadError(
+                f"DETECTIONS reserved field is {reserved:#06x}, the ICD says 0",
+                PayloadFault.RESERVED,
+            )
+        if az_urad > MAX_ANTENNA_AZ_URAD:
+            raise _out_of_range("DETECTIONS antenna_az_urad", az_urad, "[0, 2π·10⁶)")
+        if abs(el_urad) > MAX_ABS_EL_URAD:
+            raise _out_of_range("DETECTIONS antenna_el_urad", el_urad, "[−π/2, π/2]·10⁶")
         records = np.frombuffer(payload, DETECTION_RECORD, count, DETECTIONS_HEADER.size)
+        if count:
+            _check_records(records)
         # division (not multiplication by 1e-6) gives the correctly rounded SI value
         return cls(
             t_us,
@@ -170,6 +203,27 @@ class Detections:
             records["vr_mmps"] / 1e3,
             records["snr_cdb"] / 1e2,
             records["flags"].copy(),
+        )
+
+
+def _check_records(records: npt.NDArray[np.void]) -> None:
+    """Every DETECTIONS record inside the ICD: az (−π, π], el [−π/2, π/2], undefined flags 0.
+    (min/max first: the common, valid case costs a few µs.)"""
+    for name, limit, allowed in (
+        ("az_urad", MAX_ABS_AZ_URAD, "(−π, π]·10⁶"),
+        ("el_urad", MAX_ABS_EL_URAD, "[−π/2, π/2]·10⁶"),
+    ):
+        values = records[name]
+        if values.min() < -limit or values.max() > limit:
+            first = int(np.flatnonzero((values < -limit) | (values > limit))[0])
+            raise _out_of_range(f"DETECTIONS record {first} {name}", int(values[first]), allowed)
+    undefined = records["flags"] & np.uint16(0xFFFF ^ DEFINED_DETECTION_FLAGS)
+    if undefined.any():
+        first = int(np.flatnonzero(undefined)[0])
+        raise PayloadError(
+            f"DETECTIONS record {first} flags {int(records['flags'][first]):#06x} set bits the "
+            "ICD reserves (only bits 0 and 1 are defined)",
+            PayloadFault.RESERVED,
         )
 
 
@@ -213,11 +267,15 @@ class Status:
     @classmethod
     def decode_payload(cls, payload: bytes) -> Status:
         _check_length(payload, _STATUS.size, "STATUS")
-        t_us, mode, _, faults, rpm_c, temp_cc, sent, crc, uptime = _STATUS.unpack(payload)
+        t_us, mode, reserved, faults, rpm_c, temp_cc, sent, crc, uptime = _STATUS.unpack(payload)
         try:
             radar_mode = RadarMode(mode)
         except ValueError as error:
-            raise ProtocolError(f"STATUS mode {mode} is not in the ICD") from error
+            raise _out_of_range("STATUS mode", mode, "0..3") from error
+        if reserved:
+            raise PayloadError(
+                f"STATUS reserved byte is {reserved:#04x}, the ICD says 0", PayloadFault.RESERVED
+            )
         return cls(t_us, radar_mode, faults, rpm_c / 100, temp_cc / 100, sent, crc, uptime)
 
 
@@ -235,7 +293,12 @@ class _Packed:
     @classmethod
     def decode_payload(cls, payload: bytes) -> Self:
         _check_length(payload, cls.LAYOUT.size, cls.MSG_TYPE.name)
-        return cls(*cls.LAYOUT.unpack(payload))
+        message = cls(*cls.LAYOUT.unpack(payload))
+        message.check_icd()
+        return message
+
+    def check_icd(self) -> None:
+        """Raise ``PayloadError`` if a field breaks the ICD (every value fits, by default)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +310,12 @@ class Ack(_Packed):
     acked_seq: int
     acked_type: int
     result: int
+
+    def check_icd(self) -> None:
+        try:
+            AckResult(self.result)
+        except ValueError as error:
+            raise _out_of_range("ACK result", self.result, "0..3") from error
 
     @property
     def result_name(self) -> str:
@@ -345,7 +414,8 @@ def msg_type_of(message: Message) -> int:
 
 
 def decode_message(msg_type: int, payload: bytes) -> Message:
-    """Payload bytes of a frame → typed message; raises ``ProtocolError`` on a bad payload."""
+    """Payload bytes of a frame → typed message; raises ``PayloadError`` on a payload outside
+    the ICD. A msg_type the ICD does not define decodes as ``Unknown``."""
     cls = MESSAGE_CLASSES.get(msg_type)
     if cls is None:
         return Unknown(msg_type, bytes(payload))
