@@ -156,7 +156,8 @@ async def test_a_plc_that_does_not_answer_is_a_clear_error(tmp_path: Path) -> No
     assert run.returncode == 1
     lines = err.decode().splitlines()
     assert "Traceback" not in err.decode()
-    assert lines[-1].startswith(f"error: PLC {plc.url}: no answer to INPUT_REGISTERS 0-19")
+    assert lines[-1].startswith(f"error: PLC {plc.url} is connected but did not answer (no answer")
+    assert "check the unit id" in lines[-1]
     assert out == b""
     # the emulated radar it fell back to went with it (an orphan would be re-parented to init)
     orphans = [
