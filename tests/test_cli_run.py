@@ -166,3 +166,33 @@ async def test_a_plc_that_does_not_answer_is_a_clear_error(tmp_path: Path) -> No
         if "radar" in (p.info["cmdline"] or []) and str(ONE_INJECTED) in (p.info["cmdline"] or [])
     ]
     assert orphans == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+async def test_a_signal_stops_a_long_sim_run_at_once(signum: int) -> None:
+    """The sim rig runs as fast as the CPU allows without any I/O; a stop request must still be
+    noticed within a fraction of a second (it used to be ignored until the end of the run)."""
+    run = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hil", "-v", "run", "--rig", str(SIM_RIG), "--duration", "1e5",
+        "--json", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert run.stderr is not None
+    try:
+        async with asyncio.timeout(60):
+            while b"run started" not in (line := await run.stderr.readline()):
+                assert line, "the run never started"
+        await asyncio.sleep(0.5)  # let it run, then stop it mid-stream
+        run.send_signal(signum)
+        stopped = time.monotonic()
+        async with asyncio.timeout(10):
+            out, err = await run.communicate()
+        elapsed = time.monotonic() - stopped
+    finally:
+        if run.returncode is None:
+            run.kill()
+            await run.communicate()
+    assert run.returncode == 0, err.decode()
+    assert elapsed < 2.0
+    summary = json.loads(out.decode().strip().splitlines()[-1])
+    assert summary["stopped_early"] is True and 0 < summary["duration_s"] < 1e4
+    assert summary["rig_final_state"] == "SAFE" and summary["devices_lost"] == []

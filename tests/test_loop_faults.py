@@ -137,9 +137,7 @@ POINT = Demand(axes_enabled=True, pointing=True, az_rad=0.5, el_rad=0.2)
 POINT_ARM_FIRE = Demand(True, True, 0.5, 0.2, arm=True, fire=True)
 
 
-async def _run_launcher(
-    driver: PlcDriver, fire_window_s: float, *demands: Demand
-) -> PlcLauncher:
+async def _run_launcher(driver: PlcDriver, fire_window_s: float, *demands: Demand) -> PlcLauncher:
     """Hand ``demands`` over back to back (as consecutive cycles would) and wait until the
     sender has dealt with all of them."""
     launcher = PlcLauncher(driver, fire_window_s=fire_window_s)
@@ -187,12 +185,14 @@ async def test_a_disarm_overtakes_a_waiting_fire() -> None:
 
 
 async def test_slow_answers_are_counted_late() -> None:
-    async with emulated_plc("tcp") as emulator:
-        async with plc_driver(emulator.url, heartbeat_hz=None, timeout_s=1.0) as driver:
-            await driver.read_status()
-            assert driver.health().late_answers == 0
-            await panel_write(emulator.url, register=RESPONSE_DELAY_REGISTER, value=150)
-            await driver.read_status()  # two requests, each answered after 150 ms
-            health = driver.health()
-            assert health.late_answers == 2 and health.timeouts == 0
-            assert health.rtt_p99_ms is not None and math.isfinite(health.rtt_p99_ms)
+    async with (
+        emulated_plc("tcp") as emulator,
+        plc_driver(emulator.url, heartbeat_hz=None, timeout_s=1.0) as driver,
+    ):
+        await driver.read_status()
+        assert driver.health().late_answers == 0
+        await panel_write(emulator.url, register=RESPONSE_DELAY_REGISTER, value=150)
+        await driver.read_status()  # two requests, each answered after 150 ms
+        health = driver.health()
+        assert health.late_answers == 2 and health.timeouts == 0
+        assert health.rtt_p99_ms is not None and math.isfinite(health.rtt_p99_ms)
