@@ -107,7 +107,15 @@ def run_loop(args: argparse.Namespace) -> int:
 
 def exit_code(summary: dict[str, Any]) -> int:
     """3 if the rig's final state is unknown, else 4 if a device link was lost and not
-    recovered, else 0; the reason goes to stderr as one line."""
+    recovered, else 0; each reason goes to stderr as one line."""
+    links = summary["links"]
+    for name in summary["devices_lost"]:
+        link = links[name.lower()]
+        print(
+            f"error: {name} link lost at {link['lost_at_s']} s and not recovered by the end of "
+            f"the run ({link['reason']})",
+            file=sys.stderr,
+        )
     if summary["rig_final_state"] == "unknown":
         print(
             "error: the rig's final state is unknown: making the launcher safe could not be "
@@ -115,17 +123,4 @@ def exit_code(summary: dict[str, Any]) -> int:
             file=sys.stderr,
         )
         return EXIT_UNKNOWN_RIG_STATE
-    lost = summary["devices_lost"]
-    if lost:
-        links = summary["links"]
-        print(
-            "error: lost and not recovered by the end of the run: "
-            + "; ".join(
-                f"{name} link (down since {links[name.lower()]['lost_at_s']} s: "
-                f"{links[name.lower()]['reason']})"
-                for name in lost
-            ),
-            file=sys.stderr,
-        )
-        return EXIT_DEVICE_LOST
-    return 0
+    return EXIT_DEVICE_LOST if summary["devices_lost"] else 0
