@@ -31,6 +31,8 @@ def test_sim_run_json_summary() -> None:
     assert summary["frames"] == 1000  # 10 s of 10 ms dwells
     assert summary["launches"] == 0 and summary["launch_requests"] == 0
     assert summary["rig_final_state"] == "SAFE"
+    assert summary["devices_lost"] == [] and summary["links"]["radar"]["lost"] is False
+    assert summary["links"]["plc"]["source"] == "in-process model"
 
 
 def test_text_summary_names_what_happened() -> None:
@@ -38,6 +40,7 @@ def test_text_summary_names_what_happened() -> None:
     assert done.returncode == 0, done.stderr
     assert "ARMED" in done.stdout and "launches" in done.stdout
     assert "engagement track" in done.stdout and "rig final state: SAFE" in done.stdout
+    assert "radar link: up" in done.stdout and "PLC link: up" in done.stdout
 
 
 def _unused_port() -> int:

@@ -13,9 +13,11 @@ import time
 from typing import Any
 
 import psutil
+import pytest
 from plc_support import emulated_plc, panel_write, plc_driver
 from test_loop_emulate import ONE_INJECTED
 
+from drivers.errors import DriverTimeoutError
 from drivers.plc.driver import PlcDriver
 from drivers.plc.types import Coil
 from hil.fire_control.engagement import Demand
@@ -198,3 +200,24 @@ async def test_slow_answers_are_counted_late() -> None:
         health = driver.health()
         assert health.late_answers == 2 and health.timeouts == 0
         assert health.rtt_p99_ms is not None and math.isfinite(health.rtt_p99_ms)
+
+
+DROP_NEXT_REGISTER = 2  # bench panel holding register: drop the next N unit-1 requests
+
+
+async def test_a_fire_request_is_never_retried() -> None:
+    """The PLC drops the FIRE request unanswered: the driver gives up after that one attempt
+    (its other requests are retried twice) — a retry would be a FIRE sent late, and a second
+    launch request if the first had arrived."""
+    async with (
+        emulated_plc("tcp") as emulator,
+        plc_driver(emulator.url, heartbeat_hz=None, timeout_s=0.2, retries=2) as driver,
+    ):
+        await panel_write(emulator.url, register=DROP_NEXT_REGISTER, value=1)
+        with pytest.raises(DriverTimeoutError, match="after 1 attempts"):
+            await driver.request_fire()
+        assert emulator.dropped == 1
+        await driver.wait_up(5.0)  # the timeout failed the link; it reconnects
+        status = await driver.read_status()  # answered after any retry would have arrived
+        assert status.fire_reject_count == 0 and status.launch_count == 0
+        assert emulator.dropped == 1 and driver.health().timeouts == 1
