@@ -160,7 +160,18 @@ def render(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-RADAR_FIELDS = ("frames", "crc_errors", "resyncs", "bad_payloads", "reconnects")
+RADAR_FIELDS = (
+    "frames",
+    "crc_errors",
+    "bad_version",
+    "oversize",
+    "resyncs",
+    "garbage_bytes",
+    "bad_payloads",
+    "seq_restarts",
+    "reconnects",
+)
+"""Radar health fields the text summary shows, those the driver has (JSON has all of them)."""
 PLC_FIELDS = ("requests", "timeouts", "reconnects", "late_answers")
 
 

@@ -97,7 +97,7 @@ def test_plc_killed_mid_run_is_said_once_and_the_rig_state_is_unknown() -> None:
     plc = summary["links"]["plc"]
     assert plc["lost"] and plc["outages"] == 1
     driver = plc["driver"]
-    assert driver["link_state"] != "up" and driver["requests"] > 50
+    assert driver["link_state"] != "up" and driver["requests"] > 0
     assert driver["link_failures"] == 1
     for key in ("timeouts", "reconnects", "late_answers"):
         assert key in driver
