@@ -93,7 +93,7 @@ def test_plc_killed_mid_run_is_said_once_and_the_rig_state_is_unknown() -> None:
     summary, err = _finish(run)
     assert run.returncode == EXIT_UNKNOWN_RIG_STATE, err
     assert summary["rig_final_state"] == "unknown"
-    assert summary["devices_lost"] == ["PLC"]
+    assert summary["devices_lost"] == ["plc"]
     plc = summary["links"]["plc"]
     assert plc["lost"] and plc["outages"] == 1
     driver = plc["driver"]

@@ -109,8 +109,9 @@ def exit_code(summary: dict[str, Any]) -> int:
     """3 if the rig's final state is unknown, else 4 if a device link was lost and not
     recovered, else 0; each reason goes to stderr as one line."""
     links = summary["links"]
-    for name in summary["devices_lost"]:
-        link = links[name.lower()]
+    for key in summary["devices_lost"]:
+        link = links[key]
+        name = "PLC" if key == "plc" else key
         print(
             f"error: {name} link lost at {link['lost_at_s']} s and not recovered by the end of "
             f"the run ({link['reason']})",

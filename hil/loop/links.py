@@ -112,5 +112,5 @@ class LinkWatches:
 
     @property
     def lost(self) -> list[str]:
-        """Names of the links lost and not recovered by the end of the run."""
-        return [w.name for w in (self.radar, self.plc) if w.lost]
+        """The links lost and not recovered by the end of the run: ``radar``, ``plc``."""
+        return [key for key, w in (("radar", self.radar), ("plc", self.plc)) if w.lost]
