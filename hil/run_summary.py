@@ -187,7 +187,7 @@ def _link_lines(links: dict[str, Any]) -> list[str]:
             state = "up"
         driver = link.get("driver")
         if driver is None:
-            lines.append(f"  {label} link: {state}")
+            lines.append(f"  {label}: in-process model, no link")
             continue
         counters = ", ".join(
             f"{key.replace('_', ' ')} {driver[key]}" for key in fields if key in driver

@@ -40,7 +40,7 @@ def test_text_summary_names_what_happened() -> None:
     assert done.returncode == 0, done.stderr
     assert "ARMED" in done.stdout and "launches" in done.stdout
     assert "engagement track" in done.stdout and "rig final state: SAFE" in done.stdout
-    assert "radar link: up" in done.stdout and "PLC link: up" in done.stdout
+    assert "radar: in-process model" in done.stdout and "PLC: in-process model" in done.stdout
 
 
 def _unused_port() -> int:
@@ -86,6 +86,7 @@ def test_fallback_to_emulation_says_so_loudly(missing_bench: Path) -> None:
         "--set", "rig.allow_emulation_fallback=true",
     )  # fmt: skip
     assert text.stdout.startswith("!!! EMULATION FALLBACK: radar, plc emulated")
+    assert "  radar link: up; frames " in text.stdout and "  PLC link: up; requests " in text.stdout
 
 
 def test_bad_rig_override_names_the_field() -> None:
