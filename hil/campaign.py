@@ -38,9 +38,11 @@ from hil.config.scenario import ScenarioConfig
 from hil.errors import HilError
 from hil.fire_control.engagement import Engagement
 from hil.loop.frames import Injector
-from hil.loop.launchers import InProcessLauncher, PlcLauncher
+from hil.loop.launchers import CommandCounts, InProcessLauncher
+from hil.loop.plc_launcher import PlcLauncher
 from hil.loop.runner import FireControlLoop, LoopResult
 from hil.loop.sources import DriverRadar, SimulatedRadar
+from hil.loop.timing import Histogram
 from hil.scenario import SimulatedScenario, build_targets, radar_parameters, scan_pattern
 from hil.stub_process import PlcStubProcess, RadarStubProcess
 from hil.tracking.measurement import PolarSensor
@@ -77,6 +79,21 @@ class CampaignResult:
     emulated_devices: tuple[str, ...] = ()
     """Devices replaced by emulators on a bench rig (empty unless the fallback was used)."""
     notes: list[str] = field(default_factory=list)
+    links: LinkDetails | None = None
+    """The device links' counters at the end of the run (None in ``sim``: no links)."""
+
+
+@dataclass
+class LinkDetails:
+    """The drivers' health snapshots at the end of the loop (dataclasses, serialised
+    generically: fields the drivers add appear in the summary), the radar's longest silence
+    as the loop saw it, and what became of the launcher commands."""
+
+    radar_health: object
+    plc_health: object
+    radar_longest_silence_s: float
+    commands: CommandCounts
+    command_delivery: Histogram
 
 
 OnCycle = Callable[[FireControlLoop], None]
@@ -167,6 +184,7 @@ async def _run_sim(
     loop = _loop(settings, scenario, source, launcher, build_targets(scenario), on_cycle)
     loop.advance_launcher = launcher.advance_to
     stop.attach(loop)
+    log.info("run started: sim, %s s of simulated time", settings.duration_s)
     return CampaignResult("sim", settings, await loop.run(settings.duration_s))
 
 
@@ -189,7 +207,13 @@ async def _run_with_drivers(
         sweep = scan_pattern(radar_cfg).dwell_sweep_rad
         source = DriverRadar(radar, sweep, "device" if radar_emulated else "run")
         launcher = PlcLauncher(plc)
-        await launcher.prepare()
+        try:
+            await launcher.prepare()
+        except DriverError as error:
+            raise HilError(
+                f"{plc.name} is connected but did not answer ({plc.health().last_error}); "
+                "check the unit id and the register map"
+            ) from error
         # truth for scoring: injected targets always; real ones only where we emulate them
         truth = build_targets(scenario) if radar_emulated else build_targets(scenario, "injected")
         loop = _loop(settings, scenario, source, launcher, truth, on_cycle)
@@ -198,18 +222,30 @@ async def _run_with_drivers(
         # group so they reach the caller as themselves, not wrapped in an ExceptionGroup
         failure: Exception | None = None
         async with asyncio.TaskGroup() as group:
-            poll = group.create_task(launcher.poll())
+            helpers = [
+                group.create_task(launcher.poll(), name="PLC status poll"),
+                group.create_task(launcher.run_sender(), name="PLC command sender"),
+            ]
             try:
                 await _first_status(launcher, plc)
+                log.info("run started: %s, %s s", rig.rig.mode, settings.duration_s)
                 result = await loop.run(settings.duration_s)
             except Exception as error:
                 failure = error
             finally:
-                poll.cancel()
+                for task in helpers:
+                    task.cancel()
         if failure is not None:
             raise failure
-        notes.extend(launcher.counts.errors[:10])
-        return CampaignResult(rig.rig.mode, settings, result, tuple(emulated), notes)
+        links = LinkDetails(
+            radar.health(),
+            plc.health(),
+            source.longest_silence_s,
+            launcher.counts,
+            launcher.delivery,
+        )
+        notes.extend(_command_notes(launcher.counts))
+        return CampaignResult(rig.rig.mode, settings, result, tuple(emulated), notes, links)
 
 
 def _loop(
@@ -322,6 +358,14 @@ async def _first_status(launcher: PlcLauncher, plc: PlcDriver) -> None:
             f"{plc.name} is connected but gave no status within {STATUS_WAIT_S} s "
             f"({plc.health().last_error}); check the unit id and the register map"
         ) from error
+
+
+def _command_notes(counts: CommandCounts) -> list[str]:
+    """One note on failed launcher writes (the first message), none when all went out."""
+    if not counts.failed:
+        return []
+    first = counts.errors[0] if counts.errors else "no message"
+    return [f"{counts.failed} launcher writes failed (first: {first})"]
 
 
 def _fallback(device: str, where: str, emulated: list[str], notes: list[str]) -> None:

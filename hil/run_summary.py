@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import math
 from dataclasses import asdict
 from typing import Any
 
 from drivers.plc.types import ArmState, FaultCode
-from hil.campaign import CampaignResult
+from hil.campaign import CampaignResult, LinkDetails
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:
@@ -56,7 +59,46 @@ def summarize(result: CampaignResult) -> dict[str, Any]:
         "digest": loop.digest,
         "notes": result.notes,
         "final_launch_count": final.launch_count if final else None,
+        "links": _links(result),
+        "devices_lost": loop.links.lost,
     }
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready: dataclasses as dicts (every field, whatever the class has), enums as their
+    values, non-finite floats as None."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = asdict(value)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return plain(value.value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _links(result: CampaignResult) -> dict[str, Any]:
+    """Each link as the loop saw it (``hil.loop.links``) and, with drivers, its driver's
+    health (``driver``) — radar: longest silence between frames; PLC: what became of the
+    launcher commands and how long their writes took."""
+    watches = result.loop.links
+    details: LinkDetails | None = result.links
+    radar: dict[str, Any] = {"source": "in-process model" if details is None else "driver"}
+    plc: dict[str, Any] = dict(radar)
+    radar |= watches.radar.summary()
+    plc |= watches.plc.summary()
+    if details is not None:
+        radar["longest_silence_s"] = round(details.radar_longest_silence_s, 3)
+        radar["driver"] = plain(details.radar_health)
+        counts = plain(details.commands)
+        counts.pop("errors", None)
+        plc["commands"] = counts
+        plc["command_delivery"] = details.command_delivery.summary_ms()
+        plc["driver"] = plain(details.plc_health)
+    return {"radar": radar, "plc": plc}
 
 
 def _relative(record: dict[str, Any], start_s: float) -> dict[str, Any]:
@@ -104,6 +146,7 @@ def render(summary: dict[str, Any]) -> str:
         f"  latency frame→command p50 {summary['latency_p50_ms']} ms, p99 "
         f"{summary['latency_p99_ms']} ms, max {summary['latency_max_ms']} ms; {jitter}",
         f"  rig final state: {summary['rig_final_state']}",
+        *_link_lines(summary["links"]),
     ]
     for record in summary["engagement_log"]:
         failing = ", ".join(record["interlocks_failing_at_end"]) or "-"
@@ -115,3 +158,47 @@ def render(summary: dict[str, Any]) -> str:
         )
     lines += [f"  note: {note}" for note in summary["notes"]]
     return "\n".join(lines)
+
+
+RADAR_FIELDS = (
+    "frames",
+    "crc_errors",
+    "bad_version",
+    "oversize",
+    "resyncs",
+    "garbage_bytes",
+    "bad_payloads",
+    "seq_restarts",
+    "reconnects",
+)
+"""Radar health fields the text summary shows, those the driver has (JSON has all of them)."""
+PLC_FIELDS = ("requests", "timeouts", "reconnects", "late_answers")
+
+
+def _link_lines(links: dict[str, Any]) -> list[str]:
+    lines = []
+    for name, label, fields in (("radar", "radar", RADAR_FIELDS), ("plc", "PLC", PLC_FIELDS)):
+        link = links[name]
+        if link["lost"]:
+            state = f"LOST at {link['lost_at_s']} s, not recovered ({link['reason']})"
+        elif link["outages"]:
+            state = f"up, {link['outages']} outages, longest {link['longest_outage_s']} s"
+        else:
+            state = "up"
+        driver = link.get("driver")
+        if driver is None:
+            lines.append(f"  {label}: in-process model, no link")
+            continue
+        counters = ", ".join(
+            f"{key.replace('_', ' ')} {driver[key]}" for key in fields if key in driver
+        )
+        if name == "radar":
+            counters += f", longest silence {link['longest_silence_s']} s"
+        else:
+            c = link["commands"]
+            counters += (
+                f"; writes failed {c['failed']}, FIRE dropped {c['fire_dropped']}, "
+                f"demands coalesced {c['coalesced']}"
+            )
+        lines.append(f"  {label} link: {state}; {counters}")
+    return lines

@@ -31,6 +31,8 @@ def test_sim_run_json_summary() -> None:
     assert summary["frames"] == 1000  # 10 s of 10 ms dwells
     assert summary["launches"] == 0 and summary["launch_requests"] == 0
     assert summary["rig_final_state"] == "SAFE"
+    assert summary["devices_lost"] == [] and summary["links"]["radar"]["lost"] is False
+    assert summary["links"]["plc"]["source"] == "in-process model"
 
 
 def test_text_summary_names_what_happened() -> None:
@@ -38,6 +40,7 @@ def test_text_summary_names_what_happened() -> None:
     assert done.returncode == 0, done.stderr
     assert "ARMED" in done.stdout and "launches" in done.stdout
     assert "engagement track" in done.stdout and "rig final state: SAFE" in done.stdout
+    assert "radar: in-process model" in done.stdout and "PLC: in-process model" in done.stdout
 
 
 def _unused_port() -> int:
@@ -83,6 +86,7 @@ def test_fallback_to_emulation_says_so_loudly(missing_bench: Path) -> None:
         "--set", "rig.allow_emulation_fallback=true",
     )  # fmt: skip
     assert text.stdout.startswith("!!! EMULATION FALLBACK: radar, plc emulated")
+    assert "  radar link: up; frames " in text.stdout and "  PLC link: up; requests " in text.stdout
 
 
 def test_bad_rig_override_names_the_field() -> None:
@@ -156,7 +160,8 @@ async def test_a_plc_that_does_not_answer_is_a_clear_error(tmp_path: Path) -> No
     assert run.returncode == 1
     lines = err.decode().splitlines()
     assert "Traceback" not in err.decode()
-    assert lines[-1].startswith(f"error: PLC {plc.url}: no answer to INPUT_REGISTERS 0-19")
+    assert lines[-1].startswith(f"error: PLC {plc.url} is connected but did not answer (no answer")
+    assert "check the unit id" in lines[-1]
     assert out == b""
     # the emulated radar it fell back to went with it (an orphan would be re-parented to init)
     orphans = [
@@ -165,3 +170,33 @@ async def test_a_plc_that_does_not_answer_is_a_clear_error(tmp_path: Path) -> No
         if "radar" in (p.info["cmdline"] or []) and str(ONE_INJECTED) in (p.info["cmdline"] or [])
     ]
     assert orphans == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+async def test_a_signal_stops_a_long_sim_run_at_once(signum: int) -> None:
+    """The sim rig runs as fast as the CPU allows without any I/O; a stop request must still be
+    noticed within a fraction of a second (it used to be ignored until the end of the run)."""
+    run = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hil", "-v", "run", "--rig", str(SIM_RIG), "--duration", "1e5",
+        "--json", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert run.stderr is not None
+    try:
+        async with asyncio.timeout(60):
+            while b"run started" not in (line := await run.stderr.readline()):
+                assert line, "the run never started"
+        await asyncio.sleep(0.5)  # let it run, then stop it mid-stream
+        run.send_signal(signum)
+        stopped = time.monotonic()
+        async with asyncio.timeout(10):
+            out, err = await run.communicate()
+        elapsed = time.monotonic() - stopped
+    finally:
+        if run.returncode is None:
+            run.kill()
+            await run.communicate()
+    assert run.returncode == 0, err.decode()
+    assert elapsed < 2.0
+    summary = json.loads(out.decode().strip().splitlines()[-1])
+    assert summary["stopped_early"] is True and 0 < summary["duration_s"] < 1e4
+    assert summary["rig_final_state"] == "SAFE" and summary["devices_lost"] == []

@@ -16,7 +16,7 @@ from plc_support import panel_write
 from hil.campaign import CampaignSettings, run_campaign
 from hil.config import load_rig, load_scenario
 from hil.fire_control.engagement import Phase
-from hil.loop.launchers import PlcLauncher
+from hil.loop.plc_launcher import PlcLauncher
 from hil.loop.runner import FireControlLoop
 from hil.run_summary import summarize
 

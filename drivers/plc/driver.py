@@ -13,13 +13,18 @@ once; a status is only ever returned from a read that just succeeded, stamped wi
 
 Writes go only to what the register map marks writable and are range-checked before sending
 (``ValueError`` naming the register); exception responses raise ``PlcExceptionError`` naming
-the register. Health: requests, timeouts, exceptions, reconnects, round-trip p50/p99.
+the register. Requests go on the wire one at a time, in the order they were made. A FIRE request
+is sent once (never retried: a repeated FIRE is a second launch request) and, given a deadline,
+not at all once the deadline has passed while it waited for the wire (``RequestExpiredError``).
+Health: requests, timeouts, exceptions, late answers, link failures, reconnects, round-trip
+p50/p99. Each change of link state is logged (INFO).
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import math
 import statistics
 import time
@@ -39,6 +44,7 @@ from drivers.lifecycle import SupervisedDriver
 from drivers.plc.register_map import RegisterMap, Table, as_float32, load_register_map
 from drivers.plc.types import ArmState, Coil, DiscreteInput, FaultCode, Mode
 
+log = logging.getLogger(__name__)
 TWO_PI = 2.0 * math.pi
 STATUS_REGISTERS = 20
 STATUS_BITS = 8
@@ -91,6 +97,10 @@ class PlcExceptionError(DriverError):
         self.register = register
         self.function_code = function_code
         self.exception_code = exception_code
+
+
+class RequestExpiredError(DriverError):
+    """A request with a deadline could not go on the wire before it; nothing was sent."""
 
 
 class PlcLinkState(enum.Enum):
@@ -182,6 +192,14 @@ class PlcHealth:
     reconnect."""
     reconnects: int
     heartbeats: int
+    late_answers: int
+    """Answers that came more than ``late_after_s`` after their request went on the wire, or
+    only to a retry."""
+    link_failures: int
+    """Times the link went from UP to FAILED (a timeout, a lost connection, a mismatched
+    answer)."""
+    expired_requests: int
+    """Requests with a deadline that passed before they could be sent (never sent)."""
     rtt_p50_ms: float | None
     rtt_p99_ms: float | None
     last_error: str | None
@@ -200,6 +218,7 @@ class PlcDriver(SupervisedDriver):
         heartbeat_hz: float | None = 10.0,
         backoff_min_s: float = 0.1,
         backoff_max_s: float = 2.0,
+        late_after_s: float = 0.1,
         register_map: RegisterMap | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -211,6 +230,8 @@ class PlcDriver(SupervisedDriver):
         self.heartbeat_hz = heartbeat_hz
         self.backoff_min_s = backoff_min_s
         self.backoff_max_s = backoff_max_s
+        self.late_after_s = late_after_s
+        """An answer slower than this (s, default one heartbeat period) counts as late."""
         self.map = register_map or load_register_map()
         self._clock = clock
         self._state = PlcLinkState.DOWN
@@ -224,6 +245,12 @@ class PlcDriver(SupervisedDriver):
         self._protocol_errors = 0
         self._reconnects = 0
         self._heartbeats = 0
+        self._late_answers = 0
+        self._link_failures = 0
+        self._expired_requests = 0
+        self._wire = asyncio.Lock()
+        """Held while a request is on the wire: requests queue here, in the order made."""
+        self._down_since: float | None = None
 
     @property
     def link_state(self) -> PlcLinkState:
@@ -241,6 +268,9 @@ class PlcDriver(SupervisedDriver):
             self._protocol_errors,
             self._reconnects,
             self._heartbeats,
+            self._late_answers,
+            self._link_failures,
+            self._expired_requests,
             p50,
             p99,
             self._last_error,
@@ -319,9 +349,12 @@ class PlcDriver(SupervisedDriver):
         """Request ARMED (True) or drop to SAFE now (False). The PLC decides."""
         await self._write_coil(Coil.ARM_REQUEST, armed)
 
-    async def request_fire(self) -> None:
-        """Request one launch; the PLC launches only if READY_TO_FIRE holds in the next scan."""
-        await self._write_coil(Coil.FIRE, True)
+    async def request_fire(self, not_after_s: float | None = None) -> None:
+        """Request one launch; the PLC launches only if READY_TO_FIRE holds in the next scan.
+        Sent once, never retried. ``not_after_s`` (driver clock, s): if the request cannot go on
+        the wire by then (others ahead of it, a slow PLC), ``RequestExpiredError`` and nothing is
+        sent."""
+        await self._write_coil(Coil.FIRE, True, not_after_s=not_after_s, retries=0)
 
     async def reset_faults(self) -> None:
         await self._write_coil(Coil.FAULT_RESET, True)
@@ -337,35 +370,99 @@ class PlcDriver(SupervisedDriver):
     async def _write_registers(self, first: str, words: list[int]) -> None:
         await self._request(first, "write_registers", self.map[first].address, words)
 
-    async def _write_coil(self, coil: Coil, value: bool) -> None:
+    async def _write_coil(
+        self,
+        coil: Coil,
+        value: bool,
+        *,
+        not_after_s: float | None = None,
+        retries: int | None = None,
+    ) -> None:
         spec = self.map.tables[Table.COILS][coil]
         if not spec.writable:
             raise ValueError(f"{spec.name} is read-only")
-        await self._request(spec.name, "write_coil", spec.address, value)
+        await self._request(
+            spec.name,
+            "write_coil",
+            spec.address,
+            value,
+            not_after_s=not_after_s,
+            retries=retries,
+        )
 
-    async def _request(self, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
+    async def _request(
+        self,
+        what: str,
+        method: str,
+        *args: Any,
+        not_after_s: float | None = None,
+        retries: int | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """One request on the wire (queued behind any other). ``not_after_s``: give up, sending
+        nothing, if it cannot be sent by then; ``retries``: this request's retries instead of
+        the driver's."""
         self._require_open()
-        client = self._client
-        if client is None or self._state is not PlcLinkState.UP:
+        self._check_up(what)
+        try:
+            wait_s = None if not_after_s is None else max(0.0, not_after_s - self._clock())
+            async with asyncio.timeout(wait_s):
+                await self._wire.acquire()
+        except TimeoutError:
+            self._expired_requests += 1
+            raise RequestExpiredError(
+                f"{self.name}: {what} not sent: the link was busy past its deadline"
+            ) from None
+        try:
+            if not_after_s is not None and self._clock() > not_after_s:
+                self._expired_requests += 1
+                raise RequestExpiredError(f"{self.name}: {what} not sent: deadline passed")
+            return await self._on_wire(what, method, args, kwargs, retries)
+        finally:
+            self._wire.release()
+
+    def _check_up(self, what: str) -> None:
+        if self._client is None or self._state is not PlcLinkState.UP:
             raise LinkDownError(
                 f"{self.name}: link {self._state.value}, {what} not sent"
                 + (f" ({self._last_error})" if self._last_error else "")
             )
+
+    async def _on_wire(
+        self,
+        what: str,
+        method: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        retries: int | None,
+    ) -> Any:
+        self._check_up(what)
+        client = self._client
+        assert client is not None
         self._requests += 1
         started = self._clock()
+        if retries is not None:
+            client.ctx.retries = retries  # only this request is on the wire (``_wire``)
         try:
             response = await getattr(client, method)(*args, device_id=self.unit_id, **kwargs)
         except (ConnectionException, ModbusException, OSError) as error:
             timed_out = "No response" in str(error) or isinstance(error, TimeoutError)
             if timed_out:
                 self._timeouts += 1
+                attempts = (self.retries if retries is None else retries) + 1
+                reason = f"no answer to {what} after {attempts} attempts"
+                self._fail(reason)
+                raise DriverTimeoutError(f"{self.name}: {reason}") from error
             self._fail(f"{what}: {error}")
-            if timed_out:
-                raise DriverTimeoutError(
-                    f"{self.name}: no answer to {what} after {self.retries + 1} attempts"
-                ) from error
             raise LinkDownError(f"{self.name}: {what}: {error}") from error
-        self._rtts.append(self._clock() - started)
+        finally:
+            if retries is not None:
+                client.ctx.retries = self.retries
+        rtt = self._clock() - started
+        self._rtts.append(rtt)
+        retried: int = getattr(response, "retries", 0)
+        if rtt > self.late_after_s or retried > 0:
+            self._late_answers += 1
         expected, table = REQUESTS[method]
         if response.function_code & 0x7F != expected or not _complete(method, response, kwargs):
             # Modbus RTU has no transaction ids: a late answer to an earlier request can be
@@ -393,6 +490,9 @@ class PlcDriver(SupervisedDriver):
         self._last_error = reason
         if self._state is PlcLinkState.UP:
             self._state = PlcLinkState.FAILED
+            self._link_failures += 1
+            self._down_since = self._clock()
+            log.info("%s: link failed: %s", self.name, reason)
             self._up.clear()
             self._failed.set()
 
@@ -434,6 +534,8 @@ class PlcDriver(SupervisedDriver):
                     continue
                 if connected_before:
                     self._reconnects += 1
+                    down_s = self._clock() - (self._down_since or self._clock())
+                    log.info("%s: link up again (reconnect after %.2f s)", self.name, down_s)
                 connected_before = True
                 backoff = self.backoff_min_s
                 self._client = client

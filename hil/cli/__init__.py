@@ -1,4 +1,8 @@
-"""The ``hil`` command line. Each sub-command lives in its own module with ``register()``."""
+"""The ``hil`` command line. Each sub-command lives in its own module with ``register()``.
+
+Exit codes shared by every command (``hil run`` adds 3 and 4, see ``hil.cli.run_cmd``): 0 done,
+1 the command failed (a device missing or refusing, a run that could not proceed), 2 usage or
+configuration error, 130 interrupted before the command could stop cleanly."""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ from collections.abc import Sequence
 
 from hil import __version__
 from hil.cli import config_cmd, radar_cmd, run_cmd, sim_cmd, stub_cmd
+from hil.cli.log_setup import configure_logging
 from hil.errors import ConfigError, HilError
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +26,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hil", description="Radar/launcher hardware-in-the-loop bench."
     )
     parser.add_argument("--version", action="version", version=f"hil-testbed {__version__}")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more log output on stderr: -v info (pymodbus included), -vv debug (pymodbus "
+        "frame dumps); without it, warnings only, one line each",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (config_cmd, run_cmd, sim_cmd, stub_cmd, radar_cmd):
         module.register(commands)
@@ -30,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hil`` console script; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logging(args.verbose)
     try:
         code: int = args.handler(args)
     except ConfigError as error:
@@ -41,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     return code
 
 

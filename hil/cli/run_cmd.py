@@ -1,4 +1,11 @@
-"""``hil run``: the fire-control loop on a rig over a scenario (see ``hil.campaign``)."""
+"""``hil run``: the fire-control loop on a rig over a scenario (see ``hil.campaign``).
+
+Exit codes, the first that applies: 2 usage or configuration error; 1 the run could not start
+or could not go on (``HilError``: a device missing at the start, no PLC status); 3 the rig's
+final state is unknown (making it safe could not be confirmed — never masked by another code);
+4 a device link was lost and not recovered by the end of the run (``hil.loop.links``); 0
+otherwise, also for a run stopped early by SIGINT/SIGTERM (``stopped_early`` in the summary);
+130 interrupted before the run's own signal handling was in place."""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import argparse
 import asyncio
 import json
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +26,7 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 DEFAULT_RIG = CONFIGS / "rigs" / "emulate.toml"
 DEFAULT_SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
 EXIT_UNKNOWN_RIG_STATE = 3
+EXIT_DEVICE_LOST = 4
 
 
 def register(commands: Any) -> None:
@@ -25,7 +34,10 @@ def register(commands: Any) -> None:
         "run",
         help="run the fire-control loop on a rig (sim, emulate or bench) over a scenario",
         description="Track, evaluate, engage and command the launcher. Arming is off unless "
-        "--arm is given. Exit code 3 if the rig's final state could not be confirmed.",
+        "--arm is given. Exit codes: 0 done (also when stopped by SIGINT/SIGTERM), 1 the run "
+        "could not start or go on, 2 usage or configuration error, 3 the rig's final state "
+        "could not be confirmed (wins over 4), 4 a device link was lost and not recovered by "
+        "the end.",
     )
     parser.add_argument(
         "--rig",
@@ -90,4 +102,26 @@ def run_loop(args: argparse.Namespace) -> int:
         print(json.dumps(summary))
     else:
         print(render(summary))
-    return EXIT_UNKNOWN_RIG_STATE if summary["rig_final_state"] == "unknown" else 0
+    return exit_code(summary)
+
+
+def exit_code(summary: dict[str, Any]) -> int:
+    """3 if the rig's final state is unknown, else 4 if a device link was lost and not
+    recovered, else 0; each reason goes to stderr as one line."""
+    links = summary["links"]
+    for key in summary["devices_lost"]:
+        link = links[key]
+        name = "PLC" if key == "plc" else key
+        print(
+            f"error: {name} link lost at {link['lost_at_s']} s and not recovered by the end of "
+            f"the run ({link['reason']})",
+            file=sys.stderr,
+        )
+    if summary["rig_final_state"] == "unknown":
+        print(
+            "error: the rig's final state is unknown: making the launcher safe could not be "
+            "confirmed; check the PLC before approaching the launcher",
+            file=sys.stderr,
+        )
+        return EXIT_UNKNOWN_RIG_STATE
+    return EXIT_DEVICE_LOST if summary["devices_lost"] else 0

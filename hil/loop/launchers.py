@@ -2,20 +2,17 @@
 
 Both turn a :class:`Demand` into PLC writes — only what changed (mode, axes enable, arm
 request) plus the pointing setpoints every cycle while pointing and one FIRE pulse per launch
-request — and report the newest :class:`LauncherStatus`.
+request (``plan``) — and report the newest :class:`LauncherStatus`.
 
 - :class:`InProcessLauncher`: the emulated PLC's scan logic (``firmware_stubs.plc.model``, the
   same code the Modbus emulator runs), scanned every 10 ms of simulated time, written through
-  the same register map and word encoding as the wire.
-- :class:`PlcLauncher`: the PLC driver (bench or emulated PLC), its status polled in the
-  background; a failed write is counted and logged, and a failed FIRE is never repeated.
+  the same register map and word encoding as the wire, inside the cycle (deterministic).
+- ``hil.loop.plc_launcher.PlcLauncher``: the PLC driver (bench or emulated PLC), its status
+  polled and its commands written by tasks beside the loop, so a slow PLC never stalls a cycle.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
 import logging
 import math
 from collections.abc import Callable
@@ -23,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from drivers.errors import DriverError
-from drivers.plc.driver import PlcDriver, PlcLinkState, PlcStatus, pointing_words
+from drivers.plc.driver import PlcStatus, pointing_words
 from drivers.plc.register_map import RegisterMap, load_register_map
-from drivers.plc.types import Coil, FaultCode, Mode
+from drivers.plc.types import Coil, Mode
 from firmware_stubs.plc.model import SCAN_MS, PlcModel
 from hil.fire_control.engagement import Demand
 from hil.fire_control.interlocks import LauncherStatus
@@ -45,13 +42,23 @@ class SentState:
 
 @dataclass
 class CommandCounts:
+    """Writes made, by kind (``fire``: FIRE requests that went on the wire)."""
+
     point: int = 0
     mode: int = 0
     axes: int = 0
     arm: int = 0
     fire: int = 0
     failed: int = 0
+    """Writes that raised (no answer, link lost, refused by the PLC)."""
+    fire_dropped: int = 0
+    """FIRE requests never sent: not on the wire within their window, or overtaken by a disarm."""
+    coalesced: int = 0
+    """Demands replaced by a newer one before they were written (never written)."""
+    status_failures: int = 0
+    """Status reads that failed."""
     errors: list[str] = field(default_factory=list)
+    """The first failure messages (at most 100)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +180,10 @@ class Launcher(Protocol):
         """Disarm, stop pointing, disable the axes; the final status, or None if unknown."""
         ...
 
+    def link_problem(self) -> str:
+        """What is wrong with the link right now, in a few words (for the log)."""
+        ...
+
 
 class InProcessLauncher:
     """The PLC's scan logic in process, on the simulated clock (see the module doc)."""
@@ -224,6 +235,9 @@ class InProcessLauncher:
         self.advance_to(self._t_s + 0.05)
         return self.status()
 
+    def link_problem(self) -> str:
+        return "in-process model (no link)"
+
     def _note(self, message: str) -> None:
         raise AssertionError(f"in-process PLC refused a write: {message}")  # never: no link
 
@@ -244,72 +258,3 @@ def status_from_plc(status: PlcStatus, link_up: bool, t_s: float) -> LauncherSta
         fire_reject_count=status.fire_reject_count,
         rounds_ready=status.rounds_ready,
     )
-
-
-class PlcLauncher:
-    """The PLC driver as the loop's launcher (see the module doc). Run :meth:`poll` as a task
-    for the status; times are host monotonic seconds (the driver's clock)."""
-
-    def __init__(self, driver: PlcDriver, poll_interval_s: float = 0.05) -> None:
-        self.driver = driver
-        self.name = driver.name
-        self.poll_interval_s = poll_interval_s
-        self.counts = CommandCounts()
-        self._sent = SentState()
-        self._latest: LauncherStatus = LauncherStatus(t_s=-math.inf, link_up=False)
-        self._have_status = asyncio.Event()
-
-    def status(self) -> LauncherStatus:
-        s = self._latest
-        up = self.driver.link_state is PlcLinkState.UP
-        if s.link_up == up:
-            return s
-        return dataclasses.replace(s, link_up=up)
-
-    async def first_status(self, timeout_s: float) -> LauncherStatus:
-        async with asyncio.timeout(timeout_s):
-            await self._have_status.wait()
-        return self._latest
-
-    async def prepare(self) -> None:
-        """Start of a run: clear latched faults if the PLC allows it (the operator starting
-        a run is the act that acknowledges them; e-stop and chain must be closed)."""
-        status = await self.driver.read_status()
-        closed = status.estop_ok and status.interlock_chain_ok
-        if status.fault_code is not FaultCode.NONE and closed:
-            await self.driver.reset_faults()
-
-    async def poll(self) -> None:
-        while True:
-            try:
-                status = await self.driver.read_status()
-            except DriverError as error:
-                self._latest = dataclasses.replace(self._latest, link_up=False)
-                self._note(f"status: {error}")
-                with contextlib.suppress(DriverError):
-                    await self.driver.wait_up(self.poll_interval_s * 4)
-                continue
-            up = self.driver.link_state is PlcLinkState.UP
-            self._latest = status_from_plc(status, up, status.t_read_s)
-            self._have_status.set()
-            await asyncio.sleep(self.poll_interval_s)
-
-    async def apply(self, demand: Demand) -> None:
-        await send(demand, self.driver, self._sent, self.counts, self._note)
-
-    async def make_safe(self) -> LauncherStatus | None:
-        try:
-            async with asyncio.timeout(2.0):
-                await self.driver.request_arm(False)
-                await self.driver.set_mode(Mode.IDLE)
-                await self.driver.enable_axes(False)
-                status = await self.driver.read_status()
-        except (DriverError, TimeoutError) as error:
-            self._note(f"make safe: {error}")
-            return None
-        return status_from_plc(status, True, status.t_read_s)
-
-    def _note(self, message: str) -> None:
-        if len(self.counts.errors) < 100:
-            self.counts.errors.append(message)
-        log.warning("%s: %s", self.name, message)

@@ -12,7 +12,8 @@ One cycle per radar frame (or per idle timeout when the radar is silent):
 Each stage is timed into a histogram; latency is from the frame's arrival to its command having
 been sent. Time comes only from the frame source's clock (simulated in ``sim`` mode, so the whole
 loop is deterministic by seed). The track picture is scored against ground truth once per
-``score_interval_s`` of loop time.
+``score_interval_s`` of loop time. Each cycle also feeds the link watch (``hil.loop.links``):
+one log line per change of a link's state, and which links were lost at the end.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from hil.fire_control.engagement import Demand, Engagement, TrackPicture
 from hil.fire_control.interlocks import LauncherStatus
 from hil.loop.frames import Injector, TaggedFrame
 from hil.loop.launchers import Launcher
+from hil.loop.links import LinkWatches
 from hil.loop.sources import FrameSource
 from hil.loop.timing import LoopTiming
 from hil.tracking.scoring import TrackScorer
@@ -85,6 +87,8 @@ class LoopResult:
     digest: str
     """SHA-256 over every cycle's time, demand and track picture: equal digests mean identical
     tracks and commands."""
+    links: LinkWatches
+    """Both links' outages over the run and which were lost at its end."""
 
     @property
     def rig_state_known(self) -> bool:
@@ -125,6 +129,10 @@ class FireControlLoop:
         self.scorer = TrackScorer()
         self._next_score_s = -math.inf
         self._digest = hashlib.sha256()
+        config = engagement.config
+        self.links = LinkWatches.start(
+            source.now_s(), config.max_radar_silence_s, config.max_plc_status_age_s
+        )
 
     async def run(self, duration_s: float) -> LoopResult:
         """Run until the source ends or ``duration_s`` of loop time has passed, then make the
@@ -132,6 +140,10 @@ class FireControlLoop:
         start_s = self.source.now_s()
         end_s = start_s + duration_s
         t_last = start_s
+        config = self.engagement.config
+        self.links = LinkWatches.start(
+            start_s, config.max_radar_silence_s, config.max_plc_status_age_s
+        )
         try:
             async with contextlib.aclosing(self.source.frames()) as frames:
                 async for frame in frames:
@@ -142,6 +154,7 @@ class FireControlLoop:
                         break
         finally:
             self.engagement.finish(t_last)
+            self.links.finish(t_last)
             final = await self.launcher.make_safe()
         return LoopResult(
             self.stop_requested,
@@ -153,6 +166,7 @@ class FireControlLoop:
             self.scorer,
             final,
             self._digest.hexdigest(),
+            self.links,
         )
 
     async def _cycle(self, frame: TaggedFrame | None, start_s: float) -> float:
@@ -182,9 +196,17 @@ class FireControlLoop:
         if self.advance_launcher is not None:
             self.advance_launcher(t)
         picture = self._picture(t)
-        demand = self.engagement.step(
-            picture, self.launcher.status(), self.source.frame_age_s(t), self.operator_armed
+        status = self.launcher.status()
+        frame_age = self.source.frame_age_s(t)
+        self.links.observe(
+            t,
+            frame_age,
+            status.link_up,
+            status.t_s,
+            self.source.link_problem,
+            self.launcher.link_problem,
         )
+        demand = self.engagement.step(picture, status, frame_age, self.operator_armed)
         if demand.fire and not (demand.interlocks is not None and demand.interlocks.all_hold):
             c.fire_suppressed += 1
             log.error("engagement asked to fire with interlocks not all holding; dropped")
