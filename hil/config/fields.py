@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class ConfigModel(BaseModel):
-    """Base of every config table: frozen, strict types, unknown keys are errors."""
+    """Base of every config table: frozen, strict types, unknown keys are errors, and every
+    float — scalar, vector element, interval bound, list item — is finite (TOML's ``nan`` and
+    ``inf`` are refused naming the key). A field that means "never" by ``inf`` says so with
+    ``SecondsOrNever``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def _exactly(count: int, what: str) -> Any:
@@ -29,6 +33,16 @@ Vec3 = Annotated[tuple[float, float, float], _exactly(3, "[east, north, up]")]
 
 Interval = Annotated[tuple[float, float], _exactly(2, "[low, high]")]
 """A closed interval [low, high]; the unit is in the field's name."""
+
+
+def _not_nan(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        raise ValueError("nan is not a time: give seconds, or inf for never")
+    return value
+
+
+SecondsOrNever = Annotated[float, Field(gt=0, allow_inf_nan=True), BeforeValidator(_not_nan)]
+"""A time (s) > 0 where ``inf`` means never; ``nan`` is refused."""
 
 
 def _list_to_tuple(value: Any) -> Any:

@@ -98,10 +98,23 @@ def load_config(
             raise ConfigError([f"{path}: bad override {override!r}: expected key.path=value"])
         _assign(path, data, keys, _parse_value(value.strip()), f"--set {override}")
         sources[keys] = f"--set {override}"
+    return validate(path, chosen, data, sources)
+
+
+def validate(
+    path: Path,
+    model: type[ModelT],
+    data: Mapping[str, Any],
+    sources: Mapping[tuple[str, ...], str] | None = None,
+) -> ModelT:
+    """Validate parsed ``data`` from ``path`` as ``model``; every problem is one line naming the
+    file and key (and, from ``sources``, the override that set it)."""
     try:
-        return chosen.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as error:
-        raise ConfigError([_describe(path, chosen, e, sources) for e in error.errors()]) from error
+        raise ConfigError(
+            [_describe(path, model, e, sources or {}) for e in error.errors()]
+        ) from error
 
 
 def load_scenario(path: str | Path) -> ScenarioConfig:

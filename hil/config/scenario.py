@@ -19,7 +19,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from hil.config.fields import ConfigModel, Interval, TableArray, Vec3, ordered
+from hil.config.fields import (
+    ConfigModel,
+    Interval,
+    SecondsOrNever,
+    TableArray,
+    Vec3,
+    ordered,
+)
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
@@ -89,7 +96,7 @@ class _TargetBase(ConfigModel):
     source: TargetSource = "real"
     rcs_m2: PositiveFloat = 1.0
     birth_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
-    death_s: Annotated[float, Field(gt=0)] = math.inf
+    death_s: SecondsOrNever = math.inf
     """Scenario time (s) the target disappears; ``inf`` (the default) for never."""
 
     @model_validator(mode="after")
