@@ -378,3 +378,38 @@ def test_non_finite_radar_position_is_refused_not_a_silent_run() -> None:
         "radar.position_enu_m[1]: Input should be a finite number (got inf) "
         "[set by environment HIL_RIG__RADAR__POSITION_ENU_M]",
     )
+
+
+# --- config check checks what will run (issue 9) ----------------------------------------------
+
+
+def test_config_check_applies_the_environment_overrides_hil_run_applies() -> None:
+    """Reported: ``HIL_RIG__RIG__MODE=warp`` checked ok, then ``hil run`` rejected it."""
+    env = {"HIL_RIG__RIG__MODE": "warp"}
+    result = hil("config", "check", SIM_RIG, env=env)
+    assert_usage_error(
+        result,
+        f"{SIM_RIG}: rig.mode: Input should be 'bench', 'emulate', 'sim' or 'replay' "
+        "(got 'warp') [set by environment HIL_RIG__RIG__MODE]",
+    )
+    assert len(result.stderr.splitlines()) == 1
+    run = hil("run", "--rig", SIM_RIG, "--scenario", SINGLE_CV, "--duration", "1", env=env)
+    assert run.returncode == result.returncode and run.stderr == result.stderr
+
+
+def test_config_check_set_wins_over_the_environment_as_in_hil_run() -> None:
+    env = {"HIL_RIG__RIG__MODE": "warp", "HIL_RIG__PLC__PORT": "1502"}
+    result = hil("config", "check", SIM_RIG, SINGLE_CV, "--set", "rig.mode=emulate", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"ok    {SIM_RIG} (RigConfig with environment HIL_RIG__PLC__PORT, environment "
+        "HIL_RIG__RIG__MODE, --set rig.mode=emulate)",
+        f"ok    {SINGLE_CV} (ScenarioConfig)",
+    ]
+    bad = hil("config", "check", SIM_RIG, "--set", "plc.port=70000")
+    assert_usage_error(bad, "plc.port: ", "[set by --set plc.port=70000]")
+
+
+def test_config_check_set_without_a_rig_file_is_an_error() -> None:
+    result = hil("config", "check", SINGLE_CV, "--set", "rig.mode=emulate")
+    assert_usage_error(result, "--set overrides rig values", "none of the files checked")

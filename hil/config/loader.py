@@ -83,11 +83,45 @@ def load_config(
     path = Path(path)
     data = read_toml(path)
     chosen: type[BaseModel] = model if model is not None else kind_of(path, data)
+    return _apply_and_validate(path, data, chosen, overrides, environ, env_prefix)
+
+
+def load_as_run(
+    path: str | Path, overrides: Sequence[str] = (), environ: Mapping[str, str] | None = None
+) -> tuple[BaseModel, list[str]]:
+    """Load a config of any kind exactly as the commands that use it will: a rig file with its
+    ``HIL_RIG__…`` environment variables and ``overrides`` applied (``hil run``'s precedence),
+    other kinds as they are. Returns the config and the overrides applied to it."""
+    path = Path(path)
+    data = read_toml(path)
+    chosen = kind_of(path, data)
+    if chosen is not RigConfig:
+        return validate(path, chosen, data), []
+    env = environ if environ is not None else os.environ
+    applied = [
+        f"environment {name}" for name in sorted(env) if _is_override(name, RIG_ENV_PREFIX)
+    ] + [f"--set {override}" for override in overrides]
+    config = _apply_and_validate(path, data, chosen, overrides, env, RIG_ENV_PREFIX)
+    return config, applied
+
+
+def _is_override(name: str, prefix: str) -> bool:
+    return name.startswith(prefix) and len(name) > len(prefix)
+
+
+def _apply_and_validate(
+    path: Path,
+    data: dict[str, Any],
+    chosen: type[BaseModel],
+    overrides: Sequence[str],
+    environ: Mapping[str, str] | None,
+    env_prefix: str | None,
+) -> BaseModel:
     sources: dict[tuple[str, ...], str] = {}
     if env_prefix is not None:
         env = environ if environ is not None else os.environ
         for name, value in sorted(env.items()):
-            if name.startswith(env_prefix) and len(name) > len(env_prefix):
+            if _is_override(name, env_prefix):
                 keys = tuple(part.lower() for part in name[len(env_prefix) :].split("__"))
                 _assign(path, data, keys, _parse_value(value), f"environment {name}")
                 sources[keys] = f"environment {name}"
