@@ -18,8 +18,8 @@ from conftest import CONFIGS, DATA
 from pydantic import BaseModel, ValidationError
 
 from hil.cli import main
-from hil.config import load_config, load_rig, load_scenario
-from hil.config.loader import CONFIG_KINDS, kind_of, read_toml, validate
+from hil.config import ScenarioConfig, load_config, load_rig, load_scenario
+from hil.config.loader import CONFIG_KINDS, MAX_CONFIG_BYTES, kind_of, read_toml, validate
 from hil.errors import ConfigError
 
 BAD = DATA / "bad_configs"
@@ -62,6 +62,11 @@ EXPECTED_ERRORS = {
     "death_nan.toml": ("targets[0].death_s", "give seconds, or inf for never"),
     "plc_emulator_sector_inf.toml": ("inhibit_sectors[0].el_deg[1]", "finite number (got inf)"),
     "register_map_scale_inf.toml": ("holding_registers[0].scale", "finite number (got inf)"),
+    "dwell_too_short.toml": (
+        "radar.dwell_s",
+        "at least 0.001 s (1 ms): the ICD radar dwells 10 ms",
+    ),
+    "duration_forever.toml": ("scenario.duration_s", "at most 2592000 s (30 days)"),
 }
 
 
@@ -413,3 +418,40 @@ def test_config_check_set_wins_over_the_environment_as_in_hil_run() -> None:
 def test_config_check_set_without_a_rig_file_is_an_error() -> None:
     result = hil("config", "check", SINGLE_CV, "--set", "rig.mode=emulate")
     assert_usage_error(result, "--set overrides rig values", "none of the files checked")
+
+
+# --- files that are not config files (issue 9) ------------------------------------------------
+
+
+def test_a_device_is_refused_not_read_whole() -> None:
+    """Reported: ``--scenario /dev/zero`` read until memory ran out."""
+    for args in (("sim", "--scenario", "/dev/zero"), ("config", "check", "/dev/zero")):
+        result = hil(*args)
+        assert_usage_error(result, "error: /dev/zero: not a regular file")
+        assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_pipe_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "rig.toml"
+    os.mkfifo(fifo)
+    result = hil("config", "check", str(fifo))  # would block for ever in open() if read
+    assert_usage_error(result, f"error: {fifo}: not a regular file (a device, pipe or socket)")
+
+
+def test_a_file_larger_than_a_config_is_refused(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.toml"
+    with huge.open("wb") as handle:
+        handle.truncate(MAX_CONFIG_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(
+        ConfigError, match=r"huge\.toml: larger than a config file can be \(4 MiB\)"
+    ):
+        load_config(huge)
+    fits = tmp_path / "fits.toml"
+    fits.write_text('[scenario]\nname = "x"\n' + "#" * (MAX_CONFIG_BYTES - 40) + "\n")
+    assert isinstance(load_config(fits), ScenarioConfig)
+
+
+def test_a_symlink_to_a_config_is_read(tmp_path: Path) -> None:
+    link = tmp_path / "rig.toml"
+    link.symlink_to(CONFIGS / "rigs" / "sim.toml")
+    assert load_rig(link, environ={}).rig.name == "sim"

@@ -7,6 +7,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+MAX_RUN_S = 30 * 86_400.0
+"""Longest run (s) a scenario or ``--duration`` may ask for: 30 days. A soak run is hours to
+days; 1e9 s (32 years) is a typo, and a simulated run's dwells grow with its length."""
+
+MIN_DWELL_S = 1e-3
+"""Shortest radar dwell (s). The ICD's radar dwells 10 ms and sends one DETECTIONS frame per
+dwell: an empty one is 34 bytes, 0.37 ms of the default 921600 baud link (0.11 ms at 3 Mbaud)."""
+
 
 class ConfigModel(BaseModel):
     """Base of every config table: frozen, strict types, unknown keys are errors, and every

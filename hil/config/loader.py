@@ -12,6 +12,7 @@ Precedence for rig files: ``--set key.path=value`` on the command line, then env
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 import types
 import typing
@@ -40,21 +41,51 @@ CONFIG_KINDS: dict[str, type[BaseModel]] = {
 RIG_ENV_PREFIX = "HIL_RIG__"
 
 
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+"""Largest config file read (4 MiB): hand-written configs are kilobytes, and many targets are
+generated with ``[[raids]]``. Guards against reading a device or a huge file whole."""
+
+
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file; any failure is a one-line ``ConfigError`` naming the file."""
+    """Parse a TOML file; any failure is a one-line ``ConfigError`` naming the file. Only
+    regular files of at most ``MAX_CONFIG_BYTES`` are read."""
     try:
+        _check_readable(path, path.stat())
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            _check_readable(path, os.fstat(handle.fileno()))
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        _check_size(path, len(raw))
+        return tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError as error:
         raise ConfigError([f"{path}: file not found"]) from error
-    except IsADirectoryError as error:
-        raise ConfigError([f"{path}: is a directory, expected a .toml file"]) from error
     except PermissionError as error:
         raise ConfigError([f"{path}: permission denied"]) from error
     except UnicodeDecodeError as error:
         raise ConfigError([f"{path}: not UTF-8 text ({error.reason})"]) from error
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([f"{path}: TOML syntax error: {error}"]) from error
+    except OSError as error:
+        raise ConfigError([f"{path}: cannot read: {error.strerror or error}"]) from error
+
+
+def _check_readable(path: Path, status: os.stat_result) -> None:
+    if stat.S_ISDIR(status.st_mode):
+        raise ConfigError([f"{path}: is a directory, expected a .toml file"])
+    if not stat.S_ISREG(status.st_mode):
+        raise ConfigError(
+            [f"{path}: not a regular file (a device, pipe or socket); give a .toml file"]
+        )
+    _check_size(path, status.st_size)
+
+
+def _check_size(path: Path, size: int) -> None:
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            [
+                f"{path}: larger than a config file can be ({MAX_CONFIG_BYTES // 1024**2} MiB); "
+                "generate many targets with [[raids]]"
+            ]
+        )
 
 
 def kind_of(path: Path, data: Mapping[str, Any]) -> type[BaseModel]:

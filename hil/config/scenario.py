@@ -20,6 +20,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from hil.config.fields import (
+    MAX_RUN_S,
+    MIN_DWELL_S,
     ConfigModel,
     Interval,
     SecondsOrNever,
@@ -36,7 +38,17 @@ class ScenarioInfo(ConfigModel):
     name: str = Field(min_length=1)
     description: str = ""
     duration_s: PositiveFloat = 60.0
-    """Default run length for ``hil sim`` and campaigns (s)."""
+    """Default run length for ``hil sim`` and campaigns (s), at most ``MAX_RUN_S`` (30 days)."""
+
+    @field_validator("duration_s")
+    @classmethod
+    def _not_forever(cls, value: float) -> float:
+        if value > MAX_RUN_S:
+            raise ValueError(
+                f"at most {MAX_RUN_S:.0f} s (30 days): a soak run is hours to days, and a "
+                "simulated run's dwells grow with its length"
+            )
+        return value
 
 
 class RadarModelConfig(ConfigModel):
@@ -52,6 +64,7 @@ class RadarModelConfig(ConfigModel):
     sector_width_deg: Annotated[float, Field(ge=0, le=360)] = 90.0
     boresight_el_deg: Annotated[float, Field(ge=-10, le=90)] = 0.0
     dwell_s: Annotated[float, Field(gt=0, le=1)] = 0.01
+    """Time on target per DETECTIONS frame (s): ICD 10 ms; at least ``MIN_DWELL_S`` (1 ms)."""
     beamwidth_deg: Annotated[float, Field(gt=0, le=180)] = 2.0
     elevation_coverage_deg: Interval = (-5.0, 85.0)
     range_coverage_m: Interval = (100.0, 20_000.0)
@@ -66,6 +79,17 @@ class RadarModelConfig(ConfigModel):
     clutter_per_dwell: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)] = 0.0
     """Mean number of false alarms per dwell (Poisson)."""
     clutter_vr_max_mps: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 30.0
+
+    @field_validator("dwell_s")
+    @classmethod
+    def _link_can_carry(cls, value: float) -> float:
+        if value < MIN_DWELL_S:
+            raise ValueError(
+                f"at least {MIN_DWELL_S:g} s (1 ms): the ICD radar dwells 10 ms, and each dwell "
+                "is one DETECTIONS frame; an empty frame alone takes 0.37 ms of the 921600 baud "
+                "link"
+            )
+        return value
 
     @field_validator("elevation_coverage_deg")
     @classmethod
