@@ -67,6 +67,11 @@ EXPECTED_ERRORS = {
         "at least 0.001 s (1 ms): the ICD radar dwells 10 ms",
     ),
     "duration_forever.toml": ("scenario.duration_s", "at most 2592000 s (30 days)"),
+    "ballistic_drag_too_light.toml": (
+        "targets[0].ballistic_coefficient_kg_m2",
+        "at least 1 kg/m²",
+    ),
+    "ballistic_too_fast.toml": ("targets[0].velocity_enu_mps", "each component at most 100000 m/s"),
 }
 
 

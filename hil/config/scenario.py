@@ -154,10 +154,39 @@ class CoordinatedTurnTarget(_InitialState):
     """Positive turns right (clockwise seen from above)."""
 
 
+MAX_BALLISTIC_SPEED_MPS = 100_000.0
+"""Fastest initial velocity component of a ballistic target (m/s): 9× Earth's escape speed."""
+MIN_BALLISTIC_COEFFICIENT_KG_M2 = 1.0
+"""Lightest ballistic coefficient (kg/m²), about a table-tennis ball's."""
+
+
 class BallisticTarget(_InitialState):
     motion: Literal["ballistic"]
     ballistic_coefficient_kg_m2: PositiveFloat | None = None
-    """m/(C_d·A) in kg/m²; omit for flight without drag. The target dies at ground impact."""
+    """m/(C_d·A) in kg/m², at least 1; omit for flight without drag. The target dies at ground
+    impact."""
+
+    @field_validator("ballistic_coefficient_kg_m2")
+    @classmethod
+    def _not_a_feather(cls, value: float | None) -> float | None:
+        if value is not None and value < MIN_BALLISTIC_COEFFICIENT_KG_M2:
+            raise ValueError(
+                f"at least {MIN_BALLISTIC_COEFFICIENT_KG_M2:g} kg/m² (a table-tennis ball is "
+                "about 4): the flight is integrated at construction, and lighter drag makes "
+                "the integrator's steps vanish (1e-3 takes 20 s per target); omit it for no drag"
+            )
+        return value
+
+    @field_validator("velocity_enu_mps")
+    @classmethod
+    def _not_escaping(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if max(abs(v) for v in value) > MAX_BALLISTIC_SPEED_MPS:
+            raise ValueError(
+                f"each component at most {MAX_BALLISTIC_SPEED_MPS:g} m/s (Earth's escape speed "
+                "is 11,200 m/s): the flight is integrated at construction, and the integrator "
+                "stalls on faster ones"
+            )
+        return value
 
     @field_validator("position_enu_m")
     @classmethod
