@@ -202,3 +202,12 @@ def test_chunks_are_the_whole_run_and_computed_only_as_consumed() -> None:
     assert whole.detection_dwell.max() > 2800, "dwell indices count from the run's start"
     longest = simulate_chunks(*parts, MAX_RUN_S, np.random.default_rng(3))
     assert len(next(longest).dwell_t_s) == CHUNK_DWELLS  # 30 days = 259 million dwells
+
+
+def test_a_rig_file_given_as_the_scenario_is_one_line() -> None:
+    rig = str(CONFIGS / "rigs" / "sim.toml")
+    result = hil("sim", "--scenario", rig)
+    assert_one_error_line(
+        result,
+        f"{rig}: this is a rig file ([rig]), expected a scenario file (one with a [scenario]",
+    )

@@ -460,3 +460,13 @@ def test_a_symlink_to_a_config_is_read(tmp_path: Path) -> None:
     link = tmp_path / "rig.toml"
     link.symlink_to(CONFIGS / "rigs" / "sim.toml")
     assert load_rig(link, environ={}).rig.name == "sim"
+
+
+def test_a_file_of_another_kind_is_one_line() -> None:
+    scenario = CONFIGS / "scenarios" / "single-cv.toml"
+    with pytest.raises(ConfigError) as caught:
+        load_rig(scenario, environ={})
+    assert caught.value.problems == [
+        f"{scenario}: this is a scenario file ([scenario]), expected a rig file "
+        "(one with a [rig] table)"
+    ]

@@ -114,7 +114,21 @@ def load_config(
     path = Path(path)
     data = read_toml(path)
     chosen: type[BaseModel] = model if model is not None else kind_of(path, data)
+    _expect_kind(path, data, chosen)
     return _apply_and_validate(path, data, chosen, overrides, environ, env_prefix)
+
+
+def _expect_kind(path: Path, data: Mapping[str, Any], model: type[BaseModel]) -> None:
+    """One line, not one per key, when a file of another kind is given (a rig as a scenario)."""
+    wanted = next((name for name, kind in CONFIG_KINDS.items() if kind is model), None)
+    found = [name for name in CONFIG_KINDS if name in data]
+    if wanted is not None and wanted not in data and len(found) == 1:
+        raise ConfigError(
+            [
+                f"{path}: this is a {found[0].replace('_', ' ')} file ([{found[0]}]), "
+                f"expected a {wanted.replace('_', ' ')} file (one with a [{wanted}] table)"
+            ]
+        )
 
 
 def load_as_run(
