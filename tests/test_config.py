@@ -470,3 +470,13 @@ def test_a_file_of_another_kind_is_one_line() -> None:
         f"{scenario}: this is a scenario file ([scenario]), expected a rig file "
         "(one with a [rig] table)"
     ]
+
+
+def test_an_environment_variable_with_an_empty_key_names_itself() -> None:
+    for name in ("HIL_RIG____MODE", "HIL_RIG__RIG__"):
+        with pytest.raises(ConfigError) as caught:
+            load_rig(RIG, environ={name: "sim"})
+        assert caught.value.problems == [
+            f"{RIG}: bad environment variable {name}: expected HIL_RIG__SECTION__KEY=value "
+            "(double underscores between keys)"
+        ]

@@ -168,6 +168,13 @@ def _apply_and_validate(
         for name, value in sorted(env.items()):
             if _is_override(name, env_prefix):
                 keys = tuple(part.lower() for part in name[len(env_prefix) :].split("__"))
+                if not all(keys):
+                    raise ConfigError(
+                        [
+                            f"{path}: bad environment variable {name}: expected "
+                            f"{env_prefix}SECTION__KEY=value (double underscores between keys)"
+                        ]
+                    )
                 _assign(path, data, keys, _parse_value(value), f"environment {name}")
                 sources[keys] = f"environment {name}"
     for override in overrides:
