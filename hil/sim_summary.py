@@ -54,6 +54,70 @@ class SimSummary:
         return data
 
 
+class SummaryTally:
+    """Per-target counts of a run, added chunk by chunk (``sim.run.simulate_chunks``): memory
+    grows with the number of targets, not with the length of the run."""
+
+    def __init__(self, targets: TargetSet) -> None:
+        self.targets = targets
+        n = len(targets)
+        self.detected = np.zeros(n, dtype=np.int64)
+        self.illuminated = np.zeros(n, dtype=np.int64)
+        self.pd_sum = np.zeros(n, dtype=np.float64)
+        self.pd_variance = 0.0
+        self.dwells = 0
+        self.detections = 0
+        self.clutter_detections = 0
+
+    def add(self, log: SimulationLog) -> None:
+        """Count one chunk of dwells (a target is detected at most once per dwell)."""
+        n = len(self.targets)
+        clutter = log.truth_id == CLUTTER_ID
+        self.detected += np.bincount(log.truth_id[~clutter], minlength=n)
+        self.illuminated += np.bincount(log.illuminated_id, minlength=n)
+        self.pd_sum += np.bincount(log.illuminated_id, weights=log.illuminated_pd, minlength=n)
+        self.pd_variance += float(np.sum(log.illuminated_pd * (1.0 - log.illuminated_pd)))
+        self.dwells += len(log.dwell_t_s)
+        self.detections += len(log.truth_id)
+        self.clutter_detections += int(np.count_nonzero(clutter))
+
+    def summary(self, scenario: str, seed: int, duration_s: float, wall_s: float) -> SimSummary:
+        """The statistics of every chunk added so far."""
+        detected, illuminated, pd_sum = self.detected, self.illuminated, self.pd_sum
+        per_target = [
+            TargetStats(
+                i,
+                self.targets.name_of(i),
+                int(illuminated[i]),
+                int(detected[i]),
+                float(detected[i] / illuminated[i]) if illuminated[i] else None,
+                float(pd_sum[i] / illuminated[i]) if illuminated[i] else None,
+            )
+            for i in range(len(self.targets))
+        ]
+        total = int(illuminated.sum())
+        hits = int(detected.sum())
+        expected = float(pd_sum.sum())
+        variance = self.pd_variance
+        z = (hits - expected) / math.sqrt(variance) if variance > 0 else None
+        return SimSummary(
+            scenario=scenario,
+            seed=seed,
+            duration_s=duration_s,
+            wall_s=wall_s,
+            targets=len(self.targets),
+            dwells=self.dwells,
+            detections=self.detections,
+            target_detections=hits,
+            clutter_detections=self.clutter_detections,
+            illuminations=total,
+            empirical_pd=hits / total if total else None,
+            model_pd=expected / total if total else None,
+            pd_z_score=z,
+            per_target=per_target,
+        )
+
+
 def summarize(
     log: SimulationLog,
     targets: TargetSet,
@@ -63,43 +127,9 @@ def summarize(
     wall_s: float,
 ) -> SimSummary:
     """Count detections per target against the dwells that illuminated it."""
-    n = len(targets)
-    # A target is detected at most once per dwell, so detections / illuminations is its Pd.
-    target_hits = log.truth_id[log.truth_id != CLUTTER_ID]
-    detected = np.bincount(target_hits, minlength=n)
-    illuminated = np.bincount(log.illuminated_id, minlength=n)
-    pd_sum = np.bincount(log.illuminated_id, weights=log.illuminated_pd, minlength=n)
-    per_target = [
-        TargetStats(
-            i,
-            targets.name_of(i),
-            int(illuminated[i]),
-            int(detected[i]),
-            float(detected[i] / illuminated[i]) if illuminated[i] else None,
-            float(pd_sum[i] / illuminated[i]) if illuminated[i] else None,
-        )
-        for i in range(n)
-    ]
-    total = int(illuminated.sum())
-    expected = float(pd_sum.sum())
-    variance = float(np.sum(log.illuminated_pd * (1.0 - log.illuminated_pd)))
-    z = (len(target_hits) - expected) / math.sqrt(variance) if variance > 0 else None
-    return SimSummary(
-        scenario=scenario,
-        seed=seed,
-        duration_s=duration_s,
-        wall_s=wall_s,
-        targets=n,
-        dwells=len(log.dwell_t_s),
-        detections=len(log.truth_id),
-        target_detections=len(target_hits),
-        clutter_detections=int(np.count_nonzero(log.truth_id == CLUTTER_ID)),
-        illuminations=total,
-        empirical_pd=len(target_hits) / total if total else None,
-        model_pd=expected / total if total else None,
-        pd_z_score=z,
-        per_target=per_target,
-    )
+    tally = SummaryTally(targets)
+    tally.add(log)
+    return tally.summary(scenario, seed, duration_s, wall_s)
 
 
 def _fmt(value: float | None) -> str:

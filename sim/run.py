@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,14 +40,16 @@ class SimulationLog:
     illuminated_pd: FloatArray
 
     @classmethod
-    def from_dwells(cls, dwells: list[Dwell]) -> SimulationLog:
+    def from_dwells(cls, dwells: Sequence[Dwell], first_dwell: int = 0) -> SimulationLog:
+        """The log of ``dwells``, numbered from ``first_dwell``."""
+
         def cat(name: str, dtype: type) -> np.ndarray:
             parts = [getattr(d, name) for d in dwells]
             return np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype)
 
         detections = np.array([len(d) for d in dwells], dtype=np.int64)
         illuminated = np.array([len(d.illuminated_id) for d in dwells], dtype=np.int64)
-        index = np.arange(len(dwells), dtype=np.int64)
+        index = np.arange(first_dwell, first_dwell + len(dwells), dtype=np.int64)
         return cls(
             dwell_t_s=np.array([d.pose.t_s for d in dwells], dtype=np.float64),
             dwell_scan_id=np.array([d.pose.scan_id for d in dwells], dtype=np.int64),
@@ -65,9 +68,54 @@ class SimulationLog:
             illuminated_pd=cat("illuminated_pd", np.float64),
         )
 
+    @classmethod
+    def concatenate(cls, logs: Sequence[SimulationLog]) -> SimulationLog:
+        """One log from consecutive chunks (as ``simulate_chunks`` yields them)."""
+        if not logs:
+            return cls.from_dwells([])
+        return cls(
+            **{
+                name: np.concatenate([getattr(log, name) for log in logs])
+                for name in cls.__dataclass_fields__
+            }
+        )
+
     def as_arrays(self) -> dict[str, np.ndarray]:
         """The log as a name → array mapping (for ``numpy.savez``)."""
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+CHUNK_DWELLS = 4096
+"""Dwells per chunk of ``simulate_chunks``: big enough for numpy to pay, small enough that a
+chunk of the per-dwell Python objects stays a few megabytes."""
+
+
+def simulate_chunks(
+    targets: TargetSet,
+    sensor: RadarSensor,
+    scan: ScanPattern,
+    duration_s: float,
+    rng: np.random.Generator,
+    clock: SimClock | None = None,
+    chunk_dwells: int = CHUNK_DWELLS,
+) -> Iterator[SimulationLog]:
+    """The dwells of ``simulate``, as logs of at most ``chunk_dwells`` consecutive dwells each
+    (dwell indices count from the run's first dwell), computed only as they are consumed: a run
+    of any length streams in constant memory."""
+    clock = clock or SimClock()
+    start = clock.now()
+    dwells: list[Dwell] = []
+    first_dwell = 0
+    for t_s in scan.iter_dwell_centres(start, start + duration_s):
+        clock.advance_to(t_s)
+        dwells.append(sensor.observe(scan.pose_at(t_s), targets.state_at(t_s), rng))
+        if len(dwells) == chunk_dwells:
+            yield SimulationLog.from_dwells(dwells, first_dwell)
+            first_dwell += len(dwells)
+            dwells = []
+    if dwells:
+        yield SimulationLog.from_dwells(dwells, first_dwell)
+    clock.advance_to(start + duration_s)
 
 
 def simulate(
@@ -81,13 +129,8 @@ def simulate(
     """Run every dwell that fits in [clock.now(), clock.now() + duration_s) as fast as possible.
 
     The clock (a fresh ``SimClock`` at 0 s by default) is advanced to each dwell centre and left
-    at the end of the run.
+    at the end of the run. The log is held in compact arrays (tens of bytes per dwell); a run
+    too long to hold whole streams through ``simulate_chunks``.
     """
-    clock = clock or SimClock()
-    start = clock.now()
-    dwells = []
-    for t_s in scan.dwell_centres(start, start + duration_s):
-        clock.advance_to(float(t_s))
-        dwells.append(sensor.observe(scan.pose_at(float(t_s)), targets.state_at(float(t_s)), rng))
-    clock.advance_to(start + duration_s)
-    return SimulationLog.from_dwells(dwells)
+    chunks = list(simulate_chunks(targets, sensor, scan, duration_s, rng, clock))
+    return SimulationLog.concatenate(chunks)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,10 +93,23 @@ class ScanPattern:
     def dwell_centres(self, start_s: float, stop_s: float) -> FloatArray:
         """Centres (s) of the dwells that start at or after ``start_s`` and end by ``stop_s``.
 
-        A radar in STANDBY transmits nothing and has no dwells.
+        A radar in STANDBY transmits nothing and has no dwells. The array holds every dwell of
+        the interval; a long run iterates ``iter_dwell_centres`` instead.
         """
+        first, last = self._dwell_indices(start_s, stop_s)
+        return (np.arange(first, last, dtype=np.float64) + 0.5) * self.dwell_s
+
+    def iter_dwell_centres(self, start_s: float, stop_s: float) -> Iterator[float]:
+        """The centres of ``dwell_centres`` one at a time (s), in constant memory whatever the
+        length of the interval."""
+        first, last = self._dwell_indices(start_s, stop_s)
+        for index in range(first, last):
+            yield (index + 0.5) * self.dwell_s
+
+    def _dwell_indices(self, start_s: float, stop_s: float) -> tuple[int, int]:
+        """[first, last) indices of the dwells inside [start_s, stop_s]."""
         if self.mode is ScanMode.STANDBY or stop_s <= start_s:
-            return np.empty(0)
+            return 0, 0
         first = math.ceil(start_s / self.dwell_s - 1e-9)
         last = math.floor(stop_s / self.dwell_s + 1e-9)
-        return (np.arange(first, last, dtype=np.float64) + 0.5) * self.dwell_s
+        return first, max(first, last)

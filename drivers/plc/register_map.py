@@ -43,7 +43,9 @@ WIDTH = {"bit": 1, "u16": 1, "u32": 2, "float32": 2}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    """Frozen, strict, no unknown keys, and every float finite (``nan``/``inf`` refused)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class RegisterSpec(_Strict):

@@ -3,12 +3,39 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
+from pathlib import Path
+
+from hil.config.fields import MAX_RUN_S
+
+
+def finite_float(text: str) -> float:
+    """A finite number (``nan`` and ``inf`` are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
 
 
 def positive_float(text: str) -> float:
-    value = float(text)
+    """A finite number > 0."""
+    value = finite_float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def run_duration(text: str) -> float:
+    """Seconds of run time: finite, > 0 and at most ``MAX_RUN_S`` (30 days)."""
+    value = positive_float(text)
+    if value > MAX_RUN_S:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {MAX_RUN_S:.0f} s (30 days; a soak run is hours to days), got {text}"
+        )
     return value
 
 
@@ -24,7 +51,7 @@ def seed(text: str) -> int:
 
 
 def probability(text: str) -> float:
-    value = float(text)
+    value = finite_float(text)
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {text}")
     return value
@@ -35,6 +62,26 @@ def host_port(text: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or int(port) > 65535:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT (port 0-65535), got {text!r}")
     return host, int(port)
+
+
+def output_file(text: str) -> Path:
+    """A file to write: not a directory, and under a directory that exists and is writable (or
+    can be created in the nearest existing one)."""
+    path = Path(text)
+    if text.endswith(("/", os.sep)) or path.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text} is a directory; give a file name, e.g. {text.rstrip('/')}/run.npz"
+        )
+    ancestor = path.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot create {text}: {ancestor} is not a directory")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text}: {ancestor} is not writable")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text}: the file is read-only")
+    return path
 
 
 def add_overrides(parser: argparse.ArgumentParser, what: str, example: str) -> None:

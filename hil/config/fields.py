@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+MAX_RUN_S = 30 * 86_400.0
+"""Longest run (s) a scenario or ``--duration`` may ask for: 30 days. A soak run is hours to
+days; 1e9 s (32 years) is a typo, and a simulated run's dwells grow with its length."""
+
+MIN_DWELL_S = 1e-3
+"""Shortest radar dwell (s). The ICD's radar dwells 10 ms and sends one DETECTIONS frame per
+dwell: an empty one is 34 bytes, 0.37 ms of the default 921600 baud link (0.11 ms at 3 Mbaud)."""
 
 
 class ConfigModel(BaseModel):
-    """Base of every config table: frozen, strict types, unknown keys are errors."""
+    """Base of every config table: frozen, strict types, unknown keys are errors, and every
+    float — scalar, vector element, interval bound, list item — is finite (TOML's ``nan`` and
+    ``inf`` are refused naming the key). A field that means "never" by ``inf`` says so with
+    ``SecondsOrNever``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def _exactly(count: int, what: str) -> Any:
@@ -29,6 +41,16 @@ Vec3 = Annotated[tuple[float, float, float], _exactly(3, "[east, north, up]")]
 
 Interval = Annotated[tuple[float, float], _exactly(2, "[low, high]")]
 """A closed interval [low, high]; the unit is in the field's name."""
+
+
+def _not_nan(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        raise ValueError("nan is not a time: give seconds, or inf for never")
+    return value
+
+
+SecondsOrNever = Annotated[float, Field(gt=0, allow_inf_nan=True), BeforeValidator(_not_nan)]
+"""A time (s) > 0 where ``inf`` means never; ``nan`` is refused."""
 
 
 def _list_to_tuple(value: Any) -> Any:

@@ -12,6 +12,7 @@ Precedence for rig files: ``--set key.path=value`` on the command line, then env
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 import types
 import typing
@@ -40,21 +41,51 @@ CONFIG_KINDS: dict[str, type[BaseModel]] = {
 RIG_ENV_PREFIX = "HIL_RIG__"
 
 
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+"""Largest config file read (4 MiB): hand-written configs are kilobytes, and many targets are
+generated with ``[[raids]]``. Guards against reading a device or a huge file whole."""
+
+
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file; any failure is a one-line ``ConfigError`` naming the file."""
+    """Parse a TOML file; any failure is a one-line ``ConfigError`` naming the file. Only
+    regular files of at most ``MAX_CONFIG_BYTES`` are read."""
     try:
+        _check_readable(path, path.stat())
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            _check_readable(path, os.fstat(handle.fileno()))
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        _check_size(path, len(raw))
+        return tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError as error:
         raise ConfigError([f"{path}: file not found"]) from error
-    except IsADirectoryError as error:
-        raise ConfigError([f"{path}: is a directory, expected a .toml file"]) from error
     except PermissionError as error:
         raise ConfigError([f"{path}: permission denied"]) from error
     except UnicodeDecodeError as error:
         raise ConfigError([f"{path}: not UTF-8 text ({error.reason})"]) from error
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([f"{path}: TOML syntax error: {error}"]) from error
+    except OSError as error:
+        raise ConfigError([f"{path}: cannot read: {error.strerror or error}"]) from error
+
+
+def _check_readable(path: Path, status: os.stat_result) -> None:
+    if stat.S_ISDIR(status.st_mode):
+        raise ConfigError([f"{path}: is a directory, expected a .toml file"])
+    if not stat.S_ISREG(status.st_mode):
+        raise ConfigError(
+            [f"{path}: not a regular file (a device, pipe or socket); give a .toml file"]
+        )
+    _check_size(path, status.st_size)
+
+
+def _check_size(path: Path, size: int) -> None:
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            [
+                f"{path}: larger than a config file can be ({MAX_CONFIG_BYTES // 1024**2} MiB); "
+                "generate many targets with [[raids]]"
+            ]
+        )
 
 
 def kind_of(path: Path, data: Mapping[str, Any]) -> type[BaseModel]:
@@ -83,12 +114,67 @@ def load_config(
     path = Path(path)
     data = read_toml(path)
     chosen: type[BaseModel] = model if model is not None else kind_of(path, data)
+    _expect_kind(path, data, chosen)
+    return _apply_and_validate(path, data, chosen, overrides, environ, env_prefix)
+
+
+def _expect_kind(path: Path, data: Mapping[str, Any], model: type[BaseModel]) -> None:
+    """One line, not one per key, when a file of another kind is given (a rig as a scenario)."""
+    wanted = next((name for name, kind in CONFIG_KINDS.items() if kind is model), None)
+    found = [name for name in CONFIG_KINDS if name in data]
+    if wanted is not None and wanted not in data and len(found) == 1:
+        raise ConfigError(
+            [
+                f"{path}: this is a {found[0].replace('_', ' ')} file ([{found[0]}]), "
+                f"expected a {wanted.replace('_', ' ')} file (one with a [{wanted}] table)"
+            ]
+        )
+
+
+def load_as_run(
+    path: str | Path, overrides: Sequence[str] = (), environ: Mapping[str, str] | None = None
+) -> tuple[BaseModel, list[str]]:
+    """Load a config of any kind exactly as the commands that use it will: a rig file with its
+    ``HIL_RIG__…`` environment variables and ``overrides`` applied (``hil run``'s precedence),
+    other kinds as they are. Returns the config and the overrides applied to it."""
+    path = Path(path)
+    data = read_toml(path)
+    chosen = kind_of(path, data)
+    if chosen is not RigConfig:
+        return validate(path, chosen, data), []
+    env = environ if environ is not None else os.environ
+    applied = [
+        f"environment {name}" for name in sorted(env) if _is_override(name, RIG_ENV_PREFIX)
+    ] + [f"--set {override}" for override in overrides]
+    config = _apply_and_validate(path, data, chosen, overrides, env, RIG_ENV_PREFIX)
+    return config, applied
+
+
+def _is_override(name: str, prefix: str) -> bool:
+    return name.startswith(prefix) and len(name) > len(prefix)
+
+
+def _apply_and_validate(
+    path: Path,
+    data: dict[str, Any],
+    chosen: type[BaseModel],
+    overrides: Sequence[str],
+    environ: Mapping[str, str] | None,
+    env_prefix: str | None,
+) -> BaseModel:
     sources: dict[tuple[str, ...], str] = {}
     if env_prefix is not None:
         env = environ if environ is not None else os.environ
         for name, value in sorted(env.items()):
-            if name.startswith(env_prefix) and len(name) > len(env_prefix):
+            if _is_override(name, env_prefix):
                 keys = tuple(part.lower() for part in name[len(env_prefix) :].split("__"))
+                if not all(keys):
+                    raise ConfigError(
+                        [
+                            f"{path}: bad environment variable {name}: expected "
+                            f"{env_prefix}SECTION__KEY=value (double underscores between keys)"
+                        ]
+                    )
                 _assign(path, data, keys, _parse_value(value), f"environment {name}")
                 sources[keys] = f"environment {name}"
     for override in overrides:
@@ -98,10 +184,23 @@ def load_config(
             raise ConfigError([f"{path}: bad override {override!r}: expected key.path=value"])
         _assign(path, data, keys, _parse_value(value.strip()), f"--set {override}")
         sources[keys] = f"--set {override}"
+    return validate(path, chosen, data, sources)
+
+
+def validate(
+    path: Path,
+    model: type[ModelT],
+    data: Mapping[str, Any],
+    sources: Mapping[tuple[str, ...], str] | None = None,
+) -> ModelT:
+    """Validate parsed ``data`` from ``path`` as ``model``; every problem is one line naming the
+    file and key (and, from ``sources``, the override that set it)."""
     try:
-        return chosen.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as error:
-        raise ConfigError([_describe(path, chosen, e, sources) for e in error.errors()]) from error
+        raise ConfigError(
+            [_describe(path, model, e, sources or {}) for e in error.errors()]
+        ) from error
 
 
 def load_scenario(path: str | Path) -> ScenarioConfig:

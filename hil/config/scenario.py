@@ -19,7 +19,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from hil.config.fields import ConfigModel, Interval, TableArray, Vec3, ordered
+from hil.config.fields import (
+    MAX_RUN_S,
+    MIN_DWELL_S,
+    ConfigModel,
+    Interval,
+    SecondsOrNever,
+    TableArray,
+    Vec3,
+    ordered,
+)
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
@@ -29,7 +38,17 @@ class ScenarioInfo(ConfigModel):
     name: str = Field(min_length=1)
     description: str = ""
     duration_s: PositiveFloat = 60.0
-    """Default run length for ``hil sim`` and campaigns (s)."""
+    """Default run length for ``hil sim`` and campaigns (s), at most ``MAX_RUN_S`` (30 days)."""
+
+    @field_validator("duration_s")
+    @classmethod
+    def _not_forever(cls, value: float) -> float:
+        if value > MAX_RUN_S:
+            raise ValueError(
+                f"at most {MAX_RUN_S:.0f} s (30 days): a soak run is hours to days, and a "
+                "simulated run's dwells grow with its length"
+            )
+        return value
 
 
 class RadarModelConfig(ConfigModel):
@@ -45,6 +64,7 @@ class RadarModelConfig(ConfigModel):
     sector_width_deg: Annotated[float, Field(ge=0, le=360)] = 90.0
     boresight_el_deg: Annotated[float, Field(ge=-10, le=90)] = 0.0
     dwell_s: Annotated[float, Field(gt=0, le=1)] = 0.01
+    """Time on target per DETECTIONS frame (s): ICD 10 ms; at least ``MIN_DWELL_S`` (1 ms)."""
     beamwidth_deg: Annotated[float, Field(gt=0, le=180)] = 2.0
     elevation_coverage_deg: Interval = (-5.0, 85.0)
     range_coverage_m: Interval = (100.0, 20_000.0)
@@ -59,6 +79,17 @@ class RadarModelConfig(ConfigModel):
     clutter_per_dwell: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)] = 0.0
     """Mean number of false alarms per dwell (Poisson)."""
     clutter_vr_max_mps: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 30.0
+
+    @field_validator("dwell_s")
+    @classmethod
+    def _link_can_carry(cls, value: float) -> float:
+        if value < MIN_DWELL_S:
+            raise ValueError(
+                f"at least {MIN_DWELL_S:g} s (1 ms): the ICD radar dwells 10 ms, and each dwell "
+                "is one DETECTIONS frame; an empty frame alone takes 0.37 ms of the 921600 baud "
+                "link"
+            )
+        return value
 
     @field_validator("elevation_coverage_deg")
     @classmethod
@@ -89,7 +120,7 @@ class _TargetBase(ConfigModel):
     source: TargetSource = "real"
     rcs_m2: PositiveFloat = 1.0
     birth_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
-    death_s: Annotated[float, Field(gt=0)] = math.inf
+    death_s: SecondsOrNever = math.inf
     """Scenario time (s) the target disappears; ``inf`` (the default) for never."""
 
     @model_validator(mode="after")
@@ -123,10 +154,39 @@ class CoordinatedTurnTarget(_InitialState):
     """Positive turns right (clockwise seen from above)."""
 
 
+MAX_BALLISTIC_SPEED_MPS = 100_000.0
+"""Fastest initial velocity component of a ballistic target (m/s): 9× Earth's escape speed."""
+MIN_BALLISTIC_COEFFICIENT_KG_M2 = 1.0
+"""Lightest ballistic coefficient (kg/m²), about a table-tennis ball's."""
+
+
 class BallisticTarget(_InitialState):
     motion: Literal["ballistic"]
     ballistic_coefficient_kg_m2: PositiveFloat | None = None
-    """m/(C_d·A) in kg/m²; omit for flight without drag. The target dies at ground impact."""
+    """m/(C_d·A) in kg/m², at least 1; omit for flight without drag. The target dies at ground
+    impact."""
+
+    @field_validator("ballistic_coefficient_kg_m2")
+    @classmethod
+    def _not_a_feather(cls, value: float | None) -> float | None:
+        if value is not None and value < MIN_BALLISTIC_COEFFICIENT_KG_M2:
+            raise ValueError(
+                f"at least {MIN_BALLISTIC_COEFFICIENT_KG_M2:g} kg/m² (a table-tennis ball is "
+                "about 4): the flight is integrated at construction, and lighter drag makes "
+                "the integrator's steps vanish (1e-3 takes 20 s per target); omit it for no drag"
+            )
+        return value
+
+    @field_validator("velocity_enu_mps")
+    @classmethod
+    def _not_escaping(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if max(abs(v) for v in value) > MAX_BALLISTIC_SPEED_MPS:
+            raise ValueError(
+                f"each component at most {MAX_BALLISTIC_SPEED_MPS:g} m/s (Earth's escape speed "
+                "is 11,200 m/s): the flight is integrated at construction, and the integrator "
+                "stalls on faster ones"
+            )
+        return value
 
     @field_validator("position_enu_m")
     @classmethod
