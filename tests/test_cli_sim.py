@@ -118,9 +118,10 @@ def test_duration_must_be_a_finite_positive_number(command: str, value: str, fra
     assert_one_error_line(result, "argument --duration: ", fragment)
 
 
-def test_duration_beyond_30_days_is_refused_naming_the_limit() -> None:
+@pytest.mark.parametrize("command", ["sim", "run"])
+def test_duration_beyond_30_days_is_refused_naming_the_limit(command: str) -> None:
     """Reported: a duration of 1e9 s exhausted memory instead of failing."""
-    result = hil("sim", "--duration", "1e9")
+    result = hil(command, "--duration", "1e9")
     assert_one_error_line(result, "--duration: must be at most 2592000 s (30 days", "got 1e9")
 
 

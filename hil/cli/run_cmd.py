@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.campaign import CampaignResult, CampaignSettings, StopSwitch, run_campaign
-from hil.cli.arguments import add_overrides, positive_float, seed
+from hil.cli.arguments import add_overrides, run_duration, seed
 from hil.config.loader import load_rig, load_scenario
 from hil.run_summary import render, summarize
 
@@ -56,7 +56,7 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--duration",
-        type=positive_float,
+        type=run_duration,
         default=None,
         metavar="S",
         help="seconds of loop time (default: the scenario's duration_s)",

@@ -83,7 +83,7 @@ class SimulatedRadar:
     async def frames(self) -> AsyncGenerator[TaggedFrame | None, None]:
         scan, sensor, targets = self.scenario.scan, self.scenario.sensor, self.scenario.targets
         next_yield = time.perf_counter() + YIELD_INTERVAL_S
-        for t in scan.dwell_centres(0.0, self.duration_s).tolist():
+        for t in scan.iter_dwell_centres(0.0, self.duration_s):
             self.clock.advance_to(t)
             dwell = sensor.observe(scan.pose_at(t), targets.state_at(t), self._rng)
             arrival = time.perf_counter()  # the radar model's own time is not loop latency
