@@ -1,16 +1,18 @@
 """Pseudo-terminals for the emulators: raw pty pairs, and a stable path clients can open.
 
 A pty's slave device name changes every time one is opened, so emulators give clients a
-``PtyLink``: a symlink pointed atomically at the current slave and removed on close.
+``PtyLink``: a symlink pointed atomically at the current slave and removed on close, by default
+``tty`` in a fresh temporary directory ``hil-radar-*`` or ``hil-plc-*``.
 
-Without a given path the link lives in a fresh temporary directory ``hil-radar-*`` or
-``hil-plc-*``, whose lock file ``.lock`` the emulator holds an exclusive ``flock`` on while it
-runs. The kernel drops that lock however the process ends, SIGKILL included, so a directory
-whose lock is free belongs to a dead emulator (one without a lock file is not ours to judge).
-``remove_dead_link`` (called by whoever started the emulator, once it has exited) and
-``sweep_orphans`` (called by every new emulator) delete such leftovers. A link that outlives
-its emulator is dangerous, not just untidy: its ``/dev/pts/N`` may be reused by another
-program, whose terminal a reconnecting client would then write into.
+A link that outlives its emulator is dangerous, not just untidy: its ``/dev/pts/N`` may be reused
+by another program, whose terminal a reconnecting client would then write into. So every link
+has an owner: the emulator holds an exclusive ``flock`` on a lock file beside it
+(``.<name>.lock``) while it runs, and the kernel drops that lock however the process ends,
+SIGKILL included. A link whose lock is free is a dead emulator's: ``remove_dead_link`` (called by
+whoever started the emulator, once it has exited) and ``sweep_orphans`` (called by every new
+emulator, for the temporary directories) remove it. A link with no lock file is not ours to
+judge and is left alone; a link whose lock is held belongs to a live emulator, and a second
+emulator refuses to publish the same path.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from pathlib import Path
 from firmware_stubs.errors import EndpointError
 
 TEMP_PREFIXES = ("hil-radar-", "hil-plc-")
-LOCK_NAME = ".lock"
 SWEEP_MIN_AGE_S = 10.0
 """``sweep_orphans`` leaves younger directories alone: one may be between its creation and its
 lock (microseconds apart)."""
@@ -47,21 +48,26 @@ def open_raw_pty() -> tuple[int, int]:
 class PtyLink:
     """The path clients open; ``point_at`` re-targets it without a moment of absence.
 
-    ``path``: where the link goes (its directory must exist; an existing symlink there is
-    replaced, any other file is refused); ``None``: ``tty`` in a new locked temporary directory
-    named ``<prefix>*``. Raises ``EndpointError`` when the path cannot be used."""
+    ``path``: where the link goes (its directory must exist; a dead emulator's symlink there is
+    replaced; any other file, or a live emulator's link, is refused); ``None``: ``tty`` in a
+    new temporary directory named ``<prefix>*``. Raises ``EndpointError`` when the path cannot
+    be used."""
 
     def __init__(self, path: Path | None, prefix: str) -> None:
         self._tempdir: Path | None = None
-        self._lock_fd = -1
         if path is None:
             sweep_orphans()
             self._tempdir = Path(tempfile.mkdtemp(prefix=prefix))
-            self._lock_fd = _lock(self._tempdir)
             path = self._tempdir / "tty"
         else:
             _check_link_path(path)
         self.path = path
+        try:
+            self._lock_fd = _claim(path)
+        except EndpointError:
+            if self._tempdir is not None:
+                shutil.rmtree(self._tempdir, ignore_errors=True)
+            raise
 
     def point_at(self, slave_fd: int) -> None:
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
@@ -76,26 +82,60 @@ class PtyLink:
             ) from error
 
     def remove(self) -> None:
-        """Remove the link (and the temporary directory). Safe to call more than once."""
-        with contextlib.suppress(FileNotFoundError):
+        """Remove the link, its lock file and the temporary directory. Safe to call more than
+        once; raises ``EndpointError`` (after the rest of the cleanup) if the link stays."""
+        if self._lock_fd < 0:
+            return
+        failure = None
+        try:
             self.path.unlink()
+        except (FileNotFoundError, NotADirectoryError):  # gone already
+            pass
+        except OSError as error:
+            failure = error
+        with contextlib.suppress(OSError):
+            lock_path(self.path).unlink()
         if self._tempdir is not None:
             shutil.rmtree(self._tempdir, ignore_errors=True)
             self._tempdir = None
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)
-            self._lock_fd = -1
+        os.close(self._lock_fd)
+        self._lock_fd = -1
+        if failure is not None:
+            raise EndpointError(
+                f"pty link {self.path}: cannot remove it ({failure.strerror}); remove it by hand"
+            ) from failure
 
 
-def remove_dead_link(link: Path) -> None:
-    """After the emulator that published ``link`` has exited: remove the link if it is still
-    there (a SIGKILLed emulator cannot), and its temporary directory if it made one."""
-    with contextlib.suppress(OSError):
-        if stat.S_ISLNK(os.lstat(link).st_mode):
-            link.unlink()
-    directory = link.parent
-    if directory.parent == Path(tempfile.gettempdir()) and directory.name.startswith(TEMP_PREFIXES):
-        remove_orphan(directory)
+def lock_path(link: Path) -> Path:
+    """The lock file whose ``flock`` marks ``link``'s emulator as alive."""
+    return link.with_name(f".{link.name}.lock")
+
+
+def remove_dead_link(link: Path) -> bool:
+    """Remove ``link``, its lock file and its temporary directory if the emulator that
+    published it has died (its lock is free). True if it was removed."""
+    try:
+        fd = os.open(lock_path(link), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:  # no lock file: not a link an emulator of ours owns
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held: its emulator is alive
+            return False
+        with contextlib.suppress(OSError):
+            if stat.S_ISLNK(os.lstat(link).st_mode):
+                link.unlink()
+        with contextlib.suppress(OSError):
+            lock_path(link).unlink()
+        directory = link.parent
+        if directory.parent == Path(tempfile.gettempdir()) and directory.name.startswith(
+            TEMP_PREFIXES
+        ):
+            shutil.rmtree(directory, ignore_errors=True)
+        return True
+    finally:
+        os.close(fd)
 
 
 def sweep_orphans() -> list[Path]:
@@ -114,34 +154,31 @@ def sweep_orphans() -> list[Path]:
                 stat.S_ISDIR(info.st_mode)
                 and info.st_uid == os.getuid()
                 and now - info.st_mtime > SWEEP_MIN_AGE_S
-                and remove_orphan(entry)
+                and remove_dead_link(entry / "tty")
             ):
                 removed.append(entry)
     return removed
 
 
-def remove_orphan(directory: Path) -> bool:
-    """Remove ``directory`` if it has a lock file and no live emulator holds it; True if it
-    was removed."""
+def _claim(link: Path) -> int:
+    """Lock ``link``'s lock file for this process; the fd holds the lock."""
     try:
-        fd = os.open(directory / LOCK_NAME, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return False
+        fd = os.open(
+            lock_path(link), os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+        )
+    except OSError as error:
+        raise EndpointError(
+            f"pty link {link}: cannot create its lock file {lock_path(link)} "
+            f"({error.strerror}); choose another path"
+        ) from error
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:  # held: its emulator is alive
+    except OSError as error:
         os.close(fd)
-        return False
-    try:
-        shutil.rmtree(directory, ignore_errors=True)
-    finally:
-        os.close(fd)
-    return True
-
-
-def _lock(directory: Path) -> int:
-    fd = os.open(directory / LOCK_NAME, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        raise EndpointError(
+            f"pty link {link}: another running emulator publishes it; stop that one or choose "
+            "another path"
+        ) from error
     return fd
 
 
