@@ -46,13 +46,14 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 def listen_address(text: str) -> tuple[str, int]:
     """``HOST:PORT`` or ``[IPv6]:PORT`` → (host without brackets, port)."""
-    host, sep, port = text.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        raise argparse.ArgumentTypeError(
-            f"write an IPv6 address in brackets, e.g. [::1]:0, got {text!r}"
-        )
+    if text.startswith("["):
+        host, sep, port = text[1:].partition("]:")
+    else:
+        host, sep, port = text.rpartition(":")
+        if ":" in host:
+            raise argparse.ArgumentTypeError(
+                f"write an IPv6 address in brackets, e.g. [::1]:0, got {text!r}"
+            )
     if not sep or not host or not port.isdigit() or int(port) > 65535:
         raise argparse.ArgumentTypeError(
             f"expected HOST:PORT or [IPv6]:PORT with a port 0-65535 (0: any free port), "
