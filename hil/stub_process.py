@@ -22,6 +22,7 @@ from typing import ClassVar, Self
 from urllib.parse import urlsplit
 
 from firmware_stubs.ptys import remove_dead_link
+from hil.errors import HilError
 
 READY_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 5.0
@@ -30,7 +31,8 @@ STDERR_LINES = 200
 
 
 class StubProcess:
-    """`hil stub <DEVICE>` in a child process; ``url`` comes from its READY line."""
+    """`hil stub <DEVICE>` in a child process; ``url`` comes from its READY line. ``start``
+    raises ``HilError`` (with the stub's last stderr line) if it does not come up."""
 
     DEVICE: ClassVar[str]
 
@@ -62,14 +64,19 @@ class StubProcess:
         try:
             async with asyncio.timeout(READY_TIMEOUT_S):
                 line = await process.stdout.readline()
-        except BaseException:
+        except BaseException as error:
             process.kill()
-            await process.communicate()
+            _, err = await process.communicate()
+            if isinstance(error, TimeoutError):
+                raise HilError(
+                    f"hil stub {cls.DEVICE} printed no READY line within {READY_TIMEOUT_S:g} s"
+                    f"{_last_line(err)}"
+                ) from error
             raise
         if not line.startswith(b"READY "):
             process.kill()
             _, err = await process.communicate()
-            raise AssertionError(f"no READY line: {line!r} {err.decode()}")
+            raise HilError(f"hil stub {cls.DEVICE} did not start{_last_line(err)}")
         return cls(process, line.split()[1].decode())
 
     @property
@@ -105,6 +112,11 @@ class StubProcess:
         assert self.process.stderr is not None
         async for line in self.process.stderr:
             self._stderr.append(line.decode(errors="replace"))
+
+
+def _last_line(stderr: bytes) -> str:
+    lines = stderr.decode(errors="replace").strip().splitlines()
+    return f": {lines[-1]}" if lines else ""
 
 
 class RadarStubProcess(StubProcess):

@@ -16,6 +16,7 @@ from plc_support import plc_driver
 
 from drivers.radar.driver import RadarDriver
 from drivers.radar.messages import Detections
+from hil.errors import HilError
 from hil.stub_process import PlcStubProcess, RadarStubProcess
 
 SCENARIO = str(CONFIGS / "scenarios" / "single-cv.toml")
@@ -188,3 +189,14 @@ async def test_the_plc_serves_ipv6_loopback() -> None:
     finally:
         code, _, err = await stub_process.stop()
     assert code == 0, err
+
+
+async def test_a_stub_that_cannot_start_is_a_clear_error_for_its_parent(busy_port: int) -> None:
+    """What ``hil run`` reports (it used to be an AssertionError traceback)."""
+    with pytest.raises(HilError) as raised:
+        await PlcStubProcess.start("--tcp", f"127.0.0.1:{busy_port}")
+    assert str(raised.value) == (
+        f"hil stub plc did not start: error: cannot listen on 127.0.0.1:{busy_port}: port "
+        f"{busy_port} is already in use; stop what holds it or choose another port "
+        "(0: any free port)"
+    )
