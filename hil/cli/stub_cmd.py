@@ -12,10 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import math
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -26,8 +25,8 @@ from firmware_stubs.plc.server import PlcEmulator
 from firmware_stubs.radar.emulator import RadarEmulator
 from firmware_stubs.radar.endpoints import Endpoint, PtyEndpoint, TcpEndpoint
 from firmware_stubs.radar.faults import LinkFaults
-from firmware_stubs.radar.firmware import RPM_C_LIMIT
 from hil.cli.arguments import add_overrides, probability, seed
+from hil.cli.stub_arguments import MAX_RPM, listen_address, milliseconds, period_s, process_id, rpm
 from hil.config.loader import load_config, load_plc_emulator
 from hil.config.scenario import ScenarioConfig
 from hil.errors import HilError
@@ -36,69 +35,7 @@ from hil.radar_stub import build_radar_firmware
 DEFAULT_PLC_CONFIG = (
     Path(__file__).resolve().parents[2] / "configs" / "plc" / "emulator-default.toml"
 )
-MAX_RPM = RPM_C_LIMIT / 100
-"""The ICD's SET_RPM range, ±60 rpm."""
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-# --- argument types: each names what is allowed --------------------------------------------
-
-
-def listen_address(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` or ``[IPv6]:PORT`` → (host without brackets, port)."""
-    if text.startswith("["):
-        host, sep, port = text[1:].partition("]:")
-    else:
-        host, sep, port = text.rpartition(":")
-        if ":" in host:
-            raise argparse.ArgumentTypeError(
-                f"write an IPv6 address in brackets, e.g. [::1]:0, got {text!r}"
-            )
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise argparse.ArgumentTypeError(
-            f"expected HOST:PORT or [IPv6]:PORT with a port 0-65535 (0: any free port), "
-            f"got {text!r}"
-        )
-    return host, int(port)
-
-
-def rpm(text: str) -> float:
-    """A turntable speed within the ICD's SET_RPM range."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and abs(round(value * 100)) <= RPM_C_LIMIT):
-        raise argparse.ArgumentTypeError(
-            f"expected rpm in [-{MAX_RPM:g}, {MAX_RPM:g}] (the ICD's SET_RPM range), got {text!r}"
-        )
-    return value
-
-
-def period_s(text: str) -> float:
-    """A finite time in seconds > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
-    return value
-
-
-def milliseconds(text: str) -> int:
-    """A whole number of milliseconds ≥ 0."""
-    if not text.strip().isdigit():
-        raise argparse.ArgumentTypeError(f"expected whole milliseconds ≥ 0, got {text!r}")
-    return int(text)
-
-
-def process_id(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected a process id (a whole number ≥ 1), got {text!r}"
-        )
-    return int(text)
 
 
 def add_parent_pid(parser: argparse.ArgumentParser) -> None:
@@ -288,7 +225,7 @@ def _tie_to_parent(parent_pid: int | None) -> None:
         raise HilError(f"--parent-pid {parent_pid}: {error}") from error
 
 
-def _run(serve: Any) -> None:
+def _run(serve: Coroutine[Any, Any, None]) -> None:
     """Run the serving coroutine; an endpoint it cannot serve is one clear error."""
     try:
         asyncio.run(serve)
