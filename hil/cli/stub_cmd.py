@@ -81,7 +81,8 @@ def register(commands: Any) -> None:
         type=Path,
         default=None,
         metavar="PATH",
-        help="with --pty: the symlink clients open (default: in a temp dir)",
+        help="with --pty: the symlink clients open (default: in a new temp dir); removed when "
+        "the stub stops",
     )
     radar.add_argument(
         "--rotate",
@@ -160,7 +161,8 @@ def register(commands: Any) -> None:
         type=Path,
         default=None,
         metavar="PATH",
-        help="with --rtu-pty: the symlink clients open (default: in a temp dir)",
+        help="with --rtu-pty: the symlink clients open (default: in a new temp dir); removed when "
+        "the stub stops",
     )
     plc.add_argument(
         "--config",
