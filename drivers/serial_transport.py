@@ -8,13 +8,14 @@ chunk to the event loop with ``call_soon_threadsafe``; a writer thread drains a 
 a large or slow write never blocks the loop and never busy-waits. Both threads end, and the port
 closes, when ``close()`` returns.
 
-A pty that hung up never comes back, and its ``/dev/pts/N`` number is soon reused by some other
-program. So when an open pty (directly or through a symlink, like the emulators' links) fails,
-the path is remembered as hung up, and a later ``open`` of the same path refuses while it still
-leads to that pty the same way: the same symlink (inode unchanged since it was opened) to the
-same device, or the same ``/dev/pts`` path. A re-pointed link (the emulator's hangup fault
-replaces it atomically, a restarted emulator makes a new one) opens normally. Real serial
-devices are reopened as they are: a USB adapter that comes back is the same device.
+A pty whose master has closed never comes back, and its ``/dev/pts/N`` number is soon reused by
+some other program. So when an open pty (directly or through a symlink, like the emulators'
+links) fails and its master is gone, the path is remembered as hung up, and a later ``open`` of
+the same path refuses while it still leads to that pty the same way: the same symlink (inode
+unchanged since it was opened) to the same device, or the same ``/dev/pts`` path. A re-pointed
+link (the emulator's hangup fault replaces it atomically, a restarted emulator makes a new one)
+opens normally, and so does a pty that is still alive. Real serial devices are reopened as they
+are: a USB adapter that comes back is the same device.
 """
 
 from __future__ import annotations
@@ -63,6 +64,22 @@ class PtyRoute:
             return None
         link = (info.st_dev, info.st_ino, info.st_ctime_ns) if stat.S_ISLNK(info.st_mode) else None
         return cls(link, rdev)
+
+    @property
+    def device(self) -> str:
+        """The pty slave's path, /dev/pts/<index>."""
+        return (
+            f"/dev/pts/{(os.major(self.rdev) - PTY_SLAVE_MAJORS.start) * 256 + os.minor(self.rdev)}"
+        )
+
+    def device_gone(self) -> bool:
+        """Whether the pty is gone for good: its master closed, which removes its /dev/pts
+        node at once. (Asked while a slave fd is still open, the number cannot have been
+        reused yet. A pty merely hung up on the slave side keeps its node, and reopens.)"""
+        try:
+            return os.stat(self.device).st_rdev != self.rdev
+        except OSError:
+            return True
 
 
 class _HungUpPtys:
@@ -211,11 +228,10 @@ class SerialTransport:
             return
         hung_up = HUNG_UP_PTYS.still_leads_there(self.url)
         if hung_up is not None:
-            device = f"/dev/pts/{os.minor(hung_up.rdev)}"
             raise LinkDownError(
-                f"{self.url}: not reopened: it still leads to {device}, the pty that hung up, "
-                "and that number may now be another program's terminal; waiting for the "
-                "device to re-point the link"
+                f"{self.url}: not reopened: it still leads to {hung_up.device}, the pty that "
+                "hung up, and that number may now be another program's terminal; waiting for "
+                "the device to re-point the link"
             )
 
     def _route_opened(self) -> PtyRoute | None:
@@ -226,7 +242,8 @@ class SerialTransport:
         return PtyRoute.of(self.url, os.fstat(fd).st_rdev)
 
     def _hung_up(self) -> None:
-        if self._pty_route is not None:
+        """Remember a pty whose master has gone (called while the port is still open)."""
+        if self._pty_route is not None and self._pty_route.device_gone():
             HUNG_UP_PTYS.add(self.url, self._pty_route)
 
     def _write_loop(self) -> None:

@@ -21,7 +21,7 @@ from drivers.errors import LinkDownError
 from drivers.plc.register_map import load_register_map
 from drivers.radar.framing import StreamDecoder, encode
 from drivers.radar.messages import Ping, Status
-from drivers.serial_transport import SerialTransport
+from drivers.serial_transport import PtyRoute, SerialTransport
 from firmware_stubs.plc.server import PlcEmulator
 from firmware_stubs.ptys import open_raw_pty
 from firmware_stubs.radar.emulator import RadarEmulator
@@ -235,3 +235,19 @@ async def test_a_re_pointed_link_opens_after_a_hangup(tmp_path: Path) -> None:
             await transport.close()
     finally:
         await restarted.stop()
+
+
+def test_a_pty_is_gone_once_its_master_closes_and_not_before() -> None:
+    """What the refusal rests on. A read can fail on a live pty (pyserial reports "multiple
+    access" when another reader took the bytes: a stranger following a stale link into *our*
+    pty), and such a pty must be reopened; only a closed master makes its number reusable.
+    The kernel removes the /dev/pts node when the master closes, even while a slave is open."""
+    master, slave = open_raw_pty()
+    route = PtyRoute.of(os.ttyname(slave))
+    assert route is not None and route.device == os.ttyname(slave)
+    try:
+        assert not route.device_gone()
+        os.close(master)
+        assert route.device_gone()  # our slave fd still holds the number: not reused yet
+    finally:
+        os.close(slave)
