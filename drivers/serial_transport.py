@@ -7,16 +7,28 @@ thread is simple, fast, and works for every pyserial URL (device paths, ``socket
 chunk to the event loop with ``call_soon_threadsafe``; a writer thread drains a queue of writes so
 a large or slow write never blocks the loop and never busy-waits. Both threads end, and the port
 closes, when ``close()`` returns.
+
+A pty whose master has closed never comes back, and its ``/dev/pts/N`` number is soon reused by
+some other program. So when an open pty (directly or through a symlink, like the emulators'
+links) fails and its master is gone, the path is remembered as hung up, and a later ``open`` of
+the same path refuses while it still leads to that pty the same way: the same symlink (inode
+unchanged since it was opened) to the same device, or the same ``/dev/pts`` path. A re-pointed
+link (the emulator's hangup fault replaces it atomically, a restarted emulator makes a new one)
+opens normally, and so does a pty that is still alive. Real serial devices are reopened as they
+are: a USB adapter that comes back is the same device.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import queue
 import socket
+import stat
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import serial
@@ -25,7 +37,77 @@ from drivers.errors import LinkDownError
 
 READ_TIMEOUT_S = 0.05
 WRITE_TIMEOUT_S = 2.0
+PTY_SLAVE_MAJORS = range(136, 144)
+"""Linux's Unix98 pty slave devices (/dev/pts/N)."""
 _STOP = object()
+
+
+@dataclass(frozen=True, slots=True)
+class PtyRoute:
+    """How a path leads to a pty slave: the symlink on the way (st_dev, st_ino, st_ctime_ns;
+    None when the path is the device itself) and the device number."""
+
+    link: tuple[int, int, int] | None
+    rdev: int
+
+    @classmethod
+    def of(cls, path: str, rdev: int | None = None) -> PtyRoute | None:
+        """The route ``path`` takes now (to ``rdev`` if given, e.g. an open fd's device);
+        None unless it leads to a pty slave."""
+        try:
+            if rdev is None:
+                rdev = os.stat(path).st_rdev
+            info = os.lstat(path)
+        except OSError:
+            return None
+        if os.major(rdev) not in PTY_SLAVE_MAJORS:
+            return None
+        link = (info.st_dev, info.st_ino, info.st_ctime_ns) if stat.S_ISLNK(info.st_mode) else None
+        return cls(link, rdev)
+
+    @property
+    def device(self) -> str:
+        """The pty slave's path, /dev/pts/<index>."""
+        return (
+            f"/dev/pts/{(os.major(self.rdev) - PTY_SLAVE_MAJORS.start) * 256 + os.minor(self.rdev)}"
+        )
+
+    def device_gone(self) -> bool:
+        """Whether the pty is gone for good: its master closed, which removes its /dev/pts
+        node at once. (Asked while a slave fd is still open, the number cannot have been
+        reused yet. A pty merely hung up on the slave side keeps its node, and reopens.)"""
+        try:
+            return os.stat(self.device).st_rdev != self.rdev
+        except OSError:
+            return True
+
+
+class _HungUpPtys:
+    """Paths whose pty hung up, with the route they took to it (process-wide: any transport
+    reopening the path must know)."""
+
+    def __init__(self) -> None:
+        self._routes: dict[str, PtyRoute] = {}
+        self._lock = threading.Lock()
+
+    def add(self, path: str, route: PtyRoute) -> None:
+        with self._lock:
+            self._routes[os.path.abspath(path)] = route
+
+    def still_leads_there(self, path: str) -> PtyRoute | None:
+        """The hung-up route if ``path`` still takes it (do not open); otherwise forgets it."""
+        key = os.path.abspath(path)
+        with self._lock:
+            hung_up = self._routes.get(key)
+            if hung_up is None:
+                return None
+            if PtyRoute.of(path) == hung_up:
+                return hung_up
+            del self._routes[key]
+            return None
+
+
+HUNG_UP_PTYS = _HungUpPtys()
 
 
 class SerialTransport:
@@ -41,6 +123,7 @@ class SerialTransport:
         self._on_data = on_data
         self._loop = loop
         self._port: Any = None
+        self._pty_route: PtyRoute | None = None
         self._stop = threading.Event()
         self._port_may_close = threading.Event()
         self._writes: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -101,14 +184,20 @@ class SerialTransport:
     def _read_loop(self) -> None:
         try:
             try:
+                self._refuse_a_hung_up_pty()
                 self._port = serial.serial_for_url(
                     self.url,
                     baudrate=self.baud,
                     timeout=READ_TIMEOUT_S,
                     write_timeout=WRITE_TIMEOUT_S,
                 )
-            except (OSError, ValueError, serial.SerialException) as error:
-                failure = LinkDownError(f"{self.url}: cannot open: {error}")
+                self._pty_route = self._route_opened()
+            except (OSError, ValueError, serial.SerialException, LinkDownError) as error:
+                failure = (
+                    error
+                    if isinstance(error, LinkDownError)
+                    else LinkDownError(f"{self.url}: cannot open: {error}")
+                )
                 self._call(_set_exception, self._opened, failure)
                 self._port_may_close.set()
                 return
@@ -119,6 +208,7 @@ class SerialTransport:
                     data = port.read(max(1, port.in_waiting))
                 except (OSError, serial.SerialException, TypeError, AttributeError) as error:
                     if not self._stop.is_set():
+                        self._hung_up()
                         self._call(
                             _set_result,
                             self.lost,
@@ -133,6 +223,29 @@ class SerialTransport:
                 _close_port(self._port)
             self._call(_set_result, self._reader_done, None)
 
+    def _refuse_a_hung_up_pty(self) -> None:
+        if "://" in self.url:
+            return
+        hung_up = HUNG_UP_PTYS.still_leads_there(self.url)
+        if hung_up is not None:
+            raise LinkDownError(
+                f"{self.url}: not reopened: it still leads to {hung_up.device}, the pty that "
+                "hung up, and that number may now be another program's terminal; waiting for "
+                "the device to re-point the link"
+            )
+
+    def _route_opened(self) -> PtyRoute | None:
+        """How the path led to the device just opened (None unless a pty)."""
+        fd = getattr(self._port, "fd", None)
+        if "://" in self.url or not isinstance(fd, int):
+            return None
+        return PtyRoute.of(self.url, os.fstat(fd).st_rdev)
+
+    def _hung_up(self) -> None:
+        """Remember a pty whose master has gone (called while the port is still open)."""
+        if self._pty_route is not None and self._pty_route.device_gone():
+            HUNG_UP_PTYS.add(self.url, self._pty_route)
+
     def _write_loop(self) -> None:
         try:
             while True:
@@ -146,6 +259,7 @@ class SerialTransport:
                 try:
                     self._port.write(data)
                 except (OSError, serial.SerialException) as error:
+                    self._hung_up()
                     failure = LinkDownError(f"{self.url}: write failed: {error}")
                     self._call(_set_exception, done, failure)
                     self._call(_set_result, self.lost, failure)

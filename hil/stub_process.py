@@ -1,20 +1,48 @@
-"""An emulated device (`hil stub radar|plc`) in a child process, as an operator starts one."""
+"""An emulated device (`hil stub radar|plc`) in a child process, as an operator starts one.
+
+The child never outlives this process: it gets ``--parent-pid`` (so it stops at end of file on
+the stdin pipe held here, and on Linux at its parent-death signal) and it runs in its own
+session, so a terminal's Ctrl-C (SIGINT to the whole foreground process group) reaches only the
+parent, which can then make the rig safe before it stops the child. Start children from a
+thread that lives as long as they should (Linux's parent-death signal follows the thread).
+
+Its stderr is read all along (a full pipe would block the emulator), keeping the last lines.
+Once it has exited, a pty link it left behind (it was SIGKILLed) is removed with its temporary
+directory (``firmware_stubs.ptys.remove_dead_link``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import os
 import sys
+from pathlib import Path
 from typing import ClassVar, Self
+from urllib.parse import urlsplit
+
+from firmware_stubs.ptys import remove_dead_link
+from hil.errors import HilError
+
+READY_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 5.0
+"""After SIGTERM, how long the child gets to stop before it is killed."""
+STDERR_LINES = 200
 
 
 class StubProcess:
-    """`hil stub <DEVICE>` in a child process; ``url`` comes from its READY line."""
+    """`hil stub <DEVICE>` in a child process; ``url`` comes from its READY line. ``start``
+    raises ``HilError`` (with the stub's last stderr line) if it does not come up."""
 
     DEVICE: ClassVar[str]
 
     def __init__(self, process: asyncio.subprocess.Process, url: str) -> None:
         self.process = process
         self.url = url
+        self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
+        self._stderr_reader = asyncio.create_task(
+            self._read_stderr(), name=f"stderr of hil stub {self.DEVICE}"
+        )
 
     @classmethod
     async def start(cls, *args: str) -> Self:
@@ -25,30 +53,70 @@ class StubProcess:
             "stub",
             cls.DEVICE,
             *args,
+            "--parent-pid",
+            str(os.getpid()),
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
         )
         assert process.stdout is not None
         try:
-            async with asyncio.timeout(20):
+            async with asyncio.timeout(READY_TIMEOUT_S):
                 line = await process.stdout.readline()
-        except BaseException:
+        except BaseException as error:
             process.kill()
-            await process.communicate()
+            _, err = await process.communicate()
+            if isinstance(error, TimeoutError):
+                raise HilError(
+                    f"hil stub {cls.DEVICE} printed no READY line within {READY_TIMEOUT_S:g} s"
+                    f"{_last_line(err)}"
+                ) from error
             raise
         if not line.startswith(b"READY "):
             process.kill()
             _, err = await process.communicate()
-            raise AssertionError(f"no READY line: {line!r} {err.decode()}")
+            raise HilError(f"hil stub {cls.DEVICE} did not start{_last_line(err)}")
         return cls(process, line.split()[1].decode())
 
+    @property
+    def link(self) -> Path | None:
+        """The pty link clients open, for a pty device (None for TCP)."""
+        parts = urlsplit(self.url)
+        if parts.scheme in ("", "rtu"):
+            return Path(parts.netloc + parts.path)
+        return None
+
     async def stop(self, kill: bool = False) -> tuple[int, str, str]:
-        """SIGTERM (or SIGKILL) and wait: exit code, the rest of stdout, all of stderr."""
-        if self.process.returncode is None:
-            (self.process.kill if kill else self.process.terminate)()
-        out, err = await self.process.communicate()
-        assert self.process.returncode is not None
-        return self.process.returncode, out.decode(), err.decode()
+        """SIGTERM (or SIGKILL) and wait: exit code, the rest of stdout, the last lines of
+        stderr. A child that does not stop within ``STOP_TIMEOUT_S`` is killed."""
+        process = self.process
+        if process.returncode is None:
+            (process.kill if kill else process.terminate)()
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT_S):
+                await process.wait()
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.close()
+        out = await process.stdout.read()
+        await self._stderr_reader
+        if self.link is not None:
+            remove_dead_link(self.link)
+        assert process.returncode is not None
+        return process.returncode, out.decode(), "".join(self._stderr)
+
+    async def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        async for line in self.process.stderr:
+            self._stderr.append(line.decode(errors="replace"))
+
+
+def _last_line(stderr: bytes) -> str:
+    lines = stderr.decode(errors="replace").strip().splitlines()
+    return f": {lines[-1]}" if lines else ""
 
 
 class RadarStubProcess(StubProcess):

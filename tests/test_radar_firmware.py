@@ -173,3 +173,16 @@ def test_clock_sync_recovers_offset_and_drift() -> None:
         sync.add(ClockSample(true_host - early, device, true_host - early + rtt))
     assert sync.drift == pytest.approx(drift, abs=30e-6)
     assert sync.to_host(5.0) == pytest.approx(offset + (1 + drift) * 5.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("rpm", [60.01, -61.0, 1000.0, math.nan, math.inf])
+def test_power_on_rotation_outside_the_icd_range_is_refused(rpm: float) -> None:
+    """``--rotate 1000`` used to print READY and then kill the dwell loop (i16 overflow)."""
+    with pytest.raises(ValueError, match="outside the ICD's ±60 rpm"):
+        firmware(rotate=rpm)
+
+
+@pytest.mark.parametrize("rpm", [60.0, -60.0, 0.0])
+def test_power_on_rotation_at_the_icd_limits_is_accepted(rpm: float) -> None:
+    fw = firmware(rotate=rpm)
+    assert fw.mode is RadarMode.ROTATING and fw.rpm_c == round(rpm * 100)

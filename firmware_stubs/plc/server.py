@@ -12,15 +12,18 @@ Unit 1 is the PLC; unit 247 is the emulator-only bench panel. Requests to any ot
 answer, like a missing slave on an RS-485 line. The panel's response delay and dropped-request
 count apply to unit-1 requests.
 
-Transports: Modbus TCP bound to 127.0.0.1 (port 0 = any free port, read back), or Modbus RTU over
-a pty pair: the server owns one pty, clients open the other through a symlink, and a relay copies
-bytes between the two masters.
+Transports: Modbus TCP on a given address (port 0 = any free port, read back; an IPv6 host is
+bracketed in the URL, ``tcp://[::1]:port``), or Modbus RTU over a pty pair: the server owns one
+pty, clients open the other through a symlink, and a relay copies bytes between the two masters.
+Where it cannot serve (port in use, bad link path), ``start`` raises ``EndpointError`` and leaves
+nothing behind; ``close`` removes the link however the emulator ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +35,8 @@ from pymodbus.framer import FramerType
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 
 from drivers.plc.register_map import RegisterMap, Table
+from firmware_stubs.errors import EndpointError
+from firmware_stubs.listen import check_listen, listen_error, url_host
 from firmware_stubs.plc.model import SCAN_MS, PlcModel, PlcSettings, PlcWriteError
 from firmware_stubs.ptys import PtyLink, open_raw_pty
 
@@ -119,7 +124,21 @@ class PlcEmulator:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    @property
+    def serving(self) -> asyncio.Task[None]:
+        """The scan task; it runs until ``close()`` unless it fails."""
+        if self._scan_task is None:
+            raise RuntimeError("the emulator is not started")
+        return self._scan_task
+
     async def start(self) -> str:
+        try:
+            return await self._start()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _start(self) -> str:
         context = PlcContext(self)
         if self.rtu_pty:
             self._relay = _PtyRelay(self._pty_link)
@@ -136,13 +155,17 @@ class PlcEmulator:
             )
             self.url = f"rtu://{self._relay.client_path}?baud=115200&parity=N"
         else:
+            self.host = check_listen(self.host, self.port)
             self._server = ModbusTcpServer(
                 context, address=(self.host, self.port), ignore_missing_devices=True
             )
-        await self._server.serve_forever(background=True)
+        try:
+            await self._server.serve_forever(background=True)
+        except RuntimeError as error:  # pymodbus's "Could not start listen": taken meanwhile
+            raise listen_error(self.host, self.port, OSError(errno.EADDRINUSE, "")) from error
         if not self.rtu_pty:
             self.port = _bound_port(self._server)
-            self.url = self.panel_url = f"tcp://{self.host}:{self.port}"
+            self.url = self.panel_url = f"tcp://{url_host(self.host)}:{self.port}"
         else:
             self._panel_server = ModbusTcpServer(
                 context, address=("127.0.0.1", 0), ignore_missing_devices=True
@@ -153,22 +176,31 @@ class PlcEmulator:
         return self.url
 
     async def close(self) -> None:
-        if self._scan_task is not None:
-            self._scan_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._scan_task
-            self._scan_task = None
-        delayed = list(self._delayed)
-        for task in delayed:
-            task.cancel()
-        await asyncio.gather(*delayed, return_exceptions=True)
-        for server in (self._server, self._panel_server):
-            if server is not None:
-                await server.shutdown()  # type: ignore[no-untyped-call]
-        self._server = self._panel_server = None
-        if self._relay is not None:
-            await self._relay.close()
-            self._relay = None
+        """Stop scanning and serving and remove the pty link; a failure of the scan task is
+        raised after all of that is done. Safe to call more than once."""
+        scan, self._scan_task = self._scan_task, None
+        try:
+            if scan is not None:
+                scan.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await scan
+        finally:
+            await self._close_servers()
+
+    async def _close_servers(self) -> None:
+        try:
+            delayed = list(self._delayed)
+            for task in delayed:
+                task.cancel()
+            await asyncio.gather(*delayed, return_exceptions=True)
+            for server in (self._server, self._panel_server):
+                if server is not None:
+                    await server.shutdown()  # type: ignore[no-untyped-call]
+            self._server = self._panel_server = None
+        finally:
+            if self._relay is not None:
+                await self._relay.close()
+                self._relay = None
 
     async def _scan_forever(self) -> None:
         loop = asyncio.get_running_loop()
@@ -290,11 +322,19 @@ class _PtyRelay:
         self._fds: list[int] = []
 
     async def start(self) -> str:
-        server_master, server_slave = open_raw_pty()
-        client_master, client_slave = open_raw_pty()
-        self._fds = [server_master, server_slave, client_master, client_slave]
-        self._link = PtyLink(self._requested_link, "hil-plc-")
-        self._link.point_at(client_slave)
+        try:
+            for _ in range(2):
+                self._fds.extend(open_raw_pty())
+        except OSError as error:
+            await self.close()
+            raise EndpointError(f"cannot open a pseudo-terminal: {error.strerror}") from error
+        server_master, server_slave, client_master, client_slave = self._fds
+        try:
+            self._link = PtyLink(self._requested_link, "hil-plc-")
+            self._link.point_at(client_slave)
+        except BaseException:
+            await self.close()
+            raise
         self.client_path = str(self._link.path)
         loop = asyncio.get_running_loop()
         loop.add_reader(server_master, _copy, server_master, client_master)
@@ -302,14 +342,18 @@ class _PtyRelay:
         return os.ttyname(server_slave)
 
     async def close(self) -> None:
-        loop = asyncio.get_running_loop()
-        for fd in self._fds[0::2]:
-            loop.remove_reader(fd)
-        for fd in self._fds:
-            os.close(fd)
-        self._fds = []
-        if self._link is not None:
-            self._link.remove()
+        """Close both ptys and remove the link. Safe to call more than once."""
+        try:
+            loop = asyncio.get_running_loop()
+            for fd in self._fds[0::2]:
+                loop.remove_reader(fd)
+            for fd in self._fds:
+                os.close(fd)
+            self._fds = []
+        finally:
+            if self._link is not None:
+                self._link.remove()
+                self._link = None
 
 
 def _copy(source: int, target: int) -> None:

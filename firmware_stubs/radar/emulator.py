@@ -3,7 +3,8 @@
 ``async with RadarEmulator(firmware, endpoint) as emulator:`` serves until the block ends;
 ``emulator.url`` is what a client opens. The device clock starts at 0 µs when serving starts
 (scenario time 0). Every dwell (10 ms by default) the firmware is ticked and its frames are sent;
-host frames are answered as soon as they arrive, well inside the ICD's 50 ms.
+host frames are answered as soon as they arrive, well inside the ICD's 50 ms. The endpoint is
+closed (its pty link removed) however the block ends; ``serving`` ends only by failing.
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ class RadarEmulator:
     def device_time_us(self) -> int:
         return int((asyncio.get_running_loop().time() - self._epoch) * 1e6)
 
+    @property
+    def serving(self) -> asyncio.Task[None]:
+        """The dwell loop; it runs until ``close()`` unless it fails."""
+        if self._task is None:
+            raise RuntimeError("the emulator is not started")
+        return self._task
+
     async def start(self) -> str:
         self._epoch = asyncio.get_running_loop().time()
         self.url = await self.endpoint.start(self._on_data)
@@ -58,12 +66,16 @@ class RadarEmulator:
         return self.url
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.endpoint.close()
+        """Stop the dwell loop and close the endpoint (also when the loop had failed; its
+        error is raised after the endpoint is closed)."""
+        task, self._task = self._task, None
+        try:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        finally:
+            await self.endpoint.close()
 
     def _on_data(self, data: bytes) -> None:
         crc_before = self.decoder.counters.crc_errors

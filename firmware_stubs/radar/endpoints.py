@@ -1,7 +1,9 @@
 """Where the emulated radar's bytes go: the master side of a pseudo-terminal, or a TCP server.
 
 Both give the client a pyserial URL: a pty is reached through a symlink to its slave device
-(kept stable when the emulator hangs up and reopens a new pty), TCP as ``socket://host:port``.
+(kept stable when the emulator hangs up and reopens a new pty, removed when it closes), TCP as
+``socket://host:port`` (``socket://[::1]:port`` for IPv6). Where it cannot serve, ``start``
+raises ``EndpointError`` and leaves nothing behind.
 A client that is not reading loses bytes, as on a real serial line: writes never block.
 """
 
@@ -14,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from firmware_stubs.errors import EndpointError
+from firmware_stubs.listen import check_listen, listen_error, url_host
 from firmware_stubs.ptys import PtyLink, open_raw_pty
 
 MAX_TCP_BACKLOG = 1 << 20
@@ -46,7 +50,11 @@ class PtyEndpoint:
     async def start(self, on_data: Callable[[bytes], None]) -> str:
         self._on_data = on_data
         self._link = PtyLink(self._requested_link, "hil-radar-")
-        self._open_pty()
+        try:
+            self._open_pty()
+        except BaseException:
+            await self.close()
+            raise
         return str(self._link.path)
 
     @property
@@ -56,7 +64,10 @@ class PtyEndpoint:
 
     def _open_pty(self) -> None:
         assert self._link is not None
-        self._master, self._slave = open_raw_pty()
+        try:
+            self._master, self._slave = open_raw_pty()
+        except OSError as error:
+            raise EndpointError(f"cannot open a pseudo-terminal: {error.strerror}") from error
         self._link.point_at(self._slave)
         asyncio.get_running_loop().add_reader(self._master, self._readable)
 
@@ -92,9 +103,11 @@ class PtyEndpoint:
         self._open_pty()
 
     async def close(self) -> None:
-        self._close_pty()
-        if self._link is not None:
-            self._link.remove()
+        try:
+            self._close_pty()
+        finally:
+            if self._link is not None:
+                self._link.remove()
 
 
 class TcpEndpoint:
@@ -111,9 +124,13 @@ class TcpEndpoint:
 
     async def start(self, on_data: Callable[[bytes], None]) -> str:
         self._on_data = on_data
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.host = check_listen(self.host, self.port)
+        try:
+            self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        except OSError as error:  # taken between the check and now
+            raise listen_error(self.host, self.port, error) from error
         self.port = self._server.sockets[0].getsockname()[1]
-        return f"socket://{self.host}:{self.port}"
+        return f"socket://{url_host(self.host)}:{self.port}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

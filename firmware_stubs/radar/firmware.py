@@ -111,7 +111,10 @@ class RadarFirmware:
         self.counters.crc_errors += count
 
     def start_rotating(self, rpm: float, t_us: int = 0) -> None:
-        """Power on already rotating (the emulator's ``--rotate`` option)."""
+        """Power on already rotating (the emulator's ``--rotate`` option) at ``rpm`` (positive
+        clockwise); the ICD's SET_RPM range applies (±60 rpm)."""
+        if not (math.isfinite(rpm) and abs(round(rpm * 100)) <= RPM_C_LIMIT):
+            raise ValueError(f"{rpm} rpm is outside the ICD's ±{RPM_C_LIMIT / 100:g} rpm")
         self._change(t_us, RadarMode.ROTATING, round(rpm * 100))
 
     def _apply(self, message: SetMode | SetRpm | SetSector, t_us: int) -> AckResult:

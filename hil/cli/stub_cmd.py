@@ -1,38 +1,52 @@
-"""``hil stub radar`` and ``hil stub plc``: run an emulated device until SIGINT/SIGTERM.
+"""``hil stub radar`` and ``hil stub plc``: run an emulated device until told to stop.
 
 Prints exactly one line ``READY <pyserial-url>`` on stdout once a client can connect; logs go to
-stderr. Leaves no pty, symlink or socket behind when it stops.
+stderr. Stops cleanly on SIGINT, SIGTERM or SIGHUP and, with ``--parent-pid PID``, when that
+process (its parent) dies or closes the stub's stdin (``firmware_stubs.lifeline``). Leaves no
+pty, symlink or socket behind when it stops. Exit codes: 0 after a stop, 2 for bad arguments
+or settings, 1 when it cannot serve (port in use, pty link path unusable, parent gone).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import signal
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from drivers.plc.register_map import load_register_map
+from firmware_stubs.errors import EndpointError
+from firmware_stubs.lifeline import ParentGoneError, die_with_parent, is_pipe, watch_pipe
 from firmware_stubs.plc.server import PlcEmulator
 from firmware_stubs.radar.emulator import RadarEmulator
 from firmware_stubs.radar.endpoints import Endpoint, PtyEndpoint, TcpEndpoint
 from firmware_stubs.radar.faults import LinkFaults
-from hil.cli.arguments import (
-    add_overrides,
-    host_port,
-    non_negative_int,
-    positive_float,
-    probability,
-    seed,
-)
+from hil.cli.arguments import add_overrides, probability, seed
+from hil.cli.stub_arguments import MAX_RPM, listen_address, milliseconds, period_s, process_id, rpm
 from hil.config.loader import load_config, load_plc_emulator
 from hil.config.scenario import ScenarioConfig
+from hil.errors import HilError
 from hil.radar_stub import build_radar_firmware
 
 DEFAULT_PLC_CONFIG = (
     Path(__file__).resolve().parents[2] / "configs" / "plc" / "emulator-default.toml"
 )
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def add_parent_pid(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--parent-pid",
+        type=process_id,
+        default=None,
+        metavar="PID",
+        help="stop when process PID, which started this stub, dies or closes the stub's stdin "
+        "(a pipe); refuse to start if PID is not the parent (hil run passes its own)",
+    )
 
 
 def register(commands: Any) -> None:
@@ -57,22 +71,28 @@ def register(commands: Any) -> None:
     where = radar.add_mutually_exclusive_group(required=True)
     where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal")
     where.add_argument(
-        "--tcp", type=host_port, metavar="HOST:PORT", help="serve raw TCP (port 0: any free port)"
+        "--tcp",
+        type=listen_address,
+        metavar="HOST:PORT",
+        help="serve raw TCP (port 0: any free port; IPv6 as [::1]:PORT)",
     )
     radar.add_argument(
         "--pty-link",
         type=Path,
         default=None,
         metavar="PATH",
-        help="with --pty: the symlink clients open (default: in a temp dir)",
+        help="with --pty: the symlink clients open (default: in a new temp dir); removed when "
+        "the stub stops",
     )
     radar.add_argument(
         "--rotate",
-        type=float,
+        type=rpm,
         default=None,
         metavar="RPM",
-        help="power on ROTATING at this speed instead of STANDBY",
+        help=f"power on ROTATING at this speed instead of STANDBY (-{MAX_RPM:g} to {MAX_RPM:g}; "
+        "positive is clockwise)",
     )
+    add_parent_pid(radar)
     faults = radar.add_argument_group("fault injection")
     faults.add_argument(
         "--corrupt-rate",
@@ -97,35 +117,41 @@ def register(commands: Any) -> None:
     )
     faults.add_argument(
         "--stall-ms",
-        type=non_negative_int,
+        type=milliseconds,
         default=0,
         metavar="N",
         help="length of each stall (needs --stall-every)",
     )
     faults.add_argument(
         "--stall-every",
-        type=positive_float,
+        type=period_s,
         default=0.0,
         metavar="S",
-        help="stall period in seconds",
+        help="stall period in seconds (needs --stall-ms)",
     )
     faults.add_argument(
         "--hangup-every",
-        type=positive_float,
+        type=period_s,
         default=0.0,
         metavar="S",
         help="close the link every S seconds, then reopen / accept again",
     )
-    faults.add_argument("--fault-seed", type=seed, default=0, metavar="N")
-    radar.set_defaults(handler=run_radar_stub)
+    faults.add_argument(
+        "--fault-seed",
+        type=seed,
+        default=0,
+        metavar="N",
+        help="seed of the injected faults (default 0)",
+    )
+    radar.set_defaults(handler=run_radar_stub, usage_error=radar.error)
 
     plc = devices.add_parser("plc", help="the launcher PLC (Modbus TCP, or RTU on a pty pair)")
     where_plc = plc.add_mutually_exclusive_group(required=True)
     where_plc.add_argument(
         "--tcp",
-        type=host_port,
+        type=listen_address,
         metavar="HOST:PORT",
-        help="Modbus TCP server (port 0: any free port)",
+        help="Modbus TCP server (port 0: any free port; IPv6 as [::1]:PORT)",
     )
     where_plc.add_argument(
         "--rtu-pty", action="store_true", help="Modbus RTU on a pseudo-terminal pair"
@@ -135,7 +161,8 @@ def register(commands: Any) -> None:
         type=Path,
         default=None,
         metavar="PATH",
-        help="with --rtu-pty: the symlink clients open (default: in a temp dir)",
+        help="with --rtu-pty: the symlink clients open (default: in a new temp dir); removed when "
+        "the stub stops",
     )
     plc.add_argument(
         "--config",
@@ -144,12 +171,17 @@ def register(commands: Any) -> None:
         metavar="FILE",
         help="emulated-PLC settings (default: configs/plc/emulator-default.toml)",
     )
-    plc.set_defaults(handler=run_plc_stub)
+    add_parent_pid(plc)
+    plc.set_defaults(handler=run_plc_stub, usage_error=plc.error)
 
 
 def run_radar_stub(args: argparse.Namespace) -> int:
+    usage_error: Callable[[str], NoReturn] = args.usage_error
     if args.pty_link is not None and not args.pty:
-        raise SystemExit("error: --pty-link goes with --pty")
+        usage_error("--pty-link goes with --pty")
+    if bool(args.stall_ms) != bool(args.stall_every):
+        usage_error("--stall-ms and --stall-every go together (a stall's length and its period)")
+    _tie_to_parent(args.parent_pid)
     config = load_config(args.scenario, ScenarioConfig, args.overrides)
     assert isinstance(config, ScenarioConfig)
     firmware = build_radar_firmware(config, args.seed, args.rotate)
@@ -163,13 +195,15 @@ def run_radar_stub(args: argparse.Namespace) -> int:
     )
     endpoint: Endpoint = PtyEndpoint(args.pty_link) if args.pty else TcpEndpoint(*args.tcp)
     emulator = RadarEmulator(firmware, endpoint, faults, args.fault_seed)
-    asyncio.run(_serve(emulator))
+    _run(_serve_radar(emulator, watch_parent=args.parent_pid is not None))
     return 0
 
 
 def run_plc_stub(args: argparse.Namespace) -> int:
+    usage_error: Callable[[str], NoReturn] = args.usage_error
     if args.pty_link is not None and not args.rtu_pty:
-        raise SystemExit("error: --pty-link goes with --rtu-pty")
+        usage_error("--pty-link goes with --rtu-pty")
+    _tie_to_parent(args.parent_pid)
     settings = load_plc_emulator(args.config).settings()
     host, port = args.tcp if args.tcp else ("127.0.0.1", 0)
     emulator = PlcEmulator(
@@ -180,57 +214,99 @@ def run_plc_stub(args: argparse.Namespace) -> int:
         rtu_pty=args.rtu_pty,
         pty_link=args.pty_link,
     )
-    asyncio.run(_serve_plc(emulator))
+    _run(_serve_plc(emulator, watch_parent=args.parent_pid is not None))
     return 0
 
 
-def _stop_on_signals() -> asyncio.Event:
-    """An event set by SIGINT/SIGTERM. Installed before the READY line is printed, so a client
-    that signals as soon as it reads READY still gets a clean shutdown."""
+def _tie_to_parent(parent_pid: int | None) -> None:
+    if parent_pid is None:
+        return
+    try:
+        die_with_parent(parent_pid)
+    except (ParentGoneError, OSError) as error:
+        raise HilError(f"--parent-pid {parent_pid}: {error}") from error
+
+
+def _run(serve: Coroutine[Any, Any, None]) -> None:
+    """Run the serving coroutine; an endpoint it cannot serve is one clear error."""
+    try:
+        asyncio.run(serve)
+    except EndpointError as error:
+        raise HilError(str(error)) from error
+
+
+def _stop_requests(watch_parent: bool) -> asyncio.Event:
+    """An event set by SIGINT, SIGTERM or SIGHUP and, with ``watch_parent``, by end of file on
+    stdin when it is a pipe (its other end is the parent's). Installed before the READY line is
+    printed, so a client that signals as soon as it reads READY still gets a clean shutdown."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
+    if watch_parent and is_pipe(sys.stdin.fileno()):
+        watch_pipe(sys.stdin.fileno(), stop.set)
     return stop
 
 
-async def _serve_plc(emulator: PlcEmulator) -> None:
-    stop = _stop_on_signals()
+async def _until_stopped(stop: asyncio.Event, serving: asyncio.Task[None]) -> None:
+    """Wait for a stop request; if the emulator's own task fails first, raise its error (the
+    caller's ``async with`` then closes the emulator, removing its pty link)."""
+    stopped = asyncio.create_task(stop.wait(), name="stop request")
+    try:
+        await asyncio.wait({stopped, serving}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        await asyncio.gather(stopped, return_exceptions=True)
+    if serving.done():
+        serving.result()  # raises what ended it
+
+
+def _after_stop() -> None:
+    """Once the emulator is closed nothing is left to clean up: a late SIGTERM (say, from a
+    parent that sent SIGINT too) must not turn a clean stop into death by signal."""
+    loop = asyncio.get_running_loop()
+    for signum in STOP_SIGNALS:
+        loop.remove_signal_handler(signum)
+        signal.signal(signum, signal.SIG_IGN)
+
+
+def _say(text: str) -> None:
+    """A line on stderr; a parent that has gone no longer reads it."""
+    with contextlib.suppress(BrokenPipeError):
+        print(text, file=sys.stderr, flush=True)
+
+
+async def _serve_plc(emulator: PlcEmulator, watch_parent: bool) -> None:
+    stop = _stop_requests(watch_parent)
     async with emulator:
-        print(
-            f"panel tcp {emulator.panel_url} (unit {emulator.panel_unit_id})",
-            file=sys.stderr,
-            flush=True,
-        )
+        _say(f"panel tcp {emulator.panel_url} (unit {emulator.panel_unit_id})")
         print(f"READY {emulator.url}", flush=True)
-        await stop.wait()
+        await _until_stopped(stop, emulator.serving)
+    _after_stop()
     m = emulator.model
-    print(
+    _say(
         f"plc stub stopped: {emulator.requests} requests, {emulator.dropped} dropped, "
         f"{m.launch_count} launches, {m.fire_reject_count} refused FIRE requests, "
-        f"{emulator.scans_late} late scans",
-        file=sys.stderr,
+        f"{emulator.scans_late} late scans"
     )
 
 
-async def _serve(emulator: RadarEmulator) -> None:
-    stop = _stop_on_signals()
+async def _serve_radar(emulator: RadarEmulator, watch_parent: bool) -> None:
+    stop = _stop_requests(watch_parent)
     async with emulator:
         endpoint = emulator.endpoint
         if isinstance(endpoint, PtyEndpoint):
-            print(
+            _say(
                 f"pty slave {endpoint.slave_path} (clients open the link {emulator.url}, which "
-                "follows the pty across hangups)",
-                file=sys.stderr,
-                flush=True,
+                "follows the pty across hangups)"
             )
         print(f"READY {emulator.url}", flush=True)
-        await stop.wait()
+        await _until_stopped(stop, emulator.serving)
+    _after_stop()
     c = emulator.firmware.counters
     f = emulator.injector.counters
-    print(
+    _say(
         f"radar stub stopped: {c.frames_sent} DETECTIONS frames, {c.crc_errors} host CRC "
         f"errors, {f.frames_dropped} frames dropped, {f.bytes_corrupted} bytes corrupted, "
-        f"{emulator.hangups} hangups, {emulator.stalls} stalls",
-        file=sys.stderr,
+        f"{emulator.hangups} hangups, {emulator.stalls} stalls"
     )
