@@ -95,7 +95,7 @@ def test_bad_rig_override_names_the_field() -> None:
     assert "fire_control.interceptor_speed_mps" in done.stderr
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signal_ends_an_emulated_run_cleanly(signum: int) -> None:
     """Stopping ``hil run`` mid-run (an operator's Ctrl-C, a supervisor's SIGTERM) still makes
     the launcher safe, stops both emulators and prints the summary."""
@@ -172,7 +172,7 @@ async def test_a_plc_that_does_not_answer_is_a_clear_error(tmp_path: Path) -> No
     assert orphans == []
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 async def test_a_signal_stops_a_long_sim_run_at_once(signum: int) -> None:
     """The sim rig runs as fast as the CPU allows without any I/O; a stop request must still be
     noticed within a fraction of a second (it used to be ignored until the end of the run)."""

@@ -62,10 +62,9 @@ def _finish(run: subprocess.Popen[str]) -> tuple[dict[str, Any], str]:
 
 def test_radar_killed_mid_run_is_reported_as_lost_with_exit_4() -> None:
     run = _start_run(9.0)
-    # SIGTERM, not SIGKILL: a SIGKILLed emulator leaves its pty symlink behind, and when
-    # /dev/pts/N is reused by another program the driver may reopen it (issue 9, group 3: the
-    # emulator removes its link on every exit path, the driver checks the device it reopens)
-    _stub(run, "radar").terminate()
+    # SIGKILL: the emulator cannot remove its pty link, and the driver must not reopen the
+    # hung-up pty behind it (its /dev/pts number may be another program's by then)
+    _stub(run, "radar").kill()
     summary, err = _finish(run)
     assert run.returncode == EXIT_DEVICE_LOST, (err, summary["links"])
     assert summary["devices_lost"] == ["radar"]

@@ -140,7 +140,8 @@ class PlcEndpoint:
 
     def __str__(self) -> str:
         if self.transport == "tcp":
-            return f"tcp://{self.host}:{self.port}"
+            host = f"[{self.host}]" if ":" in self.host else self.host
+            return f"tcp://{host}:{self.port}"
         return f"rtu://{self.serial_url}?baud={self.baud}&parity={self.parity}"
 
 

@@ -57,13 +57,6 @@ def probability(text: str) -> float:
     return value
 
 
-def host_port(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT (port 0-65535), got {text!r}")
-    return host, int(port)
-
-
 def output_file(text: str) -> Path:
     """A file to write: not a directory, and under a directory that exists and is writable (or
     can be created in the nearest existing one)."""

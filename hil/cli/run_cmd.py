@@ -4,7 +4,7 @@ Exit codes, the first that applies: 2 usage or configuration error; 1 the run co
 or could not go on (``HilError``: a device missing at the start, no PLC status); 3 the rig's
 final state is unknown (making it safe could not be confirmed — never masked by another code);
 4 a device link was lost and not recovered by the end of the run (``hil.loop.links``); 0
-otherwise, also for a run stopped early by SIGINT/SIGTERM (``stopped_early`` in the summary);
+otherwise, also for a run stopped early by SIGINT/SIGTERM/SIGHUP (``stopped_early`` in the summary);
 130 interrupted before the run's own signal handling was in place."""
 
 from __future__ import annotations
@@ -75,11 +75,12 @@ def register(commands: Any) -> None:
 
 
 async def _run(settings: CampaignSettings) -> CampaignResult:
-    """The campaign with SIGINT and SIGTERM ending it cleanly: the launcher made safe, the
-    emulators stopped and the summary printed (``stopped_early`` in it)."""
+    """The campaign with SIGINT, SIGTERM and SIGHUP (the operator's terminal closed) ending it
+    cleanly: the launcher made safe, the emulators stopped and the summary printed
+    (``stopped_early`` in it)."""
     stop = StopSwitch()
     loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     for signum in signals:
         loop.add_signal_handler(signum, stop.stop)
     try:

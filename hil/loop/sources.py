@@ -138,7 +138,7 @@ class DriverRadar:
         age = self.now_s() - self._last_frame_s
         health = self.driver.health()
         what = f"no frame for {age:.1f} s" if self._have_frame else "no frame yet"
-        return f"{what}, link {health.link_state.value}" + (
+        return f"{what}, link {health.link_state}" + (
             f" ({health.last_error})" if health.last_error else ""
         )
 
