@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from debian_tools import require_tool
 from plc_support import (
     ALL_SOURCES,
     TRANSPORTS,
@@ -233,10 +234,10 @@ def test_endpoint_urls() -> None:
         PlcEndpoint.parse("modbus://x")
 
 
-async def mbpoll(port: int, *args: str) -> str:
+async def mbpoll(tool: str, port: int, *args: str) -> str:
     """One mbpoll run against unit 1 on loopback: PDU addresses, one poll, big-endian words."""
     process = await asyncio.create_subprocess_exec(
-        "mbpoll",
+        tool,
         "-m",
         "tcp",
         "-a",
@@ -256,11 +257,12 @@ async def mbpoll(port: int, *args: str) -> str:
 
 
 async def test_a_non_pymodbus_client_reads_and_writes_floats_high_word_first() -> None:
+    tool = require_tool("mbpoll")
     async with emulated_plc("tcp") as emu, plc_driver(emu.url) as plc:
         await plc.point(1.25, 0.5)
-        out = await mbpoll(emu.port, "-t", "4:float", "-r", "0", "-c", "2", "127.0.0.1")
+        out = await mbpoll(tool, emu.port, "-t", "4:float", "-r", "0", "-c", "2", "127.0.0.1")
         assert "[0]: \t1.25" in out and "[2]: \t0.5" in out, out
-        await mbpoll(emu.port, "-t", "4:float", "-r", "0", "127.0.0.1", "2.5", "0.25")
+        await mbpoll(tool, emu.port, "-t", "4:float", "-r", "0", "127.0.0.1", "2.5", "0.25")
         assert emu.model.az_setpoint_rad == 2.5 and emu.model.el_setpoint_rad == 0.25
-        out = await mbpoll(emu.port, "-t", "3", "-r", "19", "127.0.0.1")
+        out = await mbpoll(tool, emu.port, "-t", "3", "-r", "19", "127.0.0.1")
         assert "[19]: \t1" in out
