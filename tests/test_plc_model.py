@@ -9,7 +9,7 @@ from dataclasses import fields
 
 import hypothesis
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from drivers.plc.register_map import load_register_map
@@ -105,6 +105,58 @@ def test_fire_when_ready_launches_once() -> None:
     assert model.last_launch_ms == model.time_ms
     run_until(model, lambda m: m.arm_state is ArmState.ARMED)
     assert model.time_ms - model.last_launch_ms == 200
+
+
+def test_fire_written_during_firing_is_refused_not_queued_into_armed() -> None:
+    """ICD v1.1 rule 5: FIRE written in the last FIRING scan, READY_TO_FIRE published 0, is
+    refused by the scan that ends FIRING, although READY_TO_FIRE holds again in that scan."""
+    model = ready_model()
+    model.write_coil(Coil.FIRE, True)
+    model.scan()
+    run_until(model, lambda m: m.time_ms + SCAN_MS >= m.firing_until_ms)
+    assert model.arm_state is ArmState.FIRING and not model.ready_to_fire
+    model.write_coil(Coil.FIRE, True)
+    record = model.scan()
+    assert model.arm_state is ArmState.ARMED and record.ready_to_fire  # FIRING ended here
+    assert record.fire_rejected and not record.launched
+    assert (model.launch_count, model.rounds_ready, model.fire_reject_count) == (1, 3, 1)
+    assert model.fault_code is FaultCode.FIRE_REJECTED
+    model.scan()
+    assert model.launch_count == 1 and model.ready_to_fire
+
+
+def test_fire_written_one_scan_after_armed_is_published_launches() -> None:
+    """The rule does not make the rig unable to fire: the first scan that publishes ARMED with
+    READY_TO_FIRE, then FIRE, then the next scan launches."""
+    model = PlcModel()
+    pointing(model, 1.0, 0.3)
+    run_until(model, lambda m: m.in_position)
+    model.write_coil(Coil.ARM_REQUEST, True)
+    run_until(model, lambda m: m.arm_state is ArmState.ARMED)
+    assert model.ready_to_fire  # published in the scan that reached ARMED
+    model.write_coil(Coil.FIRE, True)
+    record = model.scan()
+    assert record.launched and model.launch_count == 1 and model.fire_reject_count == 0
+    # and after FIRING, once READY_TO_FIRE is published again, the next round goes too
+    run_until(model, lambda m: m.ready_to_fire)
+    model.write_coil(Coil.FIRE, True)
+    assert model.scan().launched and model.launch_count == 2
+
+
+def test_fire_written_before_armed_is_published_is_refused() -> None:
+    """FIRE written while ARMING (READY_TO_FIRE published 0) is refused even when the scan that
+    handles it is the one that reaches ARMED."""
+    model = PlcModel()
+    pointing(model, 1.0, 0.3)
+    run_until(model, lambda m: m.in_position)
+    model.write_coil(Coil.ARM_REQUEST, True)
+    model.scan()
+    run_until(model, lambda m: m.time_ms + SCAN_MS - m.arming_since_ms >= ARMING_MS)
+    assert model.arm_state is ArmState.ARMING
+    model.write_coil(Coil.FIRE, True)
+    record = model.scan()
+    assert model.arm_state is ArmState.ARMED and record.ready_to_fire
+    assert record.fire_rejected and model.launch_count == 0 and model.fire_reject_count == 1
 
 
 def test_last_round_leaves_the_rig_safe() -> None:
@@ -252,25 +304,45 @@ def comparable(model: PlcModel) -> dict[str, object]:
     return state
 
 
+def in_default_sector(model: PlcModel) -> bool:
+    """The ICD's default no-fire sectors, bounds included (rule 6), in degrees: the oracle's own
+    sector test, independent of ``InhibitSector``."""
+    az_deg = math.degrees(model.az.position_rad) % 360.0
+    el_deg = math.degrees(model.el.position_rad)
+    return 170.0 <= az_deg <= 190.0 or el_deg <= 3.0
+
+
 def checked_scan(model: PlcModel, history: dict[str, int | None]) -> None:
     """One scan, with every safety property checked on its outcome."""
     fire_pending = model.coils[Coil.FIRE]
-    counterfactual = None
-    if fire_pending:
-        counterfactual = copy.deepcopy(model)
-        counterfactual.coils[Coil.FIRE] = False
-        counterfactual.scan()
+    published_ready = model.ready_to_fire  # what the host could see when it wrote FIRE
+    counterfactual = copy.deepcopy(model)  # the same scan without the FIRE request
+    counterfactual.coils[Coil.FIRE] = False
+    counterfactual.scan()
     rounds_before = model.rounds_ready
     launches_before = model.launch_count
     state_before = model.arm_state
     record = model.scan()
 
-    # 1. no launch unless READY_TO_FIRE held in that scan, re-derived independently
+    # 1. the fire rule (ICD v1.1, scan rule 5), stated independently: a pending FIRE launches
+    # exactly when READY_TO_FIRE was published at the end of the previous scan and every
+    # condition of READY_TO_FIRE still holds in this scan; no launch without a FIRE
+    holds_now = (
+        counterfactual.arm_state is ArmState.ARMED
+        and counterfactual.in_position
+        and counterfactual.rounds_ready > 0
+        and not counterfactual.estop_pressed
+        and not counterfactual.interlock_open
+        and counterfactual.latched_fault is FaultCode.NONE
+        and not in_default_sector(counterfactual)
+    )
+    assert counterfactual.ready_to_fire == holds_now
+    assert record.launched == (fire_pending and published_ready and holds_now)
     if model.launch_count != launches_before:
-        assert record.launched and record.ready_to_fire
+        assert record.launched and record.ready_to_fire and published_ready
         assert model.estop_ok and model.chain_ok and not model.fault
-        assert model.in_position and not model.in_inhibit_sector() and rounds_before > 0
-        assert state_before in (ArmState.ARMED, ArmState.ARMING)
+        assert model.in_position and not in_default_sector(model) and rounds_before > 0
+        assert state_before is ArmState.ARMED
         assert model.launch_count == (launches_before + 1) & 0xFFFF
     assert not (record.launched and not record.ready_to_fire)
     # 2. SAFE follows e-stop, an open interlock chain or watchdog expiry within one scan
@@ -279,7 +351,6 @@ def checked_scan(model: PlcModel, history: dict[str, int | None]) -> None:
         assert not model.ready_to_fire
     # 3. a refused FIRE changes nothing but the reject counter (and FAULT_CODE for that scan)
     if fire_pending and not record.launched:
-        assert counterfactual is not None
         assert record.fire_rejected
         assert comparable(model) == comparable(counterfactual)
         assert model.fault_code is FaultCode.FIRE_REJECTED
@@ -295,6 +366,9 @@ def checked_scan(model: PlcModel, history: dict[str, int | None]) -> None:
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(EVENTS, min_size=1, max_size=40))
+# the 10,000-sequence campaign's counterexample (issue 14): FIRE written 190 ms into FIRING,
+# READY_TO_FIRE published 0, was launched by the scan that ended FIRING
+@example(events=[("engage", 1.0, 1.0), ("scans", 19), ("coil", Coil.FIRE, True)])
 def test_safety_invariants_over_random_event_sequences(events: list[tuple[object, ...]]) -> None:
     model = PlcModel()
     history: dict[str, int | None] = {"arming_since": None}

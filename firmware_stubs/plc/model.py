@@ -8,6 +8,8 @@ Scan order (ICD "PLC behaviour"): inputs → watchdog and fault reset → axes �
 outputs. Choices where the ICD is silent, all on the safe side:
 
 - READY_TO_FIRE needs arm state ARMED (not FIRING): one launch per 200 ms FIRING window at most.
+  With scan rule 5 of ICD v1.1 (a FIRE is honoured only if READY_TO_FIRE was published 1 at the
+  end of the previous scan) a FIRE written during FIRING is refused, not launched when FIRING ends.
 - A heartbeat is *live* when the host has toggled it and the last change is ≤ 500 ms old; a
   FAULT_RESET is refused unless it is live (as the ICD says) — so a host that never heartbeats
   cannot reset faults.
@@ -81,6 +83,8 @@ class ScanRecord:
     """What happened in the last scan, for tests and logs."""
 
     ready_to_fire: bool = False
+    published_ready_to_fire: bool = False
+    """READY_TO_FIRE as published at the end of the previous scan (what the host could see)."""
     fire_requested: bool = False
     launched: bool = False
     fire_rejected: bool = False
@@ -217,6 +221,7 @@ class PlcModel:
         self.time_ms += SCAN_MS
         self.scan_counter = (self.scan_counter + 1) & 0xFFFF
         record = ScanRecord()
+        published_ready = self.ready_to_fire  # as published at the end of the previous scan
         self.fault_code = self.latched_fault  # FIRE_REJECTED shows for one scan only
         # 1. inputs
         self.estop_ok_input = self.estop_ok
@@ -263,13 +268,16 @@ class PlcModel:
             self.arm_state = ArmState.ARMED if self.rounds_ready > 0 else ArmState.SAFE
             if self.arm_state is ArmState.SAFE:
                 self.coils[Coil.ARM_REQUEST] = False  # nothing left to arm for
-        # 5. fire
+        # 5. fire: honoured only if READY_TO_FIRE was published at the end of the previous scan
+        # (what the host could see when it wrote FIRE) and still holds now; a FIRE written while
+        # it was published 0 is refused, never queued across a state change (ICD v1.1)
         self.ready_to_fire = self._ready()
         record.ready_to_fire = self.ready_to_fire
+        record.published_ready_to_fire = published_ready
         if self.coils[Coil.FIRE]:
             self.coils[Coil.FIRE] = False
             record.fire_requested = True
-            if self.ready_to_fire:
+            if published_ready and self.ready_to_fire:
                 record.launched = True
                 self.launch_count = (self.launch_count + 1) & 0xFFFF
                 self.rounds_ready -= 1
