@@ -316,9 +316,10 @@ def checked_scan(model: PlcModel, history: dict[str, int | None]) -> None:
     """One scan, with every safety property checked on its outcome."""
     fire_pending = model.coils[Coil.FIRE]
     published_ready = model.ready_to_fire  # what the host could see when it wrote FIRE
-    counterfactual = copy.deepcopy(model)  # the same scan without the FIRE request
-    counterfactual.coils[Coil.FIRE] = False
-    counterfactual.scan()
+    counterfactual = copy.deepcopy(model) if fire_pending else model  # the scan without FIRE
+    if fire_pending:
+        counterfactual.coils[Coil.FIRE] = False
+        counterfactual.scan()
     rounds_before = model.rounds_ready
     launches_before = model.launch_count
     state_before = model.arm_state
@@ -327,7 +328,7 @@ def checked_scan(model: PlcModel, history: dict[str, int | None]) -> None:
     # 1. the fire rule (ICD v1.1, scan rule 5), stated independently: a pending FIRE launches
     # exactly when READY_TO_FIRE was published at the end of the previous scan and every
     # condition of READY_TO_FIRE still holds in this scan; no launch without a FIRE
-    holds_now = (
+    holds_now = fire_pending and (
         counterfactual.arm_state is ArmState.ARMED
         and counterfactual.in_position
         and counterfactual.rounds_ready > 0
@@ -336,7 +337,8 @@ def checked_scan(model: PlcModel, history: dict[str, int | None]) -> None:
         and counterfactual.latched_fault is FaultCode.NONE
         and not in_default_sector(counterfactual)
     )
-    assert counterfactual.ready_to_fire == holds_now
+    if fire_pending:
+        assert counterfactual.ready_to_fire == holds_now
     assert record.launched == (fire_pending and published_ready and holds_now)
     if model.launch_count != launches_before:
         assert record.launched and record.ready_to_fire and published_ready
