@@ -12,8 +12,9 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from hypothesis import event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
+from safety_campaign import safety_property
 
 from hil.config.fire_control import FireControlConfig
 from hil.fire_control.engagement import Demand, Engagement, Phase, TrackPicture
@@ -206,7 +207,7 @@ def test_a_refused_request_is_not_retried_blindly() -> None:
     assert engagement.records[0].outcome == "refused"
 
 
-@settings(deadline=None)
+@safety_property
 @given(st.lists(step, min_size=1, max_size=300))
 def test_no_launch_request_while_any_interlock_is_open(steps: list[dict[str, object]]) -> None:
     engagement, demands = run_steps(steps)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
+from safety_campaign import safety_property
 
 from hil.config.fire_control import FireControlConfig
 from hil.fire_control.interlocks import InterlockInputs, evaluate, in_inhibit_sector
-from hil.fire_control.solution import feasible, intercept_time_s, solve
+from hil.fire_control.solution import MAX_INTERCEPT_TIME_S, feasible, intercept_time_s, solve
 from hil.fire_control.threat import order_threats
 
 CONFIG = FireControlConfig()
@@ -72,6 +74,8 @@ def test_head_on_intercept_has_the_closed_form_time() -> None:
     st.tuples(*[st.floats(-400, 400)] * 3),
     st.floats(300, 1500),
 )
+# issue 9: an equal-speed tail chase with a vanishing offset, t ≈ 5e255 s (no solution)
+@example(position=(0.0, -7.9e-256, 50.0), velocity=(0.0, 300.0, 0.0), speed=300.0)
 def test_intercept_time_solves_the_meeting_equation(
     position: tuple[float, float, float], velocity: tuple[float, float, float], speed: float
 ) -> None:
@@ -85,6 +89,33 @@ def test_intercept_time_solves_the_meeting_equation(
     else:
         assert t > 0
         assert np.linalg.norm(r + v * t) == pytest.approx(speed * t, rel=1e-6)
+
+
+@given(
+    offset_m=st.one_of(st.floats(0.0, 1e4), st.floats(0.0, 1e-3), st.just(7.9e-256)),
+    height_m=st.floats(50.0, 5000.0),
+    speed=st.sampled_from([300.0, 800.0, 1000.0]),
+)
+@example(offset_m=7.9e-256, height_m=50.0, speed=300.0)  # the issue 9 counterexample
+def test_an_equal_speed_tail_chase_meets_within_the_horizon_or_not_at_all(
+    offset_m: float, height_m: float, speed: float
+) -> None:
+    """Target ``offset_m`` behind the launcher's north, ``height_m`` up, flying north at the
+    interceptor's speed: the exact meeting time is (d² + h²) / (2·s·d) — a time of flight beyond
+    ``MAX_INTERCEPT_TIME_S`` (up to 1e255 s as the offset vanishes) is no solution."""
+    d, h, v = Fraction(offset_m), Fraction(height_m), Fraction(speed)
+    exact = (d * d + h * h) / (2 * v * d) if d > 0 else None  # d = 0: side by side, never
+    position, velocity = np.array([0.0, -offset_m, height_m]), np.array([0.0, speed, 0.0])
+    t = intercept_time_s(position, velocity, speed)
+    config = CONFIG.model_copy(update={"interceptor_speed_mps": speed})
+    if exact is not None and exact <= MAX_INTERCEPT_TIME_S * (1 - 1e-9):
+        assert t == pytest.approx(float(exact), rel=1e-9)
+    elif exact is None or exact > MAX_INTERCEPT_TIME_S * (1 + 1e-9):
+        assert math.isnan(t)
+        solution = solve(ORIGIN, position, velocity, config)
+        assert not solution.valid and "cannot catch" in solution.reason
+    batched = feasible(ORIGIN, position[None, :], velocity[None, :], config)[0]
+    assert bool(batched) == solve(ORIGIN, position, velocity, config).valid
 
 
 def test_no_solution_cases_say_why() -> None:
@@ -156,6 +187,7 @@ def test_each_input_breaks_its_interlock(name: str, value: object, interlock: st
     assert interlock in result.failing
 
 
+@safety_property
 @given(st.lists(st.sampled_from(BREAKS), max_size=len(BREAKS)))
 def test_any_combination_of_breaks_fails(breaks: list[tuple[str, object, str]]) -> None:
     inputs = _holding_inputs()

@@ -9,8 +9,9 @@ from dataclasses import fields
 
 import hypothesis
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
+from safety_campaign import safety_property
 
 from drivers.plc.register_map import load_register_map
 from drivers.plc.types import ArmState, Coil, FaultCode, Mode
@@ -366,7 +367,7 @@ def checked_scan(model: PlcModel, history: dict[str, int | None]) -> None:
         history["arming_since"] = None
 
 
-@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@safety_property
 @given(st.lists(EVENTS, min_size=1, max_size=40))
 # the 10,000-sequence campaign's counterexample (issue 14): FIRE written 190 ms into FIRING,
 # READY_TO_FIRE published 0, was launched by the scan that ended FIRING
