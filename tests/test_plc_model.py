@@ -8,6 +8,7 @@ import math
 from dataclasses import fields
 
 import hypothesis
+import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -17,8 +18,10 @@ from drivers.plc.register_map import load_register_map
 from drivers.plc.types import ArmState, Coil, FaultCode, Mode
 from firmware_stubs.plc.model import (
     ARMING_MS,
+    DEFAULT_INHIBIT_SECTORS,
     SCAN_MS,
     WATCHDOG_MS,
+    InhibitSector,
     ModbusException,
     PlcModel,
     PlcWriteError,
@@ -191,6 +194,90 @@ def test_inhibit_sector_blocks_ready_to_fire() -> None:
     pointing(model, 1.0, math.radians(2.0))  # below 3° elevation
     run_until(model, lambda m: m.in_position)
     assert not model.ready_to_fire
+
+
+def _below(x: float) -> float:
+    return math.nextafter(x, -math.inf)
+
+
+def _above(x: float) -> float:
+    return math.nextafter(x, math.inf)
+
+
+WRAP = InhibitSector(math.radians(350.0), math.radians(10.0))  # through north
+BAND = InhibitSector(0.0, 0.0, math.radians(20.0), math.radians(30.0))  # every azimuth
+
+
+@pytest.mark.parametrize(
+    ("sector", "az", "el", "inside"),
+    [
+        (DEFAULT_INHIBIT_SECTORS[0], math.radians(170.0), 0.3, True),
+        (DEFAULT_INHIBIT_SECTORS[0], math.radians(190.0), 0.3, True),
+        (DEFAULT_INHIBIT_SECTORS[0], _below(math.radians(170.0)), 0.3, False),
+        (DEFAULT_INHIBIT_SECTORS[0], _above(math.radians(190.0)), 0.3, False),
+        (DEFAULT_INHIBIT_SECTORS[1], 1.0, math.radians(3.0), True),
+        (DEFAULT_INHIBIT_SECTORS[1], 1.0, _above(math.radians(3.0)), False),
+        (DEFAULT_INHIBIT_SECTORS[1], 1.0, -math.pi / 2, True),
+        (WRAP, math.radians(350.0), 0.3, True),
+        (WRAP, math.radians(10.0), 0.3, True),
+        (WRAP, 0.0, 0.3, True),
+        (WRAP, _below(2 * math.pi), 0.3, True),
+        (WRAP, _below(math.radians(350.0)), 0.3, False),
+        (WRAP, _above(math.radians(10.0)), 0.3, False),
+        (WRAP, math.radians(180.0), 0.3, False),
+        (BAND, 4.0, math.radians(20.0), True),
+        (BAND, 4.0, math.radians(30.0), True),
+        (BAND, 4.0, _below(math.radians(20.0)), False),
+        (BAND, 4.0, _above(math.radians(30.0)), False),
+    ],
+)
+def test_inhibit_sector_bounds_are_inclusive(
+    sector: InhibitSector, az: float, el: float, inside: bool
+) -> None:
+    """ICD v1.1 rule 6: closed intervals; the next float beyond a bound is outside."""
+    assert sector.contains(az, el) is inside
+
+
+def _float32_neighbours(angle_rad: float) -> tuple[float, float]:
+    """The float32 values just below and just above ``angle_rad`` (what a setpoint can be)."""
+    f = np.float32(angle_rad)
+    below = f if float(f) < angle_rad else np.nextafter(f, np.float32(-10))
+    return float(below), float(np.nextafter(below, np.float32(10)))
+
+
+@pytest.mark.parametrize(
+    ("az_deg", "el_deg", "axis"),
+    [(170.0, 20.0, "az"), (190.0, 20.0, "az"), (60.0, 3.0, "el")],
+)
+def test_ready_to_fire_at_the_sector_edges_follows_the_actual_float32_pointing(
+    az_deg: float, el_deg: float, axis: str
+) -> None:
+    """The axes settle on the float32 setpoint; READY_TO_FIRE is 0 exactly when that actual
+    pointing lies in the sector, bounds included. A setpoint written as exactly 170.0° is
+    169.99999° in float32 — outside, so the PLC is ready: keeping a solution there from a
+    FIRE is the software's job (its tolerance cone, ``hil.fire_control.interlocks``)."""
+    edge = math.radians(az_deg if axis == "az" else el_deg)
+    for setpoint in _float32_neighbours(edge):
+        model = PlcModel()
+        az = setpoint if axis == "az" else math.radians(az_deg)
+        el = setpoint if axis == "el" else math.radians(el_deg)
+        pointing(model, az, el)
+        run_until(model, lambda m: m.in_position)
+        model.write_coil(Coil.ARM_REQUEST, True)
+        run_until(model, lambda m: m.arm_state is ArmState.ARMED)
+        actual = model.az.position_rad if axis == "az" else model.el.position_rad
+        assert actual == setpoint  # float32 setpoint, reached exactly
+        inside = (
+            edge <= actual <= math.radians(190.0)
+            if az_deg == 170.0
+            else math.radians(170.0) <= actual <= edge
+            if az_deg == 190.0
+            else actual <= edge
+        )
+        assert model.in_inhibit_sector() is inside
+        assert model.ready_to_fire is not inside
+    assert _float32_neighbours(math.radians(170.0))[1] > math.radians(170.0)
+    assert float(np.float32(math.radians(170.0))) < math.radians(170.0)  # the issue's 170.0°
 
 
 def test_estop_latches_and_reset_needs_a_live_heartbeat() -> None:

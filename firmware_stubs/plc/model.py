@@ -49,7 +49,9 @@ class ModbusException(enum.IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class InhibitSector:
-    """A no-fire box: azimuth interval (may wrap through north) × elevation interval, radians."""
+    """A no-fire box, ICD rule 6: the closed azimuth interval clockwise from ``az_from_rad`` to
+    ``az_to_rad`` (both in [0, 2π); it wraps through north when from > to; from == to is every
+    azimuth) × the closed elevation interval, radians. Bounds are included."""
 
     az_from_rad: float
     az_to_rad: float
@@ -57,8 +59,16 @@ class InhibitSector:
     el_max_rad: float = math.pi / 2
 
     def contains(self, az_rad: float, el_rad: float) -> bool:
-        span = (self.az_to_rad - self.az_from_rad) % TWO_PI
-        inside_az = span == 0 or (az_rad - self.az_from_rad) % TWO_PI <= span
+        """Whether a pointing (azimuth in [0, 2π), elevation, rad) lies in the sector, bounds
+        included. Plain comparisons, no arithmetic: a bound is exactly inside, the next float
+        beyond it exactly outside."""
+        low, high = self.az_from_rad, self.az_to_rad
+        if low == high:
+            inside_az = True
+        elif low < high:
+            inside_az = low <= az_rad <= high
+        else:  # through north
+            inside_az = az_rad >= low or az_rad <= high
         return inside_az and self.el_min_rad <= el_rad <= self.el_max_rad
 
 
