@@ -4,12 +4,13 @@ This is the emulator's scan logic, and the in-process PLC of ``sim`` runs; the M
 maps requests onto it. Time is PLC time in milliseconds since power-on, advanced by ``scan``.
 Angles in radians (azimuth clockwise from north, [0, 2π)), rates in rad/s.
 
-Scan order (ICD "PLC behaviour"): inputs → watchdog and fault reset → axes → arming → fire →
-outputs. Choices where the ICD is silent, all on the safe side:
+Scan order (ICD "PLC behaviour", revision 1.1): inputs → watchdog and fault reset → axes →
+arming → fire → outputs. Rule 5: a FIRE launches only if READY_TO_FIRE was published 1 at the
+end of the previous scan and still holds; otherwise it is refused (never queued across a state
+change). Rule 6: inhibit sectors are closed intervals, tested on the actual pointing. Choices
+where the ICD is silent, all on the safe side:
 
 - READY_TO_FIRE needs arm state ARMED (not FIRING): one launch per 200 ms FIRING window at most.
-  With scan rule 5 of ICD v1.1 (a FIRE is honoured only if READY_TO_FIRE was published 1 at the
-  end of the previous scan) a FIRE written during FIRING is refused, not launched when FIRING ends.
 - A heartbeat is *live* when the host has toggled it and the last change is ≤ 500 ms old; a
   FAULT_RESET is refused unless it is live (as the ICD says) — so a host that never heartbeats
   cannot reset faults.
