@@ -226,8 +226,15 @@ def test_a_refused_request_is_not_retried_blindly() -> None:
     assert engagement.records[0].outcome == "refused"
 
 
+# a good cycle with up to two of its inputs drawn at random: sequences of these get through the
+# phases to launch requests (and FIRING, refusals, lost links around them) far more often
+nearly_good = st.tuples(step, st.sets(st.sampled_from(sorted(GOOD)), max_size=2)).map(
+    lambda drawn: {**GOOD, **{name: drawn[0][name] for name in drawn[1]}}
+)
+
+
 @safety_property
-@given(st.lists(step, min_size=1, max_size=300))
+@given(st.lists(step | nearly_good, min_size=1, max_size=300))
 def test_no_launch_request_while_any_interlock_is_open(steps: list[dict[str, object]]) -> None:
     engagement, demands = run_steps(steps)
     # label the sequences so --hypothesis-show-statistics shows how many reach a request
