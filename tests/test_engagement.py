@@ -7,6 +7,7 @@ The oracle below re-derives every interlock from the cycle's raw inputs, indepen
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from safety_campaign import safety_property
 
-from firmware_stubs.plc.model import PlcModel, PlcSettings
+from firmware_stubs.plc.model import SCAN_MS, PlcModel, PlcSettings
 from hil.config.fire_control import FireControlConfig
 from hil.config.plc_emulator import InhibitSectorConfig
 from hil.fire_control.engagement import Demand, Engagement, Phase, TrackPicture
@@ -318,3 +319,33 @@ async def test_no_launch_at_or_within_tolerance_of_a_sector_edge_end_to_end(
     assert engagement.launch_requests == int(launched)  # refused by the software, not the PLC
     if not launched:
         assert "outside_inhibit_sectors" in engagement.records[0].interlocks_failing_at_end
+
+
+async def test_the_in_process_launcher_refuses_a_fire_written_during_firing() -> None:
+    """The in-process PLC (the emulator's scan logic on the simulated clock) keeps ICD rule 5 as
+    the Modbus emulator does: FIRE written in the last FIRING scan is refused and counted, and the
+    rig is ready again afterwards without launching it."""
+    launcher = InProcessLauncher()
+    aim = Demand(axes_enabled=True, pointing=True, az_rad=1.0, el_rad=0.3, arm=True)
+    t_s = 0.0
+    while not launcher.status().ready_to_fire:
+        assert t_s < 10.0, "never ready"
+        await launcher.apply(aim)
+        t_s += 0.01
+        launcher.advance_to(t_s)
+    await launcher.apply(dataclasses.replace(aim, fire=True))
+    t_s += 0.01
+    launcher.advance_to(t_s)
+    status = launcher.status()
+    assert status.launch_count == 1 and status.arm_state == 3  # FIRING
+    model = launcher.model
+    t_s = (model.firing_until_ms - SCAN_MS) / 1000  # the last FIRING scan
+    launcher.advance_to(t_s)
+    assert launcher.status().arm_state == 3 and not launcher.status().ready_to_fire
+    await launcher.apply(dataclasses.replace(aim, fire=True))
+    launcher.advance_to(t_s + 0.01)  # the scan that ends FIRING
+    status = launcher.status()
+    assert status.arm_state == 2 and status.ready_to_fire  # ARMED and ready again...
+    assert (status.launch_count, status.fire_reject_count) == (1, 1)  # ...the FIRE refused
+    launcher.advance_to(t_s + 0.5)
+    assert launcher.status().launch_count == 1
