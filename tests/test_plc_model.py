@@ -222,6 +222,10 @@ BAND = InhibitSector(0.0, 0.0, math.radians(20.0), math.radians(30.0))  # every 
         (WRAP, math.radians(10.0), 0.3, True),
         (WRAP, 0.0, 0.3, True),
         (WRAP, _below(2 * math.pi), 0.3, True),
+        (WRAP, 2 * math.pi, 0.3, True),  # north, however it is written
+        (InhibitSector(0.0, math.radians(10.0)), -1e-20, 0.3, True),  # -1e-20 % 2π == 2π
+        (InhibitSector(0.0, math.radians(10.0)), 2 * math.pi, 0.3, True),
+        (InhibitSector(math.radians(-1e-18), math.radians(10.0)), 0.0, 0.3, True),
         (WRAP, _below(math.radians(350.0)), 0.3, False),
         (WRAP, _above(math.radians(10.0)), 0.3, False),
         (WRAP, math.radians(180.0), 0.3, False),

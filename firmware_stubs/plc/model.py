@@ -61,9 +61,9 @@ class InhibitSector:
 
     def contains(self, az_rad: float, el_rad: float) -> bool:
         """Whether a pointing (azimuth in [0, 2π), elevation, rad) lies in the sector, bounds
-        included. Plain comparisons, no arithmetic: a bound is exactly inside, the next float
-        beyond it exactly outside."""
-        low, high = self.az_from_rad, self.az_to_rad
+        included. Plain comparisons (``wrap`` leaves an angle in [0, 2π) as it is): a bound is
+        exactly inside, the next float beyond it exactly outside."""
+        az_rad, low, high = wrap(az_rad), wrap(self.az_from_rad), wrap(self.az_to_rad)
         if low == high:
             inside_az = True
         elif low < high:
@@ -71,6 +71,13 @@ class InhibitSector:
         else:  # through north
             inside_az = az_rad >= low or az_rad <= high
         return inside_az and self.el_min_rad <= el_rad <= self.el_max_rad
+
+
+def wrap(angle_rad: float) -> float:
+    """``angle_rad`` in [0, 2π): unchanged if already there; a tiny negative angle, which ``%``
+    rounds up to 2π itself, becomes 0."""
+    wrapped = angle_rad % TWO_PI
+    return 0.0 if wrapped >= TWO_PI else wrapped
 
 
 DEFAULT_INHIBIT_SECTORS = (
@@ -332,7 +339,7 @@ class PlcModel:
         el_error = el_target - self.el.position_rad
         _step(self.az, 0.0 if hold else az_error, self.az_rate_limit_mrad_s / 1000, dt, hold)
         _step(self.el, 0.0 if hold else el_error, self.el_rate_limit_mrad_s / 1000, dt, hold)
-        self.az.position_rad %= TWO_PI
+        self.az.position_rad = wrap(self.az.position_rad)
         self.el.position_rad = min(max(self.el.position_rad, EL_MIN_RAD), EL_MAX_RAD)
         settled = (
             not hold
