@@ -10,10 +10,13 @@ from hypothesis import settings
 
 pytest_plugins = ["leakguard"]
 
-# HYPOTHESIS_PROFILE=slow runs the property tests at 10,000 examples (the safety campaign);
-# the default keeps the suite quick.
-settings.register_profile("default", max_examples=200, deadline=None)
-settings.register_profile("slow", max_examples=10_000, deadline=None)
+# Hypothesis profiles. "default" (make test, and CI) is derandomised: every run tries the same
+# examples, so a red CI is never luck; ordinary properties get 200 examples, the safety properties
+# 10,000 sequences each (tests/safety_campaign.py). HYPOTHESIS_PROFILE=slow is the random
+# exploration: 10,000 random examples for every property; each counterexample it finds becomes
+# an @example and a fix.
+settings.register_profile("default", max_examples=200, deadline=None, derandomize=True)
+settings.register_profile("slow", max_examples=10_000, deadline=None, derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 REPO = Path(__file__).resolve().parents[1]

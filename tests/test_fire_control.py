@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import event, example, given
 from hypothesis import strategies as st
+from safety_campaign import safety_property
 
 from hil.config.fire_control import FireControlConfig
+from hil.config.plc_emulator import InhibitSectorConfig
 from hil.fire_control.interlocks import InterlockInputs, evaluate, in_inhibit_sector
-from hil.fire_control.solution import feasible, intercept_time_s, solve
+from hil.fire_control.solution import MAX_INTERCEPT_TIME_S, feasible, intercept_time_s, solve
 from hil.fire_control.threat import order_threats
 
 CONFIG = FireControlConfig()
@@ -72,6 +75,10 @@ def test_head_on_intercept_has_the_closed_form_time() -> None:
     st.tuples(*[st.floats(-400, 400)] * 3),
     st.floats(300, 1500),
 )
+# issue 9: an equal-speed tail chase with a vanishing offset, t ≈ 5e255 s (no solution)
+@example(position=(0.0, -7.9e-256, 50.0), velocity=(0.0, 300.0, 0.0), speed=300.0)
+# the same found again by this branch's slow-profile run (t ≈ 1e169 s, |r + v·t| overflowed)
+@example(position=(0.0, -1.732483334787014e-169, 50.0), velocity=(0.0, 300.0, 0.0), speed=300.0)
 def test_intercept_time_solves_the_meeting_equation(
     position: tuple[float, float, float], velocity: tuple[float, float, float], speed: float
 ) -> None:
@@ -85,6 +92,33 @@ def test_intercept_time_solves_the_meeting_equation(
     else:
         assert t > 0
         assert np.linalg.norm(r + v * t) == pytest.approx(speed * t, rel=1e-6)
+
+
+@given(
+    offset_m=st.one_of(st.floats(0.0, 1e4), st.floats(0.0, 1e-3), st.just(7.9e-256)),
+    height_m=st.floats(50.0, 5000.0),
+    speed=st.sampled_from([300.0, 800.0, 1000.0]),
+)
+@example(offset_m=7.9e-256, height_m=50.0, speed=300.0)  # the issue 9 counterexample
+def test_an_equal_speed_tail_chase_meets_within_the_horizon_or_not_at_all(
+    offset_m: float, height_m: float, speed: float
+) -> None:
+    """Target ``offset_m`` behind the launcher's north, ``height_m`` up, flying north at the
+    interceptor's speed: the exact meeting time is (d² + h²) / (2·s·d) — a time of flight beyond
+    ``MAX_INTERCEPT_TIME_S`` (up to 1e255 s as the offset vanishes) is no solution."""
+    d, h, v = Fraction(offset_m), Fraction(height_m), Fraction(speed)
+    exact = (d * d + h * h) / (2 * v * d) if d > 0 else None  # d = 0: side by side, never
+    position, velocity = np.array([0.0, -offset_m, height_m]), np.array([0.0, speed, 0.0])
+    t = intercept_time_s(position, velocity, speed)
+    config = CONFIG.model_copy(update={"interceptor_speed_mps": speed})
+    if exact is not None and exact <= MAX_INTERCEPT_TIME_S * (1 - 1e-9):
+        assert t == pytest.approx(float(exact), rel=1e-9)
+    elif exact is None or exact > MAX_INTERCEPT_TIME_S * (1 + 1e-9):
+        assert math.isnan(t)
+        solution = solve(ORIGIN, position, velocity, config)
+        assert not solution.valid and "cannot catch" in solution.reason
+    batched = feasible(ORIGIN, position[None, :], velocity[None, :], config)[0]
+    assert bool(batched) == solve(ORIGIN, position, velocity, config).valid
 
 
 def test_no_solution_cases_say_why() -> None:
@@ -156,6 +190,7 @@ def test_each_input_breaks_its_interlock(name: str, value: object, interlock: st
     assert interlock in result.failing
 
 
+@safety_property
 @given(st.lists(st.sampled_from(BREAKS), max_size=len(BREAKS)))
 def test_any_combination_of_breaks_fails(breaks: list[tuple[str, object, str]]) -> None:
     inputs = _holding_inputs()
@@ -164,6 +199,125 @@ def test_any_combination_of_breaks_fails(breaks: list[tuple[str, object, str]]) 
     result = evaluate(inputs, CONFIG)
     assert result.all_hold == (not breaks)
     assert {interlock for _, _, interlock in breaks} <= set(result.failing)
+
+
+TOLERANCE_RAD = math.radians(CONFIG.pointing_tolerance_deg)
+
+
+def _config_with(*sectors: InhibitSectorConfig) -> FireControlConfig:
+    return CONFIG.model_copy(update={"inhibit_sectors": sectors})
+
+
+def _outside(config: FireControlConfig, az_deg: float, el_deg: float) -> bool:
+    inputs = dataclasses.replace(
+        _holding_inputs(),
+        solution_az_rad=math.radians(az_deg),
+        solution_el_rad=math.radians(el_deg),
+    )
+    return evaluate(inputs, config).outside_inhibit_sectors
+
+
+@pytest.mark.parametrize(
+    ("az_deg", "el_deg", "outside"),
+    [
+        (170.0, 20.0, False),  # on the bound (bounds are included)
+        (float(np.float32(math.radians(170.0))) * 180 / math.pi, 20.0, False),  # the issue's
+        (169.6, 10.0, False),  # within tolerance of the bound
+        (169.4, 10.0, True),  # 0.6° clear at 10° elevation: the cone's half-width is 0.51°
+        (190.0, 20.0, False),
+        (190.6, 10.0, True),
+        (60.0, 3.0, False),  # on the elevation bound of the low sector
+        (60.0, 3.49, False),
+        (60.0, 3.51, True),
+        (169.0, 85.0, False),  # near the zenith the cone spans every azimuth
+    ],
+)
+def test_software_refuses_solutions_within_tolerance_of_the_default_sectors(
+    az_deg: float, el_deg: float, outside: bool
+) -> None:
+    assert _outside(CONFIG, az_deg, el_deg) is outside
+
+
+@pytest.mark.parametrize(
+    ("az_deg", "outside"),
+    [
+        *[(350.0, False), (10.0, False), (0.0, False), (359.9, False)],
+        *[(10.4, False), (349.6, False), (10.6, True), (349.4, True), (180.0, True)],
+    ],
+)
+def test_software_sector_check_wraps_through_north(az_deg: float, outside: bool) -> None:
+    config = _config_with(InhibitSectorConfig(az_deg=(350.0, 10.0)))
+    assert _outside(config, az_deg, 10.0) is outside
+
+
+def test_software_sector_check_respects_both_elevation_bounds() -> None:
+    config = _config_with(InhibitSectorConfig(az_deg=(0.0, 0.0), el_deg=(20.0, 30.0)))
+    assert not _outside(config, 45.0, 20.0) and not _outside(config, 45.0, 30.0)
+    assert not _outside(config, 45.0, 19.6) and not _outside(config, 45.0, 30.4)
+    assert _outside(config, 45.0, 19.4) and _outside(config, 45.0, 30.6)
+
+
+def destination(az_rad: float, el_rad: float, bearing_rad: float, angle_rad: float) -> tuple:
+    """The pointing ``angle_rad`` away from (az, el) towards ``bearing_rad`` (great circle; el as
+    latitude, az as longitude)."""
+    el2 = math.asin(
+        math.sin(el_rad) * math.cos(angle_rad)
+        + math.cos(el_rad) * math.sin(angle_rad) * math.cos(bearing_rad)
+    )
+    az2 = az_rad + math.atan2(
+        math.sin(bearing_rad) * math.sin(angle_rad) * math.cos(el_rad),
+        math.cos(angle_rad) - math.sin(el_rad) * math.sin(el2),
+    )
+    return az2 % (2 * math.pi), el2
+
+
+@st.composite
+def sector_and_solution(draw: st.DrawFn) -> tuple[InhibitSectorConfig, float, float]:
+    """A no-fire sector (any azimuth interval, wrapping or not, or every azimuth; any elevation
+    interval) and a solution, mostly within a few tolerances of one of its bounds (degrees)."""
+    az_from = draw(st.sampled_from([0.0, 170.0, 350.0]) | st.floats(0.0, 359.999))
+    az_to = draw(st.sampled_from([0.0, 10.0, 190.0]) | st.floats(0.0, 359.999))
+    el_low, el_high = sorted(draw(st.tuples(st.floats(-90.0, 90.0), st.floats(-90.0, 90.0))))
+    sector = InhibitSectorConfig(az_deg=(az_from, az_to), el_deg=(el_low, el_high))
+    near = st.floats(-3 * CONFIG.pointing_tolerance_deg, 3 * CONFIG.pointing_tolerance_deg)
+    if draw(st.booleans()):
+        az = draw(st.sampled_from([az_from, az_to])) + draw(near)
+    else:
+        az = draw(st.floats(0.0, 360.0))
+    if draw(st.booleans()):
+        el = draw(st.sampled_from([el_low, el_high, 3.0])) + draw(near)
+    else:
+        el = draw(st.floats(-89.0, 89.0))
+    return sector, az % 360.0, min(max(el, -89.9), 89.9)
+
+
+@safety_property
+@given(
+    sector_and_solution(),
+    st.floats(0.0, 2 * math.pi),
+    st.floats(0.0, 1.0) | st.just(1.0),
+)
+@example((InhibitSectorConfig(az_deg=(170.0, 190.0)), 169.99999, 20.0), math.pi / 2, 1.0)
+def test_no_fire_request_the_plc_could_refuse_at_any_pointing_within_tolerance(
+    case: tuple[InhibitSectorConfig, float, float], bearing_rad: float, fraction: float
+) -> None:
+    """Whenever the software's sector interlock lets a solution through, the PLC's own sector
+    test (``InhibitSector.contains``, ICD rule 6) finds every pointing within the pointing
+    tolerance of it outside the sector — as the PLC computes it and as float32 carries it."""
+    sector, az_deg, el_deg = case
+    config = _config_with(sector)
+    az, el = math.radians(az_deg), math.radians(el_deg)
+    plc_sector = sector.to_sector()
+    if plc_sector.contains(az, el):
+        assert not _outside(config, az_deg, el_deg)
+    if not _outside(config, az_deg, el_deg):
+        event("software refuses the solution")
+        return
+    event("software lets the solution through: the PLC must find every pointing outside")
+    pointed_az, pointed_el = destination(az, el, bearing_rad, fraction * TOLERANCE_RAD)
+    assert not plc_sector.contains(pointed_az, pointed_el)
+    on_the_wire = float(np.float32(pointed_az)) % (2 * math.pi), float(np.float32(pointed_el))
+    assert not plc_sector.contains(*on_the_wire)
 
 
 def test_software_inhibit_sectors_match_the_plc_defaults() -> None:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from debian_tools import require_tool
 from plc_support import (
     ALL_SOURCES,
     TRANSPORTS,
@@ -18,8 +19,9 @@ from plc_support import (
 )
 
 from drivers.errors import DriverTimeoutError, LifecycleError, LinkDownError
-from drivers.plc.driver import PlcDriver, PlcEndpoint, PlcExceptionError, PlcLinkState
-from drivers.plc.types import ArmState, FaultCode, Mode
+from drivers.plc.driver import PlcDriver, PlcEndpoint, PlcExceptionError, PlcLinkState, PlcStatus
+from drivers.plc.types import ArmState, Coil, FaultCode, Mode
+from firmware_stubs.plc.model import FIRING_MS, SCAN_MS
 from hil.stub_process import PlcStubProcess
 
 
@@ -103,6 +105,68 @@ async def test_point_arm_and_fire(transport: str) -> None:
         health = plc.health()
         assert health.timeouts == 0 and health.exceptions == 0 and health.heartbeats > 10
         assert health.rtt_p50_ms is not None and health.rtt_p50_ms < 50
+
+
+async def point_and_arm(plc: PlcDriver) -> PlcStatus:
+    """Point outside the no-fire sectors, arm, and return the first status read showing ARMED."""
+    await plc.set_rate_limits(1.0, 0.5)
+    await plc.enable_axes(True)
+    await plc.set_mode(Mode.POINTING)
+    await plc.point(1.2, 0.4)
+    await wait_for_status(plc, lambda s: s.in_position, 5.0)
+    await plc.request_arm(True)
+    return await wait_for_status(plc, lambda s: s.arm_state is ArmState.ARMED, 3.0)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_fire_written_when_armed_is_published_launches(transport: str) -> None:
+    """ICD v1.1 rule 5 does not make the rig unable to fire: FIRE written as soon as a status
+    shows ARMED and READY_TO_FIRE launches, with no refusal."""
+    async with emulated_plc(transport) as emu, plc_driver(emu.url) as plc:
+        armed = await point_and_arm(plc)
+        assert armed.ready_to_fire and armed.launch_count == 0
+        await plc.request_fire()
+        launched = await wait_for_status(plc, lambda s: s.launch_count == 1, 1.0)
+        assert launched.fire_reject_count == 0  # type: ignore[attr-defined]
+        assert launched.last_launch_s > armed.uptime_s  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_fire_written_during_firing_is_refused_and_counted(transport: str) -> None:
+    """ICD v1.1 rule 5 over the wire: FIRE written in the last FIRING scan (READY_TO_FIRE
+    published 0) is refused and counted by the scan that ends FIRING, and never launches once
+    ARMED and READY_TO_FIRE are published again. The write is aimed at that scan; an attempt
+    whose write arrives after it (a slow machine) proves nothing and is repeated."""
+    async with emulated_plc(transport) as emu, plc_driver(emu.url) as plc:
+        await panel_write(emu.panel_url, register=0, value=30)  # RELOAD_ROUNDS: room to retry
+        status = await point_and_arm(plc)
+        for _ in range(12):
+            status = await wait_for_status(plc, lambda s: s.ready_to_fire, 2.0)  # type: ignore[assignment]
+            launches = status.launch_count
+            await plc.request_fire()
+            firing: PlcStatus = await wait_for_status(  # type: ignore[assignment]
+                plc, lambda s, n=launches: s.launch_count == n + 1, 1.0
+            )
+            firing_ends_ms = round(firing.last_launch_s * 1000) + FIRING_MS
+            last: PlcStatus = await wait_for_status(  # type: ignore[assignment]
+                plc, lambda s, t=firing_ends_ms: s.uptime_s * 1000 >= t - SCAN_MS - 0.5, 1.0
+            )
+            if last.arm_state is not ArmState.FIRING:
+                continue  # read after FIRING ended: aim at the next launch
+            await plc.request_fire()
+            if emu.model.time_ms >= firing_ends_ms:
+                continue  # the write may have come after the scan that ended FIRING
+            refused = await wait_for_status(
+                plc, lambda s, n=last.fire_reject_count: s.fire_reject_count == n + 1, 1.0
+            )
+            assert refused.launch_count == launches + 1  # type: ignore[attr-defined]
+            ready = await wait_for_status(plc, lambda s: s.ready_to_fire, 1.0)
+            # ARMED and READY_TO_FIRE published again: the refused request was not kept
+            assert ready.arm_state is ArmState.ARMED  # type: ignore[attr-defined]
+            assert ready.launch_count == launches + 1  # type: ignore[attr-defined]
+            assert emu.model.launch_count == launches + 1 and not emu.model.coils[Coil.FIRE]
+            return
+        pytest.fail("no FIRE write reached the PLC within its last FIRING scan in 12 tries")
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -233,10 +297,10 @@ def test_endpoint_urls() -> None:
         PlcEndpoint.parse("modbus://x")
 
 
-async def mbpoll(port: int, *args: str) -> str:
+async def mbpoll(tool: str, port: int, *args: str) -> str:
     """One mbpoll run against unit 1 on loopback: PDU addresses, one poll, big-endian words."""
     process = await asyncio.create_subprocess_exec(
-        "mbpoll",
+        tool,
         "-m",
         "tcp",
         "-a",
@@ -256,11 +320,12 @@ async def mbpoll(port: int, *args: str) -> str:
 
 
 async def test_a_non_pymodbus_client_reads_and_writes_floats_high_word_first() -> None:
+    tool = require_tool("mbpoll")
     async with emulated_plc("tcp") as emu, plc_driver(emu.url) as plc:
         await plc.point(1.25, 0.5)
-        out = await mbpoll(emu.port, "-t", "4:float", "-r", "0", "-c", "2", "127.0.0.1")
+        out = await mbpoll(tool, emu.port, "-t", "4:float", "-r", "0", "-c", "2", "127.0.0.1")
         assert "[0]: \t1.25" in out and "[2]: \t0.5" in out, out
-        await mbpoll(emu.port, "-t", "4:float", "-r", "0", "127.0.0.1", "2.5", "0.25")
+        await mbpoll(tool, emu.port, "-t", "4:float", "-r", "0", "127.0.0.1", "2.5", "0.25")
         assert emu.model.az_setpoint_rad == 2.5 and emu.model.el_setpoint_rad == 0.25
-        out = await mbpoll(emu.port, "-t", "3", "-r", "19", "127.0.0.1")
+        out = await mbpoll(tool, emu.port, "-t", "3", "-r", "19", "127.0.0.1")
         assert "[19]: \t1" in out

@@ -4,8 +4,11 @@ This is the emulator's scan logic, and the in-process PLC of ``sim`` runs; the M
 maps requests onto it. Time is PLC time in milliseconds since power-on, advanced by ``scan``.
 Angles in radians (azimuth clockwise from north, [0, 2π)), rates in rad/s.
 
-Scan order (ICD "PLC behaviour"): inputs → watchdog and fault reset → axes → arming → fire →
-outputs. Choices where the ICD is silent, all on the safe side:
+Scan order (ICD "PLC behaviour", revision 1.1): inputs → watchdog and fault reset → axes →
+arming → fire → outputs. Rule 5: a FIRE launches only if READY_TO_FIRE was published 1 at the
+end of the previous scan and still holds; otherwise it is refused (never queued across a state
+change). Rule 6: inhibit sectors are closed intervals, tested on the actual pointing. Choices
+where the ICD is silent, all on the safe side:
 
 - READY_TO_FIRE needs arm state ARMED (not FIRING): one launch per 200 ms FIRING window at most.
 - A heartbeat is *live* when the host has toggled it and the last change is ≤ 500 ms old; a
@@ -47,7 +50,9 @@ class ModbusException(enum.IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class InhibitSector:
-    """A no-fire box: azimuth interval (may wrap through north) × elevation interval, radians."""
+    """A no-fire box, ICD rule 6: the closed azimuth interval clockwise from ``az_from_rad`` to
+    ``az_to_rad`` (both in [0, 2π); it wraps through north when from > to; from == to is every
+    azimuth) × the closed elevation interval, radians. Bounds are included."""
 
     az_from_rad: float
     az_to_rad: float
@@ -55,9 +60,24 @@ class InhibitSector:
     el_max_rad: float = math.pi / 2
 
     def contains(self, az_rad: float, el_rad: float) -> bool:
-        span = (self.az_to_rad - self.az_from_rad) % TWO_PI
-        inside_az = span == 0 or (az_rad - self.az_from_rad) % TWO_PI <= span
+        """Whether a pointing (azimuth in [0, 2π), elevation, rad) lies in the sector, bounds
+        included. Plain comparisons (``wrap`` leaves an angle in [0, 2π) as it is): a bound is
+        exactly inside, the next float beyond it exactly outside."""
+        az_rad, low, high = wrap(az_rad), wrap(self.az_from_rad), wrap(self.az_to_rad)
+        if low == high:
+            inside_az = True
+        elif low < high:
+            inside_az = low <= az_rad <= high
+        else:  # through north
+            inside_az = az_rad >= low or az_rad <= high
         return inside_az and self.el_min_rad <= el_rad <= self.el_max_rad
+
+
+def wrap(angle_rad: float) -> float:
+    """``angle_rad`` in [0, 2π): unchanged if already there; a tiny negative angle, which ``%``
+    rounds up to 2π itself, becomes 0."""
+    wrapped = angle_rad % TWO_PI
+    return 0.0 if wrapped >= TWO_PI else wrapped
 
 
 DEFAULT_INHIBIT_SECTORS = (
@@ -81,6 +101,8 @@ class ScanRecord:
     """What happened in the last scan, for tests and logs."""
 
     ready_to_fire: bool = False
+    published_ready_to_fire: bool = False
+    """READY_TO_FIRE as published at the end of the previous scan (what the host could see)."""
     fire_requested: bool = False
     launched: bool = False
     fire_rejected: bool = False
@@ -217,6 +239,7 @@ class PlcModel:
         self.time_ms += SCAN_MS
         self.scan_counter = (self.scan_counter + 1) & 0xFFFF
         record = ScanRecord()
+        published_ready = self.ready_to_fire  # as published at the end of the previous scan
         self.fault_code = self.latched_fault  # FIRE_REJECTED shows for one scan only
         # 1. inputs
         self.estop_ok_input = self.estop_ok
@@ -263,13 +286,16 @@ class PlcModel:
             self.arm_state = ArmState.ARMED if self.rounds_ready > 0 else ArmState.SAFE
             if self.arm_state is ArmState.SAFE:
                 self.coils[Coil.ARM_REQUEST] = False  # nothing left to arm for
-        # 5. fire
+        # 5. fire: honoured only if READY_TO_FIRE was published at the end of the previous scan
+        # (what the host could see when it wrote FIRE) and still holds now; a FIRE written while
+        # it was published 0 is refused, never queued across a state change (ICD v1.1)
         self.ready_to_fire = self._ready()
         record.ready_to_fire = self.ready_to_fire
+        record.published_ready_to_fire = published_ready
         if self.coils[Coil.FIRE]:
             self.coils[Coil.FIRE] = False
             record.fire_requested = True
-            if self.ready_to_fire:
+            if published_ready and self.ready_to_fire:
                 record.launched = True
                 self.launch_count = (self.launch_count + 1) & 0xFFFF
                 self.rounds_ready -= 1
@@ -313,7 +339,7 @@ class PlcModel:
         el_error = el_target - self.el.position_rad
         _step(self.az, 0.0 if hold else az_error, self.az_rate_limit_mrad_s / 1000, dt, hold)
         _step(self.el, 0.0 if hold else el_error, self.el_rate_limit_mrad_s / 1000, dt, hold)
-        self.az.position_rad %= TWO_PI
+        self.az.position_rad = wrap(self.az.position_rad)
         self.el.position_rad = min(max(self.el.position_rad, EL_MIN_RAD), EL_MAX_RAD)
         settled = (
             not hold

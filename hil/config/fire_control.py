@@ -3,7 +3,9 @@
 Angles in degrees in the file (bearings clockwise from north, elevations up from the horizon),
 distances in metres, times in seconds. ``inhibit_sectors`` is the software's own copy of the
 no-fire zones, in the same form as the emulated PLC's file (``az_deg`` [from, to] clockwise,
-[0, 0] = every azimuth; ``el_deg``); the PLC enforces its own independently and decides last.
+[0, 0] = every azimuth; ``el_deg``), bounds included (ICD rule 6); the software keeps every
+solution ``pointing_tolerance_deg`` clear of them, the PLC enforces its own on the actual
+pointing and decides last.
 """
 
 from __future__ import annotations

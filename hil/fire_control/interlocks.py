@@ -3,7 +3,16 @@
 A launch request may be sent only when every interlock holds. Each one is a plain comparison of
 the inputs, a NaN anywhere fails it, and the result names what failed so every refusal can be
 logged. The PLC checks its own interlocks (e-stop, chain, arm state, inhibit sectors) again and
-decides last.
+decides last; the software is at least as conservative as the PLC, so the two never disagree in
+the unsafe direction:
+
+- Inhibit sectors (ICD rule 6, bounds included): the PLC tests its actual pointing; the launcher
+  may be anywhere within the pointing tolerance of the solution when the request is sent, so the
+  software refuses a solution if any pointing within ``pointing_tolerance_deg`` (plus
+  ``FLOAT32_MARGIN_RAD`` for the float32 angles on the link) may lie in a sector.
+- Fire (ICD rule 5): the PLC honours a FIRE only if READY_TO_FIRE was published at the end of
+  the scan before; the software requests one only on a status whose READY_TO_FIRE is set
+  (``plc_ready_to_fire``), and never again until the PLC's launch or reject count answers.
 """
 
 from __future__ import annotations
@@ -94,6 +103,12 @@ class Interlocks:
 _INTERLOCK_NAMES = tuple(f.name for f in fields(Interlocks))
 
 
+FLOAT32_MARGIN_RAD = 1e-6
+"""Angles cross the Modbus link as float32 (setpoints and actual pointing): one unit in the last
+place is 4.8e-7 rad at 2π. The software's sector check widens its cone by this, so that rounding
+can never put the PLC's view of the pointing inside a sector where the software saw it outside."""
+
+
 @functools.lru_cache(maxsize=8)
 def _sectors(config: FireControlConfig) -> tuple[InhibitSector, ...]:
     return tuple(s.to_sector() for s in config.inhibit_sectors)
@@ -101,8 +116,48 @@ def _sectors(config: FireControlConfig) -> tuple[InhibitSector, ...]:
 
 def in_inhibit_sector(config: FireControlConfig, az_rad: float, el_rad: float) -> bool:
     """Whether a bearing (rad, clockwise from north) and elevation (rad) lie in any of the
-    configured no-fire sectors — the PLC program's own sector test, on the software's copy."""
+    configured no-fire sectors, bounds included — the PLC program's own sector test (ICD rule 6)
+    on the software's copy."""
     return any(s.contains(az_rad % TWO_PI, el_rad) for s in _sectors(config))
+
+
+def near_inhibit_sector(
+    config: FireControlConfig, az_rad: float, el_rad: float, radius_rad: float
+) -> bool:
+    """Whether any pointing within the angle ``radius_rad`` of (``az_rad``, ``el_rad``) may lie
+    in a configured no-fire sector (bounds included); rad, azimuth clockwise from north.
+
+    Conservative, never optimistic: the cone of pointings is replaced by the box that holds it —
+    elevation ± radius, azimuth ± the widest azimuth offset any point of the cone can have,
+    ``2·asin(√(hav r / (cos el · cos(|el| + r))))`` from the haversine formula (every azimuth
+    when the cone reaches a pole) — and the box is tested against each sector's box. Unknown
+    (NaN) angles count as near."""
+    if not (math.isfinite(az_rad) and math.isfinite(el_rad) and radius_rad >= 0):
+        return True
+    half_az = _azimuth_half_width(el_rad, radius_rad)
+    az_from = (az_rad - half_az) % TWO_PI
+    for sector in _sectors(config):
+        if el_rad - radius_rad > sector.el_max_rad or el_rad + radius_rad < sector.el_min_rad:
+            continue
+        span = (sector.az_to_rad - sector.az_from_rad) % TWO_PI
+        if span == 0 or half_az >= math.pi:
+            return True
+        # two arcs on the circle meet iff either one's start lies on the other
+        if (az_from - sector.az_from_rad) % TWO_PI <= span:
+            return True
+        if (sector.az_from_rad - az_from) % TWO_PI <= 2.0 * half_az:
+            return True
+    return False
+
+
+def _azimuth_half_width(el_rad: float, radius_rad: float) -> float:
+    """Largest azimuth difference (rad) between (az, ``el_rad``) and any direction within the
+    angle ``radius_rad`` of it; π when the cone reaches a pole."""
+    highest = abs(el_rad) + radius_rad
+    if highest >= math.pi / 2:
+        return math.pi
+    haversine = math.sin(radius_rad / 2) ** 2 / (math.cos(el_rad) * math.cos(highest))
+    return math.pi if haversine >= 1 else 2.0 * math.asin(math.sqrt(haversine))
 
 
 def evaluate(state: InterlockInputs, config: FireControlConfig) -> Interlocks:
@@ -120,7 +175,10 @@ def evaluate(state: InterlockInputs, config: FireControlConfig) -> Interlocks:
         pointing_within_tolerance=0.0
         <= state.pointing_error_rad
         <= math.radians(config.pointing_tolerance_deg),
-        outside_inhibit_sectors=angles_known and not in_inhibit_sector(config, az, el),
+        outside_inhibit_sectors=angles_known
+        and not near_inhibit_sector(
+            config, az, el, math.radians(config.pointing_tolerance_deg) + FLOAT32_MARGIN_RAD
+        ),
         within_range_limits=lo_range <= state.intercept_range_m <= hi_range,
         within_elevation_limits=lo_el <= el <= hi_el,
         within_time_of_flight=0.0 < state.time_of_flight_s <= config.max_time_of_flight_s,

@@ -5,8 +5,9 @@ speed ``s``; the target keeps its track velocity. The intercept time ``t`` is th
 positive root of ``|r + v·t| = s·t`` (``r`` target position relative to the launcher, ``v``
 target velocity, ENU m and m/s), and the launcher points at ``r + v·t`` (lead). There is no
 solution when the quadratic has no positive root (a receding target faster than the
-interceptor), or when the intercept lies outside the rig's limits: time of flight, intercept
-range, elevation. Bearings are clockwise from north in [0, 2π); elevations up from the horizon.
+interceptor, or a meeting beyond ``MAX_INTERCEPT_TIME_S``), or when the intercept lies outside
+the rig's limits: time of flight, intercept range, elevation. Bearings are clockwise from north
+in [0, 2π); elevations up from the horizon.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ import numpy.typing as npt
 from hil.config.fire_control import FireControlConfig
 
 FloatArray = npt.NDArray[np.float64]
+
+MAX_INTERCEPT_TIME_S = 3600.0
+"""No interceptor flies an hour: a meeting later than this is no solution, whatever the rig's
+``max_time_of_flight_s``. Near-degenerate geometry (an equal-speed tail chase with a vanishing
+closing rate) gives roots of any size, up to 1e255 s, that are rounding noise, not intercepts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +46,8 @@ def intercept_time_s(
     velocity_mps: Sequence[float] | FloatArray,
     speed_mps: float,
 ) -> float:
-    """Smallest positive t with |r + v t| = s t, or NaN if none (s > 0). Plain floats: this
-    runs every loop cycle for the engaged track."""
+    """Smallest positive t with |r + v t| = s t, or NaN if none within ``MAX_INTERCEPT_TIME_S``
+    (s > 0). Plain floats: this runs every loop cycle for the engaged track."""
     rx, ry, rz = (float(v) for v in relative_m)
     vx, vy, vz = (float(v) for v in velocity_mps)
     a = vx * vx + vy * vy + vz * vz - speed_mps**2
@@ -49,14 +55,14 @@ def intercept_time_s(
     c = rx * rx + ry * ry + rz * rz
     if abs(a) < 1e-9:  # target as fast as the interceptor: linear equation
         t = -c / b if b < 0 else math.nan
-        return t if math.isfinite(t) else math.nan  # a tail chase at equal speed: never
+        return t if 0 < t <= MAX_INTERCEPT_TIME_S else math.nan  # equal-speed tail chase: never
     disc = b * b - 4.0 * a * c
     if disc < 0:
         return math.nan
     root = math.sqrt(disc)
     # numerically stable pair of roots
     q = -0.5 * (b + math.copysign(root, b))
-    roots = [t for t in (q / a, c / q if q != 0 else math.nan) if t > 0 and math.isfinite(t)]
+    roots = [t for t in (q / a, c / q if q != 0 else math.nan) if 0 < t <= MAX_INTERCEPT_TIME_S]
     return min(roots) if roots else math.nan
 
 
@@ -81,7 +87,8 @@ def feasible(
         t1, t2 = q / a, c / q
         linear = np.where(b < 0, -c / b, np.nan)
     candidates = np.stack((t1, t2))
-    candidates[~(candidates > 0) | ~np.isfinite(candidates)] = np.inf
+    candidates[~((candidates > 0) & (candidates <= MAX_INTERCEPT_TIME_S))] = np.inf
+    linear[~((linear > 0) & (linear <= MAX_INTERCEPT_TIME_S))] = np.inf
     t = np.where(np.abs(a) < 1e-9, linear, candidates.min(axis=0))
     t = np.where((disc < 0) & (np.abs(a) >= 1e-9), np.inf, t)
     ok = np.isfinite(t) & (t > 0) & (t <= config.max_time_of_flight_s)
