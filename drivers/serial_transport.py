@@ -10,8 +10,9 @@ closes, when ``close()`` returns.
 
 A pty whose master has closed never comes back, and its ``/dev/pts/N`` number is soon reused by
 some other program. So when an open pty (directly or through a symlink, like the emulators'
-links) fails and its master is gone, the path is remembered as hung up, and a later ``open`` of
-the same path refuses while it still leads to that pty the same way: the same symlink (inode
+links) fails and its master is gone, the path is remembered as hung up in the ``HungUpPtys``
+record the opener passed (a driver keeps one for its reconnects), and a later ``open`` with that
+record refuses the same path while it still leads to that pty the same way: the same symlink (inode
 unchanged since it was opened) to the same device, or the same ``/dev/pts`` path. A re-pointed
 link (the emulator's hangup fault replaces it atomically, a restarted emulator makes a new one)
 opens normally, and so does a pty that is still alive. Real serial devices are reopened as they
@@ -82,9 +83,10 @@ class PtyRoute:
             return True
 
 
-class _HungUpPtys:
-    """Paths whose pty hung up, with the route they took to it (process-wide: any transport
-    reopening the path must know)."""
+class HungUpPtys:
+    """Paths whose pty hung up, with the route they took to it. One per driver: what its
+    reconnects must not reopen. (Not process-wide: an operator or another driver opening a
+    live pty that happens to have a dead one's number is not refused.)"""
 
     def __init__(self) -> None:
         self._routes: dict[str, PtyRoute] = {}
@@ -107,18 +109,21 @@ class _HungUpPtys:
             return None
 
 
-HUNG_UP_PTYS = _HungUpPtys()
-
-
 class SerialTransport:
     """One open connection. Create with ``await SerialTransport.open(...)``; ``close()`` is
     idempotent. ``on_data`` runs on the event loop for every received chunk; ``lost`` completes
     (with the error, or ``None`` after ``close()``) when the connection ends."""
 
     def __init__(
-        self, url: str, baud: int, on_data: Callable[[bytes], None], loop: asyncio.AbstractEventLoop
+        self,
+        url: str,
+        baud: int,
+        on_data: Callable[[bytes], None],
+        loop: asyncio.AbstractEventLoop,
+        hung_up: HungUpPtys | None = None,
     ) -> None:
         self.url = url
+        self._hung_up_ptys = hung_up
         self.baud = baud
         self._on_data = on_data
         self._loop = loop
@@ -139,9 +144,17 @@ class SerialTransport:
         )
 
     @classmethod
-    async def open(cls, url: str, baud: int, on_data: Callable[[bytes], None]) -> SerialTransport:
-        """Open ``url`` (any pyserial URL); raises ``LinkDownError`` if it cannot be opened."""
-        transport = cls(url, baud, on_data, asyncio.get_running_loop())
+    async def open(
+        cls,
+        url: str,
+        baud: int,
+        on_data: Callable[[bytes], None],
+        hung_up: HungUpPtys | None = None,
+    ) -> SerialTransport:
+        """Open ``url`` (any pyserial URL); raises ``LinkDownError`` if it cannot be opened, or
+        if ``hung_up`` (the opener's record of its earlier connections) says the path still
+        leads to a pty that hung up."""
+        transport = cls(url, baud, on_data, asyncio.get_running_loop(), hung_up)
         transport._reader.start()
         try:
             await asyncio.shield(transport._opened)
@@ -224,9 +237,9 @@ class SerialTransport:
             self._call(_set_result, self._reader_done, None)
 
     def _refuse_a_hung_up_pty(self) -> None:
-        if "://" in self.url:
+        if "://" in self.url or self._hung_up_ptys is None:
             return
-        hung_up = HUNG_UP_PTYS.still_leads_there(self.url)
+        hung_up = self._hung_up_ptys.still_leads_there(self.url)
         if hung_up is not None:
             raise LinkDownError(
                 f"{self.url}: not reopened: it still leads to {hung_up.device}, the pty that "
@@ -243,8 +256,9 @@ class SerialTransport:
 
     def _hung_up(self) -> None:
         """Remember a pty whose master has gone (called while the port is still open)."""
-        if self._pty_route is not None and self._pty_route.device_gone():
-            HUNG_UP_PTYS.add(self.url, self._pty_route)
+        record, route = self._hung_up_ptys, self._pty_route
+        if record is not None and route is not None and route.device_gone():
+            record.add(self.url, route)
 
     def _write_loop(self) -> None:
         try:

@@ -21,7 +21,7 @@ from drivers.errors import LinkDownError
 from drivers.plc.register_map import load_register_map
 from drivers.radar.framing import StreamDecoder, encode
 from drivers.radar.messages import Ping, Status
-from drivers.serial_transport import PtyRoute, SerialTransport
+from drivers.serial_transport import HungUpPtys, PtyRoute, SerialTransport
 from firmware_stubs.plc.server import PlcEmulator
 from firmware_stubs.ptys import open_raw_pty
 from firmware_stubs.radar.emulator import RadarEmulator
@@ -148,14 +148,17 @@ def unread(master: int) -> bytes:
     return data
 
 
-async def kill_emulator_under_a_transport(link: Path, via: str) -> tuple[StubProcess, str]:
+async def kill_emulator_under_a_transport(
+    link: Path, via: str, hung_up: HungUpPtys
+) -> tuple[StubProcess, str]:
     """A radar stub publishing ``link``, a transport opened on it (through the link or on the
-    device), the stub SIGKILLed, the hangup seen and the transport closed: the pty is free.
-    Returns the dead stub (not yet stopped: its stale link is still there) and the path."""
+    device) with a driver's record ``hung_up``, the stub SIGKILLed, the hangup seen and the
+    transport closed: the pty is free. Returns the dead stub (not yet stopped: its stale link
+    is still there) and the path."""
     stub = await RadarStubProcess.start("--scenario", SCENARIO, "--pty", "--pty-link", str(link))
     path = str(link) if via == "link" else os.readlink(link)
     try:
-        transport = await SerialTransport.open(path, BAUD, lambda data: None)
+        transport = await SerialTransport.open(path, BAUD, lambda data: None, hung_up)
         try:
             stub.process.kill()
             await stub.process.wait()
@@ -179,7 +182,8 @@ async def test_a_pty_that_hung_up_is_not_reopened_when_its_number_is_reused(
     emulator in the rare case another process grabs it first)."""
     for attempt in range(3):
         link = tmp_path / f"radar-{attempt}"
-        stub, path = await kill_emulator_under_a_transport(link, via)
+        hung_up = HungUpPtys()  # the driver's memory of its own connections
+        stub, path = await kill_emulator_under_a_transport(link, via, hung_up)
         try:
             number = int(os.readlink(link).rsplit("/", 1)[1])
             stranger = take_pty_number(number)
@@ -188,7 +192,7 @@ async def test_a_pty_that_hung_up_is_not_reopened_when_its_number_is_reused(
             master, slave = stranger
             try:
                 try:
-                    intruder = await SerialTransport.open(path, BAUD, lambda data: None)
+                    intruder = await SerialTransport.open(path, BAUD, lambda data: None, hung_up)
                 except LinkDownError as error:
                     refusal = str(error)
                 else:
@@ -209,11 +213,67 @@ async def test_a_pty_that_hung_up_is_not_reopened_when_its_number_is_reused(
     pytest.fail(f"another process kept taking the freed /dev/pts number {number}")
 
 
+async def test_only_the_driver_that_saw_the_hangup_refuses_the_reused_number() -> None:
+    """The refusal is the memory of one driver's own connections, not a process-wide list:
+    an operator (or another driver) opening a live pty that now has a dead one's number is
+    served. (A process-wide list refused the next test's fresh pty in the same run.)"""
+    hung_up = HungUpPtys()
+    for _attempt in range(3):
+        master, slave = open_raw_pty()
+        path = os.ttyname(slave)
+        number = int(path.rsplit("/", 1)[1])
+        transport = await SerialTransport.open(path, BAUD, lambda data: None, hung_up)
+        try:
+            os.close(master)  # the pty is gone for good
+            async with asyncio.timeout(5):
+                assert isinstance(await transport.lost, LinkDownError)
+        finally:
+            await transport.close()
+            os.close(slave)
+        reused = take_pty_number(number)
+        if reused is None:
+            continue
+        master, slave = reused
+        try:
+            with pytest.raises(LinkDownError, match="the pty that hung up"):
+                await SerialTransport.open(path, BAUD, lambda data: None, hung_up)
+            fresh = await SerialTransport.open(path, BAUD, lambda data: None, HungUpPtys())
+            try:
+                await fresh.write(b"hello")
+            finally:
+                await fresh.close()
+            heard = await read_exactly(master, 5)
+        finally:
+            os.close(master)
+            os.close(slave)
+        assert heard == b"hello"
+        return
+    pytest.fail(f"another process kept taking the freed /dev/pts number {number}")
+
+
+async def read_exactly(master: int, count: int) -> bytes:
+    """``count`` bytes from a pty master, awaited through the event loop's reader."""
+    loop = asyncio.get_running_loop()
+    arrived = asyncio.Event()
+    loop.add_reader(master, arrived.set)
+    data = b""
+    try:
+        async with asyncio.timeout(5):
+            while len(data) < count:
+                await arrived.wait()
+                arrived.clear()
+                data += unread(master)
+    finally:
+        loop.remove_reader(master)
+    return data
+
+
 async def test_a_re_pointed_link_opens_after_a_hangup(tmp_path: Path) -> None:
     """The other half of the rule: an emulator restarted at the same link path re-points it
     (a new symlink), and the driver reaches the new emulator through it."""
     link = tmp_path / "radar"
-    dead, _ = await kill_emulator_under_a_transport(link, "link")
+    hung_up = HungUpPtys()
+    dead, _ = await kill_emulator_under_a_transport(link, "link", hung_up)
     try:
         assert points_at_a_pty(link)  # stale, still there
         restarted = await RadarStubProcess.start(
@@ -223,7 +283,7 @@ async def test_a_re_pointed_link_opens_after_a_hangup(tmp_path: Path) -> None:
         await dead.stop()
     try:
         received: asyncio.Queue[bytes] = asyncio.Queue()
-        transport = await SerialTransport.open(str(link), BAUD, received.put_nowait)
+        transport = await SerialTransport.open(str(link), BAUD, received.put_nowait, hung_up)
         try:
             decoder = StreamDecoder()
             async with asyncio.timeout(5):  # a STATUS every second

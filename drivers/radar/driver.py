@@ -57,7 +57,7 @@ from drivers.radar.messages import (
     Status,
 )
 from drivers.radar.url import url_problem
-from drivers.serial_transport import SerialTransport
+from drivers.serial_transport import HungUpPtys, SerialTransport
 
 STALE_CHECK_MARGIN_S = 0.01
 """Slack added to the silence watcher's sleeps so that the threshold has passed when it wakes."""
@@ -207,6 +207,8 @@ class RadarDriver(SupervisedDriver):
         self._decoder = StreamDecoder()
         self._sync = ClockSync()
         self._transport: SerialTransport | None = None
+        self._hung_up_ptys = HungUpPtys()
+        """Ptys this driver's connections saw hang up: its reconnects never reopen them."""
         self._acks: dict[int, asyncio.Future[Ack]] = {}
         self._pongs: dict[int, asyncio.Future[tuple[Pong, float]]] = {}
         self._statuses: list[asyncio.Future[Status]] = []
@@ -489,7 +491,9 @@ class RadarDriver(SupervisedDriver):
         silent = False  # the last link was dropped by us for silence, not lost
         while True:
             try:
-                transport = await SerialTransport.open(self.url, self.baud, self._on_data)
+                transport = await SerialTransport.open(
+                    self.url, self.baud, self._on_data, self._hung_up_ptys
+                )
             except LinkDownError as error:
                 self._last_error = str(error)
                 self._report(LinkState.DOWN, self._down_detail(error))
