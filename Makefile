@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/radar_link_bench.py
 	$(BIN)/python benchmarks/plc_bench.py
 	$(BIN)/python benchmarks/tracker_bench.py
+	$(BIN)/python benchmarks/fault_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
