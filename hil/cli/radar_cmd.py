@@ -26,7 +26,7 @@ from drivers.errors import CommandRejectedError, DriverError, DriverTimeoutError
 from drivers.radar.driver import LinkChange, RadarDriver, RadarFrame, RadarHealth
 from drivers.radar.messages import Ack, AckResult, Detections, Pong, RadarMode, Status, Unknown
 from drivers.radar.url import device_problem, url_problem
-from hil.cli.arguments import non_negative_int
+from hil.cli.arguments import finite_float, non_negative_int
 from hil.errors import ConfigError, HilError
 
 BAUDS = (115200, 460800, 921600, 3000000)
@@ -36,19 +36,9 @@ MAX_CONNECT_TIMEOUT_S = 3600.0
 EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
-def _finite(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
-    return value
-
-
 def rpm(text: str) -> float:
     """A turntable speed in rpm inside the ICD's range."""
-    value = _finite(text)
+    value = finite_float(text)
     if abs(value) > MAX_RPM:
         raise argparse.ArgumentTypeError(
             f"{text} rpm is outside the ICD's −{MAX_RPM:g}..{MAX_RPM:g} rpm (positive clockwise)"
@@ -57,21 +47,21 @@ def rpm(text: str) -> float:
 
 
 def sector_centre_deg(text: str) -> float:
-    value = _finite(text)
+    value = finite_float(text)
     if not -360.0 <= value <= 360.0:
         raise argparse.ArgumentTypeError(f"sector centre must lie in −360..360°, got {text}")
     return value
 
 
 def sector_width_deg(text: str) -> float:
-    value = _finite(text)
+    value = finite_float(text)
     if not 0.0 <= value <= 360.0:
         raise argparse.ArgumentTypeError(f"sector width must lie in 0..360°, got {text}")
     return value
 
 
 def connect_timeout_s(text: str) -> float:
-    value = _finite(text)
+    value = finite_float(text)
     if not 0.0 < value <= MAX_CONNECT_TIMEOUT_S:
         raise argparse.ArgumentTypeError(
             f"must be seconds in (0, {MAX_CONNECT_TIMEOUT_S:g}], got {text}"

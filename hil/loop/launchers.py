@@ -118,30 +118,40 @@ async def send(
     next cycle. FIRE is counted when attempted and never re-sent."""
     for op in plan(demand, sent):
         try:
-            if op.what == "point":
-                await writes.point(op.az_rad, op.el_rad)
-                counts.point += 1
-            elif op.what == "mode":
-                await writes.set_mode(op.mode)
-                sent.mode = op.mode
-                counts.mode += 1
-            elif op.what == "axes":
-                await writes.enable_axes(op.flag)
-                sent.axes_enabled = op.flag
-                counts.axes += 1
-            elif op.what == "arm":
-                await writes.request_arm(op.flag)
-                sent.arm = op.flag
-                counts.arm += 1
-            elif op.what == "fire":
-                counts.fire += 1
-                await writes.request_fire()
+            await write_op(op, writes, sent, counts)
         except DriverError as error:
             counts.failed += 1
             note(f"{op.what}: {error}")
-            if op.what in ("arm", "axes", "mode"):
+            if op.what in LEVEL_WRITES:
                 sent.mode = sent.axes_enabled = sent.arm = None
             return
+
+
+LEVEL_WRITES = ("arm", "axes", "mode")
+"""Writes of a state the PLC holds; after one fails, what it holds is not known."""
+
+
+async def write_op(op: Op, writes: LauncherWrites, sent: SentState, counts: CommandCounts) -> None:
+    """One write of ``plan``, then recorded in ``sent`` and ``counts`` (a FIRE is counted when
+    attempted: it may reach the PLC even if the answer does not). Raises ``DriverError``."""
+    if op.what == "point":
+        await writes.point(op.az_rad, op.el_rad)
+        counts.point += 1
+    elif op.what == "mode":
+        await writes.set_mode(op.mode)
+        sent.mode = op.mode
+        counts.mode += 1
+    elif op.what == "axes":
+        await writes.enable_axes(op.flag)
+        sent.axes_enabled = op.flag
+        counts.axes += 1
+    elif op.what == "arm":
+        await writes.request_arm(op.flag)
+        sent.arm = op.flag
+        counts.arm += 1
+    elif op.what == "fire":
+        counts.fire += 1
+        await writes.request_fire()
 
 
 class _ModelWrites:

@@ -39,7 +39,15 @@ from drivers.plc.driver import PlcDriver, PlcLinkState, RequestExpiredError
 from drivers.plc.types import FaultCode, Mode
 from hil.fire_control.engagement import Demand
 from hil.fire_control.interlocks import LauncherStatus
-from hil.loop.launchers import CommandCounts, Op, SentState, plan, status_from_plc
+from hil.loop.launchers import (
+    LEVEL_WRITES,
+    CommandCounts,
+    Op,
+    SentState,
+    plan,
+    status_from_plc,
+    write_op,
+)
 from hil.loop.timing import Histogram
 
 log = logging.getLogger(__name__)
@@ -221,27 +229,12 @@ class PlcLauncher:
         return waiting is not None and not waiting[0].arm and self._sent.arm is not False
 
     async def _op(self, op: Op) -> bool:
-        writes, sent, counts = self.driver, self._sent, self.counts
         try:
-            if op.what == "point":
-                await writes.point(op.az_rad, op.el_rad)
-                counts.point += 1
-            elif op.what == "mode":
-                await writes.set_mode(op.mode)
-                sent.mode = op.mode
-                counts.mode += 1
-            elif op.what == "axes":
-                await writes.enable_axes(op.flag)
-                sent.axes_enabled = op.flag
-                counts.axes += 1
-            elif op.what == "arm":
-                await writes.request_arm(op.flag)
-                sent.arm = op.flag
-                counts.arm += 1
+            await write_op(op, self.driver, self._sent, self.counts)
         except DriverError as error:
-            counts.failed += 1
+            self.counts.failed += 1
             self._remember(op.what, error)
-            if op.what in ("arm", "axes", "mode"):
+            if op.what in LEVEL_WRITES:
                 self._sent = SentState()  # not known what the PLC holds: send it all again
             return False
         return True
