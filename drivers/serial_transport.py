@@ -73,6 +73,19 @@ class PtyRoute:
             f"/dev/pts/{(os.major(self.rdev) - PTY_SLAVE_MAJORS.start) * 256 + os.minor(self.rdev)}"
         )
 
+    def still_taken_by(self, path: str) -> bool:
+        """Whether ``path`` still leads here the same way: the same symlink (whether it
+        dangles or now resolves to a pty reusing the number), or the device path itself
+        present with this device number."""
+        try:
+            info = os.lstat(path)
+            if self.link is not None:
+                identity = (info.st_dev, info.st_ino, info.st_ctime_ns)
+                return stat.S_ISLNK(info.st_mode) and identity == self.link
+            return os.stat(path).st_rdev == self.rdev
+        except OSError:
+            return False
+
     def device_gone(self) -> bool:
         """Whether the pty is gone for good: its master closed, which removes its /dev/pts
         node at once. (Asked while a slave fd is still open, the number cannot have been
@@ -97,15 +110,19 @@ class HungUpPtys:
             self._routes[os.path.abspath(path)] = route
 
     def still_leads_there(self, path: str) -> PtyRoute | None:
-        """The hung-up route if ``path`` still takes it (do not open); otherwise forgets it."""
+        """The hung-up route if ``path`` still takes it (do not open). A link that still
+        dangles is still the stale one: it is kept, so that once another program gets that
+        /dev/pts number the path stays refused. Forgotten once the link is re-pointed or
+        removed."""
         key = os.path.abspath(path)
         with self._lock:
             hung_up = self._routes.get(key)
             if hung_up is None:
                 return None
-            if PtyRoute.of(path) == hung_up:
+            if hung_up.still_taken_by(path):
                 return hung_up
-            del self._routes[key]
+            if hung_up.link is not None or os.path.exists(path):
+                del self._routes[key]  # re-pointed (or removed) since: a new device
             return None
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import CONFIGS
 
-from drivers.errors import LinkDownError
+from drivers.errors import DriverError, LinkDownError
+from drivers.plc.driver import PlcDriver, PlcEndpoint, PlcLinkState
 from drivers.plc.register_map import load_register_map
 from drivers.radar.framing import StreamDecoder, encode
 from drivers.radar.messages import Ping, Status
@@ -185,6 +186,8 @@ async def test_a_pty_that_hung_up_is_not_reopened_when_its_number_is_reused(
         hung_up = HungUpPtys()  # the driver's memory of its own connections
         stub, path = await kill_emulator_under_a_transport(link, via, hung_up)
         try:
+            with pytest.raises(LinkDownError):  # a reconnect while the link dangles
+                await SerialTransport.open(path, BAUD, lambda data: None, hung_up)
             number = int(os.readlink(link).rsplit("/", 1)[1])
             stranger = take_pty_number(number)
             if stranger is None:
@@ -209,6 +212,50 @@ async def test_a_pty_that_hung_up_is_not_reopened_when_its_number_is_reused(
             await stub.stop()
         assert heard == b"", "a radar PING went into another program's terminal"
         assert f"/dev/pts/{number}, the pty that hung up" in refusal
+        return
+    pytest.fail(f"another process kept taking the freed /dev/pts number {number}")
+
+
+async def read_until_it_fails(driver: PlcDriver) -> None:
+    """Status requests until one fails (raises ``DriverError``), within 5 s."""
+    async with asyncio.timeout(5):
+        while True:
+            await driver.read_status()
+
+
+async def test_the_plc_rtu_driver_does_not_reopen_a_pty_that_hung_up(tmp_path: Path) -> None:
+    """The PLC's RTU link reconnects through pymodbus, not SerialTransport; the same rule holds:
+    its emulator SIGKILLed, the link left behind and the /dev/pts number taken by another
+    program, the driver keeps refusing the path and writes nothing into that terminal."""
+    for attempt in range(3):
+        link = tmp_path / f"plc-{attempt}"
+        stub = await PlcStubProcess.start("--rtu-pty", "--pty-link", str(link))
+        try:
+            driver = PlcDriver(PlcEndpoint.parse(stub.url), timeout_s=0.1, retries=0)
+            async with driver:
+                await driver.wait_up(5)
+                number = int(os.readlink(link).rsplit("/", 1)[1])
+                stub.process.kill()
+                await stub.process.wait()
+                with pytest.raises(DriverError):  # the link gone: a request fails
+                    await read_until_it_fails(driver)
+                stranger = take_pty_number(number)
+                if stranger is None:
+                    continue
+                master, slave = stranger
+                try:
+                    async with asyncio.timeout(10):  # a few reconnect attempts, each refused
+                        # no event says it: the driver's last error is polled
+                        while "not reopened" not in (driver.health().last_error or ""):  # noqa: ASYNC110
+                            await asyncio.sleep(0.02)
+                    assert driver.link_state is not PlcLinkState.UP
+                    heard = unread(master)
+                finally:
+                    os.close(master)
+                    os.close(slave)
+        finally:
+            await stub.stop()
+        assert heard == b"", "a Modbus request went into another program's terminal"
         return
     pytest.fail(f"another process kept taking the freed /dev/pts number {number}")
 

@@ -43,6 +43,7 @@ from drivers.errors import DriverError, DriverTimeoutError, LinkDownError
 from drivers.lifecycle import SupervisedDriver
 from drivers.plc.register_map import RegisterMap, Table, as_float32, load_register_map
 from drivers.plc.types import ArmState, Coil, DiscreteInput, FaultCode, Mode
+from drivers.serial_transport import HungUpPtys, PtyRoute
 
 log = logging.getLogger(__name__)
 TWO_PI = 2.0 * math.pi
@@ -225,6 +226,11 @@ class PlcDriver(SupervisedDriver):
     ) -> None:
         super().__init__(f"PLC {endpoint}")
         self.endpoint = endpoint
+        self._hung_up_ptys = HungUpPtys()
+        self._route: PtyRoute | None = None
+        """How the RTU path led to the pty of the current connection."""
+        """RTU over a pty: ptys this driver saw hang up, never reopened (their /dev/pts number
+        may be another program's by then; ``drivers/serial_transport.py``)."""
         self.unit_id = unit_id
         self.timeout_s = timeout_s
         self.retries = retries
@@ -493,9 +499,31 @@ class PlcDriver(SupervisedDriver):
             self._state = PlcLinkState.FAILED
             self._link_failures += 1
             self._down_since = self._clock()
+            route = self._route
+            if route is not None and route.device_gone():  # asked at once: not reused yet
+                self._hung_up_ptys.add(self.endpoint.serial_url, route)
             log.info("%s: link failed: %s", self.name, reason)
             self._up.clear()
             self._failed.set()
+
+    def _pty_route(self) -> PtyRoute | None:
+        """How an RTU path leads to the pty just connected (None for TCP, URLs, real ports)."""
+        if self.endpoint.transport != "rtu" or "://" in self.endpoint.serial_url:
+            return None
+        return PtyRoute.of(self.endpoint.serial_url)
+
+    def _hung_up_pty(self) -> str | None:
+        """Why the RTU path must not be opened now (it still leads to a pty that hung up)."""
+        if self.endpoint.transport != "rtu":
+            return None
+        route = self._hung_up_ptys.still_leads_there(self.endpoint.serial_url)
+        if route is None:
+            return None
+        return (
+            f"{self.endpoint.serial_url}: not reopened: it still leads to {route.device}, the "
+            "pty that hung up, and that number may now be another program's terminal; waiting "
+            "for the device to re-point the link"
+        )
 
     def _new_client(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
         e = self.endpoint
@@ -521,12 +549,15 @@ class PlcDriver(SupervisedDriver):
         connected_before = False
         try:
             while True:
+                refusal = self._hung_up_pty()
                 client = self._new_client()
                 try:
-                    ok = await client.connect()
+                    ok = refusal is None and await client.connect()
                 except (ConnectionException, OSError) as error:
                     ok = False
                     self._last_error = f"connect: {error}"
+                if refusal is not None:
+                    self._last_error = refusal
                 if not ok:
                     client.close()
                     self._last_error = self._last_error or "cannot connect"
@@ -540,6 +571,7 @@ class PlcDriver(SupervisedDriver):
                 connected_before = True
                 backoff = self.backoff_min_s
                 self._client = client
+                self._route = self._pty_route()
                 self._failed.clear()
                 self._state = PlcLinkState.UP
                 self._up.set()
