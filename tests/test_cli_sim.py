@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_support import hil
 from conftest import CONFIGS
 
 from hil.cli import main
@@ -18,16 +19,6 @@ from hil.config.loader import load_scenario
 from hil.scenario import build_scenario
 from sim.clock import SimClock, WallClock
 from sim.run import CHUNK_DWELLS, SimulationLog, simulate, simulate_chunks
-
-
-def hil(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hil", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_default_run_prints_a_summary() -> None:

@@ -6,7 +6,6 @@ import copy
 import math
 import os
 import subprocess
-import sys
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import hil
 from conftest import CONFIGS, DATA
 from pydantic import BaseModel, ValidationError
 
@@ -301,17 +301,6 @@ def test_each_float_of_each_bundled_config_made_non_finite_is_one_line_naming_it
             assert never or f"finite number (got {bad})" in line, line
             checked += 1
     assert checked or path.name == "launcher-plc-v1.toml" or "float" not in path.read_text()
-
-
-def hil(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hil", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def assert_usage_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:

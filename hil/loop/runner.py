@@ -96,6 +96,9 @@ class LoopResult:
 
 
 class FireControlLoop:
+    links: LinkWatches
+    """Both links' outages, from the start of :meth:`run` (made there: its start time)."""
+
     def __init__(
         self,
         source: FrameSource,
@@ -129,10 +132,6 @@ class FireControlLoop:
         self.scorer = TrackScorer()
         self._next_score_s = -math.inf
         self._digest = hashlib.sha256()
-        config = engagement.config
-        self.links = LinkWatches.start(
-            source.now_s(), config.max_radar_silence_s, config.max_plc_status_age_s
-        )
 
     async def run(self, duration_s: float) -> LoopResult:
         """Run until the source ends or ``duration_s`` of loop time has passed, then make the
