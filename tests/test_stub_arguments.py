@@ -4,6 +4,7 @@ documented exit code (2: bad arguments, 1: cannot serve there), never a tracebac
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -159,7 +160,10 @@ def ipv6_loopback() -> bool:
     return True
 
 
-needs_ipv6 = pytest.mark.skipif(not ipv6_loopback(), reason="this machine has no IPv6 loopback")
+needs_ipv6 = pytest.mark.skipif(
+    not ipv6_loopback() and not os.environ.get("CI"),  # under CI it must run (and fail)
+    reason="this machine has no IPv6 loopback",
+)
 
 
 @needs_ipv6
