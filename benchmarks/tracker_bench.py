@@ -125,7 +125,7 @@ def run_hil(scans: list[Scan]) -> Iterator[np.ndarray]:
         sigma_range_m=SIGMA_RANGE_M,
         sigma_az_rad=SIGMA_ANGLE_RAD,
         sigma_el_rad=SIGMA_ANGLE_RAD,
-        gate_chi2=GATE_CHI2_3DOF,
+        gate_probability=0.999,
         initial_speed_sigma_mps=INITIAL_SPEED_SIGMA_MPS,
         confirm_hits=CONFIRM_HITS,
         confirm_window=CONFIRM_HITS,

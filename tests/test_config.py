@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 import math
 import os
+import re
 import subprocess
+import tomllib
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from hil.cli import main
 from hil.config import ScenarioConfig, load_config, load_rig, load_scenario
 from hil.config.loader import CONFIG_KINDS, MAX_CONFIG_BYTES, kind_of, read_toml, validate
+from hil.config.tracker import TrackerConfig
 from hil.errors import ConfigError
 
 BAD = DATA / "bad_configs"
@@ -469,3 +472,26 @@ def test_an_environment_variable_with_an_empty_key_names_itself() -> None:
             f"{RIG}: bad environment variable {name}: expected HIL_RIG__SECTION__KEY=value "
             "(double underscores between keys)"
         ]
+
+
+CONFIGURATION_DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+
+
+def documented_examples() -> list[str]:
+    return re.findall(r"```toml\n(.*?)```", CONFIGURATION_DOC.read_text(), re.S)
+
+
+def test_the_documented_examples_validate(tmp_path: Path) -> None:
+    """docs/configuration.md stays in step with the models: every example block loads."""
+    blocks = documented_examples()
+    assert len(blocks) >= 2
+    for index, block in enumerate(blocks):
+        path = tmp_path / f"example-{index}.toml"
+        path.write_text(block)
+        load_config(path, environ={})
+
+
+def test_the_documented_tracker_table_lists_every_key_with_its_default() -> None:
+    (rig,) = [tomllib.loads(b) for b in documented_examples() if "[rig]" in b]
+    documented = {k: tuple(v) if isinstance(v, list) else v for k, v in rig["tracker"].items()}
+    assert documented == TrackerConfig().model_dump()

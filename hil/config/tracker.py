@@ -12,15 +12,29 @@ from typing import Annotated, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
+from scipy.stats import chi2
 
 from hil.config.fields import ConfigModel
 
 Positive = Annotated[float, Field(gt=0)]
 
 
+RETIRED_KEYS = {
+    "gate_chi2": "the gate is now a probability: set gate_probability (e.g. 0.999); its χ² "
+    "threshold follows from each frame's innovation dimension",
+    "max_position_sigma_m": "replaced by max_uncertainty_sigmas, relative to the sensor's "
+    "resolution at the track's range (default 100)",
+    "max_tentative_position_sigma_m": "removed: a tentative track now lives exactly by "
+    "delete_tentative_after_misses and confirm_within_looks",
+}
+"""Keys of earlier releases, with what replaces each (named in the error a rig file gets)."""
+
+
 class TrackerConfig(ConfigModel):
-    """Tracker tuning. ``gate_chi2`` is the χ² gate on the 4-D innovation (99.9 % ≈ 18.5)."""
+    """Tracker tuning: motion model, the measurement noise the filter assumes, the gate, and
+    track maintenance (M-of-N confirmation, deletion by consecutive misses, a divergence
+    guard relative to what the sensor resolves at each track's range)."""
 
     motion: Literal["cv", "imm"] = "cv"
     """``cv``: one constant-velocity filter per track; ``imm``: CV + coordinated turns."""
@@ -35,24 +49,58 @@ class TrackerConfig(ConfigModel):
     sigma_range_m: Positive = 5.0
     sigma_az_rad: Positive = 1e-3
     sigma_el_rad: Positive = 1e-3
+    """Elevation noise (rad); unused for a 2-D sensor, which measures no elevation."""
     sigma_vr_mps: Positive = 0.5
     use_radial_velocity: bool = True
-    gate_chi2: Positive = 18.5
+    """Update with the radial velocity of frames that carry one."""
+    gate_probability: Annotated[float, Field(gt=0, lt=1)] = 0.999
+    """Probability that a track's own detection falls inside its gate. The χ² threshold is
+    computed for each frame's innovation dimension (2 to 4): 0.999 gives 13.8 for range and
+    azimuth, 16.3 with elevation, 18.5 with radial velocity too."""
     update_iterations: Annotated[int, Field(ge=1, le=10)] = 3
     """Iterated-EKF steps per update (1 = plain EKF)."""
     initial_speed_sigma_mps: Positive = 150.0
     confirm_hits: Annotated[int, Field(ge=1, le=32)] = 2
+    """M of M-of-N: a tentative track is confirmed at ``confirm_hits`` detections among its
+    last ``confirm_window`` looks."""
     confirm_window: Annotated[int, Field(ge=1, le=32)] = 3
     delete_after_misses: Annotated[int, Field(ge=1)] = 3
+    """A confirmed track is deleted at this many consecutive missed looks."""
     delete_tentative_after_misses: Annotated[int, Field(ge=1)] = 1
-    max_position_sigma_m: Positive = 1000.0
-    """A confirmed track whose position uncertainty exceeds this is deleted."""
+    """A tentative track is deleted at this many consecutive missed looks."""
     confirm_within_looks: Annotated[int, Field(ge=1)] = 4
     """A tentative track not confirmed within this many frames that could have updated it is
     deleted: the M-of-N hits must come from one illumination (a few dwells), since a single
     detection leaves the cross-range velocity unknown and its gate would soon catch clutter."""
-    max_tentative_position_sigma_m: Positive = 150.0
-    """A tentative track must be confirmed before its uncertainty grows past this."""
+    max_uncertainty_sigmas: Positive = 100.0
+    """Divergence guard: a confirmed track is deleted when, at a look, its predicted position
+    uncertainty spans more than this many of the sensor's own standard deviations there (RSS
+    over range, azimuth and elevation, each against its measurement σ at the track's range).
+    Relative, so it means the same at 1 km and at 80 km; a healthy track coasting through its
+    allowed misses stays far below it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key, fix in RETIRED_KEYS.items():
+                if key in data:
+                    raise ValueError(f"{key} is no longer a tracker key: {fix}")
+        return data
+
+    @model_validator(mode="after")
+    def _confirmable(self) -> TrackerConfig:
+        if self.confirm_hits > self.confirm_window:
+            raise ValueError(
+                f"confirm_hits ({self.confirm_hits}) exceeds confirm_window "
+                f"({self.confirm_window}): no track could ever be confirmed"
+            )
+        if self.confirm_within_looks < self.confirm_hits:
+            raise ValueError(
+                f"confirm_within_looks ({self.confirm_within_looks}) is below confirm_hits "
+                f"({self.confirm_hits}): no track could ever be confirmed"
+            )
+        return self
 
     @field_validator("imm_turn_rates_deg_s", mode="before")
     @classmethod
@@ -65,12 +113,18 @@ class TrackerConfig(ConfigModel):
             raise ValueError("turn rates must be non-zero and within ±30 °/s (0 is the CV model)")
         return value
 
-    def noise(self) -> npt.NDArray[np.float64]:
-        """Measurement noise covariance for [range, az, el(, vr)] (m, rad, rad, m/s)."""
-        sig = [self.sigma_range_m, self.sigma_az_rad, self.sigma_el_rad]
-        if self.use_radial_velocity:
+    def noise(self, elevation: bool = True, velocity: bool = True) -> npt.NDArray[np.float64]:
+        """Measurement noise covariance for [range, az(, el)(, vr)] (m, rad, rad, m/s)."""
+        sig = [self.sigma_range_m, self.sigma_az_rad]
+        if elevation:
+            sig.append(self.sigma_el_rad)
+        if velocity:
             sig.append(self.sigma_vr_mps)
         return np.diag(np.square(sig))
+
+    def gate_chi2(self, dims: int) -> float:
+        """χ² threshold of the gate for an innovation of ``dims`` dimensions."""
+        return float(chi2.ppf(self.gate_probability, dims))
 
     def turn_rates_rad_s(self) -> tuple[float, ...]:
         """Turn rate of each motion model, CV first (rad/s, positive = right turn)."""

@@ -28,7 +28,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 
 from hil.fire_control.engagement import Demand, Engagement, TrackPicture
 from hil.fire_control.interlocks import LauncherStatus
@@ -44,18 +43,8 @@ from sim.targets import TargetSet
 log = logging.getLogger(__name__)
 
 
-def encode_tag(
-    injected: npt.NDArray[np.bool_], truth_id: npt.NDArray[np.int64]
-) -> npt.NDArray[np.int64]:
-    """One int per detection for the tracker's tag: truth id (≥ −1) × 2 + injected."""
-    return np.asarray(truth_id * 2 + injected, dtype=np.int64)
-
-
-def decode_tag(
-    tag: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
-    """(injected, truth id) back from ``encode_tag`` (the untagged −1 reads as real, −1)."""
-    return (tag & 1).astype(bool) & (tag >= -1), tag >> 1
+SOURCE_RADAR, SOURCE_INJECTED = 0, 1
+"""``RadarFrame.source`` of a detection: from the radar's frames, or injected by the loop."""
 
 
 @dataclass
@@ -237,7 +226,8 @@ class FireControlLoop:
                 frame.vr_mps,
                 frame.beam_az_rad,
                 0.5 * (self.beamwidth_az_rad + frame.sweep_rad),
-                encode_tag(frame.injected, frame.truth_id),
+                np.where(frame.injected, SOURCE_INJECTED, SOURCE_RADAR),
+                frame.truth_id,
             )
         )
         if report.confirmed:
@@ -245,8 +235,8 @@ class FireControlLoop:
             self.counters.confirmed_track_ids.update(confirmed.tolist())
 
     def _picture(self, t_s: float) -> TrackPicture:
-        ids, position, velocity, age, velocity_sigma, tag = self.tracker.picture(t_s)
-        injected, truth = decode_tag(tag)
+        ids, position, velocity, age, velocity_sigma, source, truth = self.tracker.picture(t_s)
+        injected = source == SOURCE_INJECTED
         return TrackPicture(t_s, ids, position, velocity, age, velocity_sigma, injected, truth)
 
     def _score(self, t_s: float, scenario_t_s: float, picture: TrackPicture) -> None:

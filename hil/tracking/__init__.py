@@ -1,4 +1,5 @@
-"""Multi-target tracking for the fire-control loop, usable on its own like Stone Soup::
+"""Multi-target tracking for the fire-control loop, usable on its own like Stone Soup (the
+package's README.md documents the API, with a runnable example)::
 
     from hil.config.tracker import TrackerConfig
     from hil.tracking.measurement import PolarSensor
@@ -6,7 +7,10 @@
 
     tracker = Tracker(TrackerConfig(motion="imm"), PolarSensor((0.0, 0.0, 2.5), 0.0))
     tracker.step(RadarFrame(t_s, range_m, az_rad, el_rad, vr_mps))   # SI arrays, one dwell
-    snapshot = tracker.tracks_at(t_s)  # confirmed: ids, ENU positions, velocities, covariances
+    snapshot = tracker.tracks_at(t_s)  # confirmed: ids, ENU states, covariances, source, truth
+
+A 2-D radar is ``PolarSensor(..., elevation=False)`` with frames of range and azimuth only;
+``vr_mps`` may be ``None`` for a radar without radial velocity.
 
 - ``motion``: constant-velocity prediction for N tracks at once (ENU, white-noise acceleration)
 - ``imm``: the interacting-multiple-model set (CV + fixed-rate coordinated turns), batched

@@ -36,6 +36,9 @@ class MotionModels:
     process_noise_m2_s3: tuple[float, ...]
     mean_sojourn_s: float = 20.0
     initial_cv_probability: float = 0.8
+    vertical: bool = True
+    """False for a 2-D sensor's tracks: no process noise on the up axis, so a track's height
+    and vertical velocity stay exactly as initiated (the antenna's height, 0 m/s)."""
 
     def __post_init__(self) -> None:
         if len(self.turn_rates_rad_s) != len(self.process_noise_m2_s3):
@@ -98,7 +101,11 @@ class MotionModels:
         dt = np.asarray(dt_s, dtype=np.float64).reshape(-1)
         if self.count == 1:  # constant velocity alone: nothing to mix, the fast CV prediction
             x, p = cv_predict(
-                mode_state[:, 0], mode_covariance[:, 0], dt, self.process_noise_m2_s3[0]
+                mode_state[:, 0],
+                mode_covariance[:, 0],
+                dt,
+                self.process_noise_m2_s3[0],
+                self.vertical,
             )
             return x[:, None], p[:, None], mode_probability
         else:
@@ -112,7 +119,9 @@ class MotionModels:
                 "nij,nijk,nijl->njkl", weight, d, d
             )
         f = self.transition(dt)
-        q = np.stack([process_noise(dt, q_m) for q_m in self.process_noise_m2_s3], axis=1)
+        q = np.stack(
+            [process_noise(dt, q_m, self.vertical) for q_m in self.process_noise_m2_s3], axis=1
+        )
         x = np.einsum("nmij,nmj->nmi", f, x0)
         p = f @ p0 @ f.transpose(0, 1, 3, 2) + q
         return x, 0.5 * (p + p.transpose(0, 1, 3, 2)), c

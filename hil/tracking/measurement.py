@@ -3,7 +3,8 @@
 Measurement vector ``z = [range_m, az_rad, el_rad, vr_mps]`` as the radar ICD reports it: slant
 range and radial velocity (+ receding) from the antenna phase centre, azimuth in the turntable
 frame (bearing − north alignment, wrapped to (−π, π]) and elevation above the horizontal. The
-radial velocity row can be left out (``with_velocity=False``) for a 3-element measurement.
+radial velocity row is left out when a frame has none (``with_velocity=False``), the elevation
+row for a 2-D sensor (``PolarSensor(elevation=False)``): m = 2, 3 or 4 rows, in that order.
 """
 
 from __future__ import annotations
@@ -18,15 +19,28 @@ from sim.frames import wrap_pi
 
 @dataclass(frozen=True, slots=True)
 class PolarSensor:
-    """Where the antenna is: ENU position (m) and the turntable's north alignment (rad)."""
+    """Where the antenna is — ENU position (m) and the turntable's north alignment (rad) — and
+    what it measures.
+
+    ``elevation`` False declares a 2-D radar (range and azimuth only): its targets are taken to
+    be at the antenna's height, so range is horizontal range, and its tracks keep ``up`` at the
+    antenna's height with zero vertical velocity and zero vertical variance (nothing is invented
+    for a coordinate the sensor cannot see)."""
 
     position_enu_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
     north_alignment_rad: float = 0.0
+    elevation: bool = True
+
+    @property
+    def position_dims(self) -> int:
+        """Measured position coordinates: 3 (range, azimuth, elevation) or 2 (no elevation)."""
+        return 3 if self.elevation else 2
 
     def predict_measurement(
         self, state: FloatArray, with_velocity: bool = True
     ) -> tuple[FloatArray, FloatArray]:
-        """h(x) (N, m) and its Jacobian H (N, m, 6) for states (N, 6); m = 4 or 3."""
+        """h(x) (N, m) and its Jacobian H (N, m, 6) for states (N, 6). Rows: range, azimuth,
+        elevation (if measured), radial velocity (if ``with_velocity``); m = 2 to 4."""
         d = state[:, :3] - np.asarray(self.position_enu_m)
         v = state[:, 3:]
         e, n, u = d[:, 0], d[:, 1], d[:, 2]
@@ -34,23 +48,25 @@ class PolarSensor:
         rho = np.sqrt(rho2)
         r2 = rho2 + u * u
         r = np.sqrt(r2)
-        rows = 4 if with_velocity else 3
+        rows = self.position_dims + (1 if with_velocity else 0)
         z = np.empty((len(state), rows))
+        jac = np.zeros((len(state), rows, STATE_DIM))
         z[:, 0] = r
         z[:, 1] = wrap_pi(np.arctan2(e, n) - self.north_alignment_rad)
-        z[:, 2] = np.arctan2(u, rho)
-        jac = np.zeros((len(state), rows, STATE_DIM))
         jac[:, 0, :3] = d / r[:, None]
         jac[:, 1, 0] = n / rho2
         jac[:, 1, 1] = -e / rho2
-        jac[:, 2, 0] = -e * u / (r2 * rho)
-        jac[:, 2, 1] = -n * u / (r2 * rho)
-        jac[:, 2, 2] = rho / r2
+        if self.elevation:
+            z[:, 2] = np.arctan2(u, rho)
+            jac[:, 2, 0] = -e * u / (r2 * rho)
+            jac[:, 2, 1] = -n * u / (r2 * rho)
+            jac[:, 2, 2] = rho / r2
         if with_velocity:
+            row = rows - 1
             rate = np.einsum("ij,ij->i", d, v) / r
-            z[:, 3] = rate
-            jac[:, 3, :3] = (v - rate[:, None] * d / r[:, None]) / r[:, None]
-            jac[:, 3, 3:] = d / r[:, None]
+            z[:, row] = rate
+            jac[:, row, :3] = (v - rate[:, None] * d / r[:, None]) / r[:, None]
+            jac[:, row, 3:] = d / r[:, None]
         return z, jac
 
 
@@ -116,7 +132,7 @@ def ekf_update(
         if linearised is not None and every and y0 is None:
             z_hat, h = linearised
         else:
-            z_hat, h = sensor.predict_measurement(x_i, with_velocity=m == 4)
+            z_hat, h = sensor.predict_measurement(x_i, with_velocity=m > sensor.position_dims)
         y = innovation(z if every else z[active], z_hat)
         ph_t = p @ h.transpose(0, 2, 1)
         s = h @ ph_t + (r if every else r[active])

@@ -2,9 +2,9 @@
 
 State of every track lives in arrays — ``ids`` (N,), ``state`` (N, 6) ENU position/velocity at
 ``t_update`` (N,), ``covariance`` (N, 6, 6), per-model IMM states, hit history bits, consecutive
-misses, status, the caller's tag — stored as the rows of one float and one int table (adding or
-deleting tracks is then two array operations; the named attributes are views), and one
-``step(frame)`` is a few batched stages:
+misses, status, the caller's source and truth id — stored as the rows of one float and one int
+table (adding or deleting tracks is then two array operations; the named attributes are views),
+and one ``step(frame)`` is a few batched stages:
 
 1. **predict** the tracks the frame can see (inside its beam, or all for a whole-scan batch) to
    the frame time (CV, or IMM mixing + per-model prediction);
@@ -17,8 +17,10 @@ deleting tracks is then two array operations; the named attributes are views), a
    graph (lone pairs directly, small problems in one solve), a track's miss costing the gate;
 5. **update** assigned tracks with the batched EKF, **miss** the visible unassigned ones (a
    track outside the beam is not penalised), **initiate** tentative tracks from unassigned
-   detections, **confirm** by M-of-N and **delete** after consecutive misses or when the
-   position uncertainty grows too large.
+   detections, **confirm** by M-of-N and **delete** after exactly the configured consecutive
+   misses, or a confirmed track whose uncertainty has diverged relative to what the sensor
+   resolves at its range (never an absolute number of metres, which would mean something
+   different at 2 km and at 80 km).
 
 Track states stay at their last update time; ``tracks_at(t)`` predicts them for output.
 """
@@ -46,6 +48,8 @@ from sim.frames import polar_to_enu, wrap_pi
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 TENTATIVE, CONFIRMED = 0, 1
+INT_COLUMNS = 7
+"""id, looks, history, misses, status, source, truth id"""
 JOINT_SOLVE_SIZE = 80
 """Up to this many tracks + detections in multi-pair clusters, one assignment solve covers
 them all (solver calls cost more than the larger matrix); above it, one solve per cluster."""
@@ -56,8 +60,12 @@ above it, a k-d tree keeps the cost near-linear in tracks + detections."""
 
 @dataclass(frozen=True, slots=True)
 class RadarFrame:
-    """Detections of one dwell (or one whole scan) in SI units, turntable-frame azimuths.
+    """Detections of one dwell (or one whole scan) in SI units, turntable-frame azimuths
+    (rad, clockwise from the turntable's zero), slant ranges (m) from the antenna.
 
+    ``el_rad`` (rad above the horizontal) is required by a 3-D sensor and ignored by a 2-D one
+    (``PolarSensor(elevation=False)``). ``vr_mps`` (radial velocity, + receding) is optional:
+    ``None`` when the radar does not measure it; the update then uses range and angles only.
     ``beam_az_rad``/``beam_half_width_rad`` describe what the beam covered (half width including
     the dwell's sweep); leave ``beam_az_rad`` as ``None`` for a whole-scan batch that covered
     every track.
@@ -66,24 +74,30 @@ class RadarFrame:
     t_s: float
     range_m: FloatArray
     az_rad: FloatArray
-    el_rad: FloatArray
-    vr_mps: FloatArray
+    el_rad: FloatArray | None = None
+    vr_mps: FloatArray | None = None
     beam_az_rad: float | None = None
     beam_half_width_rad: float = math.pi
-    tag: IntArray | None = None
-    """Optional caller's label per detection (e.g. its source and ground truth); each track
-    carries the tag of its latest detection (``Tracker.tag``), −1 where none was given."""
+    source: IntArray | None = None
+    """Optional caller's label per detection of where it came from (e.g. 0 radar, 1 injected);
+    each track carries the source of its latest detection, −1 where none was given."""
+    truth_id: IntArray | None = None
+    """Optional ground-truth target id per detection (−1 for clutter); carried like ``source``."""
 
 
 @dataclass(frozen=True, slots=True)
 class TrackSnapshot:
-    """Confirmed tracks at time ``t_s``: ids (K,), ENU positions/velocities (K, 3), covariances."""
+    """Confirmed tracks at time ``t_s``: ids (K,), ENU positions (K, 3) m, velocities (K, 3) m/s,
+    covariances (K, 6, 6) of [e, n, u, ve, vn, vu], and per track the ``source`` and
+    ``truth_id`` of its latest detection (−1 where the frames gave none)."""
 
     t_s: float
     ids: IntArray
     position_enu_m: FloatArray
     velocity_enu_mps: FloatArray
     covariance: FloatArray
+    source: IntArray
+    truth_id: IntArray
 
 
 @dataclass(slots=True)
@@ -110,9 +124,13 @@ class Tracker:
             config.model_process_noise_m2_s3(),
             config.imm_mean_sojourn_s,
             config.imm_initial_cv_probability,
+            vertical=sensor.elevation,
         )
         m = self.models.count
-        self._noise = config.noise()
+        # measurement noise and χ² gate per layout: with and without radial velocity
+        self._noise = {v: config.noise(sensor.elevation, v) for v in (False, True)}
+        self._gate_chi2 = {v: config.gate_chi2(len(self._noise[v])) for v in (False, True)}
+        self._position_variance = np.diag(self._noise[False])
         self._next_id = 0
         # Every track is one row of a float table and one row of an int table, so adding and
         # deleting tracks is two array operations; the named attributes below are views.
@@ -128,7 +146,7 @@ class Tracker:
         # rows [0, _n) of the buffers are the live tracks; capacity grows by doubling
         self._n = 0
         self._float_buf = np.empty((64, self._cols["mode_covariance"][1]))
-        self._int_buf = np.empty((64, 6), np.int64)  # id, looks, history, misses, status, tag
+        self._int_buf = np.empty((64, INT_COLUMNS), np.int64)
 
     def __len__(self) -> int:
         return self._n
@@ -170,9 +188,14 @@ class Tracker:
         return self._int[:, 4]
 
     @property
-    def tag(self) -> IntArray:
-        """The caller's tag of each track's latest detection (``RadarFrame.tag``)."""
+    def source(self) -> IntArray:
+        """``RadarFrame.source`` of each track's latest detection (−1: none given)."""
         return self._int[:, 5]
+
+    @property
+    def truth_id(self) -> IntArray:
+        """``RadarFrame.truth_id`` of each track's latest detection (−1: none given)."""
+        return self._int[:, 6]
 
     @property
     def state(self) -> FloatArray:
@@ -203,8 +226,10 @@ class Tracker:
     # --- the step ---------------------------------------------------------------------------
 
     def step(self, frame: RadarFrame) -> StepReport:
+        """Take one frame's detections: predict, gate, associate, update, maintain, initiate."""
         report = StepReport()
-        z = self._measurements(frame)
+        z, velocity = self._measurements(frame)
+        gate = self._gate_chi2[velocity]
         visible, expected = self._visible(frame)
         rows = np.flatnonzero(visible)
         self.looks[rows] += 1
@@ -218,8 +243,10 @@ class Tracker:
                 frame.t_s - self.t_update[rows],
             )
             x, p = combine(mode_x, mode_p, prior)
-            pair_track, pair_det, cost, linearised = self._gate(x, p, z, frame)
-            track_of, det_of = self._associate_in_priority(rows, len(z), pair_track, pair_det, cost)
+            pair_track, pair_det, cost, linearised = self._gate(x, p, z, frame, velocity)
+            track_of, det_of = self._associate_in_priority(
+                rows, len(z), pair_track, pair_det, cost, gate
+            )
             assigned = track_of >= 0
             hit_rows = rows[assigned]
             if len(hit_rows):
@@ -230,10 +257,13 @@ class Tracker:
                     prior[assigned],
                     z[track_of[assigned]],
                     (linearised[0][assigned], linearised[1][assigned]),
+                    self._noise[velocity],
                 )
                 self.t_update[hit_rows] = frame.t_s
-                if frame.tag is not None:
-                    self.tag[hit_rows] = frame.tag[track_of[assigned]]
+                if frame.source is not None:
+                    self.source[hit_rows] = frame.source[track_of[assigned]]
+                if frame.truth_id is not None:
+                    self.truth_id[hit_rows] = frame.truth_id[track_of[assigned]]
                 report.assigned = len(hit_rows)
                 report.associations = list(
                     zip(self.ids[hit_rows].tolist(), track_of[assigned].tolist(), strict=True)
@@ -254,10 +284,10 @@ class Tracker:
             ]
             self.status[newly] = CONFIRMED
             report.confirmed = len(newly)
-        report.deleted = self._delete(frame.t_s)
+        report.deleted = self._delete(frame.t_s, looked_rows)
         free = np.flatnonzero(det_of < 0)
         first_id = self._next_id
-        report.initiated = self._initiate(frame, z, det_of < 0)
+        report.initiated = self._initiate(frame, det_of < 0, velocity)
         report.initiations = list(zip(range(first_id, self._next_id), free.tolist(), strict=True))
         return report
 
@@ -271,6 +301,7 @@ class Tracker:
         prior: FloatArray,
         z: FloatArray,
         linearised: tuple[FloatArray, FloatArray],
+        noise: FloatArray,
     ) -> None:
         """Update every model of each track in ``rows`` with its detection (rows of ``z``),
         re-weight the models by their measurement likelihoods and store the result.
@@ -280,7 +311,7 @@ class Tracker:
             mode_x.reshape(k * m, STATE_DIM),
             mode_p.reshape(k * m, STATE_DIM, STATE_DIM),
             np.repeat(z, m, axis=0),
-            self._noise,
+            noise,
             self.sensor,
             iterations=self.config.update_iterations,
             linearised=linearised if m == 1 else None,
@@ -296,11 +327,21 @@ class Tracker:
         self.mode_probability[rows] = probability
         self.state[rows], self.covariance[rows] = combine(x, p, probability)
 
-    def _measurements(self, frame: RadarFrame) -> FloatArray:
-        columns = [frame.range_m, frame.az_rad, frame.el_rad]
-        if self.config.use_radial_velocity:
+    def _measurements(self, frame: RadarFrame) -> tuple[FloatArray, bool]:
+        """The frame's measurements (K, m) in the sensor's layout, and whether they include
+        the radial velocity."""
+        columns = [frame.range_m, frame.az_rad]
+        if self.sensor.elevation:
+            if frame.el_rad is None:
+                raise ValueError("a 3-D sensor's frame needs el_rad (or declare the sensor 2-D)")
+            columns.append(frame.el_rad)
+        velocity = self.config.use_radial_velocity and frame.vr_mps is not None
+        if velocity:
+            assert frame.vr_mps is not None
             columns.append(frame.vr_mps)
-        return np.column_stack(columns) if len(frame.range_m) else np.empty((0, len(columns)))
+        if not len(frame.range_m):
+            return np.empty((0, len(columns))), velocity
+        return np.column_stack(columns), velocity
 
     def _visible(self, frame: RadarFrame) -> tuple[BoolArray, BoolArray]:
         """(may be associated, should have been detected) per track. A track near the beam
@@ -320,26 +361,27 @@ class Tracker:
         return offset <= half + margin, offset <= half - margin
 
     def _gate(
-        self, x: FloatArray, p: FloatArray, z: FloatArray, frame: RadarFrame
+        self, x: FloatArray, p: FloatArray, z: FloatArray, frame: RadarFrame, velocity: bool
     ) -> tuple[IntArray, IntArray, FloatArray, tuple[FloatArray, FloatArray]]:
         """Gated (track row, detection, Mahalanobis²) pairs, and h(x), H of every track (the
         update's first linearisation, so it is not computed twice)."""
         m = z.shape[1]
+        gate = self._gate_chi2[velocity]
         none = (np.empty((len(x), m)), np.empty((len(x), m, STATE_DIM)))
         empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), none)
         if not len(x) or not len(z):
             return empty
         det_enu = polar_to_enu(
-            frame.range_m, frame.az_rad + self.sensor.north_alignment_rad, frame.el_rad
+            frame.range_m, frame.az_rad + self.sensor.north_alignment_rad, self._elevation(frame)
         ) + np.asarray(self.sensor.position_enu_m)
         # coarse radius: gate-scaled position sigma plus the measurement's cross-range spread
         position_sigma = np.sqrt(np.trace(p[:, :3, :3], axis1=1, axis2=2))
         slant = np.linalg.norm(x[:, :3] - np.asarray(self.sensor.position_enu_m), axis=1)
-        meas_sigma = np.hypot(
-            self.config.sigma_range_m,
-            slant * max(self.config.sigma_az_rad, self.config.sigma_el_rad),
-        )
-        radius = math.sqrt(self.config.gate_chi2) * np.hypot(position_sigma, meas_sigma)
+        angle_sigma = self.config.sigma_az_rad
+        if self.sensor.elevation:
+            angle_sigma = max(angle_sigma, self.config.sigma_el_rad)
+        meas_sigma = np.hypot(self.config.sigma_range_m, slant * angle_sigma)
+        radius = math.sqrt(gate) * np.hypot(position_sigma, meas_sigma)
         if len(x) * len(det_enu) <= BRUTE_FORCE_PAIRS:  # a typical dwell: cheaper than a tree
             offset = x[:, None, :3] - det_enu[None, :, :]
             near = np.einsum("tdk,tdk->td", offset, offset) <= (radius**2)[:, None]
@@ -356,12 +398,12 @@ class Tracker:
             pair_det = np.fromiter(
                 itertools.chain.from_iterable(neighbours), dtype=np.int64, count=int(counts.sum())
             )
-        z_hat, h = self.sensor.predict_measurement(x, with_velocity=m == 4)
+        z_hat, h = self.sensor.predict_measurement(x, with_velocity=velocity)
         y = innovation(z[pair_det], z_hat[pair_track])
         hp = h[pair_track]
-        s = hp @ p[pair_track] @ hp.transpose(0, 2, 1) + self._noise
+        s = hp @ p[pair_track] @ hp.transpose(0, 2, 1) + self._noise[velocity]
         d2 = mahalanobis2(y, s)
-        keep = d2 < self.config.gate_chi2
+        keep = d2 < gate
         return pair_track[keep], pair_det[keep], d2[keep], (z_hat, h)
 
     def _associate_in_priority(
@@ -371,6 +413,7 @@ class Tracker:
         pair_track: IntArray,
         pair_det: IntArray,
         cost: FloatArray,
+        gate: float,
     ) -> tuple[IntArray, IntArray]:
         """Confirmed tracks choose first; tentative tracks share what is left. A tentative
         track's loose covariance makes every nearby detection look likely, so in one joint
@@ -378,13 +421,13 @@ class Tracker:
         initiates only from the main tracker's leftovers, also avoids)."""
         confirmed = self.status[rows[pair_track]] == CONFIRMED
         if confirmed.all() or not confirmed.any():
-            return self._associate(len(rows), n_dets, pair_track, pair_det, cost)
+            return self._associate(len(rows), n_dets, pair_track, pair_det, cost, gate)
         track_of, det_of = self._associate(
-            len(rows), n_dets, pair_track[confirmed], pair_det[confirmed], cost[confirmed]
+            len(rows), n_dets, pair_track[confirmed], pair_det[confirmed], cost[confirmed], gate
         )
         rest = ~confirmed & (det_of[pair_det] < 0)
         tentative_of, det_of_tentative = self._associate(
-            len(rows), n_dets, pair_track[rest], pair_det[rest], cost[rest]
+            len(rows), n_dets, pair_track[rest], pair_det[rest], cost[rest], gate
         )
         taken = tentative_of >= 0
         track_of[taken] = tentative_of[taken]
@@ -392,7 +435,13 @@ class Tracker:
         return track_of, det_of
 
     def _associate(
-        self, n_tracks: int, n_dets: int, pair_track: IntArray, pair_det: IntArray, cost: FloatArray
+        self,
+        n_tracks: int,
+        n_dets: int,
+        pair_track: IntArray,
+        pair_det: IntArray,
+        cost: FloatArray,
+        gate: float,
     ) -> tuple[IntArray, IntArray]:
         """GNN per independent cluster; returns detection per track and track per detection
         (−1 where none)."""
@@ -415,7 +464,7 @@ class Tracker:
             # the clusters are independent, so one solve over their union (block diagonal,
             # cross-cluster pairs impossible) has the same optimum as one per cluster, and
             # for a dwell's worth one small solve beats finding the clusters
-            self._solve(rest, pair_track, pair_det, cost, track_of, det_of)
+            self._solve(rest, pair_track, pair_det, cost, gate, track_of, det_of)
             return track_of, det_of
         pair_track, pair_det, cost = pair_track[rest], pair_det[rest], cost[rest]
         graph = coo_matrix(
@@ -426,7 +475,7 @@ class Tracker:
         order = np.argsort(cluster, kind="stable")
         bounds = np.flatnonzero(np.diff(cluster[order])) + 1
         for members in np.split(order, bounds):
-            self._solve(members, pair_track, pair_det, cost, track_of, det_of)
+            self._solve(members, pair_track, pair_det, cost, gate, track_of, det_of)
         return track_of, det_of
 
     def _solve(
@@ -435,6 +484,7 @@ class Tracker:
         pair_track: IntArray,
         pair_det: IntArray,
         cost: FloatArray,
+        gate: float,
         track_of: IntArray,
         det_of: IntArray,
     ) -> None:
@@ -446,7 +496,6 @@ class Tracker:
         tracks, t_index = np.unique(pair_track[members], return_inverse=True)
         dets, d_index = np.unique(pair_det[members], return_inverse=True)
         n_t, n_d = len(tracks), len(dets)
-        gate = self.config.gate_chi2
         matrix = np.full((n_t + n_d, n_t + n_d), 1e9)
         matrix[t_index, d_index] = cost[members]
         matrix[np.arange(n_t), n_d + np.arange(n_t)] = gate
@@ -466,38 +515,70 @@ class Tracker:
         velocity = cov[:, 3, 3] + cov[:, 4, 4] + cov[:, 5, 5]
         return np.asarray(np.sqrt(position + velocity * dt_s**2))
 
-    def _delete(self, t_s: float) -> int:
-        """Delete tracks with too many misses, too large an uncertainty (a tentative one's
-        grows with time since its detection), or still tentative after
-        ``confirm_within_looks``."""
+    def _delete(self, t_s: float, looked_rows: IntArray) -> int:
+        """Delete tracks at their configured consecutive misses (tentative and confirmed each
+        by their own count, exactly), tentative ones not confirmed within
+        ``confirm_within_looks``, and confirmed ones looked at in this frame whose predicted
+        uncertainty has diverged past ``max_uncertainty_sigmas`` (``uncertainty_sigmas``)."""
         if not len(self):
             return 0
-        confirmed = self.status == CONFIRMED
-        dt = np.where(confirmed, 0.0, t_s - self.t_update)
-        sigma = self._position_sigma(dt)
         c = self.config
+        confirmed = self.status == CONFIRMED
         limit = np.where(confirmed, c.delete_after_misses, c.delete_tentative_after_misses)
-        max_sigma = np.where(confirmed, c.max_position_sigma_m, c.max_tentative_position_sigma_m)
         stale = ~confirmed & (self.looks > c.confirm_within_looks)
-        gone = (self.misses >= limit) | (sigma > max_sigma) | stale
+        gone = (self.misses >= limit) | stale
+        judged = looked_rows[confirmed[looked_rows] & ~gone[looked_rows]]
+        if len(judged):
+            gone[judged] = self.uncertainty_sigmas(judged, t_s) > c.max_uncertainty_sigmas
         if not gone.any():
             return 0
         self._keep(~gone)
         return int(np.count_nonzero(gone))
 
-    def _initiate(self, frame: RadarFrame, z: FloatArray, free: BoolArray) -> int:
+    def uncertainty_sigmas(self, rows: IntArray, t_s: float) -> FloatArray:
+        """How many of the sensor's own standard deviations each track's position uncertainty,
+        predicted to ``t_s``, spans where the track is: √Σᵢ (H P Hᵀ)ᵢᵢ / Rᵢᵢ over range,
+        azimuth (and elevation). 1 to 2 for a freshly updated track at any range; it grows as
+        the track coasts, the faster the nearer the track (the sensor resolves finer there).
+        Process noise is left out of the prediction: a cheap screen."""
+        dt = t_s - self.t_update[rows]
+        state, cov = self.state[rows], self.covariance[rows]
+        d = dt[:, None, None]
+        p_pp = cov[:, :3, :3] + d * (cov[:, :3, 3:] + cov[:, 3:, :3]) + (d * d) * cov[:, 3:, 3:]
+        moved = state.copy()
+        moved[:, :3] += state[:, 3:] * dt[:, None]
+        _, h = self.sensor.predict_measurement(moved, with_velocity=False)
+        h_p = h[:, :, :3]
+        variance = np.einsum("kij,kjl,kil->ki", h_p, p_pp, h_p)
+        return np.asarray(np.sqrt((variance / self._position_variance).sum(axis=1)))
+
+    def _elevation(self, frame: RadarFrame) -> FloatArray:
+        """The frame's elevations, or zeros for a 2-D sensor (targets at the antenna's height)."""
+        if self.sensor.elevation and frame.el_rad is not None:
+            return frame.el_rad
+        return np.zeros(len(frame.range_m))
+
+    def _initiate(self, frame: RadarFrame, free: BoolArray, velocity_measured: bool) -> int:
+        """A tentative track per free detection: position from the measurement with its
+        covariance exact in the measurement's own axes (range along the line of sight, azimuth
+        across it horizontally, elevation across it vertically); velocity unknown
+        (``initial_speed_sigma_mps`` per axis) except its radial part when measured. A 2-D
+        sensor's tracks get no vertical variance at all."""
         index = np.flatnonzero(free)
         if not len(index):
             return 0
+        c = self.config
         site = np.asarray(self.sensor.position_enu_m)
         bearing = frame.az_rad[index] + self.sensor.north_alignment_rad
-        unit = polar_to_enu(np.ones(len(index)), bearing, frame.el_rad[index])
-        position = site + unit * frame.range_m[index][:, None]
+        el = self._elevation(frame)[index]
+        unit = polar_to_enu(np.ones(len(index)), bearing, el)
+        r = frame.range_m[index]
+        position = site + unit * r[:, None]
         velocity = np.zeros((len(index), 3))
-        if self.config.use_radial_velocity:
+        if velocity_measured:
+            assert frame.vr_mps is not None
             velocity = unit * frame.vr_mps[index][:, None]  # the radial part is measured
         k, m = len(index), self.models.count
-        c = self.config
         rows = np.empty((k, self._float.shape[1]))
         col = self._cols
         state = rows[:, slice(*col["state"])]
@@ -505,28 +586,37 @@ class Tracker:
         flat_cov = rows[:, slice(*col["covariance"])]
         cov = flat_cov.reshape(k, STATE_DIM, STATE_DIM)
         cov[:] = 0.0
-        r = frame.range_m[index]
-        # position: range along the line of sight, angles across it;
-        # velocity: radial part measured (if used), cross-range part unknown
-        along = c.sigma_range_m**2
-        across = (r * max(c.sigma_az_rad, c.sigma_el_rad)) ** 2
-        outer = unit[:, :, None] * unit[:, None, :]
-        eye = np.eye(3)
-        cov[:, :3, :3] = across[:, None, None] * (eye - outer) + along * outer
+        sin_b, cos_b = np.sin(bearing), np.cos(bearing)
+        across_az = np.column_stack((cos_b, -sin_b, np.zeros(k)))
+        outer_r = unit[:, :, None] * unit[:, None, :]
+        outer_az = across_az[:, :, None] * across_az[:, None, :]
+        horizontal_r = r * np.cos(el)
+        cov[:, :3, :3] = (
+            c.sigma_range_m**2 * outer_r
+            + ((horizontal_r * c.sigma_az_rad) ** 2)[:, None, None] * outer_az
+        )
         speed = c.initial_speed_sigma_mps**2
-        radial = c.sigma_vr_mps**2 if c.use_radial_velocity else speed
-        cov[:, 3:, 3:] = speed * eye + (radial - speed) * outer
+        radial = c.sigma_vr_mps**2 if velocity_measured else speed
+        if self.sensor.elevation:
+            sin_e = np.sin(el)
+            across_el = np.column_stack((-sin_e * sin_b, -sin_e * cos_b, np.cos(el)))
+            outer_el = across_el[:, :, None] * across_el[:, None, :]
+            cov[:, :3, :3] += ((r * c.sigma_el_rad) ** 2)[:, None, None] * outer_el
+            cov[:, 3:, 3:] = speed * np.eye(3) + (radial - speed) * outer_r
+        else:  # the height and vertical velocity are not estimated: no variance
+            cov[:, 3:, 3:] = speed * np.diag([1.0, 1.0, 0.0]) + (radial - speed) * outer_r
         rows[:, col["t_update"][0]] = frame.t_s
         rows[:, slice(*col["mode_probability"])] = self.models.initial_probability()
         rows[:, slice(*col["mode_state"])] = np.tile(state, (1, m))
         rows[:, slice(*col["mode_covariance"])] = np.tile(flat_cov, (1, m))
         ids = np.arange(self._next_id, self._next_id + k, dtype=np.int64)
         self._next_id += k
-        new_int = np.zeros((k, 6), np.int64)
+        new_int = np.zeros((k, INT_COLUMNS), np.int64)
         new_int[:, 0] = ids
         new_int[:, 2] = 1  # history: detected in its first look
         new_int[:, 4] = TENTATIVE
-        new_int[:, 5] = -1 if frame.tag is None else frame.tag[index]
+        new_int[:, 5] = -1 if frame.source is None else frame.source[index]
+        new_int[:, 6] = -1 if frame.truth_id is None else frame.truth_id[index]
         n = self._n
         if n + k > len(self._int_buf):
             capacity = max(2 * len(self._int_buf), n + k)
@@ -534,7 +624,7 @@ class Tracker:
                 (self._float_buf[:n], np.empty((capacity - n, self._float_buf.shape[1])))
             )
             self._int_buf = np.concatenate(
-                (self._int_buf[:n], np.empty((capacity - n, 6), np.int64))
+                (self._int_buf[:n], np.empty((capacity - n, INT_COLUMNS), np.int64))
             )
         self._float_buf[n : n + k] = rows
         self._int_buf[n : n + k] = new_int
@@ -557,21 +647,31 @@ class Tracker:
 
     def picture(
         self, t_s: float
-    ) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray, IntArray]:
+    ) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray, IntArray, IntArray]:
         """Confirmed tracks extrapolated to ``t_s`` along their combined velocity, without
         full covariances (cheap enough for every loop cycle): ids (K,), ENU positions (K, 3) m,
-        velocities (K, 3) m/s, time since each track's last update (K,) s, and each track's
-        velocity uncertainty at its last update (K,) m/s (RSS over the axes), and its tag (K,)."""
+        velocities (K, 3) m/s, time since each track's last update (K,) s, each track's
+        velocity uncertainty at its last update (K,) m/s (RSS over the axes), and the source
+        and truth id of its latest detection (K,) each."""
         rows = np.flatnonzero(self.status == CONFIRMED)
         age = t_s - self.t_update[rows]
         state = self.state[rows]
         cov = self.covariance[rows]
         velocity_sigma = np.sqrt(cov[:, 3, 3] + cov[:, 4, 4] + cov[:, 5, 5])
         position = state[:, :3] + state[:, 3:] * age[:, None]
-        return self.ids[rows], position, state[:, 3:], age, velocity_sigma, self.tag[rows]
+        return (
+            self.ids[rows],
+            position,
+            state[:, 3:],
+            age,
+            velocity_sigma,
+            self.source[rows],
+            self.truth_id[rows],
+        )
 
     def tracks_at(self, t_s: float) -> TrackSnapshot:
-        """Confirmed tracks predicted to ``t_s``."""
+        """Confirmed tracks predicted to ``t_s`` (the full motion model, covariances included)
+        with the source and truth id of each one's latest detection."""
         rows = np.flatnonzero(self.status == CONFIRMED)
         mode_x, mode_p, probability = self.models.predict(
             self.mode_state[rows],
@@ -580,7 +680,15 @@ class Tracker:
             t_s - self.t_update[rows],
         )
         x, p = combine(mode_x, mode_p, probability)
-        return TrackSnapshot(t_s, self.ids[rows].copy(), x[:, :3], x[:, 3:], p)
+        return TrackSnapshot(
+            t_s,
+            self.ids[rows].copy(),
+            x[:, :3],
+            x[:, 3:],
+            p,
+            self.source[rows].copy(),
+            self.truth_id[rows].copy(),
+        )
 
 
 def _popcount(values: npt.NDArray[np.integer[Any]]) -> IntArray:
