@@ -72,12 +72,13 @@ class TrackerConfig(ConfigModel):
     """A tentative track not confirmed within this many frames that could have updated it is
     deleted: the M-of-N hits must come from one illumination (a few dwells), since a single
     detection leaves the cross-range velocity unknown and its gate would soon catch clutter."""
-    max_uncertainty_sigmas: Positive = 100.0
-    """Divergence guard: a confirmed track is deleted when, at a look, its predicted position
-    uncertainty spans more than this many of the sensor's own standard deviations there (RSS
-    over range, azimuth and elevation, each against its measurement σ at the track's range).
-    Relative, so it means the same at 1 km and at 80 km; a healthy track coasting through its
-    allowed misses stays far below it."""
+    max_uncertainty_sigmas: Annotated[float, Field(gt=2)] = 100.0
+    """Divergence guard: a confirmed track is deleted when, at a look that misses it, its
+    predicted position uncertainty spans more than this many of the sensor's own standard
+    deviations there (RSS over range, azimuth and elevation, each against its measurement σ at
+    the track's range). Relative, so it means the same at 1 km and at 80 km; a healthy track
+    coasting through its allowed misses stays far below it, and a just-updated one spans at
+    most √3 (hence the floor of 2)."""
 
     @model_validator(mode="before")
     @classmethod

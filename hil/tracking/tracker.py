@@ -30,7 +30,6 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -271,6 +270,7 @@ class Tracker:
         # looks: a hit, or a miss where a detection was expected; history bit 0 is the newest
         hit_in_rows = track_of >= 0
         looked_rows = rows[hit_in_rows | expected[rows]]
+        missed_rows = rows[~hit_in_rows & expected[rows]]
         if len(looked_rows):
             hit = hit_in_rows[np.searchsorted(rows, looked_rows)]
             history = (self.history[looked_rows] << 1) & 0xFFFF_FFFF
@@ -278,13 +278,13 @@ class Tracker:
             self.history[looked_rows] = history
             self.misses[looked_rows] = np.where(hit, 0, self.misses[looked_rows] + 1)
             window = (1 << self.config.confirm_window) - 1
-            hits = _popcount(history & window)
+            hits = np.bitwise_count(history & window)
             newly = looked_rows[
                 (self.status[looked_rows] == TENTATIVE) & (hits >= self.config.confirm_hits)
             ]
             self.status[newly] = CONFIRMED
             report.confirmed = len(newly)
-        report.deleted = self._delete(frame.t_s, looked_rows)
+        report.deleted = self._delete(frame.t_s, missed_rows)
         free = np.flatnonzero(det_of < 0)
         first_id = self._next_id
         report.initiated = self._initiate(frame, det_of < 0, velocity)
@@ -515,11 +515,13 @@ class Tracker:
         velocity = cov[:, 3, 3] + cov[:, 4, 4] + cov[:, 5, 5]
         return np.asarray(np.sqrt(position + velocity * dt_s**2))
 
-    def _delete(self, t_s: float, looked_rows: IntArray) -> int:
+    def _delete(self, t_s: float, missed_rows: IntArray) -> int:
         """Delete tracks at their configured consecutive misses (tentative and confirmed each
         by their own count, exactly), tentative ones not confirmed within
-        ``confirm_within_looks``, and confirmed ones looked at in this frame whose predicted
-        uncertainty has diverged past ``max_uncertainty_sigmas`` (``uncertainty_sigmas``)."""
+        ``confirm_within_looks``, and confirmed ones that missed a look in this frame with a
+        predicted uncertainty diverged past ``max_uncertainty_sigmas``
+        (``uncertainty_sigmas``; a track just updated spans at most √3 σ, so it is not
+        judged)."""
         if not len(self):
             return 0
         c = self.config
@@ -527,7 +529,7 @@ class Tracker:
         limit = np.where(confirmed, c.delete_after_misses, c.delete_tentative_after_misses)
         stale = ~confirmed & (self.looks > c.confirm_within_looks)
         gone = (self.misses >= limit) | stale
-        judged = looked_rows[confirmed[looked_rows] & ~gone[looked_rows]]
+        judged = missed_rows[confirmed[missed_rows] & ~gone[missed_rows]]
         if len(judged):
             gone[judged] = self.uncertainty_sigmas(judged, t_s) > c.max_uncertainty_sigmas
         if not gone.any():
@@ -673,13 +675,15 @@ class Tracker:
         """Confirmed tracks predicted to ``t_s`` (the full motion model, covariances included)
         with the source and truth id of each one's latest detection."""
         rows = np.flatnonzero(self.status == CONFIRMED)
-        mode_x, mode_p, probability = self.models.predict(
-            self.mode_state[rows],
-            self.mode_covariance[rows],
-            self.mode_probability[rows],
-            t_s - self.t_update[rows],
-        )
-        x, p = combine(mode_x, mode_p, probability)
+        x, p = self.state[rows], self.covariance[rows]  # copies (fancy indexing)
+        dt = t_s - self.t_update[rows]
+        moved = np.flatnonzero(dt)  # tracks updated at t_s are already there
+        if len(moved):
+            at = rows[moved]
+            mode_x, mode_p, probability = self.models.predict(
+                self.mode_state[at], self.mode_covariance[at], self.mode_probability[at], dt[moved]
+            )
+            x[moved], p[moved] = combine(mode_x, mode_p, probability)
         return TrackSnapshot(
             t_s,
             self.ids[rows].copy(),
@@ -689,8 +693,3 @@ class Tracker:
             self.source[rows].copy(),
             self.truth_id[rows].copy(),
         )
-
-
-def _popcount(values: npt.NDArray[np.integer[Any]]) -> IntArray:
-    bits = np.unpackbits(values.astype(">u4").view(np.uint8).reshape(-1, 4), axis=1)
-    return np.asarray(bits.sum(axis=1), dtype=np.int64)
