@@ -157,3 +157,18 @@ def test_iterated_update_relinearises_a_loose_prior() -> None:
     miss_iterated = np.linalg.norm(iterated.state[0, :3] - truth[0, :3])
     assert miss_iterated < 0.2 * miss_once
     assert_allclose(iterated.state[1], once.state[1], atol=1e-6)  # converged row: one step
+
+
+def test_a_settled_prior_is_not_relinearised() -> None:
+    """A prior spanning about one measurement σ is updated by one EKF step, bit for bit, even
+    when its innovation is large: re-linearising would only chase the newest detection."""
+    sensor = PolarSensor()
+    truth = np.array([[30_000.0, 40_000.0, 5000.0, 150.0, 0.0, 0.0]])
+    z, _ = sensor.predict_measurement(truth, with_velocity=False)
+    z = z + np.array([[60.0, 1e-2, -1e-2]])  # far out in every coordinate (6 σ in angle)
+    noise = np.diag([20.0**2, 1.7e-3**2, 1.7e-3**2])
+    p = np.diag([20.0**2, 60.0**2, 60.0**2, 4.0, 4.0, 4.0])[None]
+    once = ekf_update(truth, p, z, noise, sensor, iterations=1)
+    iterated = ekf_update(truth, p, z, noise, sensor, iterations=5)
+    assert np.array_equal(once.state, iterated.state)
+    assert np.array_equal(once.covariance, iterated.covariance)
