@@ -278,3 +278,65 @@ def test_retired_keys_name_their_replacement(key: str, fix: str) -> None:
 def test_unconfirmable_settings_are_refused(settings: dict[str, int]) -> None:
     with pytest.raises(ValidationError, match="no track could ever be confirmed"):
         TrackerConfig.model_validate(settings)
+
+
+def jumped_target_run(succession: float | None) -> tuple[list[int], list[tuple[int, int]], int]:
+    """A target tracked for 10 scans whose detections then jump 1.2 km further in range and
+    stay on the jumped course (a range-gate pull-off, or a bias step in the radar): outside the
+    confirmed track's gate, inside its succession gate. Returns the confirmed track count per
+    scan after the jump, the successions, and the original track id."""
+    config = tuned(
+        sigma_range_m=200.0,
+        gate_probability=0.999,
+        succession_gate_probability=succession,
+        delete_after_misses=2,
+    )
+    tracker = Tracker(config, PolarSensor(SITE))
+    rng = np.random.default_rng(11)
+    successions: list[tuple[int, int]] = []
+    counts: list[int] = []
+    first_id = -1
+    for scan in range(20):
+        t = float(scan)
+        truth = target_at(30_000.0, 3000.0, t)
+        if scan >= 10:
+            direction = (truth - np.asarray(SITE)) / np.linalg.norm(truth - np.asarray(SITE))
+            truth = truth + 1_200.0 * direction
+        report = tracker.step(frame(t, truth, config=config, rng=rng))
+        successions += report.successions
+        snapshot = tracker.tracks_at(t)
+        if scan == 9:
+            (first_id,) = snapshot.ids.tolist()
+        if scan >= 10:
+            counts.append(len(snapshot.ids))
+    return counts, successions, first_id
+
+
+def test_a_successor_takes_over_a_confirmed_track_that_lost_its_detections_at_the_gate() -> None:
+    counts, successions, first_id = jumped_target_run(1.0 - 1e-12)
+    assert len(successions) == 1 and successions[0][1] == first_id  # the id carries on
+    assert min(counts) == 1 and max(counts) == 1  # tracked at every scan, never twice
+
+
+def test_without_succession_the_same_target_goes_untracked_until_confirmed_anew() -> None:
+    counts, successions, _ = jumped_target_run(None)
+    assert successions == [] and 0 in counts and counts[-1] == 1
+
+
+def test_a_lone_clutter_point_does_not_inherit_a_vanished_track() -> None:
+    """The target vanishes; one clutter detection lands in its succession gate while it
+    coasts. One detection is no successor: the confirmed track dies, its id with it."""
+    config = tuned(succession_gate_probability=1.0 - 1e-12, delete_after_misses=2)
+    tracker = Tracker(config, PolarSensor(SITE))
+    rng = np.random.default_rng(5)
+    for scan in range(8):
+        t = float(scan)
+        tracker.step(frame(t, target_at(20_000.0, 2000.0, t), config=config, rng=rng))
+    (track_id,) = tracker.tracks_at(7.0).ids.tolist()
+    stray = target_at(20_000.0, 2000.0, 8.0) + np.array([0.0, 0.0, 250.0])
+    report = tracker.step(frame(8.0, stray, config=config))
+    assert report.initiated == 1 and tracker.parent[tracker.status == TENTATIVE].tolist() == [
+        track_id
+    ]
+    report = tracker.step(empty(9.0))
+    assert report.successions == [] and len(tracker.tracks_at(9.0).ids) == 0

@@ -57,6 +57,12 @@ class TrackerConfig(ConfigModel):
     """Probability that a track's own detection falls inside its gate. The χ² threshold is
     computed for each frame's innovation dimension (2 to 4): 0.999 gives 13.8 for range and
     azimuth, 16.3 with elevation, 18.5 with radial velocity too."""
+    succession_gate_probability: Annotated[float, Field(gt=0, lt=1)] | None = 0.9999
+    """A detection outside every gate but inside this wider gate of a confirmed track that
+    missed it starts a tentative track marked as that track's possible successor: if the
+    confirmed track is then deleted for its misses, a successor with two or more detections
+    takes over its id and confirmed status at once, instead of the target going untracked
+    until M-of-N confirms it anew. ``None``: no succession. Must exceed ``gate_probability``."""
     update_iterations: Annotated[int, Field(ge=1, le=10)] = 3
     """Iterated-EKF steps per update (1 = plain EKF)."""
     initial_speed_sigma_mps: Positive = 150.0
@@ -88,6 +94,16 @@ class TrackerConfig(ConfigModel):
                 if key in data:
                     raise ValueError(f"{key} is no longer a tracker key: {fix}")
         return data
+
+    @model_validator(mode="after")
+    def _succession_wider(self) -> TrackerConfig:
+        p = self.succession_gate_probability
+        if p is not None and p <= self.gate_probability:
+            raise ValueError(
+                f"succession_gate_probability ({p}) must exceed gate_probability "
+                f"({self.gate_probability}): it is the wider gate outside the track's own"
+            )
+        return self
 
     @model_validator(mode="after")
     def _confirmable(self) -> TrackerConfig:
@@ -126,6 +142,11 @@ class TrackerConfig(ConfigModel):
     def gate_chi2(self, dims: int) -> float:
         """χ² threshold of the gate for an innovation of ``dims`` dimensions."""
         return float(chi2.ppf(self.gate_probability, dims))
+
+    def succession_chi2(self, dims: int) -> float | None:
+        """χ² threshold of the succession gate (None: no succession)."""
+        p = self.succession_gate_probability
+        return None if p is None else float(chi2.ppf(p, dims))
 
     def turn_rates_rad_s(self) -> tuple[float, ...]:
         """Turn rate of each motion model, CV first (rad/s, positive = right turn)."""

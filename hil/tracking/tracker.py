@@ -47,8 +47,9 @@ from sim.frames import polar_to_enu, wrap_pi
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 TENTATIVE, CONFIRMED = 0, 1
-INT_COLUMNS = 7
-"""id, looks, history, misses, status, source, truth id"""
+INT_COLUMNS = 8
+"""id, looks, history, misses, status, source, truth id, parent (the confirmed track it may
+succeed, −1 for none)"""
 JOINT_SOLVE_SIZE = 80
 """Up to this many tracks + detections in multi-pair clusters, one assignment solve covers
 them all (solver calls cost more than the larger matrix); above it, one solve per cluster."""
@@ -109,6 +110,9 @@ class StepReport:
     """(track id, detection index) pairs of this frame: updates..."""
     initiations: list[tuple[int, int]] = field(default_factory=list)
     """...and new tentative tracks, each from one detection."""
+    successions: list[tuple[int, int]] = field(default_factory=list)
+    """(tentative track id, confirmed track id): a deleted confirmed track's successor, which
+    took over its id and confirmed status (see ``TrackerConfig.succession_gate_probability``)."""
 
 
 class Tracker:
@@ -129,6 +133,9 @@ class Tracker:
         # measurement noise and χ² gate per layout: with and without radial velocity
         self._noise = {v: config.noise(sensor.elevation, v) for v in (False, True)}
         self._gate_chi2 = {v: config.gate_chi2(len(self._noise[v])) for v in (False, True)}
+        self._succession_chi2 = {
+            v: config.succession_chi2(len(self._noise[v])) for v in (False, True)
+        }
         self._position_variance = np.diag(self._noise[False])
         self._next_id = 0
         # Every track is one row of a float table and one row of an int table, so adding and
@@ -192,6 +199,11 @@ class Tracker:
         return self._int[:, 5]
 
     @property
+    def parent(self) -> IntArray:
+        """Id of the confirmed track each tentative track may succeed (−1: none)."""
+        return self._int[:, 7]
+
+    @property
     def truth_id(self) -> IntArray:
         """``RadarFrame.truth_id`` of each track's latest detection (−1: none given)."""
         return self._int[:, 6]
@@ -234,6 +246,7 @@ class Tracker:
         self.looks[rows] += 1
         track_of = np.full(len(rows), -1, np.int64)
         det_of = np.full(len(z), -1, np.int64)
+        parent_of = np.full(len(z), -1, np.int64)
         if len(rows) and len(z):  # most dwells of a rotating radar see neither
             mode_x, mode_p, prior = self.models.predict(
                 self.mode_state[rows],
@@ -267,6 +280,9 @@ class Tracker:
                 report.associations = list(
                     zip(self.ids[hit_rows].tolist(), track_of[assigned].tolist(), strict=True)
                 )
+            parent_of = self._successor_parents(
+                rows, x, p, z, velocity, (track_of < 0) & expected[rows], det_of < 0
+            )
         # looks: a hit, or a miss where a detection was expected; history bit 0 is the newest
         hit_in_rows = track_of >= 0
         looked_rows = rows[hit_in_rows | expected[rows]]
@@ -284,10 +300,10 @@ class Tracker:
             ]
             self.status[newly] = CONFIRMED
             report.confirmed = len(newly)
-        report.deleted = self._delete(frame.t_s, missed_rows)
+        report.deleted = self._delete(frame.t_s, missed_rows, report)
         free = np.flatnonzero(det_of < 0)
         first_id = self._next_id
-        report.initiated = self._initiate(frame, det_of < 0, velocity)
+        report.initiated = self._initiate(frame, det_of < 0, velocity, parent_of[free])
         report.initiations = list(zip(range(first_id, self._next_id), free.tolist(), strict=True))
         return report
 
@@ -515,7 +531,40 @@ class Tracker:
         velocity = cov[:, 3, 3] + cov[:, 4, 4] + cov[:, 5, 5]
         return np.asarray(np.sqrt(position + velocity * dt_s**2))
 
-    def _delete(self, t_s: float, missed_rows: IntArray) -> int:
+    def _successor_parents(
+        self,
+        rows: IntArray,
+        x: FloatArray,
+        p: FloatArray,
+        z: FloatArray,
+        velocity: bool,
+        missed: BoolArray,
+        free: BoolArray,
+    ) -> IntArray:
+        """For each detection: the id of the confirmed track that missed this frame and holds it
+        inside its succession gate (the nearest such, by Mahalanobis²), or −1. A detection just
+        outside a confirmed track's gate is most likely that target's own (1 − P_G of them
+        are, by construction); the tentative track it starts may take over if the confirmed
+        track is then deleted for its misses."""
+        parent_of = np.full(len(z), -1, np.int64)
+        outer = self._succession_chi2[velocity]
+        missed &= self.status[rows] == CONFIRMED
+        if outer is None or not missed.any() or not free.any():
+            return parent_of
+        tracks, dets = np.flatnonzero(missed), np.flatnonzero(free)
+        z_hat, h = self.sensor.predict_measurement(x[tracks], with_velocity=velocity)
+        s = h @ p[tracks] @ h.transpose(0, 2, 1) + self._noise[velocity]
+        pair_t = np.repeat(np.arange(len(tracks)), len(dets))
+        pair_d = np.tile(dets, len(tracks))
+        d2 = mahalanobis2(innovation(z[pair_d], z_hat[pair_t]), s[pair_t]).reshape(
+            len(tracks), len(dets)
+        )
+        best = np.argmin(d2, axis=0)
+        inside = d2[best, np.arange(len(dets))] < outer
+        parent_of[dets[inside]] = self.ids[rows[tracks[best[inside]]]]
+        return parent_of
+
+    def _delete(self, t_s: float, missed_rows: IntArray, report: StepReport) -> int:
         """Delete tracks at their configured consecutive misses (tentative and confirmed each
         by their own count, exactly), tentative ones not confirmed within
         ``confirm_within_looks``, and confirmed ones that missed a look in this frame with a
@@ -534,8 +583,35 @@ class Tracker:
             gone[judged] = self.uncertainty_sigmas(judged, t_s) > c.max_uncertainty_sigmas
         if not gone.any():
             return 0
+        self._succeed(gone & confirmed, gone, report)
         self._keep(~gone)
         return int(np.count_nonzero(gone))
+
+    def _succeed(self, dying: BoolArray, gone: BoolArray, report: StepReport) -> None:
+        """Each dying confirmed track hands its id and confirmed status to its best surviving
+        successor — a tentative track started inside its succession gate while it missed —
+        with at least two detections (a lone clutter point is not a successor)."""
+        candidates = np.flatnonzero(~gone & (self.status == TENTATIVE) & (self.parent >= 0))
+        if not dying.any() or not len(candidates):
+            return
+        heirs = candidates[np.isin(self.parent[candidates], self.ids[dying])]
+        hits = np.bitwise_count(self.history[heirs] & ((1 << self.config.confirm_window) - 1))
+        enough = hits >= 2
+        heirs, hits = heirs[enough], hits[enough]
+        if not len(heirs):
+            return
+        # best heir per parent: most hits, then the most recently updated
+        order = np.lexsort((-self.t_update[heirs], -hits, self.parent[heirs]))
+        heirs = heirs[order]
+        first = np.ones(len(heirs), bool)
+        first[1:] = self.parent[heirs][1:] != self.parent[heirs][:-1]
+        heirs = heirs[first]
+        report.successions.extend(
+            zip(self.ids[heirs].tolist(), self.parent[heirs].tolist(), strict=True)
+        )
+        self.ids[heirs] = self.parent[heirs]
+        self.status[heirs] = CONFIRMED
+        self.parent[heirs] = -1
 
     def uncertainty_sigmas(self, rows: IntArray, t_s: float) -> FloatArray:
         """How many of the sensor's own standard deviations each track's position uncertainty,
@@ -560,7 +636,9 @@ class Tracker:
             return frame.el_rad
         return np.zeros(len(frame.range_m))
 
-    def _initiate(self, frame: RadarFrame, free: BoolArray, velocity_measured: bool) -> int:
+    def _initiate(
+        self, frame: RadarFrame, free: BoolArray, velocity_measured: bool, parent: IntArray
+    ) -> int:
         """A tentative track per free detection: position from the measurement with its
         covariance exact in the measurement's own axes (range along the line of sight, azimuth
         across it horizontally, elevation across it vertically); velocity unknown
@@ -619,6 +697,7 @@ class Tracker:
         new_int[:, 4] = TENTATIVE
         new_int[:, 5] = -1 if frame.source is None else frame.source[index]
         new_int[:, 6] = -1 if frame.truth_id is None else frame.truth_id[index]
+        new_int[:, 7] = parent
         n = self._n
         if n + k > len(self._int_buf):
             capacity = max(2 * len(self._int_buf), n + k)
