@@ -54,8 +54,9 @@ DEFAULT_INHIBIT_SECTORS = (
     InhibitSector(math.radians(170.0), math.radians(190.0)),
     InhibitSector(0.0, 0.0, -math.pi / 2, math.radians(3.0)),  # any azimuth below 3°
 )
-"""The emulator's power-on no-fire sectors (ICD rule 6), as in ``configs/plc/emulator-default.toml``.
-The emulator's own; the software interlocks keep their copy in the rig's fire-control config."""
+"""The emulator's power-on no-fire sectors (ICD rule 6), as in
+``configs/plc/emulator-default.toml``. The emulator's own: the software interlocks keep their
+copy in the rig's fire-control config."""
 
 
 @dataclass(frozen=True, slots=True)
