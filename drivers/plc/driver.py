@@ -26,10 +26,11 @@ once per request that reached the wire, in wire order, with function code, unit,
 count, the values written, the outcome (ok, exception, timeout, link_lost, mismatch,
 cancelled), what an OK read returned, the exception code or error, and send and receive host
 times (the driver's ``clock``, default ``time.monotonic``, s); see ``drivers.plc.transaction``.
-Requests refused before the wire (link down, deadline passed) are not transactions; health
-counts them. The tap runs inline on the event loop: keep it cheap and non-blocking. A tap that
-raises is logged once and counted (``tap_errors``); the request and the link carry on
-(``drivers.taps``). Unset, it costs one ``is None`` test per request.
+pymodbus's own retries of a request are one transaction. Requests refused before the wire
+(link down; a deadline passed, counted as ``expired_requests``) are not transactions. The tap
+runs inline on the event loop: keep it cheap and non-blocking. A tap that raises is logged
+once and counted (``tap_errors``); the request and the link carry on (``drivers.taps``).
+Unset, a request pays one call that returns at once (no record is built).
 """
 
 from __future__ import annotations
