@@ -18,6 +18,19 @@ is sent once (never retried: a repeated FIRE is a second launch request) and, gi
 not at all once the deadline has passed while it waited for the wire (``RequestExpiredError``).
 Health: requests, timeouts, exceptions, late answers, link failures, reconnects, round-trip
 p50/p99. Each change of link state is logged (INFO).
+
+One request path: every read and write — typed calls, FIRE and the heartbeat — goes through
+``_request`` (queue for the wire, deadline) and ``_on_wire`` (the one place a pymodbus client
+is called). Transaction tap (for recording): ``on_transaction(PlcTransaction)`` is called there
+once per request that reached the wire, in wire order, with function code, unit, address,
+count, the values written, the outcome (ok, exception, timeout, link_lost, mismatch,
+cancelled), what an OK read returned, the exception code or error, and send and receive host
+times (the driver's ``clock``, default ``time.monotonic``, s); see ``drivers.plc.transaction``.
+pymodbus's own retries of a request are one transaction. Requests refused before the wire
+(link down; a deadline passed, counted as ``expired_requests``) are not transactions. The tap
+runs inline on the event loop: keep it cheap and non-blocking. A tap that raises is logged
+once and counted (``tap_errors``); the request and the link carry on (``drivers.taps``).
+Unset, a request pays one call that returns at once (no record is built).
 """
 
 from __future__ import annotations
@@ -42,8 +55,10 @@ from pymodbus.pdu import ExceptionResponse
 from drivers.errors import DriverError, DriverTimeoutError, LinkDownError
 from drivers.lifecycle import SupervisedDriver
 from drivers.plc.register_map import RegisterMap, Table, as_float32, load_register_map
+from drivers.plc.transaction import PlcOutcome, PlcTransaction, TransactionTap
 from drivers.plc.types import ArmState, Coil, DiscreteInput, FaultCode, Mode
 from drivers.serial_transport import HungUpPtys, PtyRoute
+from drivers.taps import GuardedTap
 
 log = logging.getLogger(__name__)
 TWO_PI = 2.0 * math.pi
@@ -205,6 +220,8 @@ class PlcHealth:
     rtt_p50_ms: float | None
     rtt_p99_ms: float | None
     last_error: str | None
+    tap_errors: int = 0
+    """Times the ``on_transaction`` tap raised (the link carried on; the first was logged)."""
 
 
 class PlcDriver(SupervisedDriver):
@@ -222,9 +239,16 @@ class PlcDriver(SupervisedDriver):
         backoff_max_s: float = 2.0,
         late_after_s: float = 0.1,
         register_map: RegisterMap | None = None,
+        on_transaction: TransactionTap | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``on_transaction`` is the transaction tap (module docstring)."""
         super().__init__(f"PLC {endpoint}")
+        self._transaction_tap = (
+            None
+            if on_transaction is None
+            else GuardedTap(f"{self.name} on_transaction", on_transaction)
+        )
         self.endpoint = endpoint
         self._hung_up_ptys = HungUpPtys()
         self._route: PtyRoute | None = None
@@ -281,6 +305,7 @@ class PlcDriver(SupervisedDriver):
             p50,
             p99,
             self._last_error,
+            0 if self._transaction_tap is None else self._transaction_tap.errors,
         )
 
     # --- typed API --------------------------------------------------------------------------
@@ -458,10 +483,15 @@ class PlcDriver(SupervisedDriver):
                 self._timeouts += 1
                 attempts = (self.retries if retries is None else retries) + 1
                 reason = f"no answer to {what} after {attempts} attempts"
+                self._tap(what, method, args, kwargs, started, PlcOutcome.TIMEOUT, error=reason)
                 self._fail(reason)
                 raise DriverTimeoutError(f"{self.name}: {reason}") from error
+            self._tap(what, method, args, kwargs, started, PlcOutcome.LINK_LOST, error=str(error))
             self._fail(f"{what}: {error}")
             raise LinkDownError(f"{self.name}: {what}: {error}") from error
+        except asyncio.CancelledError:
+            self._tap(what, method, args, kwargs, started, PlcOutcome.CANCELLED, error="cancelled")
+            raise
         finally:
             if retries is not None:
                 client.ctx.retries = self.retries
@@ -475,6 +505,15 @@ class PlcDriver(SupervisedDriver):
             # Modbus RTU has no transaction ids: a late answer to an earlier request can be
             # taken for this one's. Never pass it on; resynchronise by reconnecting.
             self._protocol_errors += 1
+            self._tap(
+                what,
+                method,
+                args,
+                kwargs,
+                started,
+                PlcOutcome.MISMATCH,
+                error=f"answer with FC {response.function_code} to FC {expected}",
+            )
             self._fail(f"{what}: answer to another request (FC {response.function_code})")
             raise LinkDownError(
                 f"{self.name}: {what}: the answer did not match the "
@@ -485,10 +524,71 @@ class PlcDriver(SupervisedDriver):
             address = args[0] if args else 0
             spec = self.map.entry_at(table, address)
             entry = spec.name if spec else f"address {address}"
-            raise PlcExceptionError(
+            refusal = PlcExceptionError(
                 entry, response.function_code & 0x7F, getattr(response, "exception_code", 0)
             )
+            self._tap(
+                what,
+                method,
+                args,
+                kwargs,
+                started,
+                PlcOutcome.EXCEPTION,
+                exception_code=refusal.exception_code,
+                error=str(refusal),
+            )
+            raise refusal
+        self._tap(what, method, args, kwargs, started, PlcOutcome.OK, response=response)
         return response
+
+    def _tap(
+        self,
+        what: str,
+        method: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        t_send_s: float,
+        outcome: PlcOutcome,
+        *,
+        response: Any = None,
+        exception_code: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Hand one finished request to the transaction tap, if there is one."""
+        tap = self._transaction_tap
+        if tap is None:
+            return
+        t_receive_s = self._clock()
+        values: tuple[int, ...] = ()
+        answer: tuple[int, ...] = ()
+        if method == "write_registers":
+            values = tuple(args[1])
+            count = len(values)
+        elif method == "write_coil":
+            values = (int(args[1]),)
+            count = 1
+        else:
+            count = kwargs["count"]
+            if response is not None and method == "read_input_registers":
+                answer = tuple(response.registers)
+            elif response is not None:
+                answer = tuple(int(bit) for bit in response.bits[:count])
+        tap(
+            PlcTransaction(
+                what,
+                REQUESTS[method][0],
+                self.unit_id,
+                args[0],
+                count,
+                values,
+                outcome,
+                answer,
+                exception_code,
+                error,
+                t_send_s,
+                t_receive_s,
+            )
+        )
 
     def _after_close(self) -> None:
         self._state = PlcLinkState.DOWN

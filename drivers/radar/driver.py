@@ -19,6 +19,16 @@ reserved field set, a wrong count) is counted as a bad payload and never deliver
 proves the link works: it keeps the link UP. Each delivered frame carries its host arrival time
 and, for timestamped messages, the device time mapped onto the host clock by PING/PONG round
 trips (``drivers.clock_sync``). ``health()`` is a flat snapshot of every counter.
+
+Raw-byte tap (for recording): ``on_bytes(data, host_receive_time_s)`` is called with every chunk
+exactly as the transport handed it over — before any framing, garbage and corrupt frames
+included, across reconnects — and the host receive time: the driver's ``clock`` (default
+``time.monotonic``, seconds) read on the event loop as the chunk arrives, the very value every
+frame that chunk completes carries as ``t_rx_host_s``. So the concatenated chunks re-decode to
+exactly the frames delivered, with their times. It runs inline on the event loop, before the
+chunk is decoded: keep it cheap and non-blocking. A tap that raises is logged once and counted
+(``tap_errors``); the link carries on (``drivers.taps``). Unset, it costs one ``is None`` test
+per chunk.
 """
 
 from __future__ import annotations
@@ -58,6 +68,10 @@ from drivers.radar.messages import (
 )
 from drivers.radar.url import url_problem
 from drivers.serial_transport import HungUpPtys, SerialTransport
+from drivers.taps import GuardedTap
+
+BytesTap = Callable[[bytes, float], object]
+"""``on_bytes(data, host_receive_time_s)``: raw received bytes and their host time (s)."""
 
 STALE_CHECK_MARGIN_S = 0.01
 """Slack added to the silence watcher's sleeps so that the threshold has passed when it wakes."""
@@ -159,6 +173,8 @@ class RadarHealth:
     clock_offset_s: float | None
     clock_drift_ppm: float | None
     last_error: str | None
+    tap_errors: int
+    """Times the ``on_bytes`` tap raised (the link carried on; the first one was logged)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,12 +201,17 @@ class RadarDriver(SupervisedDriver):
         reconnect_after_silence_s: float | None = 5.0,
         clock_sync_interval_s: float | None = None,
         on_link_change: Callable[[LinkChange], None] | None = None,
+        on_bytes: BytesTap | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``on_link_change`` runs on the event loop at each change of ``link_state`` and must
-        not raise or block. ``url`` that pyserial can never open (see ``drivers.radar.url``)
-        keeps the link DOWN with that problem as ``last_error``."""
+        not raise or block. ``on_bytes`` is the raw-byte tap (module docstring). ``url`` that
+        pyserial can never open (see ``drivers.radar.url``) keeps the link DOWN with that
+        problem as ``last_error``."""
         super().__init__(f"radar {url}")
+        self._bytes_tap = (
+            None if on_bytes is None else GuardedTap(f"{self.name} on_bytes", on_bytes)
+        )
         self.url = url
         self.baud = baud
         self.command_timeout_s = command_timeout_s
@@ -289,6 +310,7 @@ class RadarDriver(SupervisedDriver):
             clock_offset_s=self._sync.offset_s if self._sync.synced else None,
             clock_drift_ppm=self._sync.drift * 1e6 if self._sync.synced else None,
             last_error=self._last_error,
+            tap_errors=0 if self._bytes_tap is None else self._bytes_tap.errors,
         )
 
     # --- receiving --------------------------------------------------------------------------
@@ -408,6 +430,8 @@ class RadarDriver(SupervisedDriver):
 
     def _on_data(self, data: bytes) -> None:
         now = self._clock()
+        if self._bytes_tap is not None:
+            self._bytes_tap(data, now)
         for frame in self._decoder.feed(data):
             self._last_rx_at = now  # a CRC-valid frame proves the link, whatever it holds
             if self._reported_state is LinkState.STALE:

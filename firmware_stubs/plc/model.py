@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 
 from drivers.plc.register_map import RegisterMap, Table, decode_words, encode_words
 from drivers.plc.types import ArmState, Coil, FaultCode, Mode
+from sim.sectors import InhibitSector as InhibitSector
+from sim.sectors import wrap
 
 SCAN_MS = 10
 WATCHDOG_MS = 500
@@ -48,42 +50,13 @@ class ModbusException(enum.IntEnum):
     ILLEGAL_VALUE = 0x03
 
 
-@dataclass(frozen=True, slots=True)
-class InhibitSector:
-    """A no-fire box, ICD rule 6: the closed azimuth interval clockwise from ``az_from_rad`` to
-    ``az_to_rad`` (both in [0, 2π); it wraps through north when from > to; from == to is every
-    azimuth) × the closed elevation interval, radians. Bounds are included."""
-
-    az_from_rad: float
-    az_to_rad: float
-    el_min_rad: float = -math.pi / 2
-    el_max_rad: float = math.pi / 2
-
-    def contains(self, az_rad: float, el_rad: float) -> bool:
-        """Whether a pointing (azimuth in [0, 2π), elevation, rad) lies in the sector, bounds
-        included. Plain comparisons (``wrap`` leaves an angle in [0, 2π) as it is): a bound is
-        exactly inside, the next float beyond it exactly outside."""
-        az_rad, low, high = wrap(az_rad), wrap(self.az_from_rad), wrap(self.az_to_rad)
-        if low == high:
-            inside_az = True
-        elif low < high:
-            inside_az = low <= az_rad <= high
-        else:  # through north
-            inside_az = az_rad >= low or az_rad <= high
-        return inside_az and self.el_min_rad <= el_rad <= self.el_max_rad
-
-
-def wrap(angle_rad: float) -> float:
-    """``angle_rad`` in [0, 2π): unchanged if already there; a tiny negative angle, which ``%``
-    rounds up to 2π itself, becomes 0."""
-    wrapped = angle_rad % TWO_PI
-    return 0.0 if wrapped >= TWO_PI else wrapped
-
-
 DEFAULT_INHIBIT_SECTORS = (
     InhibitSector(math.radians(170.0), math.radians(190.0)),
     InhibitSector(0.0, 0.0, -math.pi / 2, math.radians(3.0)),  # any azimuth below 3°
 )
+"""The emulator's power-on no-fire sectors (ICD rule 6), as in
+``configs/plc/emulator-default.toml``. The emulator's own: the software interlocks keep their
+copy in the rig's fire-control config."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from hil.config.fields import ConfigModel, Interval, TableArray, Vec3, ordered
-from hil.config.plc_emulator import InhibitSectorConfig
+from hil.config.sectors import InhibitSectorConfig
 
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
@@ -24,7 +24,10 @@ DEFAULT_SECTORS = (
     InhibitSectorConfig(az_deg=(170.0, 190.0)),
     InhibitSectorConfig(az_deg=(0.0, 0.0), el_deg=(-90.0, 3.0)),
 )
-"""The ICD's default no-fire sectors, as the emulated PLC has them."""
+"""The software's default copy of the no-fire sectors: the ICD's defaults (azimuth 170°-190° at
+any elevation; any azimuth at or below 3°), written out here so that fire control owns them — a
+change to the emulator's sectors cannot change the interlocks (``tests/test_sector_ownership.py``
+checks that the two defaults agree and that fire control imports nothing of ``firmware_stubs``)."""
 
 
 class FireControlConfig(ConfigModel):

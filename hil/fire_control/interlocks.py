@@ -9,7 +9,9 @@ the unsafe direction:
 - Inhibit sectors (ICD rule 6, bounds included): the PLC tests its actual pointing; the launcher
   may be anywhere within the pointing tolerance of the solution when the request is sent, so the
   software refuses a solution if any pointing within ``pointing_tolerance_deg`` (plus
-  ``FLOAT32_MARGIN_RAD`` for the float32 angles on the link) may lie in a sector.
+  ``FLOAT32_MARGIN_RAD`` for the float32 angles on the link) may lie in a sector. The sectors
+  are the rig's ``[[fire_control.inhibit_sectors]]`` (fire control's own copy, never the
+  emulator's), tested with the shared ICD geometry ``sim.sectors.InhibitSector``.
 - Fire (ICD rule 5): the PLC honours a FIRE only if READY_TO_FIRE was published at the end of
   the scan before; the software requests one only on a status whose READY_TO_FIRE is set
   (``plc_ready_to_fire``), and never again until the PLC's launch or reject count answers.
@@ -21,8 +23,8 @@ import functools
 import math
 from dataclasses import dataclass, fields
 
-from firmware_stubs.plc.model import InhibitSector
 from hil.config.fire_control import FireControlConfig
+from sim.sectors import InhibitSector
 
 TWO_PI = 2.0 * math.pi
 
