@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hil.run import RunResult, RunSettings, StopSwitch, perform_run
 from hil.cli.arguments import add_overrides, run_duration, seed
 from hil.config.loader import load_rig, load_scenario
+from hil.run import RunResult, RunSettings, StopSwitch, perform_run
 from hil.run_summary import render, summarize
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
