@@ -724,12 +724,12 @@ def describe_goals(entry: dict[str, Any]) -> str:
 
 
 def loop_latency(duration_s: float) -> dict[str, Any]:
-    from hil.campaign import CampaignSettings, run_campaign
     from hil.config.loader import load_rig, load_scenario
+    from hil.run import RunSettings, perform_run
     from hil.run_summary import summarize
 
     scenario = ROOT / "configs" / "scenarios" / "raid-100.toml"
-    settings = CampaignSettings(
+    settings = RunSettings(
         load_rig(ROOT / "configs" / "rigs" / "sim.toml"),
         load_scenario(scenario),
         scenario,
@@ -737,7 +737,7 @@ def loop_latency(duration_s: float) -> dict[str, Any]:
         0,
         False,
     )
-    summary = summarize(asyncio.run(run_campaign(settings)))
+    summary = summarize(asyncio.run(perform_run(settings)))
     return {
         key: summary[key]
         for key in (

@@ -9,14 +9,14 @@ from dataclasses import asdict
 from typing import Any
 
 from drivers.plc.types import ArmState, FaultCode
-from hil.campaign import CampaignResult, LinkDetails
+from hil.run import LinkDetails, RunResult
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def summarize(result: CampaignResult) -> dict[str, Any]:
+def summarize(result: RunResult) -> dict[str, Any]:
     loop = result.loop
     score = loop.scorer.summary()
     timing = loop.timing
@@ -80,7 +80,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _links(result: CampaignResult) -> dict[str, Any]:
+def _links(result: RunResult) -> dict[str, Any]:
     """Each link as the loop saw it (``hil.loop.links``) and, with drivers, its driver's
     health (``driver``) — radar: longest silence between frames; PLC: what became of the
     launcher commands and how long their writes took."""
@@ -109,7 +109,7 @@ def _relative(record: dict[str, Any], start_s: float) -> dict[str, Any]:
     return record
 
 
-def _final_state(result: CampaignResult) -> str:
+def _final_state(result: RunResult) -> str:
     final = result.loop.final_status
     if final is None or not final.link_up:
         return "unknown"

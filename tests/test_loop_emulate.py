@@ -7,17 +7,18 @@ import asyncio
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 from conftest import CONFIGS
 from plc_support import panel_write
 
-from hil.campaign import CampaignSettings, run_campaign
 from hil.config import load_rig, load_scenario
 from hil.fire_control.engagement import Phase
+from hil.loop.cycle import CycleInput, CycleOutput
 from hil.loop.plc_launcher import PlcLauncher
-from hil.loop.runner import FireControlLoop
+from hil.run import Rig, RunSettings, perform_run
 from hil.run_summary import summarize
 
 DATA = Path(__file__).parent / "data"
@@ -48,6 +49,23 @@ def hil_run(*args: str, timeout_s: float = 90.0) -> subprocess.CompletedProcess[
     )
 
 
+class KillChildWhen:
+    """Kills the emulator child process whose command line names ``device`` (SIGKILL), once,
+    after the first cycle whose engagement phase satisfies ``when``."""
+
+    def __init__(self, device: str, when: Callable[[Phase], bool]) -> None:
+        self.device, self.when = device, when
+        self.killed: list[int] = []
+
+    def observe(self, cycle_input: CycleInput, cycle_output: CycleOutput) -> None:
+        if self.killed or not self.when(cycle_output.phase):
+            return
+        for child in psutil.Process().children(recursive=True):
+            if self.device in child.cmdline():
+                child.kill()
+                self.killed.append(child.pid)
+
+
 def test_emulated_campaign_launches_on_an_injected_target() -> None:
     done = hil_run(
         "--rig", str(EMULATE_RIG), "--scenario", str(ONE_INJECTED),
@@ -70,21 +88,26 @@ def test_emulated_campaign_launches_on_an_injected_target() -> None:
 
 
 def test_estop_pressed_mid_engagement_means_no_launch() -> None:
-    settings = CampaignSettings(
+    settings = RunSettings(
         load_rig(EMULATE_RIG), load_scenario(ONE_INJECTED), ONE_INJECTED, 10.0, 5, armed=True
     )
     pressed: list[asyncio.Task[None]] = []
     phases: list[Phase] = []
 
-    def press_estop_when_ready(loop: FireControlLoop) -> None:
-        phases.append(loop.engagement.phase)
-        if loop.engagement.phase is Phase.READY and not pressed:
-            assert isinstance(loop.launcher, PlcLauncher)
-            url = str(loop.launcher.driver.endpoint)
-            pressed.append(asyncio.create_task(panel_write(url, coil=0, value=True)))
+    class PressEstopWhenReady:
+        """Presses the PLC's e-stop (a panel write over Modbus) in the first READY cycle."""
+
+        def __init__(self, rig: Rig) -> None:
+            assert isinstance(rig.launcher, PlcLauncher)
+            self.url = str(rig.launcher.driver.endpoint)
+
+        def observe(self, cycle_input: CycleInput, cycle_output: CycleOutput) -> None:
+            phases.append(cycle_output.phase)
+            if cycle_output.phase is Phase.READY and not pressed:
+                pressed.append(asyncio.create_task(panel_write(self.url, coil=0, value=True)))
 
     async def scenario() -> dict[str, object]:
-        result = await run_campaign(settings, on_cycle=press_estop_when_ready)
+        result = await perform_run(settings, lambda rig: [PressEstopWhenReady(rig)])
         await asyncio.gather(*pressed)
         return summarize(result)
 
@@ -103,21 +126,13 @@ def test_losing_the_plc_mid_run_ends_in_an_unknown_state_not_a_launch() -> None:
     """The emulated PLC process dies while an engagement is under way: the engagement aborts,
     nothing is requested, and the run reports the rig's final state as unknown (``hil run``
     exits 3); the real PLC's own watchdog would put it in SAFE."""
-    settings = CampaignSettings(
+    settings = RunSettings(
         load_rig(EMULATE_RIG), load_scenario(ONE_INJECTED), ONE_INJECTED, 8.0, 5, armed=True
     )
-    killed: list[int] = []
-
-    def kill_plc_when_designated(loop: FireControlLoop) -> None:
-        if loop.engagement.phase is not Phase.IDLE and not killed:
-            for child in psutil.Process().children(recursive=True):
-                if "plc" in child.cmdline():
-                    child.kill()
-                    killed.append(child.pid)
-
-    result = asyncio.run(run_campaign(settings, on_cycle=kill_plc_when_designated))
+    kill_plc = KillChildWhen("plc", lambda phase: phase is not Phase.IDLE)
+    result = asyncio.run(perform_run(settings, lambda _: [kill_plc]))
     summary = summarize(result)
-    assert killed
+    assert kill_plc.killed
     assert summary["launch_requests"] == 0 and summary["launches"] == 0
     assert summary["rig_final_state"] == "unknown" and not result.loop.rig_state_known
     assert summary["engagement_log"][0]["outcome"] == "aborted"
@@ -127,20 +142,12 @@ def test_losing_the_plc_mid_run_ends_in_an_unknown_state_not_a_launch() -> None:
 def test_losing_the_radar_mid_engagement_aborts_and_disarms() -> None:
     """The emulated radar dies while an engagement is under way: the engagement aborts on the
     radar's silence, the arm request is dropped, nothing is launched, the rig ends SAFE."""
-    settings = CampaignSettings(
+    settings = RunSettings(
         load_rig(EMULATE_RIG), load_scenario(ONE_INJECTED), ONE_INJECTED, 9.0, 5, armed=True
     )
-    killed: list[int] = []
-
-    def kill_radar_when_slewing(loop: FireControlLoop) -> None:
-        if loop.engagement.phase is Phase.SLEWING and not killed:
-            for child in psutil.Process().children(recursive=True):
-                if "radar" in child.cmdline():
-                    child.kill()
-                    killed.append(child.pid)
-
-    summary = summarize(asyncio.run(run_campaign(settings, on_cycle=kill_radar_when_slewing)))
-    assert killed
+    kill_radar = KillChildWhen("radar", lambda phase: phase is Phase.SLEWING)
+    summary = summarize(asyncio.run(perform_run(settings, lambda _: [kill_radar])))
+    assert kill_radar.killed
     assert summary["launch_requests"] == 0 and summary["final_launch_count"] == 0
     record = summary["engagement_log"][0]
     assert record["outcome"] == "aborted" and record["reason"].startswith("radar silent")

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from conftest import CONFIGS
 
-from hil.campaign import CampaignResult, CampaignSettings, resite, run_campaign
 from hil.config import load_rig, load_scenario
 from hil.config.scenario import ScenarioConfig
 from hil.loop.frames import Injector, TaggedFrame, frame_from_dwell
+from hil.run import RunResult, RunSettings, perform_run, resite
 from hil.run_summary import summarize
 from hil.scenario import build_targets, radar_parameters, scan_pattern
 from sim.frames import wrap_pi
@@ -23,11 +23,11 @@ SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
 
 
-def sim_run(seed: int, armed: bool, duration_s: float = 40.0) -> CampaignResult:
-    settings = CampaignSettings(
+def sim_run(seed: int, armed: bool, duration_s: float = 40.0) -> RunResult:
+    settings = RunSettings(
         load_rig(SIM_RIG), load_scenario(SCENARIO), SCENARIO, duration_s, seed, armed
     )
-    return asyncio.run(run_campaign(settings))
+    return asyncio.run(perform_run(settings))
 
 
 def test_same_seed_same_tracks_and_commands() -> None:

@@ -1,4 +1,4 @@
-"""``hil run``: the fire-control loop on a rig over a scenario (see ``hil.campaign``).
+"""``hil run``: the fire-control loop on a rig over a scenario (see ``hil.run``).
 
 Exit codes, the first that applies: 2 usage or configuration error; 1 the run could not start
 or could not go on (``HilError``: a device missing at the start, no PLC status); 3 the rig's
@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hil.campaign import CampaignResult, CampaignSettings, StopSwitch, run_campaign
 from hil.cli.arguments import add_overrides, run_duration, seed
 from hil.config.loader import load_rig, load_scenario
+from hil.run import RunResult, RunSettings, StopSwitch, perform_run
 from hil.run_summary import render, summarize
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -74,8 +74,8 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run_loop)
 
 
-async def _run(settings: CampaignSettings) -> CampaignResult:
-    """The campaign with SIGINT, SIGTERM and SIGHUP (the operator's terminal closed) ending it
+async def _run(settings: RunSettings) -> RunResult:
+    """The run with SIGINT, SIGTERM and SIGHUP (the operator's terminal closed) ending it
     cleanly: the launcher made safe, the emulators stopped and the summary printed
     (``stopped_early`` in it)."""
     stop = StopSwitch()
@@ -84,7 +84,7 @@ async def _run(settings: CampaignSettings) -> CampaignResult:
     for signum in signals:
         loop.add_signal_handler(signum, stop.stop)
     try:
-        return await run_campaign(settings, stop=stop)
+        return await perform_run(settings, stop=stop)
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
@@ -94,7 +94,7 @@ def run_loop(args: argparse.Namespace) -> int:
     rig = load_rig(args.rig, args.overrides)
     scenario = load_scenario(args.scenario)
     duration = args.duration if args.duration is not None else scenario.scenario.duration_s
-    settings = CampaignSettings(
+    settings = RunSettings(
         rig, scenario, args.scenario, duration, args.seed, args.arm, tuple(args.overrides)
     )
     result = asyncio.run(_run(settings))

@@ -184,6 +184,11 @@ class Launcher(Protocol):
 
     def status(self) -> LauncherStatus: ...
 
+    def status_at(self, t_s: float) -> LauncherStatus:
+        """The status a cycle at loop time ``t_s`` (s) sees: the in-process model first runs
+        its scans up to ``t_s``; a PLC's is the newest one polled."""
+        ...
+
     async def apply(self, demand: Demand) -> None: ...
 
     async def make_safe(self) -> LauncherStatus | None:
@@ -218,6 +223,11 @@ class InProcessLauncher:
                 self._next_heartbeat_ms = m.time_ms + HEARTBEAT_MS
             m.scan()
         self._t_s = t_s
+
+    def status_at(self, t_s: float) -> LauncherStatus:
+        """The model scanned up to ``t_s`` (s), then its status."""
+        self.advance_to(t_s)
+        return self.status()
 
     def status(self) -> LauncherStatus:
         m = self.model

@@ -97,6 +97,10 @@ class PlcLauncher:
             return s
         return dataclasses.replace(s, link_up=up)
 
+    def status_at(self, t_s: float) -> LauncherStatus:
+        """The newest polled status (the poll runs beside the loop; ``t_s`` is not used)."""
+        return self.status()
+
     async def first_status(self, timeout_s: float) -> LauncherStatus:
         async with asyncio.timeout(timeout_s):
             await self._have_status.wait()

@@ -1,6 +1,7 @@
 """One run of the fire-control loop on a rig: ``hil run`` without the command line.
 
-The rig file's mode decides what the loop talks to:
+The rig file's mode decides what the loop talks to, through one table of builders
+(``RIG_BUILDERS``: mode → async builder of the frame source and launcher pair):
 
 - ``sim``: the in-process sensor model and the in-process PLC model on a simulated clock, as
   fast as the CPU allows, deterministic by seed.
@@ -14,6 +15,9 @@ The rig file's mode decides what the loop talks to:
 The scenario's ``real`` targets are what the emulated/in-process radar sees; its ``injected``
 targets are added by the loop to every frame, on any rig. The antenna site is the rig's: the
 scenario's ``[radar]`` site is replaced by the rig file's before anything is built.
+
+The caller may add observers of every cycle (``perform_run(observers=...)``, made once the rig
+is built); ``replay`` has no builder yet and stops with a clear error.
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from drivers.errors import DriverError
 from drivers.plc.driver import PlcDriver, PlcEndpoint
@@ -37,11 +42,13 @@ from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
 from hil.errors import HilError
 from hil.fire_control.engagement import Engagement
+from hil.loop.core import LoopCore
 from hil.loop.frames import Injector
-from hil.loop.launchers import CommandCounts, InProcessLauncher
+from hil.loop.launchers import CommandCounts, InProcessLauncher, Launcher
+from hil.loop.observers import CycleObserver
 from hil.loop.plc_launcher import PlcLauncher
 from hil.loop.runner import FireControlLoop, LoopResult
-from hil.loop.sources import DriverRadar, SimulatedRadar
+from hil.loop.sources import DriverRadar, FrameSource, SimulatedRadar
 from hil.loop.timing import Histogram
 from hil.scenario import SimulatedScenario, build_targets, radar_parameters, scan_pattern
 from hil.stub_process import PlcStubProcess, RadarStubProcess
@@ -60,7 +67,7 @@ EMULATED_PLC_SETTINGS = (
 
 
 @dataclass(frozen=True)
-class CampaignSettings:
+class RunSettings:
     rig: RigConfig
     scenario: ScenarioConfig
     scenario_file: Path
@@ -72,9 +79,9 @@ class CampaignSettings:
 
 
 @dataclass
-class CampaignResult:
+class RunResult:
     mode: str
-    settings: CampaignSettings
+    settings: RunSettings
     loop: LoopResult
     emulated_devices: tuple[str, ...] = ()
     """Devices replaced by emulators on a bench rig (empty unless the fallback was used)."""
@@ -96,9 +103,6 @@ class LinkDetails:
     command_delivery: Histogram
 
 
-OnCycle = Callable[[FireControlLoop], None]
-
-
 class StopSwitch:
     """Lets a signal handler end a run cleanly: the loop finishes its cycle, the launcher is
     made safe, the emulators are stopped, and the summary is still printed."""
@@ -115,6 +119,33 @@ class StopSwitch:
         self.requested = True
         if self._loop is not None:
             self._loop.stop_requested = True
+
+
+@dataclass
+class Rig:
+    """What one run's loop talks to, built by its rig mode's builder (``RIG_BUILDERS``):
+    the frame source and launcher, the ground truth to score against, the tasks that run
+    beside the loop (name, coroutine function), and what to wait for before the first cycle."""
+
+    source: FrameSource
+    launcher: Launcher
+    truth: TargetSet
+    started: str
+    """How the run's start is logged (``sim, 30 s of simulated time``)."""
+    beside: tuple[tuple[str, Callable[[], Coroutine[Any, Any, None]]], ...] = ()
+    ready: Callable[[], Awaitable[None]] | None = None
+    emulated: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    links: Callable[[], LinkDetails] | None = None
+    """The links' details once the loop has ended (None: the rig has no device links)."""
+
+
+RigBuilder = Callable[["RunSettings", ScenarioConfig, AsyncExitStack], Awaitable[Rig]]
+"""Builds a rig mode's ``Rig`` for a run over the resited scenario; what it opens (processes,
+drivers) it leaves on the exit stack, closed after the launcher was made safe."""
+
+ObserverFactory = Callable[[Rig], Sequence[CycleObserver]]
+"""The caller's observers of a run, made once its rig is built (they may act on the rig)."""
 
 
 def resite(scenario: ScenarioConfig, rig: RigConfig) -> ScenarioConfig:
@@ -148,87 +179,60 @@ def build_engagement(rig: RigConfig) -> Engagement:
     return Engagement(rig.fire_control, rig.launcher.position_enu_m)
 
 
-async def run_campaign(
-    settings: CampaignSettings,
-    on_cycle: OnCycle | None = None,
+def build_core(rig: RigConfig, scenario: ScenarioConfig) -> LoopCore:
+    """A fresh loop core for ``rig`` over the (resited) ``scenario``."""
+    beamwidth = math.radians(scenario.radar.beamwidth_deg)
+    return LoopCore(build_tracker(rig), build_engagement(rig), beamwidth)
+
+
+async def perform_run(
+    settings: RunSettings,
+    observers: ObserverFactory | None = None,
     stop: StopSwitch | None = None,
-) -> CampaignResult:
+) -> RunResult:
+    """One run of the loop on the settings' rig (see the module doc). ``observers`` adds the
+    caller's observers of every cycle; ``stop`` lets a signal handler end the run early."""
     mode = settings.rig.rig.mode
-    stop = stop or StopSwitch()
-    if mode == "sim":
-        return await _run_sim(settings, on_cycle, stop)
-    if mode in ("emulate", "bench"):
-        try:
-            return await _run_with_drivers(settings, on_cycle, stop)
-        except DriverError as error:
-            raise HilError(
-                f"{error} (the run stopped; the launcher was made safe if reachable)"
-            ) from error
-    raise HilError(f"rig mode {mode!r} cannot run the loop (replay is not implemented yet)")
+    builder = RIG_BUILDERS.get(mode)
+    if builder is None:
+        raise HilError(f"rig mode {mode!r} cannot run the loop (replay is not implemented yet)")
+    try:
+        return await _perform(settings, builder, observers, stop or StopSwitch())
+    except DriverError as error:
+        raise HilError(
+            f"{error} (the run stopped; the launcher was made safe if reachable)"
+        ) from error
 
 
-async def _run_sim(
-    settings: CampaignSettings, on_cycle: OnCycle | None, stop: StopSwitch
-) -> CampaignResult:
+async def _perform(
+    settings: RunSettings,
+    builder: RigBuilder,
+    observers: ObserverFactory | None,
+    stop: StopSwitch,
+) -> RunResult:
     scenario = resite(settings.scenario, settings.rig)
-    real = SimulatedScenario(
-        scenario.scenario.name,
-        settings.duration_s,
-        build_targets(scenario, "real"),
-        RadarSensor(radar_parameters(scenario.radar)),
-        scan_pattern(scenario.radar),
-    )
-    clock = SimClock()
-    source = SimulatedRadar(real, settings.seed, settings.duration_s, clock)
-    launcher = InProcessLauncher(PlcModel(load_plc_emulator(EMULATED_PLC_SETTINGS).settings()))
-    loop = _loop(settings, scenario, source, launcher, build_targets(scenario), on_cycle)
-    loop.advance_launcher = launcher.advance_to
-    stop.attach(loop)
-    log.info("run started: sim, %s s of simulated time", settings.duration_s)
-    return CampaignResult("sim", settings, await loop.run(settings.duration_s))
-
-
-async def _run_with_drivers(
-    settings: CampaignSettings, on_cycle: OnCycle | None, stop: StopSwitch
-) -> CampaignResult:
-    rig = settings.rig
-    scenario = resite(settings.scenario, rig)
-    bench = rig.rig.mode == "bench"
-    emulated: list[str] = []
-    notes: list[str] = []
     async with AsyncExitStack() as stack:
-        radar = await _radar(stack, settings, bench, emulated, notes)
-        plc = await _plc(stack, settings, bench, emulated, notes)
-        radar_cfg = scenario.radar
-        await radar.set_rpm(radar_cfg.rpm)
-        await radar.set_mode(RadarMode.ROTATING)
-        stack.push_async_callback(_radar_standby, radar)
-        radar_emulated = not bench or "radar" in emulated
-        sweep = scan_pattern(radar_cfg).dwell_sweep_rad
-        source = DriverRadar(radar, sweep, "device" if radar_emulated else "run")
-        launcher = PlcLauncher(plc)
-        try:
-            await launcher.prepare()
-        except DriverError as error:
-            raise HilError(
-                f"{plc.name} is connected but did not answer ({plc.health().last_error}); "
-                "check the unit id and the register map"
-            ) from error
-        # truth for scoring: injected targets always; real ones only where we emulate them
-        truth = build_targets(scenario) if radar_emulated else build_targets(scenario, "injected")
-        loop = _loop(settings, scenario, source, launcher, truth, on_cycle)
+        rig = await builder(settings, scenario, stack)
+        injector = Injector(scenario, settings.seed)
+        loop = FireControlLoop(
+            rig.source,
+            rig.launcher,
+            build_core(settings.rig, scenario),
+            injector=injector if len(injector) else None,
+            truth=rig.truth,
+            operator_armed=settings.armed,
+            observers=observers(rig) if observers is not None else (),
+        )
         stop.attach(loop)
-        # the status poll runs beside the loop; the loop's own errors are kept out of the task
-        # group so they reach the caller as themselves, not wrapped in an ExceptionGroup
+        # the tasks beside the loop run in a task group; the loop's own errors are kept out of
+        # it so they reach the caller as themselves, not wrapped in an ExceptionGroup
         failure: Exception | None = None
         async with asyncio.TaskGroup() as group:
-            helpers = [
-                group.create_task(launcher.poll(), name="PLC status poll"),
-                group.create_task(launcher.run_sender(), name="PLC command sender"),
-            ]
+            helpers = [group.create_task(run(), name=name) for name, run in rig.beside]
             try:
-                await _first_status(launcher, plc)
-                log.info("run started: %s, %s s", rig.rig.mode, settings.duration_s)
+                if rig.ready is not None:
+                    await rig.ready()
+                log.info("run started: %s", rig.started)
                 result = await loop.run(settings.duration_s)
             except Exception as error:
                 failure = error
@@ -237,43 +241,96 @@ async def _run_with_drivers(
                     task.cancel()
         if failure is not None:
             raise failure
-        links = LinkDetails(
+        links = rig.links() if rig.links is not None else None
+        rig.notes.extend(_command_notes(rig.launcher.counts))
+        # the notes list is the rig's: stopping its emulators may still add to it
+        return RunResult(
+            settings.rig.rig.mode, settings, result, tuple(rig.emulated), rig.notes, links
+        )
+
+
+async def build_sim_rig(
+    settings: RunSettings, scenario: ScenarioConfig, stack: AsyncExitStack
+) -> Rig:
+    """``sim``: the in-process sensor model and PLC model on one simulated clock."""
+    real = SimulatedScenario(
+        scenario.scenario.name,
+        settings.duration_s,
+        build_targets(scenario, "real"),
+        RadarSensor(radar_parameters(scenario.radar)),
+        scan_pattern(scenario.radar),
+    )
+    source = SimulatedRadar(real, settings.seed, settings.duration_s, SimClock())
+    launcher = InProcessLauncher(PlcModel(load_plc_emulator(EMULATED_PLC_SETTINGS).settings()))
+    started = f"sim, {settings.duration_s} s of simulated time"
+    return Rig(source, launcher, build_targets(scenario), started)
+
+
+async def build_driver_rig(
+    settings: RunSettings, scenario: ScenarioConfig, stack: AsyncExitStack
+) -> Rig:
+    """``emulate`` and ``bench``: the radar and PLC drivers, on the emulators (child
+    processes) or the rig's devices; the PLC's status poll and command sender beside the loop."""
+    rig = settings.rig
+    bench = rig.rig.mode == "bench"
+    emulated: list[str] = []
+    notes: list[str] = []
+    radar = await _radar(stack, settings, bench, emulated, notes)
+    plc = await _plc(stack, settings, bench, emulated, notes)
+    radar_cfg = scenario.radar
+    await radar.set_rpm(radar_cfg.rpm)
+    await radar.set_mode(RadarMode.ROTATING)
+    stack.push_async_callback(_radar_standby, radar)
+    radar_emulated = not bench or "radar" in emulated
+    sweep = scan_pattern(radar_cfg).dwell_sweep_rad
+    source = DriverRadar(radar, sweep, "device" if radar_emulated else "run")
+    launcher = PlcLauncher(plc)
+    try:
+        await launcher.prepare()
+    except DriverError as error:
+        raise HilError(
+            f"{plc.name} is connected but did not answer ({plc.health().last_error}); "
+            "check the unit id and the register map"
+        ) from error
+    # truth for scoring: injected targets always; real ones only where we emulate them
+    truth = build_targets(scenario) if radar_emulated else build_targets(scenario, "injected")
+
+    def links() -> LinkDetails:
+        return LinkDetails(
             radar.health(),
             plc.health(),
             source.longest_silence_s,
             launcher.counts,
             launcher.delivery,
         )
-        notes.extend(_command_notes(launcher.counts))
-        return CampaignResult(rig.rig.mode, settings, result, tuple(emulated), notes, links)
 
+    async def ready() -> None:
+        await _first_status(launcher, plc)
 
-def _loop(
-    settings: CampaignSettings,
-    scenario: ScenarioConfig,
-    source: SimulatedRadar | DriverRadar,
-    launcher: InProcessLauncher | PlcLauncher,
-    truth: TargetSet,
-    on_cycle: OnCycle | None,
-) -> FireControlLoop:
-    injector = Injector(scenario, settings.seed)
-    loop = FireControlLoop(
+    return Rig(
         source,
         launcher,
-        build_tracker(settings.rig),
-        build_engagement(settings.rig),
-        beamwidth_az_rad=math.radians(scenario.radar.beamwidth_deg),
-        injector=injector if len(injector) else None,
-        truth=truth,
-        operator_armed=settings.armed,
+        truth,
+        f"{rig.rig.mode}, {settings.duration_s} s",
+        (("PLC status poll", launcher.poll), ("PLC command sender", launcher.run_sender)),
+        ready,
+        emulated,
+        notes,
+        links,
     )
-    loop.on_cycle = on_cycle
-    return loop
+
+
+RIG_BUILDERS: dict[str, RigBuilder] = {
+    "sim": build_sim_rig,
+    "emulate": build_driver_rig,
+    "bench": build_driver_rig,
+}
+"""Each rig mode's builder of what the loop talks to; a mode not here cannot run the loop."""
 
 
 async def _radar(
     stack: AsyncExitStack,
-    settings: CampaignSettings,
+    settings: RunSettings,
     bench: bool,
     emulated: list[str],
     notes: list[str],
@@ -311,7 +368,7 @@ async def _radar(
 
 async def _plc(
     stack: AsyncExitStack,
-    settings: CampaignSettings,
+    settings: RunSettings,
     bench: bool,
     emulated: list[str],
     notes: list[str],
