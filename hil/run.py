@@ -34,7 +34,8 @@ from typing import Any
 
 from drivers.errors import DriverError
 from drivers.plc.driver import PlcDriver, PlcEndpoint
-from drivers.radar.driver import RadarDriver
+from drivers.plc.transaction import TransactionTap
+from drivers.radar.driver import BytesTap, RadarDriver
 from drivers.radar.messages import RadarMode
 from firmware_stubs.plc.model import PlcModel
 from hil.config.loader import load_plc_emulator
@@ -140,9 +141,20 @@ class Rig:
     """The links' details once the loop has ended (None: the rig has no device links)."""
 
 
-RigBuilder = Callable[["RunSettings", ScenarioConfig, AsyncExitStack], Awaitable[Rig]]
-"""Builds a rig mode's ``Rig`` for a run over the resited scenario; what it opens (processes,
-drivers) it leaves on the exit stack, closed after the launcher was made safe."""
+@dataclass(frozen=True)
+class DeviceTaps:
+    """What the drivers of a run hand to the recorder: every raw radar chunk as received
+    (``drivers.radar.driver.BytesTap``) and every PLC request with its answer
+    (``drivers.plc.driver.TransactionTap``). None: not tapped."""
+
+    radar_bytes: BytesTap | None = None
+    plc_transactions: TransactionTap | None = None
+
+
+RigBuilder = Callable[["RunSettings", ScenarioConfig, AsyncExitStack, DeviceTaps], Awaitable[Rig]]
+"""Builds a rig mode's ``Rig`` for a run over the resited scenario, its drivers tapped by the
+``DeviceTaps``; what it opens (processes, drivers) it leaves on the exit stack, closed after
+the launcher was made safe."""
 
 ObserverFactory = Callable[[Rig], Sequence[CycleObserver]]
 """The caller's observers of a run, made once its rig is built (they may act on the rig)."""
@@ -189,15 +201,17 @@ async def perform_run(
     settings: RunSettings,
     observers: ObserverFactory | None = None,
     stop: StopSwitch | None = None,
+    taps: DeviceTaps | None = None,
 ) -> RunResult:
     """One run of the loop on the settings' rig (see the module doc). ``observers`` adds the
-    caller's observers of every cycle; ``stop`` lets a signal handler end the run early."""
+    caller's observers of every cycle; ``stop`` lets a signal handler end the run early;
+    ``taps`` receive the drivers' raw traffic (a recording)."""
     mode = settings.rig.rig.mode
     builder = RIG_BUILDERS.get(mode)
     if builder is None:
         raise HilError(f"rig mode {mode!r} cannot run the loop (replay is not implemented yet)")
     try:
-        return await _perform(settings, builder, observers, stop or StopSwitch())
+        return await _perform(settings, builder, observers, stop or StopSwitch(), taps)
     except DriverError as error:
         raise HilError(
             f"{error} (the run stopped; the launcher was made safe if reachable)"
@@ -209,10 +223,11 @@ async def _perform(
     builder: RigBuilder,
     observers: ObserverFactory | None,
     stop: StopSwitch,
+    taps: DeviceTaps | None,
 ) -> RunResult:
     scenario = resite(settings.scenario, settings.rig)
     async with AsyncExitStack() as stack:
-        rig = await builder(settings, scenario, stack)
+        rig = await builder(settings, scenario, stack, taps or DeviceTaps())
         injector = Injector(scenario, settings.seed)
         loop = FireControlLoop(
             rig.source,
@@ -250,7 +265,7 @@ async def _perform(
 
 
 async def build_sim_rig(
-    settings: RunSettings, scenario: ScenarioConfig, stack: AsyncExitStack
+    settings: RunSettings, scenario: ScenarioConfig, stack: AsyncExitStack, taps: DeviceTaps
 ) -> Rig:
     """``sim``: the in-process sensor model and PLC model on one simulated clock."""
     real = SimulatedScenario(
@@ -267,7 +282,7 @@ async def build_sim_rig(
 
 
 async def build_driver_rig(
-    settings: RunSettings, scenario: ScenarioConfig, stack: AsyncExitStack
+    settings: RunSettings, scenario: ScenarioConfig, stack: AsyncExitStack, taps: DeviceTaps
 ) -> Rig:
     """``emulate`` and ``bench``: the radar and PLC drivers, on the emulators (child
     processes) or the rig's devices; the PLC's status poll and command sender beside the loop."""
@@ -275,8 +290,8 @@ async def build_driver_rig(
     bench = rig.rig.mode == "bench"
     emulated: list[str] = []
     notes: list[str] = []
-    radar = await _radar(stack, settings, bench, emulated, notes)
-    plc = await _plc(stack, settings, bench, emulated, notes)
+    radar = await _radar(stack, settings, bench, emulated, notes, taps.radar_bytes)
+    plc = await _plc(stack, settings, bench, emulated, notes, taps.plc_transactions)
     radar_cfg = scenario.radar
     await radar.set_rpm(radar_cfg.rpm)
     await radar.set_mode(RadarMode.ROTATING)
@@ -334,10 +349,11 @@ async def _radar(
     bench: bool,
     emulated: list[str],
     notes: list[str],
+    tap: BytesTap | None,
 ) -> RadarDriver:
     rig = settings.rig
     if bench:
-        driver = RadarDriver(rig.radar.url, rig.radar.baud, clock_sync_interval_s=1.0)
+        driver = RadarDriver(rig.radar.url, rig.radar.baud, clock_sync_interval_s=1.0, on_bytes=tap)
         await stack.enter_async_context(driver)
         try:
             await driver.wait_up(BENCH_CONNECT_S)
@@ -360,7 +376,7 @@ async def _radar(
         *site_overrides(rig),
     )
     stack.push_async_callback(_stop_stub, stub, "radar", notes)
-    driver = RadarDriver(stub.url, rig.radar.baud, clock_sync_interval_s=1.0)
+    driver = RadarDriver(stub.url, rig.radar.baud, clock_sync_interval_s=1.0, on_bytes=tap)
     await stack.enter_async_context(driver)
     await driver.wait_up(5.0)
     return driver
@@ -372,6 +388,7 @@ async def _plc(
     bench: bool,
     emulated: list[str],
     notes: list[str],
+    tap: TransactionTap | None,
 ) -> PlcDriver:
     link = settings.rig.plc
 
@@ -381,6 +398,7 @@ async def _plc(
             unit_id=link.unit_id,
             timeout_s=link.timeout_s,
             retries=link.retries,
+            on_transaction=tap,
         )
 
     if bench:
