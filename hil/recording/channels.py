@@ -23,6 +23,9 @@ RUN_METADATA = "hil.run"
 """Name of the metadata record with the run's identity (keys: see ``run_metadata``)."""
 CLOSE_METADATA = "hil.recording"
 """Name of the metadata record ``Recorder.close`` writes last (messages written and dropped)."""
+RECOVERY_METADATA = "hil.recovery"
+"""Name of the metadata record ``hil record recover`` adds (source file, messages kept, why the
+source's reading stopped)."""
 ICD_VERSIONS = {
     "icd_radar": "radar-turntable-serial v1 rev 1.1",
     "icd_plc": "launcher-plc-modbus v1 rev 1.1",

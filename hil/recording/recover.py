@@ -16,6 +16,7 @@ from mcap.records import Attachment, Channel, Message, Metadata, Schema
 from mcap.writer import CompressionType, Writer
 
 from hil.errors import RecordingError
+from hil.recording.channels import RECOVERY_METADATA
 from hil.recording.reader import Recording
 from hil.recording.writer import DEFAULT_CHUNK_SIZE, INDEXES, LIBRARY
 
@@ -90,11 +91,20 @@ def recover(source: Path, out: Path | None = None) -> RecoveryReport:
                             record.media_type,
                             record.data,
                         )
-                writer.finish()
+                writer.add_metadata(
+                    RECOVERY_METADATA,
+                    {
+                        "source": source.name,
+                        "messages_kept": str(kept),
+                        "stopped": recording.scan_stopped or "",
+                    },
+                )
+                writer.finish()  # type: ignore[no-untyped-call]  # mcap leaves it unannotated
             os.replace(partial, out)
         except (OSError, McapError) as error:
-            partial.unlink(missing_ok=True)
             raise RecordingError(f"{out}: cannot write the recovered recording: {error}") from error
+        finally:
+            partial.unlink(missing_ok=True)
         stopped = recording.scan_stopped
         lost = recording.size_bytes - recording.scan_end_offset if stopped else 0
     return RecoveryReport(source, out, kept, lost, stopped)

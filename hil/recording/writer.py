@@ -42,7 +42,11 @@ LIBRARY = f"hil-testbed/{__version__}"
 INDEXES = IndexType.CHUNK | IndexType.ATTACHMENT | IndexType.METADATA
 """No per-message index records: they cost 16 bytes a message (as much as a small message) and the
 reader skips chunks by the chunk index's time range; a topic filter reads each chunk in range."""
-COMPRESSIONS = {"zstd": CompressionType.ZSTD, "lz4": CompressionType.LZ4, "none": CompressionType.NONE}
+COMPRESSIONS = {
+    "zstd": CompressionType.ZSTD,
+    "lz4": CompressionType.LZ4,
+    "none": CompressionType.NONE,
+}
 
 
 class _Queued(NamedTuple):
@@ -113,7 +117,7 @@ class Recorder:
             )
             self._writer.start(profile="", library=LIBRARY)
             self._declare(channels, metadata or {}, attachments)
-            self._writer.flush()
+            self._writer.flush()  # type: ignore[no-untyped-call]  # mcap leaves it unannotated
         except (OSError, McapError) as error:
             self._file.close()
             raise RecordingError(f"cannot write recording {path}: {error}") from error
@@ -164,7 +168,9 @@ class Recorder:
             raise RecordingError(f"recording {self.path} is closed; nothing more can be recorded")
         channel_id = self._channel_ids.get(topic)
         if channel_id is None:
-            raise ValueError(f"topic {topic!r} was not declared; declared: {sorted(self._channel_ids)}")
+            raise ValueError(
+                f"topic {topic!r} was not declared; declared: {sorted(self._channel_ids)}"
+            )
         try:
             self._queue.put_nowait(_Queued(channel_id, log_time_ns, payload))
         except queue.Full:
@@ -235,7 +241,7 @@ class Recorder:
         self._file.close()
 
     def _flush(self) -> None:
-        self._writer.flush()
+        self._writer.flush()  # type: ignore[no-untyped-call]  # mcap leaves it unannotated
         if self._fsync:
             os.fsync(self._file.fileno())
 
@@ -247,7 +253,7 @@ class Recorder:
                 "messages_dropped": str(self._dropped_full + self._dropped_failed),
             },
         )
-        self._writer.finish()
+        self._writer.finish()  # type: ignore[no-untyped-call]  # mcap leaves it unannotated
         self._file.flush()
         if self._fsync:
             os.fsync(self._file.fileno())
