@@ -36,6 +36,12 @@ def register(commands: Any) -> None:
     )
     info.add_argument("file", type=Path, metavar="FILE")
     info.add_argument("--json", action="store_true", help="one JSON object")
+    info.add_argument(
+        "--quick",
+        action="store_true",
+        help="read only the summary of a finished file (default: also read every chunk and "
+        "check its CRC, which takes about a second per GB)",
+    )
     info.set_defaults(handler=run_info)
     repair = actions.add_parser(
         "recover",
@@ -51,7 +57,7 @@ def register(commands: Any) -> None:
 def run_info(args: argparse.Namespace) -> int:
     try:
         with Recording(args.file) as recording:
-            info = recording.info()
+            info = recording.info(verify=not args.quick)
     except RecordingError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -114,7 +120,10 @@ def render_info(info: RecordingInfo) -> str:
     """The text form of ``hil record info``: one fact per line, topics as a table."""
     run = info.metadata.get(RUN_METADATA, {})
     closing = info.metadata.get(CLOSE_METADATA, {})
-    state = "complete" if info.complete else "UNFINISHED (read up to its last complete chunk)"
+    if not info.complete:
+        state = "UNFINISHED (read up to its last complete chunk)"
+    else:
+        state = "complete" if info.problem is None else "CORRUPT (see the error below)"
     lines = [
         f"file      {info.path}",
         f"size      {info.size_bytes} bytes, {state}",

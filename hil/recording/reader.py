@@ -258,11 +258,18 @@ class Recording:
                 found[item.record.name] = dict(item.record.metadata)
         return found
 
-    def info(self) -> RecordingInfo:
+    def info(self, *, verify: bool = True) -> RecordingInfo:
         """Topics, counts, time span, metadata and attachments; an unfinished file is scanned
-        (``problem`` says where its complete part ends)."""
+        (``problem`` says where its complete part ends). A finished file is described from its
+        summary and, with ``verify``, every chunk is read and its CRC checked (``problem`` names
+        the first bad one)."""
         if self.complete:
-            return self._indexed_info()
+            info = self._indexed_info()
+            if verify:
+                for _ in self.scan(allow_truncated=True):
+                    pass
+                info.problem = self.scan_stopped
+            return info
         info = RecordingInfo(self.path, self.size_bytes, complete=False)
         counts: Counter[int] = Counter()
         for item in self.scan(allow_truncated=True):

@@ -14,6 +14,7 @@ loop clock onto it once per run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -119,7 +120,7 @@ class Recorder:
             self._declare(channels, metadata or {}, attachments)
             self._writer.flush()  # type: ignore[no-untyped-call]  # mcap leaves it unannotated
         except (OSError, McapError) as error:
-            self._file.close()
+            _close_quietly(self._file)
             raise RecordingError(f"cannot write recording {path}: {error}") from error
         self._thread = threading.Thread(target=self._run, name="hil-recorder", daemon=True)
         self._thread.start()
@@ -229,6 +230,8 @@ class Recorder:
                     self._guarded(self._writer.add_message, *item, item.log_time_ns)
                     if self._error is None:
                         self._written += 1
+                    else:
+                        self._dropped_failed += 1
                     unflushed = True
                 else:
                     self._dropped_failed += 1
@@ -238,7 +241,7 @@ class Recorder:
                     unflushed = False
                 next_flush_s = time.monotonic() + self._flush_interval_s
         self._guarded(self._finish)
-        self._file.close()
+        _close_quietly(self._file)
 
     def _flush(self) -> None:
         self._writer.flush()  # type: ignore[no-untyped-call]  # mcap leaves it unannotated
@@ -265,5 +268,14 @@ class Recorder:
         try:
             action(*args)
         except (OSError, McapError, ValueError) as error:
-            self._error = f"writing recording {self.path} failed: {error}"
+            self._error = (
+                f"writing recording {self.path} failed: {error} (what was written before its "
+                "last flush is readable; hil record recover makes it a valid file)"
+            )
             log.error("%s; messages from now on are dropped and counted", self._error)
+
+
+def _close_quietly(file: IO[bytes]) -> None:
+    """Close a file whose write already failed (closing flushes, and would fail again)."""
+    with contextlib.suppress(OSError):
+        file.close()
