@@ -127,7 +127,7 @@ def test_track_arrows_point_along_velocity() -> None:
     entity = update["entities"][0]
     assert entity["id"] == "track/7" and entity["texts"][0]["text"] == "T7"
     direction = rotate(entity["arrows"][0]["pose"]["orientation"], np.array([1.0, 0.0, 0.0]))
-    np.testing.assert_allclose(direction, velocity[0] / np.linalg.norm(velocity), atol=1e-12)
+    np.testing.assert_allclose(direction, velocity[0] / np.linalg.norm(velocity), atol=1e-6)
     assert update["deletions"][0]["type"] == foxglove.DELETE_ALL
 
 

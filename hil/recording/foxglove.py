@@ -40,6 +40,11 @@ DELETE_ALL = 1
 LINE_STRIP = 0
 """foxglove.LinePrimitive.type LINE_STRIP."""
 
+DISPLAY_DECIMALS_M = 3
+"""Track positions on display topics are rounded to the millimetre (shorter JSON; the exact
+values are in the binary cycle topics)."""
+QUATERNION_DECIMALS = 7
+"""Arrow orientations rounded to 1e-7 (about 0.00001°)."""
 Vector = npt.ArrayLike
 
 
@@ -74,7 +79,7 @@ def detections_update(
             "size": _vector3((size_m, size_m, size_m)),
             "color": _colour(DETECTION_COLOUR),
         }
-        for position in positions
+        for position in positions.tolist()
     ]
     return {
         "deletions": [],
@@ -105,18 +110,30 @@ def tracks_update(
             f"tracks_update: {len(ids)} ids, {len(positions)} positions, "
             f"{len(velocities)} velocities and {len(confirmed_mask)} confirmed flags must agree"
         )
+    speeds = np.linalg.norm(velocities, axis=1)
+    yaws = np.arctan2(velocities[:, 1], velocities[:, 0])
+    pitches = np.arctan2(velocities[:, 2], np.hypot(velocities[:, 0], velocities[:, 1]))
+    orientations = _quaternions(yaws, pitches)
+    labels_at = np.round(positions + np.array([0.0, 0.0, 2 * size_m]), DISPLAY_DECIMALS_M)
+    positions = np.round(positions, DISPLAY_DECIMALS_M)
+    cube_size = _vector3((size_m, size_m, size_m))
     entities = []
-    for track_id, position, velocity, is_confirmed in zip(
-        ids.tolist(), positions, velocities, confirmed_mask.tolist(), strict=True
+    for track_id, position, label_at, speed, orientation, is_confirmed in zip(
+        ids.tolist(),
+        positions.tolist(),
+        labels_at.tolist(),
+        speeds.tolist(),
+        orientations,
+        confirmed_mask.tolist(),
+        strict=True,
     ):
         colour = _colour(CONFIRMED_COLOUR if is_confirmed else TENTATIVE_COLOUR)
-        speed = float(np.linalg.norm(velocity))
         arrows = []
         if speed > 0.0:
             length = speed * lead_time_s
             arrows.append(
                 {
-                    "pose": _pose(position, _direction_quaternion(velocity)),
+                    "pose": _pose(position, orientation),
                     "shaft_length": 0.8 * length,
                     "shaft_diameter": size_m / 4,
                     "head_length": 0.2 * length,
@@ -130,10 +147,10 @@ def tracks_update(
                 t_ns,
                 frame_id,
                 f"track/{track_id}",
-                cubes=[{"pose": _pose(position), "size": _vector3((size_m,) * 3), "color": colour}],
+                cubes=[{"pose": _pose(position), "size": cube_size, "color": colour}],
                 arrows=arrows,
-                texts=[_text(position + np.array([0.0, 0.0, 2 * size_m]), label, colour)],
-                metadata=[{"key": "confirmed", "value": str(is_confirmed).lower()}],
+                texts=[_text(label_at, label, colour)],
+                metadata=[{"key": "confirmed", "value": "true" if is_confirmed else "false"}],
             )
         )
     return {"deletions": [_delete_all(t_ns)], "entities": entities}
@@ -160,7 +177,7 @@ def rig_pose(
         "timestamp": _time(t_ns),
         "parent_frame_id": parent_frame_id,
         "child_frame_id": child_frame_id,
-        "translation": _vector3(translation[0]),
+        "translation": _vector3(translation[0].tolist()),
         "rotation": _quaternion(yaw, elevation_rad),
     }
 
@@ -194,10 +211,10 @@ def engagement_markers(
             lines=[
                 {
                     "type": LINE_STRIP,
-                    "pose": _pose(np.zeros(3)),
+                    "pose": _pose((0.0, 0.0, 0.0)),
                     "thickness": 3.0,
                     "scale_invariant": True,
-                    "points": [_vector3(launcher[0]), _vector3(target)],
+                    "points": [_vector3(launcher[0].tolist()), _vector3(target)],
                     "color": colour,
                     "colors": [],
                     "indices": [],
@@ -205,7 +222,9 @@ def engagement_markers(
             ],
             texts=[_text(target, label, colour)],
         )
-        for engagement_id, target, label in zip(engagement_ids, targets, labels, strict=True)
+        for engagement_id, target, label in zip(
+            engagement_ids, targets.tolist(), labels, strict=True
+        )
     ]
     return {"deletions": [_delete_all(t_ns)], "entities": entities}
 
@@ -245,7 +264,7 @@ def _delete_all(t_ns: int) -> dict[str, Any]:
     return {"timestamp": _time(t_ns), "type": DELETE_ALL, "id": ""}
 
 
-def _text(position: npt.NDArray[np.float64], text: str, colour: dict[str, float]) -> dict[str, Any]:
+def _text(position: Sequence[float], text: str, colour: dict[str, float]) -> dict[str, Any]:
     return {
         "pose": _pose(position),
         "billboard": True,
@@ -263,18 +282,16 @@ def _time(t_ns: int) -> dict[str, int]:
     return {"sec": sec, "nsec": nsec}
 
 
-def _pose(
-    position: npt.NDArray[np.float64], orientation: dict[str, float] | None = None
-) -> dict[str, Any]:
+def _pose(position: Sequence[float], orientation: dict[str, float] | None = None) -> dict[str, Any]:
     return {
         "position": _vector3(position),
         "orientation": orientation or {"x": 0.0, "y": 0.0, "z": 0.0, "w": 1.0},
     }
 
 
-def _vector3(values: Sequence[float] | npt.NDArray[np.float64]) -> dict[str, float]:
-    x, y, z = (float(value) for value in values)
-    return {"x": x, "y": y, "z": z}
+def _vector3(values: Sequence[float]) -> dict[str, float]:
+    x, y, z = values
+    return {"x": float(x), "y": float(y), "z": float(z)}
 
 
 def _colour(rgba: tuple[float, float, float, float]) -> dict[str, float]:
@@ -282,10 +299,16 @@ def _colour(rgba: tuple[float, float, float, float]) -> dict[str, float]:
     return {"r": r, "g": g, "b": b, "a": a}
 
 
-def _direction_quaternion(direction: npt.NDArray[np.float64]) -> dict[str, float]:
-    """The rotation taking +x onto ``direction`` (ENU), without roll."""
-    x, y, z = (float(v) for v in direction)
-    return _quaternion(math.atan2(y, x), math.atan2(z, math.hypot(x, y)))
+def _quaternions(
+    yaws_rad: npt.NDArray[np.float64], pitches_up_rad: npt.NDArray[np.float64]
+) -> list[dict[str, float]]:
+    """``_quaternion`` for arrays of yaws and pitches: the rotations taking +x onto each
+    direction, without roll."""
+    sz, cz = np.sin(yaws_rad / 2), np.cos(yaws_rad / 2)
+    sy, cy = np.sin(-pitches_up_rad / 2), np.cos(-pitches_up_rad / 2)
+    parts = np.stack([-sz * sy, cz * sy, sz * cy, cz * cy], axis=1)
+    parts = np.round(parts, QUATERNION_DECIMALS).tolist()
+    return [{"x": x, "y": y, "z": z, "w": w} for x, y, z, w in parts]
 
 
 def _quaternion(yaw_rad: float, pitch_up_rad: float) -> dict[str, float]:

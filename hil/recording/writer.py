@@ -226,12 +226,8 @@ class Recorder:
             if item is _STOP:
                 break
             if isinstance(item, _Queued):
-                if self._error is None:
-                    self._guarded(self._writer.add_message, *item, item.log_time_ns)
-                    if self._error is None:
-                        self._written += 1
-                    else:
-                        self._dropped_failed += 1
+                if self._guarded(self._writer.add_message, *item, item.log_time_ns):
+                    self._written += 1
                     unflushed = True
                 else:
                     self._dropped_failed += 1
@@ -261,10 +257,11 @@ class Recorder:
         if self._fsync:
             os.fsync(self._file.fileno())
 
-    def _guarded(self, action: Any, *args: Any) -> None:
-        """Run one writer action; the first failure is logged and stops all writing."""
+    def _guarded(self, action: Any, *args: Any) -> bool:
+        """Run one writer action; False if it failed or writing had already failed. The first
+        failure is logged and stops all writing."""
         if self._error is not None:
-            return
+            return False
         try:
             action(*args)
         except (OSError, McapError, ValueError) as error:
@@ -273,6 +270,8 @@ class Recorder:
                 "last flush is readable; hil record recover makes it a valid file)"
             )
             log.error("%s; messages from now on are dropped and counted", self._error)
+            return False
+        return True
 
 
 def _close_quietly(file: IO[bytes]) -> None:
