@@ -114,6 +114,32 @@ def test_undeclared_topic_and_non_finite_json_are_refused(tmp_path: Path) -> Non
             recorder.record_json("/status", T0_NS, {"n": float("nan")})
 
 
+def test_an_existing_recording_is_never_overwritten_unless_asked(tmp_path: Path) -> None:
+    path = tmp_path / "run.mcap"
+    write_steady(path, 10)
+    before = path.read_bytes()
+    with pytest.raises(RecordingError, match="already exists; choose another path"):
+        Recorder(path, CHANNELS)
+    assert path.read_bytes() == before
+    Recorder(path, CHANNELS, overwrite=True).close()
+    with Recording(path) as recording:
+        assert recording.info().messages == 0
+
+
+def test_file_order_reads_the_same_messages_as_recorded(tmp_path: Path) -> None:
+    """Out-of-order log times (a raw byte stamped before the cycle that follows it was queued):
+    log-time order sorts them, file order keeps them as recorded."""
+    path = tmp_path / "run.mcap"
+    times = [T0_NS + offset for offset in (0, 30, 10, 20, 50, 40)]
+    with Recorder(path, CHANNELS) as recorder:
+        for n, t_ns in enumerate(times):
+            recorder.record("/cycle", t_ns, struct.pack("<Q", n))
+    with Recording(path) as recording:
+        by_time = [m.log_time_ns for m in recording.messages()]
+        as_recorded = [m.log_time_ns for m in recording.messages(file_order=True)]
+    assert by_time == sorted(times) and as_recorded == times
+
+
 def test_unwritable_path_is_one_recording_error(tmp_path: Path) -> None:
     with pytest.raises(RecordingError, match=r"cannot create recording .*missing"):
         Recorder(tmp_path / "missing" / "run.mcap", CHANNELS)
@@ -158,7 +184,7 @@ def test_a_failing_write_is_logged_once_and_the_rest_counted_as_dropped(
     read_end = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     try:
         with caplog.at_level(logging.WARNING, logger="hil.recording.writer"):
-            recorder = Recorder(fifo, CHANNELS, chunk_size=64)
+            recorder = Recorder(fifo, CHANNELS, chunk_size=64, overwrite=True)
             for n in range(20):
                 recorder.record("/cycle", T0_NS + n, struct.pack("<Q", n))
             stats = recorder.close()
@@ -172,7 +198,7 @@ def test_a_failing_write_is_logged_once_and_the_rest_counted_as_dropped(
 
 def test_a_disk_full_at_start_is_one_recording_error() -> None:
     with pytest.raises(RecordingError, match="cannot write recording /dev/full"):
-        Recorder(Path("/dev/full"), CHANNELS)
+        Recorder(Path("/dev/full"), CHANNELS, overwrite=True)
 
 
 def test_empty_not_mcap_and_missing_files_are_one_recording_error(tmp_path: Path) -> None:

@@ -164,9 +164,11 @@ class Recording:
         end_ns: int | None = None,
         *,
         allow_truncated: bool = False,
+        file_order: bool = False,
     ) -> Iterator[RecordedMessage]:
         """Messages of ``topics`` (all if None) with ``start_ns ≤ log_time_ns < end_ns``, in log
-        time order (file order for an unfinished file)."""
+        time order, or in the order they were recorded with ``file_order`` (about twice as fast;
+        always so for an unfinished file)."""
         wanted = None if topics is None else frozenset(topics)
         if not self.complete:
             for item in self.scan(allow_truncated=allow_truncated):
@@ -175,7 +177,10 @@ class Recording:
         try:
             reader = self._seeking(validate_crcs=True)
             for schema, channel, message in reader.iter_messages(
-                topics=wanted, starting_at=start_ns, ending_before=end_ns
+                topics=wanted,
+                starting_at=start_ns,
+                ending_before=end_ns,
+                log_time_order=not file_order,
             ):
                 name = "" if schema is None else schema.name
                 yield RecordedMessage(channel.topic, message.log_time, message.data, name)

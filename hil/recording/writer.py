@@ -72,8 +72,9 @@ class RecordingStats:
 
 class Recorder:
     """Writes ``channels`` (declared up front), ``metadata`` (record name → key → value) and
-    ``attachments`` to ``path``, then messages from ``record``. Use as a context manager or call
-    ``close()`` (safe twice); ``record`` and ``close`` belong to one thread, the loop's."""
+    ``attachments`` to ``path`` (an existing file is refused unless ``overwrite``), then
+    messages from ``record``. Use as a context manager or call ``close()`` (safe twice);
+    ``record`` and ``close`` belong to one thread, the loop's."""
 
     def __init__(
         self,
@@ -87,6 +88,7 @@ class Recorder:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         compression: str = "zstd",
         fsync: bool = False,
+        overwrite: bool = False,
     ) -> None:
         topics = [channel.topic for channel in channels]
         if len(set(topics)) != len(topics):
@@ -106,7 +108,12 @@ class Recorder:
         self._error: str | None = None
         self._stats: RecordingStats | None = None
         try:
-            self._file: IO[bytes] = path.open("wb")
+            self._file: IO[bytes] = path.open("wb" if overwrite else "xb")
+        except FileExistsError as error:
+            raise RecordingError(
+                f"recording {path} already exists; choose another path or move it away "
+                "(a recording is never overwritten)"
+            ) from error
         except OSError as error:
             raise RecordingError(f"cannot create recording {path}: {error.strerror}") from error
         try:
