@@ -242,6 +242,7 @@ def test_recover_keeps_every_complete_message_at_any_cut(tmp_path: Path) -> None
     for cut_at in range(8, len(whole), max(1, len(whole) // 40)):
         cut = tmp_path / "cut.mcap"
         cut.write_bytes(whole[:cut_at])
+        (tmp_path / "fixed.mcap").unlink(missing_ok=True)
         report = recover(cut, tmp_path / "fixed.mcap")
         with Recording(report.out) as fixed:
             assert fixed.complete
@@ -295,7 +296,7 @@ def test_any_damage_is_a_recording_error_never_another_exception(tmp_path: Path)
             with Recording(damaged) as recording:
                 recording.info()
                 list(recording.messages(allow_truncated=True))
-            recover(damaged, tmp_path / "fixed.mcap")
+            recover(damaged, tmp_path / f"fixed{trial}.mcap")
         except RecordingError as error:
             problems.append(str(error))
         assert all("\n" not in problem for problem in problems)

@@ -124,6 +124,7 @@ def test_truncated_file_info_shows_the_readable_part_and_recover_fixes_it(
     fixed = tmp_path / "run.recovered.mcap"
     assert f"recovered {readable['messages']} messages into {fixed}" in done.stdout
     assert hil("record", "info", str(fixed)).returncode == 0
+    assert_one_error_line(hil("record", "recover", str(path)), "already exists")
     assert_one_error_line(hil("record", "recover", str(path), str(path)), "must not overwrite")
 
 
@@ -138,10 +139,12 @@ def test_sigkilled_recorder_recovers_missing_at_most_the_last_second(tmp_path: P
     try:
         assert child.stdout is not None
         first_ns = None
-        for line in child.stdout:  # wait for 2.5 s of the child's recording, as it reports it
+        # wait for 2.9 s of the child's recording, as it reports it: just before its sixth
+        # flush (every 0.5 s), where a kill loses the most
+        for line in child.stdout:
             t_ns = int(line.split()[1])
             first_ns = first_ns or t_ns
-            if t_ns - first_ns > 2.5 * NS_PER_S:
+            if t_ns - first_ns > 2.9 * NS_PER_S:
                 break
         child.send_signal(signal.SIGKILL)
         rest = child.stdout.read()  # what it recorded between our last read and the kill

@@ -41,10 +41,13 @@ def default_out(source: Path) -> Path:
 def recover(source: Path, out: Path | None = None) -> RecoveryReport:
     """Write the complete part of ``source`` to ``out`` (default ``default_out(source)``) as a
     finished recording. ``out`` must differ from ``source``; it is written to a temporary name
-    beside it and renamed, so ``out`` is never left half-written."""
+    beside it and renamed, so ``out`` is never left half-written; an existing ``out`` is
+    refused."""
     out = default_out(source) if out is None else out
     if out.resolve() == source.resolve():
         raise RecordingError(f"{out}: the recovered file must not overwrite the damaged one")
+    if out.exists():
+        raise RecordingError(f"{out} already exists; name another OUT or move it away")
     partial = out.with_name(f".{out.name}.partial")
     kept = 0
     with Recording(source) as recording:
