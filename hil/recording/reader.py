@@ -28,11 +28,12 @@ from mcap.records import (
     Chunk,
     DataEnd,
     Footer,
+    McapRecord,
     Message,
     Metadata,
     Schema,
 )
-from mcap.stream_reader import MAGIC_SIZE, StreamReader, breakup_chunk
+from mcap.stream_reader import MAGIC_SIZE, StreamReader, breakup_chunk, get_chunk_data_stream
 
 from hil.errors import RecordingError
 
@@ -187,10 +188,14 @@ class Recording:
         except DECODE_ERRORS as error:
             raise RecordingError(f"{self.path}: corrupt: {error}; {RECOVER_HINT}") from error
 
-    def scan(self, *, allow_truncated: bool = False) -> Iterator[ScanItem]:
+    def scan(
+        self, *, allow_truncated: bool = False, open_chunks: bool = True
+    ) -> Iterator[ScanItem]:
         """Every schema, channel, message, metadata and attachment in file order, chunk by chunk,
         up to the last complete chunk. An incomplete or corrupt tail raises ``RecordingError``
-        unless ``allow_truncated``; ``self.scan_stopped`` then says where and why."""
+        unless ``allow_truncated``; ``self.scan_stopped`` then says where and why. Without
+        ``open_chunks`` each chunk is only decompressed and its CRC checked, and nothing inside
+        it is yielded (a fast check of the whole file)."""
         self._scan_channels = {}
         schemas: dict[int, Schema] = {}
         self.scan_stopped = None
@@ -202,11 +207,13 @@ class Recording:
         while True:
             try:
                 record = next(records)
-                inner = (
-                    breakup_chunk(record, validate_crc=True)
-                    if isinstance(record, Chunk)
-                    else [record]
-                )
+                inner: list[McapRecord] = [record]
+                if isinstance(record, Chunk):
+                    if open_chunks:
+                        inner = breakup_chunk(record, validate_crc=True)
+                    else:
+                        get_chunk_data_stream(record, validate_crc=True)
+                        inner = []
             except StopIteration:
                 break
             except (EndOfFile, RecordLengthLimitExceeded):
@@ -238,15 +245,13 @@ class Recording:
                 break
         if self.scan_stopped is None and not isinstance(record, DataEnd | Footer):
             self.scan_stopped = (
-                f"truncated: the file ends after byte {self.scan_end_offset} of "
+                f"corrupt after byte {self.scan_end_offset}: a record runs past the data section"
+                if self.complete
+                else f"truncated: the file ends after byte {self.scan_end_offset} of "
                 f"{self.size_bytes} without its summary (its writer did not close it)"
             )
         if self.scan_stopped is not None and not allow_truncated:
             raise RecordingError(f"{self.path}: {self.scan_stopped}; {RECOVER_HINT}")
-
-    def channel_of(self, channel_id: int) -> tuple[Channel, str]:
-        """During or after ``scan``: a channel met so far and its schema name."""
-        return self._scan_channels[channel_id]
 
     def metadata(self) -> dict[str, dict[str, str]]:
         """Metadata records by name (a later record of the same name wins)."""
@@ -271,7 +276,7 @@ class Recording:
         if self.complete:
             info = self._indexed_info()
             if verify:
-                for _ in self.scan(allow_truncated=True):
+                for _ in self.scan(allow_truncated=True, open_chunks=False):
                     pass
                 info.problem = self.scan_stopped
             return info

@@ -203,7 +203,12 @@ class Recorder:
         thread. Returns what was written and dropped; safe to call again."""
         if self._stats is not None:
             return self._stats
-        self._queue.put(_STOP)
+        while self._thread.is_alive():  # a writer thread that died of a bug cannot take _STOP
+            try:
+                self._queue.put(_STOP, timeout=0.1)
+                break
+            except queue.Full:
+                continue
         self._thread.join()
         try:
             size = self.path.stat().st_size
