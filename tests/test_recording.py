@@ -280,6 +280,26 @@ def test_corrupt_chunk_is_one_recording_error_and_recover_keeps_what_is_before(
     assert cycles == list(range(len(cycles))) and 200 < len(cycles) <= 300
 
 
+def test_corrupt_summary_is_found_by_its_crc_and_recover_keeps_every_message(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "run.mcap"
+    write_steady(path, 100)
+    data = bytearray(path.read_bytes())
+    data[-60] ^= 0x01  # inside the summary offsets, just before the footer
+    bad = tmp_path / "bad.mcap"
+    bad.write_bytes(bytes(data))
+    with Recording(bad) as recording:
+        assert not recording.complete
+        info = recording.info()
+        with pytest.raises(RecordingError, match="corrupt summary"):
+            list(recording.messages())
+    assert info.problem is not None and "summary CRC" in info.problem
+    assert info.messages == 200  # every message is still in the data section
+    report = recover(bad, tmp_path / "fixed.mcap")
+    assert report.messages_kept == 200 and report.bytes_lost > 0
+
+
 def test_any_damage_is_a_recording_error_never_another_exception(tmp_path: Path) -> None:
     path = tmp_path / "run.mcap"
     write_steady(path, 100, chunk_size=700)

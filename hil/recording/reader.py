@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import struct
+import zlib
 from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import IO, NamedTuple
 
 import zstandard
 from mcap.exceptions import EndOfFile, McapError, RecordLengthLimitExceeded
+from mcap.opcode import Opcode
 from mcap.reader import SeekingReader
 from mcap.records import (
     Attachment,
@@ -38,6 +40,9 @@ from mcap.stream_reader import MAGIC_SIZE, StreamReader, breakup_chunk, get_chun
 from hil.errors import RecordingError
 
 MCAP_MAGIC = b"\x89MCAP0\r\n"
+FOOTER = struct.Struct("<BQQQI")
+"""Footer record: opcode, length, summary start, summary offset start, summary CRC."""
+FOOTER_RECORD_SIZE = FOOTER.size
 RECOVER_HINT = "`hil record recover FILE [OUT]` rewrites the complete part into a valid file"
 # What the mcap library raises on bytes that are not what they claim to be.
 DECODE_ERRORS = (
@@ -107,6 +112,7 @@ class Recording:
         self._scan_channels: dict[int, tuple[Channel, str]] = {}
         self.scan_stopped: str | None = None
         self.scan_end_offset = 0
+        self.summary_problem: str | None = None
         try:
             self._file: IO[bytes] = path.open("rb")
         except OSError as error:
@@ -133,12 +139,39 @@ class Recording:
         if self._file.read(MAGIC_SIZE) != MCAP_MAGIC:
             return False
         try:
+            self._check_summary_crc()
             self._seeking().get_summary()
         except DECODE_ERRORS as error:
-            raise RecordingError(
-                f"{self.path}: corrupt: its summary cannot be read ({error}); {RECOVER_HINT}"
-            ) from error
+            self.summary_problem = f"corrupt summary ({error}); its data section is read instead"
+            return False
         return True
+
+    def _check_summary_crc(self) -> None:
+        """Compare the footer's CRC with the summary section it covers (ValueError if not)."""
+        footer_start = self.size_bytes - MAGIC_SIZE - FOOTER_RECORD_SIZE
+        self._file.seek(footer_start)
+        opcode, _, summary_start, _, summary_crc = FOOTER.unpack(
+            self._file.read(FOOTER_RECORD_SIZE)
+        )
+        if opcode != Opcode.FOOTER:
+            raise ValueError("no footer record before the closing magic bytes")
+        covered_end = footer_start + FOOTER_RECORD_SIZE - 4  # the CRC covers all but itself
+        if summary_crc == 0:
+            return
+        start = summary_start or footer_start
+        if not 0 < start <= footer_start:
+            raise ValueError(f"the footer's summary start {summary_start} is outside the file")
+        self._file.seek(start)
+        crc = 0
+        remaining = covered_end - start
+        while remaining > 0:
+            block = self._file.read(min(remaining, 1 << 20))
+            crc = zlib.crc32(block, crc)
+            remaining -= len(block)
+        if crc != summary_crc:
+            raise ValueError(
+                f"summary CRC {crc:#010x} differs from the footer's {summary_crc:#010x}"
+            )
 
     def _seeking(self, *, validate_crcs: bool = False) -> SeekingReader:
         self._file.seek(0)
@@ -250,6 +283,8 @@ class Recording:
                 else f"truncated: the file ends after byte {self.scan_end_offset} of "
                 f"{self.size_bytes} without its summary (its writer did not close it)"
             )
+        if self.scan_stopped is None and self.summary_problem is not None:
+            self.scan_stopped = self.summary_problem
         if self.scan_stopped is not None and not allow_truncated:
             raise RecordingError(f"{self.path}: {self.scan_stopped}; {RECOVER_HINT}")
 
