@@ -13,6 +13,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from mcap.reader import make_reader
 
 from hil.errors import HilError, RecordingError
 from hil.recording.channels import (
@@ -234,6 +235,23 @@ def test_truncated_file_reads_up_to_its_last_flush_then_says_so(tmp_path: Path) 
     assert cycles == list(range(len(cycles)))
 
 
+def test_a_file_killed_before_its_first_flush_still_names_its_topics(tmp_path: Path) -> None:
+    path = tmp_path / "run.mcap"
+    write_steady(path, 100)  # one chunk, written at close
+    whole = path.read_bytes()
+    with path.open("rb") as stream:
+        summary = make_reader(stream).get_summary()
+    assert summary is not None
+    first_chunk = summary.chunk_indexes[0].chunk_start_offset
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(whole[: first_chunk + 50])
+    with Recording(cut) as recording:
+        info = recording.info()
+    assert {topic: t.messages for topic, t in info.topics.items()} == {"/status": 0, "/cycle": 0}
+    assert info.topics["/status"].schema_name == "hil.test.Status"
+    assert info.metadata[RUN_METADATA]["seed"] == "7"
+
+
 def test_recover_keeps_every_complete_message_at_any_cut(tmp_path: Path) -> None:
     path = tmp_path / "run.mcap"
     write_steady(path, 200, chunk_size=512)
@@ -254,6 +272,9 @@ def test_recover_keeps_every_complete_message_at_any_cut(tmp_path: Path) -> None
         cycles = [struct.unpack("<Q", m.payload)[0] for m in messages if m.topic == "/cycle"]
         assert cycles == list(range(len(cycles)))
         assert info.metadata[RECOVERY_METADATA]["messages_kept"] == str(len(messages))
+        with report.out.open("rb") as stream:
+            summary = make_reader(stream).get_summary()
+        assert summary is not None and len(summary.channels) in (0, 2)  # never a duplicate
     assert kept_before > 300
 
 

@@ -64,6 +64,10 @@ def recover(source: Path, out: Path | None = None) -> RecoveryReport:
                 channel_ids: dict[int, int] = {}
                 for item in recording.scan(allow_truncated=True):
                     record = item.record
+                    if isinstance(record, Schema | Channel) and record.id in (
+                        schema_ids if isinstance(record, Schema) else channel_ids
+                    ):
+                        continue  # a declaration repeated (ahead of the chunks and in the first)
                     if isinstance(record, Schema):
                         schema_ids[record.id] = writer.register_schema(
                             record.name, record.encoding, record.data

@@ -27,7 +27,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Final, NamedTuple
 
+from mcap.data_stream import RecordBuilder
 from mcap.exceptions import McapError
+from mcap.records import Channel, Schema
 from mcap.writer import CompressionType, IndexType, Writer
 
 from hil import __version__
@@ -139,13 +141,31 @@ class Recorder:
         attachments: Sequence[Attachment],
     ) -> None:
         schema_ids: dict[tuple[str, str, bytes], int] = {}
+        declarations: list[Schema | Channel] = []
         for channel in channels:
             key = (channel.schema_name, channel.schema_encoding, channel.schema_data)
             if key not in schema_ids:
                 schema_ids[key] = self._writer.register_schema(*key)
+                declarations.append(Schema(schema_ids[key], key[2], key[1], key[0]))
             self._channel_ids[channel.topic] = self._writer.register_channel(
                 channel.topic, channel.message_encoding, schema_ids[key]
             )
+            declarations.append(
+                Channel(
+                    self._channel_ids[channel.topic],
+                    channel.topic,
+                    channel.message_encoding,
+                    {},
+                    schema_ids[key],
+                )
+            )
+        # The writer puts declarations in the first chunk only; a copy ahead of every chunk lets
+        # a killed file name all its topics, and lets recovery read later chunks if the first is
+        # damaged. MCAP allows a schema or channel record to repeat with the same content.
+        builder = RecordBuilder()
+        for record in declarations:
+            record.write(builder)
+        self._file.write(builder.end())  # type: ignore[no-untyped-call]  # mcap leaves it unannotated
         for name, values in metadata.items():
             self._writer.add_metadata(name, dict(values))
         now_ns = time.time_ns()
