@@ -79,8 +79,17 @@ def test_info_shows_topics_span_size_and_run_identity(tmp_path: Path) -> None:
         (b"[rig]\nmode = 'sim'\n", ("not an MCAP recording",)),
         (b"\x89MCAP0\r\n\x01\x02", ("truncated", "hil record recover")),
         (b"\x89MCAP0\r\n" + b"\xff" * 64, ("hil record recover",)),
+        (b"\x89MCAP0\r\n" * 2, ("hil record recover",)),
+        (b"\x89MCAP0\r\n" + b"\x00" * 40 + b"\x89MCAP0\r\n", ("corrupt summary",)),
     ],
-    ids=["empty", "not-mcap", "truncated-header", "garbage-after-magic"],
+    ids=[
+        "empty",
+        "not-mcap",
+        "truncated-header",
+        "garbage-after-magic",
+        "two-magics",
+        "zeros-between-magics",
+    ],
 )
 def test_unusable_files_are_one_line_and_exit_2(
     tmp_path: Path, content: bytes, words: tuple[str, ...]
@@ -92,6 +101,7 @@ def test_unusable_files_are_one_line_and_exit_2(
 
 def test_missing_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert_one_error_line(hil("record", "info", str(tmp_path / "no.mcap")), "cannot open")
+    assert_one_error_line(hil("record", "info", str(tmp_path)), "cannot open")
     assert_one_error_line(hil("record", "recover", str(tmp_path / "no.mcap")), "cannot open")
 
 

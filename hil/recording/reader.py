@@ -149,6 +149,8 @@ class Recording:
     def _check_summary_crc(self) -> None:
         """Compare the footer's CRC with the summary section it covers (ValueError if not)."""
         footer_start = self.size_bytes - MAGIC_SIZE - FOOTER_RECORD_SIZE
+        if footer_start < MAGIC_SIZE:
+            raise ValueError("too short for a footer")
         self._file.seek(footer_start)
         opcode, _, summary_start, _, summary_crc = FOOTER.unpack(
             self._file.read(FOOTER_RECORD_SIZE)
@@ -166,6 +168,8 @@ class Recording:
         remaining = covered_end - start
         while remaining > 0:
             block = self._file.read(min(remaining, 1 << 20))
+            if not block:
+                raise ValueError("the file ended inside its summary")
             crc = zlib.crc32(block, crc)
             remaining -= len(block)
         if crc != summary_crc:
@@ -283,8 +287,12 @@ class Recording:
                 else f"truncated: the file ends after byte {self.scan_end_offset} of "
                 f"{self.size_bytes} without its summary (its writer did not close it)"
             )
-        if self.scan_stopped is None and self.summary_problem is not None:
-            self.scan_stopped = self.summary_problem
+        if self.summary_problem is not None:
+            self.scan_stopped = (
+                self.summary_problem
+                if self.scan_stopped is None
+                else f"{self.summary_problem}, and there {self.scan_stopped}"
+            )
         if self.scan_stopped is not None and not allow_truncated:
             raise RecordingError(f"{self.path}: {self.scan_stopped}; {RECOVER_HINT}")
 
