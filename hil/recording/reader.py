@@ -43,6 +43,8 @@ MCAP_MAGIC = b"\x89MCAP0\r\n"
 FOOTER = struct.Struct("<BQQQI")
 """Footer record: opcode, length, summary start, summary offset start, summary CRC."""
 FOOTER_RECORD_SIZE = FOOTER.size
+MAX_CHUNK_BYTES = 1 << 30
+"""A chunk claiming more than this uncompressed is taken as corrupt, not allocated."""
 RECOVER_HINT = "`hil record recover FILE [OUT]` rewrites the complete part into a valid file"
 # What the mcap library raises on bytes that are not what they claim to be.
 DECODE_ERRORS = (
@@ -50,6 +52,7 @@ DECODE_ERRORS = (
     zstandard.ZstdError,
     struct.error,
     ValueError,
+    OverflowError,
     KeyError,
     IndexError,
     UnicodeDecodeError,
@@ -246,6 +249,10 @@ class Recording:
                 record = next(records)
                 inner: list[McapRecord] = [record]
                 if isinstance(record, Chunk):
+                    if record.uncompressed_size > MAX_CHUNK_BYTES:
+                        raise ValueError(
+                            f"a chunk claims {record.uncompressed_size} bytes uncompressed"
+                        )
                     if open_chunks:
                         inner = breakup_chunk(record, validate_crc=True)
                     else:
