@@ -84,6 +84,21 @@ def test_round_trip_of_json_and_binary_channels_with_metadata(tmp_path: Path) ->
     assert attachments == [("rig.toml", "application/toml", 19)]
 
 
+@pytest.mark.parametrize("compression", ["zstd", "lz4", "none"])
+def test_every_compression_round_trips_and_fsync_changes_nothing_read(
+    tmp_path: Path, compression: str
+) -> None:
+    path = tmp_path / "run.mcap"
+    write_steady(path, 200, chunk_size=1024, compression=compression, fsync=True)
+    with Recording(path) as recording:
+        cycles = [struct.unpack("<Q", m.payload)[0] for m in recording.messages({"/cycle"})]
+        assert recording.info().problem is None
+    assert cycles == list(range(200))
+    chunk_compression = {b"zstd": "zstd", b"lz4": "lz4"}
+    found = {name for raw, name in chunk_compression.items() if raw in path.read_bytes()}
+    assert found == ({compression} if compression != "none" else set())
+
+
 def test_topic_set_and_time_range_select_messages(tmp_path: Path) -> None:
     path = tmp_path / "run.mcap"
     write_steady(path, 300, chunk_size=2048)
