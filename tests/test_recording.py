@@ -10,6 +10,7 @@ import random
 import struct
 import threading
 import tracemalloc
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from hil.recording.channels import (
     RUN_METADATA,
     Attachment,
     binary_channel,
+    default_recording_path,
     json_channel,
     run_metadata,
 )
@@ -97,6 +99,12 @@ def test_every_compression_round_trips_and_fsync_changes_nothing_read(
     chunk_compression = {b"zstd": "zstd", b"lz4": "lz4"}
     found = {name for raw, name in chunk_compression.items() if raw in path.read_bytes()}
     assert found == ({compression} if compression != "none" else set())
+
+
+def test_default_path_sorts_by_utc_start_and_names_the_mode() -> None:
+    started = datetime(2026, 11, 26, 11, 30, 5, tzinfo=timezone(timedelta(hours=1)))
+    path = default_recording_path(Path("runs"), "emulate", started)
+    assert path == Path("runs/20261126T103005Z-emulate.mcap")
 
 
 def test_topic_set_and_time_range_select_messages(tmp_path: Path) -> None:

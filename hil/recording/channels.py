@@ -14,6 +14,7 @@ import socket
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,14 @@ def config_attachment(path: Path) -> Attachment:
     """A config file as an attachment, named by its file name."""
     media_type = MEDIA_TYPES.get(path.suffix, "application/octet-stream")
     return Attachment(path.name, media_type, path.read_bytes())
+
+
+def default_recording_path(runs_dir: Path, mode: str, started: datetime) -> Path:
+    """Where ``hil run`` puts a recording by default: ``runs/<UTC start>-<mode>.mcap``, e.g.
+    ``runs/20261126T103000Z-emulate.mcap`` (sorts by time; no characters a shell or Windows
+    share would trip on)."""
+    stamp = started.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return runs_dir / f"{stamp}-{mode}.mcap"
 
 
 def run_metadata(*, rig: str, mode: str, scenario: str, seed: int | None) -> dict[str, str]:
