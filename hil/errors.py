@@ -1,7 +1,8 @@
 """Exceptions of the ``hil`` package.
 
     HilError
-    └── ConfigError        a configuration file or override is missing or invalid
+    ├── ConfigError        a configuration file or override is missing or invalid
+    └── RecordingError     a recording cannot be written, or a file is not a readable recording
 
 Every library error is translated at the boundary with ``raise ... from``.
 """
@@ -20,3 +21,8 @@ class ConfigError(HilError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+class RecordingError(HilError):
+    """A recording could not be written or read: the one-line message names the file and what is
+    wrong with it (empty, not MCAP, truncated, corrupt) and what to do."""

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from hil import __version__
-from hil.cli import config_cmd, radar_cmd, run_cmd, sim_cmd, stub_cmd
+from hil.cli import config_cmd, radar_cmd, record_cmd, run_cmd, sim_cmd, stub_cmd
 from hil.cli.log_setup import configure_logging
 from hil.errors import ConfigError, HilError
 
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         "frame dumps); without it, warnings only, one line each",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (config_cmd, run_cmd, sim_cmd, stub_cmd, radar_cmd):
+    for module in (config_cmd, run_cmd, sim_cmd, stub_cmd, radar_cmd, record_cmd):
         module.register(commands)
     return parser
 

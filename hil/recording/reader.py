@@ -1,0 +1,399 @@
+"""Reading a recording: messages streamed by topic set and time range, metadata, attachments.
+
+A finished file is read through its index: only the chunks that hold the wanted topics and times
+are read, one at a time, so memory follows the chunk size, not the file size. A file whose writer
+never closed it (killed, power lost) has no index: it is read front to back, chunk by chunk, up to
+its last complete chunk; reading past that raises ``RecordingError`` unless ``allow_truncated``
+(``hil record recover`` rewrites such a file into a finished one). An empty file, one that is not
+MCAP, or one whose data is corrupt raises ``RecordingError`` with one line naming the file.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from collections import Counter
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, NamedTuple
+
+import zstandard
+from mcap.exceptions import EndOfFile, McapError, RecordLengthLimitExceeded
+from mcap.opcode import Opcode
+from mcap.reader import SeekingReader
+from mcap.records import (
+    Attachment,
+    Channel,
+    Chunk,
+    DataEnd,
+    Footer,
+    McapRecord,
+    Message,
+    Metadata,
+    Schema,
+)
+from mcap.stream_reader import MAGIC_SIZE, StreamReader, breakup_chunk, get_chunk_data_stream
+
+from hil.errors import RecordingError
+
+MCAP_MAGIC = b"\x89MCAP0\r\n"
+FOOTER = struct.Struct("<BQQQI")
+"""Footer record: opcode, length, summary start, summary offset start, summary CRC."""
+FOOTER_RECORD_SIZE = FOOTER.size
+MAX_CHUNK_BYTES = 1 << 30
+"""A chunk claiming more than this uncompressed is taken as corrupt, not allocated."""
+RECOVER_HINT = "`hil record recover FILE [OUT]` rewrites the complete part into a valid file"
+# What the mcap library raises on bytes that are not what they claim to be.
+DECODE_ERRORS = (
+    McapError,
+    zstandard.ZstdError,
+    struct.error,
+    ValueError,
+    OverflowError,
+    KeyError,
+    IndexError,
+    UnicodeDecodeError,
+    RuntimeError,
+    MemoryError,
+)
+
+
+class RecordedMessage(NamedTuple):
+    """One message: its topic, log time in ns since the Unix epoch, the payload as recorded and
+    the name of its channel's schema (e.g. ``foxglove.SceneUpdate``, ``hil.cycle.v1``)."""
+
+    topic: str
+    log_time_ns: int
+    payload: bytes
+    schema_name: str
+
+
+@dataclass
+class TopicInfo:
+    """A topic's message count, schema name and message encoding."""
+
+    topic: str
+    schema_name: str
+    message_encoding: str
+    messages: int = 0
+
+
+@dataclass
+class RecordingInfo:
+    """What ``hil record info`` shows. ``complete`` is False for a file its writer never closed;
+    ``problem`` then says where reading stopped."""
+
+    path: Path
+    size_bytes: int
+    complete: bool
+    topics: dict[str, TopicInfo] = field(default_factory=dict)
+    start_ns: int | None = None
+    end_ns: int | None = None
+    metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    attachments: list[tuple[str, str, int]] = field(default_factory=list)
+    problem: str | None = None
+
+    @property
+    def messages(self) -> int:
+        return sum(topic.messages for topic in self.topics.values())
+
+
+class ScanItem(NamedTuple):
+    """A record met in a front-to-back scan (schema, channel, message, metadata, attachment)."""
+
+    record: Schema | Channel | Message | Metadata | Attachment
+
+
+class Recording:
+    """An MCAP recording open for reading (a context manager)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._scan_channels: dict[int, tuple[Channel, str]] = {}
+        self.scan_stopped: str | None = None
+        self.scan_end_offset = 0
+        self.summary_problem: str | None = None
+        try:
+            self._file: IO[bytes] = path.open("rb")
+        except OSError as error:
+            raise RecordingError(f"{path}: cannot open: {error.strerror}") from error
+        try:
+            self.size_bytes = self._file.seek(0, io.SEEK_END)
+            self._file.seek(0)
+            head = self._file.read(len(MCAP_MAGIC))
+            if self.size_bytes == 0:
+                raise RecordingError(f"{path}: the file is empty (0 bytes), not a recording")
+            if head != MCAP_MAGIC:
+                raise RecordingError(
+                    f"{path}: not an MCAP recording (it does not start with the MCAP magic bytes)"
+                )
+            self.complete = self._has_footer()
+        except BaseException:
+            self._file.close()
+            raise
+
+    def _has_footer(self) -> bool:
+        if self.size_bytes < 2 * MAGIC_SIZE:
+            return False
+        self._file.seek(-MAGIC_SIZE, io.SEEK_END)
+        if self._file.read(MAGIC_SIZE) != MCAP_MAGIC:
+            return False
+        try:
+            self._check_summary_crc()
+            self._seeking().get_summary()
+        except DECODE_ERRORS as error:
+            self.summary_problem = f"corrupt summary ({error}); its data section is read instead"
+            return False
+        return True
+
+    def _check_summary_crc(self) -> None:
+        """Compare the footer's CRC with the summary section it covers (ValueError if not)."""
+        footer_start = self.size_bytes - MAGIC_SIZE - FOOTER_RECORD_SIZE
+        if footer_start < MAGIC_SIZE:
+            raise ValueError("too short for a footer")
+        self._file.seek(footer_start)
+        opcode, _, summary_start, _, summary_crc = FOOTER.unpack(
+            self._file.read(FOOTER_RECORD_SIZE)
+        )
+        if opcode != Opcode.FOOTER:
+            raise ValueError("no footer record before the closing magic bytes")
+        covered_end = footer_start + FOOTER_RECORD_SIZE - 4  # the CRC covers all but itself
+        if summary_crc == 0:
+            return
+        start = summary_start or footer_start
+        if not 0 < start <= footer_start:
+            raise ValueError(f"the footer's summary start {summary_start} is outside the file")
+        self._file.seek(start)
+        crc = 0
+        remaining = covered_end - start
+        while remaining > 0:
+            block = self._file.read(min(remaining, 1 << 20))
+            if not block:
+                raise ValueError("the file ended inside its summary")
+            crc = zlib.crc32(block, crc)
+            remaining -= len(block)
+        if crc != summary_crc:
+            raise ValueError(
+                f"summary CRC {crc:#010x} differs from the footer's {summary_crc:#010x}"
+            )
+
+    def _seeking(self, *, validate_crcs: bool = False) -> SeekingReader:
+        self._file.seek(0)
+        return SeekingReader(self._file, validate_crcs=validate_crcs)
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def messages(
+        self,
+        topics: Collection[str] | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        *,
+        allow_truncated: bool = False,
+        file_order: bool = False,
+    ) -> Iterator[RecordedMessage]:
+        """Messages of ``topics`` (all if None) with ``start_ns ≤ log_time_ns < end_ns``, in log
+        time order, or in the order they were recorded with ``file_order`` (about twice as fast;
+        always so for an unfinished file)."""
+        wanted = None if topics is None else frozenset(topics)
+        if not self.complete:
+            for item in self.scan(allow_truncated=allow_truncated):
+                yield from _filtered(item, wanted, start_ns, end_ns, self._scan_channels)
+            return
+        try:
+            reader = self._seeking(validate_crcs=True)
+            for schema, channel, message in reader.iter_messages(
+                topics=wanted,
+                starting_at=start_ns,
+                ending_before=end_ns,
+                log_time_order=not file_order,
+            ):
+                name = "" if schema is None else schema.name
+                yield RecordedMessage(channel.topic, message.log_time, message.data, name)
+        except DECODE_ERRORS as error:
+            raise RecordingError(f"{self.path}: corrupt: {error}; {RECOVER_HINT}") from error
+
+    def scan(
+        self, *, allow_truncated: bool = False, open_chunks: bool = True
+    ) -> Iterator[ScanItem]:
+        """Every schema, channel, message, metadata and attachment in file order, chunk by chunk,
+        up to the last complete chunk. An incomplete or corrupt tail raises ``RecordingError``
+        unless ``allow_truncated``; ``self.scan_stopped`` then says where and why. Without
+        ``open_chunks`` each chunk is only decompressed and its CRC checked, and nothing inside
+        it is yielded (a fast check of the whole file)."""
+        self._scan_channels = {}
+        schemas: dict[int, Schema] = {}
+        self.scan_stopped = None
+        self.scan_end_offset = 0
+        record: object = None
+        self._file.seek(0)
+        reader = StreamReader(self._file, emit_chunks=True, record_size_limit=self.size_bytes)
+        records = reader.records
+        while True:
+            try:
+                record = next(records)
+                inner: list[McapRecord] = [record]
+                if isinstance(record, Chunk):
+                    if record.uncompressed_size > MAX_CHUNK_BYTES:
+                        raise ValueError(
+                            f"a chunk claims {record.uncompressed_size} bytes uncompressed"
+                        )
+                    if open_chunks:
+                        inner = breakup_chunk(record, validate_crc=True)
+                    else:
+                        get_chunk_data_stream(record, validate_crc=True)
+                        inner = []
+            except StopIteration:
+                break
+            except (EndOfFile, RecordLengthLimitExceeded):
+                break  # the file ends inside a record (its length runs past the end): truncated
+            except DECODE_ERRORS as error:
+                if self._file.tell() < self.size_bytes:
+                    self.scan_stopped = f"corrupt after byte {self.scan_end_offset}: {error}"
+                break  # else the file ends inside a record: truncated
+            undeclared = None
+            for item in inner:
+                if isinstance(item, Schema):
+                    schemas[item.id] = item
+                elif isinstance(item, Channel):
+                    schema = schemas.get(item.schema_id)
+                    self._scan_channels[item.id] = (item, "" if schema is None else schema.name)
+                elif isinstance(item, Message) and item.channel_id not in self._scan_channels:
+                    undeclared = item.channel_id
+            if undeclared is not None:
+                self.scan_stopped = (
+                    f"corrupt after byte {self.scan_end_offset}: a message on channel "
+                    f"{undeclared}, which was never declared"
+                )
+                break
+            self.scan_end_offset = self._file.tell()
+            for item in inner:
+                if isinstance(item, Schema | Channel | Message | Metadata | Attachment):
+                    yield ScanItem(item)
+            if isinstance(record, DataEnd | Footer):
+                break
+        if self.scan_stopped is None and not isinstance(record, DataEnd | Footer):
+            self.scan_stopped = (
+                f"corrupt after byte {self.scan_end_offset}: a record runs past the data section"
+                if self.complete
+                else f"truncated: the file ends after byte {self.scan_end_offset} of "
+                f"{self.size_bytes} without its summary (its writer did not close it)"
+            )
+        if self.summary_problem is not None:
+            self.scan_stopped = (
+                self.summary_problem
+                if self.scan_stopped is None
+                else f"{self.summary_problem}, and there {self.scan_stopped}"
+            )
+        if self.scan_stopped is not None and not allow_truncated:
+            raise RecordingError(f"{self.path}: {self.scan_stopped}; {RECOVER_HINT}")
+
+    def metadata(self) -> dict[str, dict[str, str]]:
+        """Metadata records by name (a later record of the same name wins)."""
+        found: dict[str, dict[str, str]] = {}
+        try:
+            if self.complete:
+                for record in self._seeking().iter_metadata():
+                    found[record.name] = dict(record.metadata)
+                return found
+        except DECODE_ERRORS as error:
+            raise RecordingError(f"{self.path}: corrupt metadata: {error}") from error
+        for item in self.scan(allow_truncated=True):
+            if isinstance(item.record, Metadata):
+                found[item.record.name] = dict(item.record.metadata)
+        return found
+
+    def info(self, *, verify: bool = True) -> RecordingInfo:
+        """Topics, counts, time span, metadata and attachments; an unfinished file is scanned
+        (``problem`` says where its complete part ends). A finished file is described from its
+        summary and, with ``verify``, every chunk is read and its CRC checked (``problem`` names
+        the first bad one)."""
+        if self.complete:
+            info = self._indexed_info()
+            if verify:
+                for _ in self.scan(allow_truncated=True, open_chunks=False):
+                    pass
+                info.problem = self.scan_stopped
+            return info
+        info = RecordingInfo(self.path, self.size_bytes, complete=False)
+        counts: Counter[int] = Counter()
+        for item in self.scan(allow_truncated=True):
+            record = item.record
+            if isinstance(record, Message):
+                counts[record.channel_id] += 1
+                if info.start_ns is None or record.log_time < info.start_ns:
+                    info.start_ns = record.log_time
+                if info.end_ns is None or record.log_time > info.end_ns:
+                    info.end_ns = record.log_time
+            elif isinstance(record, Metadata):
+                info.metadata[record.name] = dict(record.metadata)
+            elif isinstance(record, Attachment):
+                info.attachments.append((record.name, record.media_type, len(record.data)))
+        for channel, schema_name in self._scan_channels.values():
+            info.topics[channel.topic] = TopicInfo(
+                channel.topic, schema_name, channel.message_encoding, counts[channel.id]
+            )
+        info.problem = self.scan_stopped
+        return info
+
+    def _indexed_info(self) -> RecordingInfo:
+        info = RecordingInfo(self.path, self.size_bytes, complete=True)
+        try:
+            summary = self._seeking().get_summary()
+            info.metadata = self.metadata()
+            info.attachments = [
+                (record.name, record.media_type, len(record.data))
+                for record in self._seeking().iter_attachments()
+            ]
+        except DECODE_ERRORS as error:
+            raise RecordingError(f"{self.path}: corrupt summary: {error}") from error
+        if summary is None:
+            return info
+        counts = summary.statistics.channel_message_counts if summary.statistics else {}
+        for channel in summary.channels.values():
+            schema = summary.schemas.get(channel.schema_id)
+            info.topics[channel.topic] = TopicInfo(
+                channel.topic,
+                "" if schema is None else schema.name,
+                channel.message_encoding,
+                counts.get(channel.id, 0),
+            )
+        if summary.statistics is not None and summary.statistics.message_count:
+            info.start_ns = summary.statistics.message_start_time
+            info.end_ns = summary.statistics.message_end_time
+        return info
+
+
+def _filtered(
+    item: ScanItem,
+    wanted: frozenset[str] | None,
+    start_ns: int | None,
+    end_ns: int | None,
+    channels: dict[int, tuple[Channel, str]],
+) -> Iterator[RecordedMessage]:
+    record = item.record
+    if not isinstance(record, Message):
+        return
+    channel, schema_name = channels[record.channel_id]
+    if wanted is not None and channel.topic not in wanted:
+        return
+    if start_ns is not None and record.log_time < start_ns:
+        return
+    if end_ns is not None and record.log_time >= end_ns:
+        return
+    yield RecordedMessage(channel.topic, record.log_time, record.data, schema_name)
