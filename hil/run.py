@@ -68,6 +68,17 @@ EMULATED_PLC_SETTINGS = (
 
 
 @dataclass(frozen=True)
+class ReplayOptions:
+    """What a ``replay`` run plays: the recording, the pace (``rate`` × recorded speed; None:
+    as fast as possible) and the window (seconds after the recording's first message)."""
+
+    path: Path
+    rate: float | None = None
+    from_s: float | None = None
+    to_s: float | None = None
+
+
+@dataclass(frozen=True)
 class RunSettings:
     rig: RigConfig
     scenario: ScenarioConfig
@@ -77,6 +88,8 @@ class RunSettings:
     armed: bool = False
     """The operator armed the session (``--arm``). Nothing arms otherwise."""
     rig_overrides: tuple[str, ...] = ()
+    replay: ReplayOptions | None = None
+    """The recording a ``replay`` run plays (None for every other mode)."""
 
 
 @dataclass
@@ -209,7 +222,7 @@ async def perform_run(
     mode = settings.rig.rig.mode
     builder = RIG_BUILDERS.get(mode)
     if builder is None:
-        raise HilError(f"rig mode {mode!r} cannot run the loop (replay is not implemented yet)")
+        raise HilError(f"rig mode {mode!r} cannot run the loop")
     try:
         return await _perform(settings, builder, observers, stop or StopSwitch(), taps)
     except DriverError as error:
@@ -335,10 +348,20 @@ async def build_driver_rig(
     )
 
 
+async def build_replay_rig(
+    settings: RunSettings, scenario: ScenarioConfig, stack: AsyncExitStack, taps: DeviceTaps
+) -> Rig:
+    """``replay``: a recording's cycles drive the loop (``hil.recording.replay``)."""
+    from hil.recording.replay import build_replay_rig as build  # the recording layer needs us
+
+    return await build(settings, scenario, stack, taps)
+
+
 RIG_BUILDERS: dict[str, RigBuilder] = {
     "sim": build_sim_rig,
     "emulate": build_driver_rig,
     "bench": build_driver_rig,
+    "replay": build_replay_rig,
 }
 """Each rig mode's builder of what the loop talks to; a mode not here cannot run the loop."""
 

@@ -108,11 +108,11 @@ def test_same_inputs_give_the_same_outputs_in_a_fresh_core(
         assert encode_output(a.step(cycle)) == encode_output(b.step(cycle))
 
 
-def test_a_mode_without_a_builder_is_a_clear_error() -> None:
+def test_a_replay_rig_without_a_recording_is_a_clear_error() -> None:
     rig = load_rig(SIM_RIG)
     replay = rig.model_copy(update={"rig": rig.rig.model_copy(update={"mode": "replay"})})
     settings = RunSettings(replay, load_scenario(SCENARIO), SCENARIO, 1.0)
     with pytest.raises(
-        HilError, match=re.escape("'replay' cannot run the loop (replay is not implemented yet)")
+        HilError, match=re.escape("rig mode 'replay' needs a recording: use hil replay FILE")
     ):
         asyncio.run(perform_run(settings))

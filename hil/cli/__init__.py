@@ -1,6 +1,7 @@
 """The ``hil`` command line. Each sub-command lives in its own module with ``register()``.
 
-Exit codes shared by every command (``hil run`` adds 3 and 4, see ``hil.cli.run_cmd``): 0 done,
+Exit codes shared by every command (``hil run`` adds 3 and 4, see ``hil.cli.run_cmd``;
+``hil replay --verify`` adds 5, see ``hil.cli.replay_cmd``): 0 done,
 1 the command failed (a device missing or refusing, a run that could not proceed), 2 usage or
 configuration error, 130 interrupted before the command could stop cleanly."""
 
@@ -11,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from hil import __version__
-from hil.cli import config_cmd, radar_cmd, record_cmd, run_cmd, sim_cmd, stub_cmd
+from hil.cli import config_cmd, radar_cmd, record_cmd, replay_cmd, run_cmd, sim_cmd, stub_cmd
 from hil.cli.log_setup import configure_logging
 from hil.errors import ConfigError, HilError
 
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         "frame dumps); without it, warnings only, one line each",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (config_cmd, run_cmd, sim_cmd, stub_cmd, radar_cmd, record_cmd):
+    for module in (config_cmd, run_cmd, replay_cmd, sim_cmd, stub_cmd, radar_cmd, record_cmd):
         module.register(commands)
     return parser
 

@@ -14,17 +14,24 @@ import asyncio
 import json
 import signal
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from hil.cli.arguments import add_overrides, run_duration, seed
 from hil.config.loader import load_rig, load_scenario
+from hil.recording.channels import default_recording_path
+from hil.recording.run_file import open_run_recording
+from hil.recording.run_recorder import RunRecorder
+from hil.recording.writer import RecordingStats
 from hil.run import RunResult, RunSettings, StopSwitch, perform_run
 from hil.run_summary import render, summarize
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 DEFAULT_RIG = CONFIGS / "rigs" / "emulate.toml"
 DEFAULT_SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
+RUNS_DIR = Path("runs")
+"""Default home of recordings, relative to where ``hil run`` is started."""
 EXIT_UNKNOWN_RIG_STATE = 3
 EXIT_DEVICE_LOST = 4
 
@@ -71,20 +78,48 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print the summary as one JSON object (last line)"
     )
+    recording = parser.add_mutually_exclusive_group()
+    recording.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="write the run's recording here (default: runs/<UTC start>-<mode>.mcap; an "
+        "existing file is never overwritten)",
+    )
+    recording.add_argument(
+        "--no-record", action="store_true", help="leave no recording (every run records unless)"
+    )
     parser.set_defaults(handler=run_loop)
 
 
-async def _run(settings: RunSettings) -> RunResult:
+async def _run(
+    settings: RunSettings, recording: RunRecorder | None
+) -> tuple[RunResult, RecordingStats | None]:
     """The run with SIGINT, SIGTERM and SIGHUP (the operator's terminal closed) ending it
-    cleanly: the launcher made safe, the emulators stopped and the summary printed
-    (``stopped_early`` in it)."""
+    cleanly: the launcher made safe, the emulators stopped, the recording closed and the
+    summary printed (``stopped_early`` in it)."""
     stop = StopSwitch()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     for signum in signals:
         loop.add_signal_handler(signum, stop.stop)
     try:
-        return await perform_run(settings, stop=stop)
+        if recording is None:
+            return await perform_run(settings, stop=stop), None
+        try:
+            result = await perform_run(settings, lambda rig: [recording], stop, recording.taps())
+            loop_result = result.loop
+            recording.finish(
+                loop_result.start_s,
+                loop_result.duration_s,
+                loop_result.stopped_early,
+                loop_result.digest,
+                summarize(result),
+            )
+        finally:
+            stats = await asyncio.to_thread(recording.recorder.close)
+        return result, stats
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
@@ -97,13 +132,39 @@ def run_loop(args: argparse.Namespace) -> int:
     settings = RunSettings(
         rig, scenario, args.scenario, duration, args.seed, args.arm, tuple(args.overrides)
     )
-    result = asyncio.run(_run(settings))
+    recording = None
+    if not args.no_record:
+        path = args.record or default_recording_path(RUNS_DIR, rig.rig.mode, datetime.now(UTC))
+        recording = open_run_recording(path, settings)
+    result, stats = asyncio.run(_run(settings, recording))
     summary = summarize(result)
+    summary["recording"] = None if stats is None else recording_summary(stats)
     if args.json:
         print(json.dumps(summary))
     else:
         print(render(summary))
+        if stats is not None:
+            print(recording_line(stats))
     return exit_code(summary)
+
+
+def recording_summary(stats: RecordingStats) -> dict[str, Any]:
+    return {
+        "path": str(stats.path),
+        "messages": stats.messages_written,
+        "dropped": stats.messages_dropped,
+        "size_bytes": stats.size_bytes,
+        "error": stats.error,
+    }
+
+
+def recording_line(stats: RecordingStats) -> str:
+    line = f"recording: {stats.path} ({stats.messages_written} messages, {stats.size_bytes} bytes"
+    if stats.messages_dropped:
+        line += f", {stats.messages_dropped} DROPPED: the disk could not keep up"
+    if stats.error:
+        line += f", FAILED: {stats.error}"
+    return line + ")"
 
 
 def exit_code(summary: dict[str, Any]) -> int:

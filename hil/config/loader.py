@@ -150,6 +150,16 @@ def load_as_run(
     return config, applied
 
 
+def apply_overrides(
+    path: Path, data: dict[str, Any], model: type[ModelT], overrides: Sequence[str]
+) -> ModelT:
+    """``data`` (as read from ``path``, or a recording's copy of it) with ``--set`` overrides
+    applied, validated as ``model``; problems name ``path`` and the override."""
+    config = _apply_and_validate(path, data, model, overrides, None, None)
+    assert isinstance(config, model)
+    return config
+
+
 def _is_override(name: str, prefix: str) -> bool:
     return name.startswith(prefix) and len(name) > len(prefix)
 

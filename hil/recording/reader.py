@@ -303,6 +303,21 @@ class Recording:
         if self.scan_stopped is not None and not allow_truncated:
             raise RecordingError(f"{self.path}: {self.scan_stopped}; {RECOVER_HINT}")
 
+    def attachments(self) -> dict[str, bytes]:
+        """Attachments by name: their data (a later one of the same name wins)."""
+        found: dict[str, bytes] = {}
+        try:
+            if self.complete:
+                for record in self._seeking().iter_attachments():
+                    found[record.name] = bytes(record.data)
+                return found
+        except DECODE_ERRORS as error:
+            raise RecordingError(f"{self.path}: corrupt attachments: {error}") from error
+        for item in self.scan(allow_truncated=True):
+            if isinstance(item.record, Attachment):
+                found[item.record.name] = bytes(item.record.data)
+        return found
+
     def metadata(self) -> dict[str, dict[str, str]]:
         """Metadata records by name (a later record of the same name wins)."""
         found: dict[str, dict[str, str]] = {}

@@ -1,0 +1,240 @@
+"""``hil replay FILE``: run a recording through today's loop, or verify it bit for bit.
+
+- ``hil replay FILE [--rate R|max] [--from S] [--to S] [--set KEY=VALUE] [--record OUT]
+  [--compare] [--json]``: the recorded cycles drive the loop again (``hil.recording.replay``)
+  with the recording's effective rig config and any ``--set`` overrides; prints the summary
+  ``hil run`` prints, and with ``--compare`` the score deltas against the recorded run.
+- ``hil replay FILE --verify [--set KEY=VALUE]``: feeds every recorded cycle input to a fresh
+  core and checks every output is bit-identical to the recorded one.
+
+Exit codes: 0 done (verified); 2 usage, a bad ``--set``, or a recording that is missing,
+unreadable or not a ``hil run`` recording; 5 ``--verify`` found a cycle whose output differs
+(the cycle and the first differing field are named).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from hil.cli.arguments import add_overrides
+from hil.config.loader import apply_overrides
+from hil.config.rig import RigConfig
+from hil.errors import RecordingError
+from hil.recording.reader import Recording
+from hil.recording.replay import verify_recording
+from hil.recording.run_file import RecordedRun, open_run_recording, read_recorded_run
+from hil.recording.run_recorder import RESULT_SCORES, TOPIC_RESULT
+from hil.recording.writer import RecordingStats
+from hil.run import ReplayOptions, RunResult, RunSettings, StopSwitch, perform_run
+from hil.run_summary import render, summarize
+
+EXIT_USAGE = 2
+EXIT_VERIFY_FAILED = 5
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "replay",
+        help="run a recording through today's loop, or --verify it bit for bit",
+        description="Replay a hil run recording: its cycles drive the loop again with the "
+        "recorded rig config (and any --set overrides), and the summary of hil run is printed; "
+        "--verify instead checks that every recorded cycle output is reproduced bit for bit. "
+        "Exit codes: 0 done, 2 usage or an unusable recording, 5 --verify found a difference.",
+    )
+    parser.add_argument("file", type=Path, metavar="FILE", help="a recording made by hil run")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="feed the recorded inputs to a fresh core and check every output is identical",
+    )
+    parser.add_argument(
+        "--rate",
+        type=_rate,
+        default=None,
+        metavar="R|max",
+        help="pace: R times recorded speed (1 = as recorded), or max (default: max)",
+    )
+    parser.add_argument("--from", dest="from_s", type=_seconds, default=None, metavar="S")
+    parser.add_argument("--to", dest="to_s", type=_seconds, default=None, metavar="S")
+    add_overrides(parser, "recorded rig", "tracker.gate_probability=0.99")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="print the score deltas against the recorded run (replay minus recorded)",
+    )
+    parser.add_argument(
+        "--record", type=Path, default=None, metavar="OUT", help="record the replay too"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the summary as one JSON object (last line)"
+    )
+    parser.set_defaults(handler=run_replay)
+
+
+def _rate(text: str) -> float | None:
+    if text == "max":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a rate > 0 or max, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected seconds ≥ 0, got {text!r}")
+    return value
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    if args.verify and (args.from_s is not None or args.to_s is not None or args.compare):
+        print(
+            "error: --verify checks the whole recording from its first cycle; "
+            "leave out --from, --to and --compare",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        with Recording(args.file) as recording:
+            recorded = read_recorded_run(recording)
+            rig = _with_overrides(args.file, recorded.rig, args.overrides)
+            if args.verify:
+                return _verify(args.file, recording, rig, recorded)
+            result_message = _recorded_result(recording) if args.compare else None
+    except RecordingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    replay_rig = rig.model_copy(update={"rig": rig.rig.model_copy(update={"mode": "replay"})})
+    settings = RunSettings(
+        replay_rig,
+        recorded.scenario,
+        args.file,
+        math.inf,
+        recorded.seed,
+        recorded.armed,
+        tuple(args.overrides),
+        ReplayOptions(args.file, args.rate, args.from_s, args.to_s),
+    )
+    try:
+        result, stats = asyncio.run(_replay(settings, args.record))
+    except RecordingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    summary = summarize(result)
+    summary["replay_of"] = str(args.file)
+    if stats is not None:
+        summary["recording"] = {"path": str(stats.path), "messages": stats.messages_written}
+    if result_message is not None:
+        summary["compare"] = compare(summary, result_message)
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(render(summary))
+    if "compare" in summary:
+        print(render_compare(summary["compare"]))
+    return 0
+
+
+def _with_overrides(path: Path, rig: RigConfig, overrides: list[str]) -> RigConfig:
+    """The recorded rig with ``--set`` overrides applied (a bad one: ``ConfigError``, exit 2)."""
+    if not overrides:
+        return rig
+    data = json.loads(json.dumps(rig.model_dump(mode="python"), default=str, allow_nan=True))
+    return apply_overrides(path, data, RigConfig, overrides)
+
+
+def _verify(path: Path, recording: Recording, rig: RigConfig, recorded: RecordedRun) -> int:
+    checked, mismatch = verify_recording(recording, rig, recorded.scenario)
+    if mismatch is not None:
+        print(
+            f"error: {path}: {mismatch}; the loop no longer reproduces this recording (the "
+            f"{checked - 1} cycles before it verified)",
+            file=sys.stderr,
+        )
+        return EXIT_VERIFY_FAILED
+    if checked == 0:
+        print(f"error: {path}: no recorded cycles to verify", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"verified {checked} cycles of {path}: every output bit-identical to the recording")
+    return 0
+
+
+def _recorded_result(recording: Recording) -> dict[str, Any] | None:
+    result = None
+    for message in recording.messages({TOPIC_RESULT}, allow_truncated=True):
+        result = json.loads(message.payload)
+    return result
+
+
+async def _replay(
+    settings: RunSettings, record: Path | None
+) -> tuple[RunResult, RecordingStats | None]:
+    stop = StopSwitch()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.stop)
+    try:
+        if record is None:
+            return await perform_run(settings, stop=stop), None
+        recording = open_run_recording(record, settings)
+        try:
+            result = await perform_run(settings, lambda rig: [recording], stop)
+            recording.finish(
+                result.loop.start_s,
+                result.loop.duration_s,
+                result.loop.stopped_early,
+                result.loop.digest,
+                summarize(result),
+            )
+        finally:
+            stats = await asyncio.to_thread(recording.recorder.close)
+        return result, stats
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+
+
+def compare(summary: dict[str, Any], recorded: dict[str, Any] | None) -> dict[str, Any]:
+    """Per score: recorded, replayed and the delta (replay − recorded; None where either is
+    missing)."""
+    if recorded is None:
+        return {"note": "the recording has no result message (its run did not end cleanly)"}
+    scores = recorded.get("scores", {})
+    out: dict[str, Any] = {}
+    for key in RESULT_SCORES:
+        before, after = scores.get(key), summary.get(key)
+        delta = None
+        if isinstance(before, int | float) and isinstance(after, int | float):
+            delta = round(after - before, 6)
+        out[key] = {"recorded": before, "replay": after, "delta": delta}
+    out["digest_equal"] = recorded.get("digest") == summary.get("digest")
+    return out
+
+
+def render_compare(comparison: dict[str, Any]) -> str:
+    if "note" in comparison:
+        return f"compare: {comparison['note']}"
+    lines = ["compare (replay − recorded):"]
+    for key in RESULT_SCORES:
+        row = comparison[key]
+        delta = row["delta"]
+        shown = "—" if delta is None else f"{delta:+g}"
+        lines.append(f"  {key:<26} {row['recorded']!s:>12} → {row['replay']!s:>12}  {shown}")
+    same = "identical" if comparison["digest_equal"] else "different"
+    lines.append(f"  tracks and commands: {same} (determinism digest)")
+    return "\n".join(lines)

@@ -1,0 +1,315 @@
+"""One run's recording: every cycle's input and output, the drivers' raw traffic, engagement
+events, interlock decisions, loop timing, and display topics a viewer draws as a plan view.
+
+``RunRecorder`` is an observer of the loop (``observe(cycle_input, cycle_output)``, after the
+cycle's command went out) and the sink of the drivers' taps (``taps()``). It only queues
+messages on the ``Recorder``'s bounded queue — the writer thread does the disk work — and it
+builds the display topics (JSON, the costly part) at most every ``display_interval_s`` of loop
+time, so recording does not show in the loop's latency (``benchmarks/replay_bench.py``).
+
+Topics (docs/recording.md has every layout):
+
+- ``/hil/cycle/input``, ``/hil/cycle/output``: ``hil.loop.cycle_codec`` records, bit-exact —
+  what ``hil replay --verify`` feeds back to the core;
+- ``/radar/raw``: every chunk of radar bytes as received (log time = host receive time);
+- ``/plc/transactions``: every PLC request and its answer (JSON);
+- ``/hil/engagement/events``: designations, fire requests, launches, refusals, aborts (JSON);
+- ``/hil/interlocks``: the interlock decision whenever it changes (JSON);
+- ``/hil/loop/timing``: per cycle, frame-arrival-to-command latency (binary);
+- ``/display/*``: Foxglove ``SceneUpdate``/``FrameTransform`` (``hil.recording.foxglove``).
+
+Log times are nanoseconds since the Unix epoch: loop-clock seconds plus ``epoch_offset_s`` (the
+loop clock is host monotonic time on a driver rig, simulated time from 0 in ``sim``); the exact
+loop times are inside the cycle records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import struct
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from drivers.plc.transaction import PlcTransaction
+from hil.fire_control.interlocks import Interlocks
+from hil.loop.cycle import CycleInput, CycleOutput
+from hil.loop.cycle_codec import encode_input, encode_output
+from hil.recording import foxglove
+from hil.recording.channels import ChannelSpec, binary_channel, json_channel
+from hil.recording.writer import Recorder
+from hil.run import DeviceTaps
+from sim.frames import polar_to_enu
+
+TOPIC_CYCLE_INPUT = "/hil/cycle/input"
+TOPIC_CYCLE_OUTPUT = "/hil/cycle/output"
+TOPIC_RADAR_BYTES = "/radar/raw"
+TOPIC_PLC_TRANSACTIONS = "/plc/transactions"
+TOPIC_EVENTS = "/hil/engagement/events"
+TOPIC_INTERLOCKS = "/hil/interlocks"
+TOPIC_TIMING = "/hil/loop/timing"
+TOPIC_LAUNCHER_POSE = "/display/launcher_pose"
+TOPIC_RESULT = "/hil/run/result"
+RESULT_SCORES = (
+    "gospa_mean_m",
+    "ospa_mean_m",
+    "rmse_m",
+    "id_switches",
+    "time_to_confirm_mean_s",
+    "false_track_fraction",
+    "tracks_confirmed",
+    "launch_requests",
+    "launches",
+    "launch_requests_refused",
+)
+"""The run summary's scores the result message keeps (what ``hil replay --compare`` compares)."""
+CYCLE_INPUT_ENCODING = "hil.cycle_input.v1"
+CYCLE_OUTPUT_ENCODING = "hil.cycle_output.v1"
+RADAR_BYTES_ENCODING = "hil.radar_bytes.v1"
+TIMING_ENCODING = "hil.loop_timing.v1"
+_TIMING = struct.Struct("<dd")
+"""t_s (loop clock), latency_s (frame arrival to command sent; NaN on an idle cycle)."""
+DEFAULT_DISPLAY_INTERVAL_S = 0.2
+
+_PLC_SCHEMA: dict[str, Any] = {
+    "title": "hil.PlcTransaction",
+    "description": "One PLC request and its result (drivers.plc.transaction.PlcTransaction)",
+    "type": "object",
+    "properties": {
+        "what": {"type": "string"},
+        "function_code": {"type": "integer"},
+        "unit_id": {"type": "integer"},
+        "address": {"type": "integer"},
+        "count": {"type": "integer"},
+        "values": {"type": "array", "items": {"type": "integer"}},
+        "outcome": {"type": "string"},
+        "response": {"type": "array", "items": {"type": "integer"}},
+        "exception_code": {"type": ["integer", "null"]},
+        "error": {"type": ["string", "null"]},
+        "t_send_s": {"type": "number"},
+        "t_receive_s": {"type": "number"},
+    },
+}
+_EVENT_SCHEMA: dict[str, Any] = {
+    "title": "hil.EngagementEvent",
+    "description": "Something that happened to an engagement (hil.loop.cycle.EngagementEvent)",
+    "type": "object",
+    "properties": {
+        "t_s": {"type": "number", "description": "loop clock, s"},
+        "kind": {"type": "string"},
+        "track_id": {"type": "integer"},
+        "reason": {"type": "string"},
+    },
+}
+_RESULT_SCHEMA: dict[str, Any] = {
+    "title": "hil.RunResult",
+    "description": "How the run ended (its last message): loop-clock start and duration (s), "
+    "the determinism digest, and the summary's scores",
+    "type": "object",
+    "properties": {
+        "start_s": {"type": "number"},
+        "duration_s": {"type": "number"},
+        "stopped_early": {"type": "boolean"},
+        "digest": {"type": "string"},
+        "scores": {"type": "object"},
+    },
+}
+_INTERLOCK_SCHEMA: dict[str, Any] = {
+    "title": "hil.InterlockDecision",
+    "description": "The interlocks evaluated in a cycle, each true when it holds",
+    "type": "object",
+    "properties": {
+        "t_s": {"type": "number"},
+        "all_hold": {"type": "boolean"},
+        "failing": {"type": "array", "items": {"type": "string"}},
+        "interlocks": {"type": "object", "additionalProperties": {"type": "boolean"}},
+    },
+}
+
+
+def run_channels() -> list[ChannelSpec]:
+    """Every topic a run's recording declares."""
+    return [
+        binary_channel(TOPIC_CYCLE_INPUT, CYCLE_INPUT_ENCODING),
+        binary_channel(TOPIC_CYCLE_OUTPUT, CYCLE_OUTPUT_ENCODING),
+        binary_channel(TOPIC_RADAR_BYTES, RADAR_BYTES_ENCODING),
+        json_channel(TOPIC_PLC_TRANSACTIONS, _PLC_SCHEMA),
+        json_channel(TOPIC_EVENTS, _EVENT_SCHEMA),
+        json_channel(TOPIC_INTERLOCKS, _INTERLOCK_SCHEMA),
+        binary_channel(TOPIC_TIMING, TIMING_ENCODING),
+        json_channel(TOPIC_RESULT, _RESULT_SCHEMA),
+        *foxglove.display_channels(),
+        json_channel(TOPIC_LAUNCHER_POSE, foxglove.schema(foxglove.FRAME_TRANSFORM)),
+    ]
+
+
+class RunRecorder:
+    """Records one run into ``recorder`` (see the module doc). Positions in rig ENU metres;
+    ``north_alignment_rad`` turns the radar's turntable azimuths into bearings."""
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        *,
+        epoch_offset_s: float,
+        radar_position_enu_m: Sequence[float],
+        north_alignment_rad: float,
+        launcher_position_enu_m: Sequence[float],
+        display_interval_s: float = DEFAULT_DISPLAY_INTERVAL_S,
+    ) -> None:
+        self.recorder = recorder
+        self.epoch_offset_s = epoch_offset_s
+        self._site = np.asarray(radar_position_enu_m, dtype=np.float64)
+        self._alignment = north_alignment_rad
+        self._launcher = np.asarray(launcher_position_enu_m, dtype=np.float64)
+        self._display_interval_s = display_interval_s
+        self._next_display_s = -math.inf
+        self._pending: list[np.ndarray] = []
+        self._last_interlocks: Interlocks | None = None
+        self._engaged: dict[int, str] = {}
+        """Track id → what happened last to its engagement (for the display's label)."""
+
+    def taps(self) -> DeviceTaps:
+        return DeviceTaps(self.on_radar_bytes, self.on_plc_transaction)
+
+    def _ns(self, t_s: float) -> int:
+        return round((t_s + self.epoch_offset_s) * 1e9)
+
+    def finish(
+        self,
+        start_s: float,
+        duration_s: float,
+        stopped_early: bool,
+        digest: str,
+        summary: dict[str, Any],
+    ) -> None:
+        """The run's last message: how it ended and its scores (``RESULT_SCORES`` of the
+        summary; a score that is not a finite number is recorded as null)."""
+        scores = {
+            key: value if _finite_or_none(value) else None
+            for key, value in summary.items()
+            if key in RESULT_SCORES
+        }
+        self.recorder.record_json(
+            TOPIC_RESULT,
+            self._ns(start_s + duration_s),
+            {
+                "start_s": start_s,
+                "duration_s": duration_s,
+                "stopped_early": stopped_early,
+                "digest": digest,
+                "scores": scores,
+            },
+        )
+
+    # --- taps (called by the drivers on the event loop) ------------------------------------
+
+    def on_radar_bytes(self, data: bytes, host_receive_time_s: float) -> None:
+        self.recorder.record(TOPIC_RADAR_BYTES, self._ns(host_receive_time_s), bytes(data))
+
+    def on_plc_transaction(self, transaction: PlcTransaction) -> None:
+        message = dataclasses.asdict(transaction)
+        message["outcome"] = str(transaction.outcome.value)
+        message["values"] = list(transaction.values)
+        message["response"] = list(transaction.response)
+        self.recorder.record_json(
+            TOPIC_PLC_TRANSACTIONS, self._ns(transaction.t_receive_s), message
+        )
+
+    # --- the observer -----------------------------------------------------------------------
+
+    def observe(self, cycle_input: CycleInput, cycle_output: CycleOutput) -> None:
+        t_s = cycle_input.t_s
+        t_ns = self._ns(t_s)
+        rec = self.recorder
+        rec.record(TOPIC_CYCLE_INPUT, t_ns, encode_input(cycle_input))
+        rec.record(TOPIC_CYCLE_OUTPUT, t_ns, encode_output(cycle_output))
+        frame = cycle_input.frame
+        latency = math.nan if frame is None else time.perf_counter() - frame.t_arrival_s
+        rec.record(TOPIC_TIMING, t_ns, _TIMING.pack(t_s, latency))
+        for event in cycle_output.events:
+            rec.record_json(TOPIC_EVENTS, self._ns(event.t_s), dataclasses.asdict(event))
+            self._engaged[event.track_id] = event.kind
+            if event.kind in ("aborted", "refused"):
+                self._engaged.pop(event.track_id, None)
+        interlocks = cycle_output.interlocks
+        if interlocks is not None and interlocks != self._last_interlocks:
+            self._last_interlocks = interlocks
+            rec.record_json(
+                TOPIC_INTERLOCKS,
+                t_ns,
+                {
+                    "t_s": t_s,
+                    "all_hold": interlocks.all_hold,
+                    "failing": list(interlocks.failing),
+                    "interlocks": dataclasses.asdict(interlocks),
+                },
+            )
+        if frame is not None and len(frame):
+            bearing = frame.az_rad + self._alignment
+            self._pending.append(self._site + polar_to_enu(frame.range_m, bearing, frame.el_rad))
+        if t_s >= self._next_display_s:
+            self._next_display_s = t_s + self._display_interval_s
+            self._display(t_ns, cycle_input, cycle_output)
+
+    def _display(self, t_ns: int, cycle_input: CycleInput, cycle_output: CycleOutput) -> None:
+        """The plan view: the detections since the last display message, the track picture,
+        the antenna's and the launcher's pointing, and the open engagements."""
+        rec = self.recorder
+        detections = np.concatenate(self._pending) if self._pending else np.empty((0, 3))
+        self._pending = []
+        rec.record_json(
+            foxglove.TOPIC_DETECTIONS, t_ns, foxglove.detections_update(t_ns, detections)
+        )
+        picture = cycle_output.picture
+        rec.record_json(
+            foxglove.TOPIC_TRACKS,
+            t_ns,
+            foxglove.tracks_update(
+                t_ns,
+                picture.ids,
+                picture.position_enu_m,
+                picture.velocity_enu_mps,
+                np.ones(len(picture.ids), dtype=bool),
+            ),
+        )
+        frame = cycle_input.frame
+        if frame is not None:
+            rec.record_json(
+                foxglove.TOPIC_RIG_POSE,
+                t_ns,
+                foxglove.rig_pose(
+                    t_ns,
+                    frame.beam_az_rad + self._alignment,
+                    frame.beam_el_rad,
+                    self._site,
+                ),
+            )
+        status = cycle_input.launcher
+        if math.isfinite(status.az_rad) and math.isfinite(status.el_rad):
+            rec.record_json(
+                TOPIC_LAUNCHER_POSE,
+                t_ns,
+                foxglove.rig_pose(
+                    t_ns, status.az_rad, status.el_rad, self._launcher, child_frame_id="launcher"
+                ),
+            )
+        rows = [int(i) for i, track in enumerate(picture.ids.tolist()) if track in self._engaged]
+        rec.record_json(
+            foxglove.TOPIC_ENGAGEMENTS,
+            t_ns,
+            foxglove.engagement_markers(
+                t_ns,
+                [int(picture.ids[i]) for i in rows],
+                picture.position_enu_m[rows].reshape(-1, 3),
+                [f"T{int(picture.ids[i])} {self._engaged[int(picture.ids[i])]}" for i in rows],
+                self._launcher,
+            ),
+        )
+
+
+def _finite_or_none(value: object) -> bool:
+    return value is None or (isinstance(value, int | float) and math.isfinite(value))
