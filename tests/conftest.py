@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="run hardware tests against the bench described by this rig config",
     )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def recordings_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every ``hil run`` a test starts records (as on the bench); its default folder is a
+    temporary one, so a test run leaves no recordings behind in the checkout."""
+    previous = os.environ.get("HIL_RUNS_DIR")
+    os.environ["HIL_RUNS_DIR"] = str(tmp_path_factory.mktemp("runs"))
+    yield
+    if previous is None:
+        del os.environ["HIL_RUNS_DIR"]
+    else:
+        os.environ["HIL_RUNS_DIR"] = previous
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from typing import Any
 
 from hil.cli.arguments import add_overrides, run_duration, seed
 from hil.config.loader import load_rig, load_scenario
+from hil.errors import RecordingError
 from hil.recording.channels import default_recording_path
 from hil.recording.run_file import open_run_recording
 from hil.recording.run_recorder import RunRecorder
@@ -30,8 +32,16 @@ from hil.run_summary import render, summarize
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 DEFAULT_RIG = CONFIGS / "rigs" / "emulate.toml"
 DEFAULT_SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
-RUNS_DIR = Path("runs")
-"""Default home of recordings, relative to where ``hil run`` is started."""
+RUNS_DIR_VARIABLE = "HIL_RUNS_DIR"
+"""Environment variable naming where recordings go by default (else ``runs/`` in the current
+directory)."""
+
+
+def runs_dir() -> Path:
+    """Default home of recordings: ``$HIL_RUNS_DIR``, else ``runs/`` where ``hil run`` started."""
+    return Path(os.environ.get(RUNS_DIR_VARIABLE) or "runs")
+
+
 EXIT_UNKNOWN_RIG_STATE = 3
 EXIT_DEVICE_LOST = 4
 
@@ -84,8 +94,8 @@ def register(commands: Any) -> None:
         type=Path,
         default=None,
         metavar="PATH",
-        help="write the run's recording here (default: runs/<UTC start>-<mode>.mcap; an "
-        "existing file is never overwritten)",
+        help="write the run's recording here (default: $HIL_RUNS_DIR or runs/, named "
+        "<UTC start>-<mode>.mcap; an existing file is never overwritten)",
     )
     recording.add_argument(
         "--no-record", action="store_true", help="leave no recording (every run records unless)"
@@ -134,8 +144,10 @@ def run_loop(args: argparse.Namespace) -> int:
     )
     recording = None
     if not args.no_record:
-        path = args.record or default_recording_path(RUNS_DIR, rig.rig.mode, datetime.now(UTC))
-        recording = open_run_recording(path, settings)
+        if args.record is not None:
+            recording = open_run_recording(args.record, settings)
+        else:
+            recording = open_default_recording(settings)
     result, stats = asyncio.run(_run(settings, recording))
     summary = summarize(result)
     summary["recording"] = None if stats is None else recording_summary(stats)
@@ -146,6 +158,21 @@ def run_loop(args: argparse.Namespace) -> int:
         if stats is not None:
             print(recording_line(stats))
     return exit_code(summary)
+
+
+def open_default_recording(settings: RunSettings) -> RunRecorder:
+    """The run's recording under ``runs_dir()``, named by its start; runs started within the
+    same second (a sweep) get ``-2``, ``-3``, ... (files are created exclusively, so two
+    processes never share one)."""
+    base = default_recording_path(runs_dir(), settings.rig.rig.mode, datetime.now(UTC))
+    for attempt in range(1, 1000):
+        path = base if attempt == 1 else base.with_stem(f"{base.stem}-{attempt}")
+        try:
+            return open_run_recording(path, settings)
+        except RecordingError:
+            if not path.exists():
+                raise
+    raise RecordingError(f"{base.parent}: 999 recordings started in one second; use --record")
 
 
 def recording_summary(stats: RecordingStats) -> dict[str, Any]:
