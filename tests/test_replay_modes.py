@@ -57,7 +57,7 @@ def test_the_model_launcher_starts_its_clock_at_the_replays_start() -> None:
     launcher = ModelLauncher(origin_s)
     status = launcher.status_at(origin_s + 1.0)
     assert status.t_s == origin_s + 1.0  # on the loop clock, so it is never "stale"
-    assert launcher._model.model.time_ms == pytest.approx(1000.0)  # 100 scans, not 1.2e7
+    assert launcher.plc.model.time_ms == pytest.approx(1000.0)  # 100 scans, not 1.2e7
     assert status.link_up and status.launch_count == 0
 
 

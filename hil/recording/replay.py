@@ -192,30 +192,31 @@ class ModelLauncher:
 
     def __init__(self, origin_s: float) -> None:
         model = PlcModel(load_plc_emulator(EMULATED_PLC_SETTINGS).settings())
-        self._model = InProcessLauncher(model)
-        self.counts = self._model.counts
+        self.plc = InProcessLauncher(model)
+        """The model as the sim rig has it, on its own clock (s from 0)."""
+        self.counts = self.plc.counts
         self.origin_s = origin_s
         self._t_s = origin_s
 
     def status(self) -> LauncherStatus:
-        return dataclasses.replace(self._model.status(), t_s=self._t_s)
+        return dataclasses.replace(self.plc.status(), t_s=self._t_s)
 
     def status_at(self, t_s: float) -> LauncherStatus:
-        status = self._model.status_at(t_s - self.origin_s)
+        status = self.plc.status_at(t_s - self.origin_s)
         self._t_s = t_s
         return dataclasses.replace(status, t_s=t_s)
 
     async def apply(self, demand: Demand) -> None:
-        await self._model.apply(demand)
+        await self.plc.apply(demand)
 
     async def make_safe(self) -> LauncherStatus | None:
-        status = await self._model.make_safe()
+        status = await self.plc.make_safe()
         assert status is not None  # the in-process model's state is always known
         self._t_s = self.origin_s + status.t_s
         return dataclasses.replace(status, t_s=self._t_s)
 
     def link_problem(self) -> str:
-        return self._model.link_problem()
+        return self.plc.link_problem()
 
 
 def _radar_part(frame: TaggedFrame) -> TaggedFrame:
