@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from drivers.errors import DriverError
 from drivers.plc.driver import PlcDriver, PlcEndpoint
@@ -70,12 +70,17 @@ EMULATED_PLC_SETTINGS = (
 @dataclass(frozen=True)
 class ReplayOptions:
     """What a ``replay`` run plays: the recording, the pace (``rate`` × recorded speed; None:
-    as fast as possible) and the window (seconds after the recording's first message)."""
+    as fast as possible), the window (seconds after the recording's first message), the
+    launcher (``recorded``: open loop; ``model``: the in-process PLC model, closed loop) and the
+    frames (``raw``: re-decoded from the raw radar bytes; ``recorded``: as decoded then; None:
+    raw when the recording has raw bytes)."""
 
     path: Path
     rate: float | None = None
     from_s: float | None = None
     to_s: float | None = None
+    launcher: Literal["recorded", "model"] = "recorded"
+    frames: Literal["raw", "recorded"] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,18 @@
 """``hil replay FILE``: run a recording through today's loop, or verify it bit for bit.
 
-- ``hil replay FILE [--rate R|max] [--from S] [--to S] [--set KEY=VALUE] [--record OUT]
-  [--compare] [--json]``: the recorded cycles drive the loop again (``hil.recording.replay``)
-  with the recording's effective rig config and any ``--set`` overrides; prints the summary
-  ``hil run`` prints, and with ``--compare`` the score deltas against the recorded run.
+- ``hil replay FILE [--rate R|max] [--from S] [--to S] [--launcher recorded|model]
+  [--frames raw|recorded] [--set KEY=VALUE] [--record OUT] [--compare] [--json]``: the
+  recorded cycles drive the loop again (``hil.recording.replay``) with the recording's effective
+  rig config and any ``--set`` overrides — frames re-decoded from the raw radar bytes where the
+  recording has them, the launcher the recorded one (open loop) or the in-process PLC model
+  (closed loop); prints the summary ``hil run`` prints, and with ``--compare`` the score deltas
+  against the recorded run.
 - ``hil replay FILE --verify [--set KEY=VALUE]``: feeds every recorded cycle input to a fresh
   core and checks every output is bit-identical to the recorded one.
 
-Exit codes: 0 done (verified); 2 usage, a bad ``--set``, or a recording that is missing,
-unreadable or not a ``hil run`` recording; 5 ``--verify`` found a cycle whose output differs
+Exit codes: 0 done (verified); 2 usage, a bad ``--set``, ``--frames raw`` on a recording
+without raw radar bytes, or a recording that is missing, unreadable or not a ``hil run``
+recording; 5 ``--verify`` found a cycle whose output differs
 (the cycle and the first differing field are named).
 """
 
@@ -21,14 +25,14 @@ import math
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hil.cli.arguments import add_overrides
 from hil.config.loader import apply_overrides
 from hil.config.rig import RigConfig
 from hil.errors import RecordingError
 from hil.recording.reader import Recording
-from hil.recording.replay import verify_recording
+from hil.recording.replay import has_raw_radar_bytes, verify_recording
 from hil.recording.run_file import RecordedRun, open_run_recording, read_recorded_run
 from hil.recording.run_recorder import RESULT_SCORES, TOPIC_RESULT
 from hil.recording.writer import RecordingStats
@@ -37,6 +41,7 @@ from hil.run_summary import render, summarize
 
 EXIT_USAGE = 2
 EXIT_VERIFY_FAILED = 5
+Frames = Literal["raw", "recorded"]
 
 
 def register(commands: Any) -> None:
@@ -63,6 +68,21 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--from", dest="from_s", type=_seconds, default=None, metavar="S")
     parser.add_argument("--to", dest="to_s", type=_seconds, default=None, metavar="S")
+    parser.add_argument(
+        "--launcher",
+        choices=("recorded", "model"),
+        default=None,
+        help="recorded: each cycle sees the launcher status the run saw (open loop, default); "
+        "model: the in-process PLC model answers the replayed commands (closed loop)",
+    )
+    parser.add_argument(
+        "--frames",
+        choices=("raw", "recorded"),
+        default=None,
+        help="raw: re-decode the recorded raw radar bytes through today's codec (default when "
+        "the recording has them: emulate, bench); recorded: the frames as decoded then "
+        "(the only choice for a sim recording)",
+    )
     add_overrides(parser, "recorded rig", "tracker.gate_probability=0.99")
     parser.add_argument(
         "--compare",
@@ -101,10 +121,16 @@ def _seconds(text: str) -> float:
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    if args.verify and (args.from_s is not None or args.to_s is not None or args.compare):
+    if args.verify and (
+        args.from_s is not None
+        or args.to_s is not None
+        or args.compare
+        or args.launcher is not None
+        or args.frames is not None
+    ):
         print(
-            "error: --verify checks the whole recording from its first cycle; "
-            "leave out --from, --to and --compare",
+            "error: --verify checks the recorded inputs of the whole recording from its first "
+            "cycle; leave out --from, --to, --compare, --launcher and --frames",
             file=sys.stderr,
         )
         return EXIT_USAGE
@@ -115,6 +141,7 @@ def run_replay(args: argparse.Namespace) -> int:
             if args.verify:
                 return _verify(args.file, recording, rig, recorded)
             result_message = _recorded_result(recording) if args.compare else None
+            frames = _frames(args.file, args.frames, has_raw_radar_bytes(recording))
     except RecordingError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -127,7 +154,9 @@ def run_replay(args: argparse.Namespace) -> int:
         recorded.seed,
         recorded.armed,
         tuple(args.overrides),
-        ReplayOptions(args.file, args.rate, args.from_s, args.to_s),
+        ReplayOptions(
+            args.file, args.rate, args.from_s, args.to_s, args.launcher or "recorded", frames
+        ),
     )
     try:
         result, stats = asyncio.run(_replay(settings, args.record))
@@ -136,6 +165,7 @@ def run_replay(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     summary = summarize(result)
     summary["replay_of"] = str(args.file)
+    summary["replay"] = {"launcher": args.launcher or "recorded", "frames": frames}
     if stats is not None:
         summary["recording"] = {"path": str(stats.path), "messages": stats.messages_written}
     if result_message is not None:
@@ -147,6 +177,18 @@ def run_replay(args: argparse.Namespace) -> int:
     if "compare" in summary:
         print(render_compare(summary["compare"]))
     return 0
+
+
+def _frames(path: Path, asked: Frames | None, raw: bool) -> Frames:
+    """The frames to replay: as asked, else raw where the recording has raw radar bytes."""
+    if asked == "raw" and not raw:
+        raise RecordingError(
+            f"{path}: --frames raw, but the recording has no raw radar bytes (a sim run): "
+            "leave out --frames or use --frames recorded"
+        )
+    if asked is not None:
+        return asked
+    return "raw" if raw else "recorded"
 
 
 def _with_overrides(path: Path, rig: RigConfig, overrides: list[str]) -> RigConfig:

@@ -4,10 +4,20 @@
 cycle inputs drive the loop again, paced by ``hil.recording.player.Player`` (recorded speed × rate,
 or as fast as possible). ``RecordedRadar`` yields each recorded frame without its injected
 detections — the loop injects them again from the scenario and seed, so injection changes are
-exercised too — and an idle cycle where the run had one; ``RecordedLauncher`` answers each
-cycle with the launcher status the run saw then (open loop: the demand goes nowhere). The
-tracker, fire control and scoring are today's code with the recording's effective rig config
-and any ``--set`` overrides, so a replay regression-tests a change against last month's runs.
+exercised too — and an idle cycle where the run had one. Its frames (``ReplayOptions.frames``):
+
+- ``raw`` (the default when the recording has raw radar bytes: emulate, bench): the recorded
+  ``/radar/raw`` chunks re-decoded through today's radar codec (``hil.recording.raw_frames``),
+  matched to the recorded frames in order, with the recorded timing — codec changes are exercised;
+- ``recorded`` (the only choice for a sim recording): the frames as they were decoded then.
+
+The launcher (``ReplayOptions.launcher``): ``recorded`` — ``RecordedLauncher`` answers each cycle
+with the status the run saw then (open loop: the demand goes nowhere); ``model`` —
+``ModelLauncher``, the in-process PLC model with the emulator defaults (as a sim run has it)
+answers the replayed demands (closed loop), its scans starting at the replay's start. The radar's
+frame age and link problem always come from the recording. The tracker, fire control and scoring
+are today's code with the recording's effective rig config and any ``--set`` overrides, so a
+replay regression-tests a change against last month's runs.
 
 **Verification** (``verify_recording``): the recorded cycle inputs fed to a fresh core must
 give outputs bit-identical to the recorded ones (``hil.loop.verify.verify_cycles``) — for any
@@ -19,30 +29,56 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import AsyncGenerator, Iterator
-from contextlib import AsyncExitStack
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
+from contextlib import AsyncExitStack, closing
 
+from firmware_stubs.plc.model import PlcModel
+from hil.config.loader import load_plc_emulator
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
-from hil.errors import HilError
+from hil.errors import HilError, RecordingError
 from hil.fire_control.engagement import Demand
 from hil.fire_control.interlocks import LauncherStatus
 from hil.loop.cycle import CycleInput
 from hil.loop.cycle_codec import decode_input
 from hil.loop.frames import TaggedFrame
-from hil.loop.launchers import CommandCounts
+from hil.loop.launchers import CommandCounts, InProcessLauncher, Launcher
 from hil.loop.verify import Mismatch, verify_cycles
-from hil.recording.player import MonotonicClock, Player, window_ns
+from hil.recording.player import NS_PER_S, MonotonicClock, Player, window_ns
+from hil.recording.raw_frames import RawRadarDecoder
 from hil.recording.reader import RecordedMessage, Recording
-from hil.recording.run_recorder import TOPIC_CYCLE_INPUT, TOPIC_CYCLE_OUTPUT, TOPIC_RESULT
-from hil.run import DeviceTaps, ReplayOptions, Rig, RunSettings, build_core, resite
+from hil.recording.run_recorder import (
+    TOPIC_CYCLE_INPUT,
+    TOPIC_CYCLE_OUTPUT,
+    TOPIC_RADAR_BYTES,
+    TOPIC_RESULT,
+)
+from hil.run import (
+    EMULATED_PLC_SETTINGS,
+    DeviceTaps,
+    ReplayOptions,
+    Rig,
+    RunSettings,
+    build_core,
+    resite,
+)
 from hil.scenario import build_targets
+
+RAW_LEAD_NS = NS_PER_S
+"""How far beyond a ``--from``/``--to`` window the raw radar bytes are read: a frame's bytes
+arrive after its dwell centre (the cycle's time), a resynchronising decoder needs a run-in."""
 
 
 def cycle_inputs(
     recording: Recording, start_ns: int | None = None, end_ns: int | None = None
-) -> Iterator[RecordedMessage]:
-    return recording.messages({TOPIC_CYCLE_INPUT}, start_ns, end_ns, file_order=True)
+) -> Generator[RecordedMessage, None, None]:
+    yield from recording.messages({TOPIC_CYCLE_INPUT}, start_ns, end_ns, file_order=True)
+
+
+def has_raw_radar_bytes(recording: Recording) -> bool:
+    """The recording holds the radar driver's raw bytes (an emulate or bench run)."""
+    topic = recording.info(verify=False).topics.get(TOPIC_RADAR_BYTES)
+    return topic is not None and topic.messages > 0
 
 
 class RecordedCursor:
@@ -57,28 +93,57 @@ class RecordedCursor:
 
 
 class RecordedRadar:
-    """The recorded frames as a frame source (see the module doc)."""
+    """The recorded frames as a frame source (see the module doc). ``messages`` opens the
+    stream to play: the cycle inputs, and with ``redecoder`` the raw radar chunks too, in
+    recorded order; only cycles with ``start_ns ≤ log time < end_ns`` are played (None: no
+    bound). When the frames end, ``notes`` gets the re-decoding's counts."""
 
     name = "recording"
     real_time = False
 
     def __init__(
         self,
-        messages: Iterator[RecordedMessage],
+        messages: Callable[[], Iterator[RecordedMessage]],
         cursor: RecordedCursor,
         rate: float | None,
+        window_ns: tuple[int | None, int | None] = (None, None),
+        redecoder: RawRadarDecoder | None = None,
+        notes: list[str] | None = None,
     ) -> None:
         self._messages = messages
         self._cursor = cursor
         self._rate = rate
+        self._window_ns = window_ns
+        self._redecoder = redecoder
+        self._notes = notes if notes is not None else []
 
     async def frames(self) -> AsyncGenerator[TaggedFrame | None, None]:
-        async for message in Player(self._messages, MonotonicClock(), rate=self._rate):
-            cycle = decode_input(message.payload)
-            self._cursor.current = cycle
-            self._cursor.started = True
-            frame = cycle.frame
-            yield None if frame is None else _radar_part(frame)
+        start_ns, end_ns = self._window_ns
+        redecoder = self._redecoder
+        try:
+            async for message in Player(self._messages(), MonotonicClock(), rate=self._rate):
+                if message.topic == TOPIC_RADAR_BYTES:
+                    if redecoder is not None:
+                        redecoder.feed(message.payload)
+                    continue
+                t_ns = message.log_time_ns
+                if (start_ns is not None and t_ns < start_ns) or (
+                    end_ns is not None and t_ns >= end_ns
+                ):
+                    continue  # a cycle of the raw bytes' lead-in or lead-out
+                cycle = decode_input(message.payload)
+                self._cursor.current = cycle
+                self._cursor.started = True
+                frame = cycle.frame
+                if frame is None:
+                    yield None
+                elif redecoder is None:
+                    yield _radar_part(frame)
+                else:
+                    yield redecoder.redecode(_radar_part(frame))
+        finally:
+            if redecoder is not None:
+                self._notes.append(redecoder.finish().note())
 
     def frame_age_s(self, now_s: float) -> float:
         return self._cursor.current.radar_frame_age_s
@@ -117,6 +182,43 @@ class RecordedLauncher:
         return self._cursor.current.launcher_problem
 
 
+class ModelLauncher:
+    """The in-process PLC model (emulator defaults, as a sim run has it) answering the replayed
+    loop: closed loop. Its own clock starts at 0 at loop time ``origin_s`` (s; the replay's
+    start), so a recording on the host monotonic clock (~1e5 s) does not make it scan from 0;
+    the statuses it gives carry loop-clock times."""
+
+    name = "in-process PLC model"
+
+    def __init__(self, origin_s: float) -> None:
+        model = PlcModel(load_plc_emulator(EMULATED_PLC_SETTINGS).settings())
+        self.plc = InProcessLauncher(model)
+        """The model as the sim rig has it, on its own clock (s from 0)."""
+        self.counts = self.plc.counts
+        self.origin_s = origin_s
+        self._t_s = origin_s
+
+    def status(self) -> LauncherStatus:
+        return dataclasses.replace(self.plc.status(), t_s=self._t_s)
+
+    def status_at(self, t_s: float) -> LauncherStatus:
+        status = self.plc.status_at(t_s - self.origin_s)
+        self._t_s = t_s
+        return dataclasses.replace(status, t_s=t_s)
+
+    async def apply(self, demand: Demand) -> None:
+        await self.plc.apply(demand)
+
+    async def make_safe(self) -> LauncherStatus | None:
+        status = await self.plc.make_safe()
+        assert status is not None  # the in-process model's state is always known
+        self._t_s = self.origin_s + status.t_s
+        return dataclasses.replace(status, t_s=self._t_s)
+
+    def link_problem(self) -> str:
+        return self.plc.link_problem()
+
+
 def _radar_part(frame: TaggedFrame) -> TaggedFrame:
     """The frame as the radar sent it: the loop's injected detections removed (it injects them
     again), arrival now (replay latency is the loop's own processing time)."""
@@ -143,8 +245,8 @@ async def build_replay_rig(
     recording = stack.enter_context(Recording(options.path))
     info = recording.info(verify=False)
     start_ns, end_ns = _window(info.start_ns, options)
-    messages = cycle_inputs(recording, start_ns, end_ns)
-    first = next(messages, None)
+    with closing(cycle_inputs(recording, start_ns, end_ns)) as messages:  # one file position
+        first = next(messages, None)
     if first is None:
         raise HilError(f"{options.path}: no recorded cycles in the chosen window")
     first_input = decode_input(first.payload)
@@ -152,14 +254,57 @@ async def build_replay_rig(
     if options.from_s is None:  # the whole run: from where it started
         start_s = _recorded_start_s(recording, start_s)
     cursor = RecordedCursor(first_input, start_s)
-    source = RecordedRadar(_chain(first, messages), cursor, options.rate)
+    raw = _use_raw_bytes(recording, options)
+    notes: list[str] = []
+    if raw:
+        lead_start = None if start_ns is None else start_ns - RAW_LEAD_NS
+        lead_end = None if end_ns is None else end_ns + RAW_LEAD_NS
+
+        def messages_to_play() -> Iterator[RecordedMessage]:
+            return recording.messages(
+                {TOPIC_CYCLE_INPUT, TOPIC_RADAR_BYTES}, lead_start, lead_end, file_order=True
+            )
+
+        source = RecordedRadar(
+            messages_to_play, cursor, options.rate, (start_ns, end_ns), RawRadarDecoder(), notes
+        )
+    else:
+        if has_raw_radar_bytes(recording):
+            notes.append("frames as recorded (--frames recorded): the raw radar bytes unused")
+        else:
+            notes.append("frames as recorded: the recording has no raw radar bytes (a sim run)")
+        source = RecordedRadar(
+            lambda: cycle_inputs(recording, start_ns, end_ns), cursor, options.rate
+        )
+    launcher: Launcher
+    if options.launcher == "model":
+        launcher = ModelLauncher(start_s)
+        notes.append("closed loop: the in-process PLC model answered the replayed commands")
+    else:
+        launcher = RecordedLauncher(cursor)
     rate = "as fast as possible" if options.rate is None else f"×{options.rate:g}"
+    frames = "re-decoded raw radar bytes" if raw else "recorded frames"
     return Rig(
         source,
-        RecordedLauncher(cursor),
+        launcher,
         build_targets(scenario),
-        f"replay of {options.path}, {rate}",
+        f"replay of {options.path} ({frames}, {launcher.name}), {rate}",
+        notes=notes,
     )
+
+
+def _use_raw_bytes(recording: Recording, options: ReplayOptions) -> bool:
+    """Whether the frames are re-decoded from the raw bytes (``RecordingError`` if asked for
+    and the recording has none)."""
+    if options.frames == "recorded":
+        return False
+    present = has_raw_radar_bytes(recording)
+    if options.frames == "raw" and not present:
+        raise RecordingError(
+            f"{options.path}: --frames raw, but the recording has no raw radar bytes "
+            "(a sim run): use --frames recorded"
+        )
+    return present
 
 
 def _recorded_start_s(recording: Recording, default_s: float) -> float:
@@ -168,11 +313,6 @@ def _recorded_start_s(recording: Recording, default_s: float) -> float:
     for message in recording.messages({TOPIC_RESULT}, allow_truncated=True):
         start_s = float(json.loads(message.payload)["start_s"])
     return start_s
-
-
-def _chain(first: RecordedMessage, rest: Iterator[RecordedMessage]) -> Iterator[RecordedMessage]:
-    yield first
-    yield from rest
 
 
 def _window(first_ns: int | None, options: ReplayOptions) -> tuple[int | None, int | None]:
