@@ -16,8 +16,11 @@ The scenario's ``real`` targets are what the emulated/in-process radar sees; its
 targets are added by the loop to every frame, on any rig. The antenna site is the rig's: the
 scenario's ``[radar]`` site is replaced by the rig file's before anything is built.
 
+- ``replay``: a recording's cycles (``hil.recording.replay``; ``hil replay FILE``), with the
+  recorded launcher or the in-process PLC model.
+
 The caller may add observers of every cycle (``perform_run(observers=...)``, made once the rig
-is built); ``replay`` has no builder yet and stops with a clear error.
+is built) and tap the drivers' raw traffic (``DeviceTaps``): that is how a run is recorded.
 """
 
 from __future__ import annotations
