@@ -84,6 +84,8 @@ class ReplayOptions:
     to_s: float | None = None
     launcher: Literal["recorded", "model"] = "recorded"
     frames: Literal["raw", "recorded"] | None = None
+    step: Callable[[], Awaitable[None]] | None = None
+    """Single-stepping: awaited before each cycle is played (e.g. the operator's Enter)."""
 
 
 @dataclass(frozen=True)

@@ -188,3 +188,22 @@ def test_the_golden_recording_still_verifies_and_replays_to_its_scores() -> None
     replay = last_json(hil("replay", str(GOLDEN), "--compare", "--json"))
     assert replay["compare"]["digest_equal"] is True
     assert replay["launches"] >= 1
+
+
+def test_single_stepping_prints_each_cycle_and_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "sim.mcap"
+    run = last_json(hil("run", "--rig", str(SIM_RIG), "--duration", "3", "--record", str(path),
+                        "--json"))  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "hil", "replay", str(path), "--step", "--json"],
+        input="\n\n\nc\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    replay = last_json(done)
+    lines = done.stderr.strip().splitlines()
+    assert [line.split(" t=")[0] for line in lines] == ["cycle 1", "cycle 2", "cycle 3"]
+    assert all("[Enter: next cycle, c: play the rest]" in line for line in lines)
+    assert replay["digest"] == run["digest"]

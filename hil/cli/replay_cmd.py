@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hil.cli.arguments import add_overrides
+from hil.cli.replay_step import CyclePrinter, Stepper
 from hil.config.loader import apply_overrides
 from hil.config.rig import RigConfig
 from hil.errors import RecordingError
+from hil.loop.observers import CycleObserver
 from hil.recording.reader import Recording
 from hil.recording.replay import has_raw_radar_bytes, verify_recording
 from hil.recording.run_file import RecordedRun, open_run_recording, read_recorded_run
@@ -83,6 +85,12 @@ def register(commands: Any) -> None:
         "the recording has them: emulate, bench); recorded: the frames as decoded then "
         "(the only choice for a sim recording)",
     )
+    parser.add_argument(
+        "--step",
+        action="store_true",
+        help="one cycle at a time: each played cycle is printed on stderr and the next waits "
+        "for Enter (c: play the rest); paces as fast as possible between steps",
+    )
     add_overrides(parser, "recorded rig", "tracker.gate_probability=0.99")
     parser.add_argument(
         "--compare",
@@ -127,10 +135,11 @@ def run_replay(args: argparse.Namespace) -> int:
         or args.compare
         or args.launcher is not None
         or args.frames is not None
+        or args.step
     ):
         print(
             "error: --verify checks the recorded inputs of the whole recording from its first "
-            "cycle; leave out --from, --to, --compare, --launcher and --frames",
+            "cycle; leave out --from, --to, --compare, --launcher, --frames and --step",
             file=sys.stderr,
         )
         return EXIT_USAGE
@@ -146,6 +155,7 @@ def run_replay(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     replay_rig = rig.model_copy(update={"rig": rig.rig.model_copy(update={"mode": "replay"})})
+    stepper = Stepper() if args.step else None
     settings = RunSettings(
         replay_rig,
         recorded.scenario,
@@ -155,11 +165,18 @@ def run_replay(args: argparse.Namespace) -> int:
         recorded.armed,
         tuple(args.overrides),
         ReplayOptions(
-            args.file, args.rate, args.from_s, args.to_s, args.launcher or "recorded", frames
+            args.file,
+            None if args.step else args.rate,
+            args.from_s,
+            args.to_s,
+            args.launcher or "recorded",
+            frames,
+            stepper,
         ),
     )
+    watchers: list[CycleObserver] = [] if stepper is None else [CyclePrinter(stepper)]
     try:
-        result, stats = asyncio.run(_replay(settings, args.record))
+        result, stats = asyncio.run(_replay(settings, args.record, watchers))
     except RecordingError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -223,7 +240,7 @@ def _recorded_result(recording: Recording) -> dict[str, Any] | None:
 
 
 async def _replay(
-    settings: RunSettings, record: Path | None
+    settings: RunSettings, record: Path | None, watchers: list[CycleObserver]
 ) -> tuple[RunResult, RecordingStats | None]:
     stop = StopSwitch()
     loop = asyncio.get_running_loop()
@@ -232,10 +249,10 @@ async def _replay(
         loop.add_signal_handler(signum, stop.stop)
     try:
         if record is None:
-            return await perform_run(settings, stop=stop), None
+            return await perform_run(settings, lambda rig: watchers, stop), None
         recording = open_run_recording(record, settings)
         try:
-            result = await perform_run(settings, lambda rig: [recording], stop)
+            result = await perform_run(settings, lambda rig: [*watchers, recording], stop)
             recording.finish(
                 result.loop.start_s,
                 result.loop.duration_s,

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
 from contextlib import AsyncExitStack, closing
 
 from firmware_stubs.plc.model import PlcModel
@@ -109,7 +109,9 @@ class RecordedRadar:
         window_ns: tuple[int | None, int | None] = (None, None),
         redecoder: RawRadarDecoder | None = None,
         notes: list[str] | None = None,
+        step: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        self._step = step
         self._messages = messages
         self._cursor = cursor
         self._rate = rate
@@ -132,6 +134,8 @@ class RecordedRadar:
                 ):
                     continue  # a cycle of the raw bytes' lead-in or lead-out
                 cycle = decode_input(message.payload)
+                if self._step is not None:
+                    await self._step()
                 self._cursor.current = cycle
                 self._cursor.started = True
                 frame = cycle.frame
@@ -266,7 +270,13 @@ async def build_replay_rig(
             )
 
         source = RecordedRadar(
-            messages_to_play, cursor, options.rate, (start_ns, end_ns), RawRadarDecoder(), notes
+            messages_to_play,
+            cursor,
+            options.rate,
+            (start_ns, end_ns),
+            RawRadarDecoder(),
+            notes,
+            options.step,
         )
     else:
         if has_raw_radar_bytes(recording):
@@ -274,7 +284,10 @@ async def build_replay_rig(
         else:
             notes.append("frames as recorded: the recording has no raw radar bytes (a sim run)")
         source = RecordedRadar(
-            lambda: cycle_inputs(recording, start_ns, end_ns), cursor, options.rate
+            lambda: cycle_inputs(recording, start_ns, end_ns),
+            cursor,
+            options.rate,
+            step=options.step,
         )
     launcher: Launcher
     if options.launcher == "model":
