@@ -385,13 +385,20 @@ def test_reading_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
             assert recorder.record("/cycle", T0_NS + n * 1000, rng.randbytes(400))
     size = path.stat().st_size
     assert size > 20e6
-    for allow_truncated, source in ((False, path), (True, tmp_path / "cut.mcap")):
-        if allow_truncated:
-            source.write_bytes(path.read_bytes()[: size - 1000])
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(path.read_bytes()[: size - 1000])
+    for allow_truncated, file_order, source in (
+        (False, False, path),
+        (False, True, path),  # mcap's own file-order read queued every chunk first
+        (True, False, cut),
+    ):
         tracemalloc.start()
         try:
             with Recording(source) as recording:
-                count = sum(1 for _ in recording.messages(allow_truncated=allow_truncated))
+                messages = recording.messages(
+                    allow_truncated=allow_truncated, file_order=file_order
+                )
+                count = sum(1 for _ in messages)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()

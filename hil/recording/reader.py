@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import IO, NamedTuple
 
 import zstandard
+from mcap.data_stream import ReadDataStream
 from mcap.exceptions import EndOfFile, McapError, RecordLengthLimitExceeded
 from mcap.opcode import Opcode
 from mcap.reader import SeekingReader
@@ -216,17 +217,54 @@ class Recording:
                 yield from _filtered(item, wanted, start_ns, end_ns, self._scan_channels)
             return
         try:
+            if file_order:
+                yield from self._in_file_order(wanted, start_ns, end_ns)
+                return
             reader = self._seeking(validate_crcs=True)
             for schema, channel, message in reader.iter_messages(
-                topics=wanted,
-                starting_at=start_ns,
-                ending_before=end_ns,
-                log_time_order=not file_order,
+                topics=wanted, starting_at=start_ns, ending_before=end_ns
             ):
                 name = "" if schema is None else schema.name
                 yield RecordedMessage(channel.topic, message.log_time, message.data, name)
         except DECODE_ERRORS as error:
             raise RecordingError(f"{self.path}: corrupt: {error}; {RECOVER_HINT}") from error
+
+    def _in_file_order(
+        self, wanted: frozenset[str] | None, start_ns: int | None, end_ns: int | None
+    ) -> Iterator[RecordedMessage]:
+        """A finished file's messages as recorded, one chunk in memory at a time. (mcap's own
+        ``log_time_order=False`` queues every chunk's messages before yielding the first, so
+        its memory grows with the file.)"""
+        reader = self._seeking(validate_crcs=True)
+        summary = reader.get_summary()
+        if summary is None:  # a footer without a summary: read the data section front to back
+            for item in self.scan():
+                yield from _filtered(item, wanted, start_ns, end_ns, self._scan_channels)
+            return
+        names = {
+            channel_id: (channel.topic, summary.schemas[channel.schema_id].name)
+            if channel.schema_id in summary.schemas
+            else (channel.topic, "")
+            for channel_id, channel in summary.channels.items()
+        }
+        for index in sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset):
+            if start_ns is not None and index.message_end_time < start_ns:
+                continue
+            if end_ns is not None and index.message_start_time >= end_ns:
+                continue
+            self._file.seek(index.chunk_start_offset + 1 + 8)
+            chunk = Chunk.read(ReadDataStream(self._file))
+            for record in breakup_chunk(chunk, validate_crc=True):
+                if not isinstance(record, Message):
+                    continue
+                topic, schema_name = names[record.channel_id]
+                if wanted is not None and topic not in wanted:
+                    continue
+                if start_ns is not None and record.log_time < start_ns:
+                    continue
+                if end_ns is not None and record.log_time >= end_ns:
+                    continue
+                yield RecordedMessage(topic, record.log_time, record.data, schema_name)
 
     def scan(
         self, *, allow_truncated: bool = False, open_chunks: bool = True
