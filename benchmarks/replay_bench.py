@@ -20,7 +20,11 @@ share warm caches and memory is measured per child. Measured:
    and fire control run again: goal ≥ 100× real time), read alone (``Recording.messages`` over
    ``/hil/cycle/input`` in file order, each payload decoded with
    ``hil.loop.cycle_codec.decode_input``: goal ≥ 1000× real time), and ``hil replay --verify``.
-   Multiples are recorded loop time over wall time of the child (its start-up included).
+   Multiples are recorded loop time over wall time of the child (its start-up included). Also
+   the peak RSS of both ``hil replay`` children (``wait4``'s ``ru_maxrss``: an upper bound, as
+   Linux carries the parent's peak into a child; ``parent_rss_mb`` is this script's then):
+   they read the cycle inputs in file order, which mcap 1.6 serves by decompressing every
+   chunk before the first message, so this grows with the file.
 3. **Peak memory reading a big recording**: a file of at least ``--big-mib`` MiB written with
    ``hil.recording.writer.Recorder`` (the run's channels): the first minute at most of the
    recording of item 2, every message again and again with its log time moved on by the span
@@ -28,16 +32,17 @@ share warm caches and memory is measured per child. Measured:
    The writer thread is slower than the producer here; a message the queue refuses is offered
    again after 1 ms, so none is missing (the file's close record counts the refusals as
    dropped). A child then reads it fully (every topic, log-time order, cycle inputs decoded)
-   and reports its max RSS minus its max RSS before reading (``resource.getrusage``): goal
-   under 300 MB. The file is deleted with the temporary directory, also on failure.
+   and reports its peak RSS (``VmHWM``: its own, unlike ``ru_maxrss``, see ``max_rss_mb``)
+   minus its RSS before reading: goal under 300 MB. The file is deleted with the temporary
+   directory, also on failure.
 4. **File size per minute** of a raid-100 run: sim (the recording of item 2) and emulate (the
    recording runs of item 1), MB/min (10⁶ bytes).
 
 Usage (defaults: ``--minutes 10 --big-mib 1024 --runs 3 --sim-s 20 --emulate-s 10``)::
 
     .venv/bin/python benchmarks/replay_bench.py
-    .venv/bin/python benchmarks/replay_bench.py --minutes 0.1 --big-mib 20 --runs 1 --sim-s 2 \\
-        --emulate-s 2        # the smoke test's sizes
+    .venv/bin/python benchmarks/replay_bench.py --minutes 0.1 --big-mib 8 --runs 1 --sim-s 1 \\
+        --emulate-s 1        # the smoke test's sizes
 
 Printed: a table, the goals as facts (met or not, never asserted), then one JSON line with
 every figure. Exit status 0; 2 with one line for a bad argument; 1 with one line if a child
@@ -48,10 +53,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
 import math
+import os
 import resource
 import shutil
 import subprocess
@@ -169,8 +176,14 @@ def child_read(path: str) -> dict[str, Any]:
 
 
 def max_rss_mb() -> float:
-    """This process's peak resident set so far (MB; Linux reports kB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+    """This process's own peak resident set so far (MB): Linux's ``VmHWM``. Not
+    ``getrusage``'s ``ru_maxrss``, which Linux carries over from the parent through fork and
+    exec: a child of a parent that once held 500 MB reports at least 500 MB."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # not Linux: kB too
 
 
 def rss_mb() -> float:
@@ -289,35 +302,53 @@ def rounded(value: float | None, digits: int = 4) -> float | None:
 # --- 2. replay speed -------------------------------------------------------------------------
 
 
-def hil(*args: str) -> tuple[float, dict[str, Any] | None, str]:
-    """Run ``hil ARGS``: wall seconds, its JSON summary (last stdout line) if any, stderr tail."""
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "hil", *args], capture_output=True, text=True, cwd=REPO, check=False
-    )
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"hil {' '.join(args)} exited {done.returncode}: {last_line(done.stderr)}"
+@dataclasses.dataclass(frozen=True)
+class HilRun:
+    wall_s: float
+    peak_rss_mb: float
+    """The child's ``ru_maxrss`` (from ``wait4``): an upper bound, since Linux carries the
+    parent's peak into it (this script holds little at that point: see ``parent_rss_mb``)."""
+    summary: dict[str, Any] | None
+    last_line: str
+
+
+def hil(*args: str) -> HilRun:
+    """Run ``hil ARGS``: wall time, peak memory, its JSON summary (last line) if any."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hil", *args], stdout=out, stderr=err, cwd=REPO
         )
-    lines = done.stdout.strip().splitlines()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if process.returncode != 0:
+        raise RuntimeError(f"hil {' '.join(args)} exited {process.returncode}: {last_line(stderr)}")
+    lines = stdout.strip().splitlines()
     summary = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else None
-    return wall, summary, last_line(done.stdout)
+    return HilRun(wall, usage.ru_maxrss * 1024 / 1e6, summary, last_line(stdout))
 
 
 def replay_speed(path: Path, loop_s: float) -> dict[str, Any]:
-    replay_wall, summary, _ = hil("replay", str(path), "--rate", "max", "--json")
-    verify_wall, _, verify_line = hil("replay", str(path), "--verify")
+    parent_rss_mb = rss_mb()
+    replay = hil("replay", str(path), "--rate", "max", "--json")
+    verify = hil("replay", str(path), "--verify")
     read = child("read", str(path))
     return {
         "recording_loop_s": round(loop_s, 3),
         "recording_mb": round(path.stat().st_size / 1e6, 3),
-        "replay_wall_s": round(replay_wall, 3),
-        "replay_x_real_time": round(loop_s / replay_wall, 1),
-        "replay_latency_p50_ms": summary.get("latency_p50_ms") if summary else None,
-        "verify_wall_s": round(verify_wall, 3),
-        "verify_x_real_time": round(loop_s / verify_wall, 1),
-        "verify_says": verify_line.replace(str(path), path.name),
+        "replay_wall_s": round(replay.wall_s, 3),
+        "replay_x_real_time": round(loop_s / replay.wall_s, 1),
+        "replay_peak_rss_mb": round(replay.peak_rss_mb, 1),
+        "replay_latency_p50_ms": replay.summary.get("latency_p50_ms") if replay.summary else None,
+        "verify_wall_s": round(verify.wall_s, 3),
+        "verify_x_real_time": round(loop_s / verify.wall_s, 1),
+        "verify_peak_rss_mb": round(verify.peak_rss_mb, 1),
+        "parent_rss_mb": round(parent_rss_mb, 1),
+        "verify_says": verify.last_line.replace(str(path), path.name),
         "read_wall_s": round(read["read_s"], 3),
         "read_cycles": read["cycles"],
         "read_x_real_time": round(read["span_s"] / read["read_s"], 1),
@@ -339,7 +370,7 @@ def build_big(source: Path, target: Path, min_bytes: int) -> dict[str, Any]:
     logging.getLogger("hil.recording.writer").setLevel(logging.ERROR)
     start = time.perf_counter()
     with Recording(source) as recording:
-        first_ns = next(recording.messages(file_order=True)).log_time_ns
+        first_ns = next(recording.messages()).log_time_ns
         messages = [
             (m.topic, m.log_time_ns - first_ns, m.payload)
             for m in recording.messages(None, first_ns, first_ns + int(BIG_SOURCE_S * 1e9))
@@ -512,6 +543,11 @@ def report(figures: dict[str, Any]) -> None:
             verdict("replay_x_real_time", ">= 100"),
         ),
         ("hil replay --verify (x real time)", r["verify_x_real_time"], r["verify_says"]),
+        (
+            "hil replay / --verify peak RSS (MB)",
+            pair(r["replay_peak_rss_mb"], r["verify_peak_rss_mb"]),
+            f"of a {r['recording_mb']} MB file",
+        ),
         (
             "read + decode inputs (x real time)",
             r["read_x_real_time"],

@@ -39,7 +39,8 @@ def test_tiny_run_reports_every_figure_and_drops_nothing() -> None:
     memory = result["memory"]
     assert memory["big_mb"] * 1e6 >= BIG_MIB * 2**20 and memory["big_write_error"] is None
     assert memory["messages"] == memory["big_messages"] > 0
-    assert memory["read_peak_rss_mb"] >= 0
+    assert memory["read_peak_rss_mb"] >= 0 and memory["rss_peak_mb"] < 1000
+    assert replay["replay_peak_rss_mb"] > 0 and replay["verify_peak_rss_mb"] > 0
     assert result["size_mb_per_min"]["sim"] > 0 and result["size_mb_per_min"]["emulate"] > 0
     assert set(result["goals_met"]) == {"replay_x_real_time", "read_x_real_time",
                                         "read_peak_rss_mb", "big_file_at_least_1_gib"}  # fmt: skip
