@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/plc_bench.py
 	$(BIN)/python benchmarks/tracker_bench.py
 	$(BIN)/python benchmarks/fault_bench.py
+	$(BIN)/python benchmarks/replay_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
