@@ -29,6 +29,19 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """A finite number ≥ 0."""
+    value = finite_float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {text}")
+    return value
+
+
+def rate_or_max(text: str) -> float | None:
+    """A pace: a finite factor > 0 of recorded speed, or ``max`` (None: as fast as possible)."""
+    return None if text == "max" else positive_float(text)
+
+
 def run_duration(text: str) -> float:
     """Seconds of run time: finite, > 0 and at most ``MAX_RUN_S`` (30 days)."""
     value = positive_float(text)

@@ -22,13 +22,13 @@ import argparse
 import asyncio
 import json
 import math
-import signal
 import sys
 from pathlib import Path
 from typing import Any, Literal
 
-from hil.cli.arguments import add_overrides
+from hil.cli.arguments import add_overrides, non_negative_float, rate_or_max
 from hil.cli.replay_step import CyclePrinter, Stepper
+from hil.cli.run_cmd import perform_recorded_run
 from hil.config.loader import apply_overrides
 from hil.config.rig import RigConfig
 from hil.errors import RecordingError
@@ -37,8 +37,7 @@ from hil.recording.reader import Recording
 from hil.recording.replay import has_raw_radar_bytes, verify_recording
 from hil.recording.run_file import RecordedRun, open_run_recording, read_recorded_run
 from hil.recording.run_recorder import RESULT_SCORES, TOPIC_RESULT
-from hil.recording.writer import RecordingStats
-from hil.run import ReplayOptions, RunResult, RunSettings, StopSwitch, perform_run
+from hil.run import ReplayOptions, RunSettings
 from hil.run_summary import render, summarize
 
 EXIT_USAGE = 2
@@ -63,13 +62,13 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--rate",
-        type=_rate,
+        type=rate_or_max,
         default=None,
         metavar="R|max",
         help="pace: R times recorded speed (1 = as recorded), or max (default: max)",
     )
-    parser.add_argument("--from", dest="from_s", type=_seconds, default=None, metavar="S")
-    parser.add_argument("--to", dest="to_s", type=_seconds, default=None, metavar="S")
+    parser.add_argument("--from", dest="from_s", type=non_negative_float, default=None, metavar="S")
+    parser.add_argument("--to", dest="to_s", type=non_negative_float, default=None, metavar="S")
     parser.add_argument(
         "--launcher",
         choices=("recorded", "model"),
@@ -104,28 +103,6 @@ def register(commands: Any) -> None:
         "--json", action="store_true", help="print the summary as one JSON object (last line)"
     )
     parser.set_defaults(handler=run_replay)
-
-
-def _rate(text: str) -> float | None:
-    if text == "max":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a rate > 0 or max, got {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected seconds ≥ 0, got {text!r}")
-    return value
 
 
 def run_replay(args: argparse.Namespace) -> int:
@@ -176,7 +153,8 @@ def run_replay(args: argparse.Namespace) -> int:
     )
     watchers: list[CycleObserver] = [] if stepper is None else [CyclePrinter(stepper)]
     try:
-        result, stats = asyncio.run(_replay(settings, args.record, watchers))
+        recorder = None if args.record is None else open_run_recording(args.record, settings)
+        result, stats = asyncio.run(perform_recorded_run(settings, recorder, watchers))
     except RecordingError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -237,35 +215,6 @@ def _recorded_result(recording: Recording) -> dict[str, Any] | None:
     for message in recording.messages({TOPIC_RESULT}, allow_truncated=True):
         result = json.loads(message.payload)
     return result
-
-
-async def _replay(
-    settings: RunSettings, record: Path | None, watchers: list[CycleObserver]
-) -> tuple[RunResult, RecordingStats | None]:
-    stop = StopSwitch()
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    for signum in signals:
-        loop.add_signal_handler(signum, stop.stop)
-    try:
-        if record is None:
-            return await perform_run(settings, lambda rig: watchers, stop), None
-        recording = open_run_recording(record, settings)
-        try:
-            result = await perform_run(settings, lambda rig: [*watchers, recording], stop)
-            recording.finish(
-                result.loop.start_s,
-                result.loop.duration_s,
-                result.loop.stopped_early,
-                result.loop.digest,
-                summarize(result),
-            )
-        finally:
-            stats = await asyncio.to_thread(recording.recorder.close)
-        return result, stats
-    finally:
-        for signum in signals:
-            loop.remove_signal_handler(signum)
 
 
 def compare(summary: dict[str, Any], recorded: dict[str, Any] | None) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from hil.cli.arguments import add_overrides, run_duration, seed
 from hil.config.loader import load_rig, load_scenario
 from hil.errors import RecordingError
+from hil.loop.observers import CycleObserver
 from hil.recording.channels import default_recording_path
 from hil.recording.run_file import open_run_recording
 from hil.recording.run_recorder import RunRecorder
@@ -103,12 +105,15 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run_loop)
 
 
-async def _run(
-    settings: RunSettings, recording: RunRecorder | None
+async def perform_recorded_run(
+    settings: RunSettings,
+    recording: RunRecorder | None,
+    watchers: Sequence[CycleObserver] = (),
 ) -> tuple[RunResult, RecordingStats | None]:
-    """The run with SIGINT, SIGTERM and SIGHUP (the operator's terminal closed) ending it
-    cleanly: the launcher made safe, the emulators stopped, the recording closed and the
-    summary printed (``stopped_early`` in it)."""
+    """The run (or replay) with SIGINT, SIGTERM and SIGHUP (the operator's terminal closed)
+    ending it cleanly: the launcher made safe, the emulators stopped, the recording finished
+    and closed, and the summary printed (``stopped_early`` in it). ``watchers`` observe every
+    cycle beside the recorder."""
     stop = StopSwitch()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -116,9 +121,11 @@ async def _run(
         loop.add_signal_handler(signum, stop.stop)
     try:
         if recording is None:
-            return await perform_run(settings, stop=stop), None
+            return await perform_run(settings, lambda rig: watchers, stop), None
         try:
-            result = await perform_run(settings, lambda rig: [recording], stop, recording.taps())
+            result = await perform_run(
+                settings, lambda rig: [*watchers, recording], stop, recording.taps()
+            )
             loop_result = result.loop
             recording.finish(
                 loop_result.start_s,
@@ -148,7 +155,7 @@ def run_loop(args: argparse.Namespace) -> int:
             recording = open_run_recording(args.record, settings)
         else:
             recording = open_default_recording(settings)
-    result, stats = asyncio.run(_run(settings, recording))
+    result, stats = asyncio.run(perform_recorded_run(settings, recording))
     summary = summarize(result)
     summary["recording"] = None if stats is None else recording_summary(stats)
     if args.json:
