@@ -158,7 +158,7 @@ class MonitorProcess:
     async def stop(self, signum: int) -> tuple[int, str, str]:
         """Ctrl-C (SIGINT) or SIGTERM: exit code, the rest of stdout, all of stderr."""
         self.process.send_signal(signum)
-        async with asyncio.timeout(10.0):
+        async with asyncio.timeout(30.0):  # 10 s was once too short on a loaded CI machine
             out, err = await self.process.communicate()
         assert self.process.returncode is not None
         return self.process.returncode, out.decode(), err.decode()

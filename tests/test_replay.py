@@ -47,12 +47,21 @@ def topic_counts(path: Path) -> dict[str, int]:
         return {name: topic.messages for name, topic in recording.info().topics.items()}
 
 
-def test_a_sim_run_records_and_replays_bit_identically(tmp_path: Path) -> None:
-    path = tmp_path / "sim.mcap"
+@pytest.fixture(scope="module")
+def sim_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """An armed 12 s sim run's recording and summary, shared by the tests that only read it."""
+    path = tmp_path_factory.mktemp("sim") / "sim.mcap"
     run = last_json(
         hil("run", "--rig", str(SIM_RIG), "--duration", "12", "--arm", "--record", str(path),
             "--json")
     )  # fmt: skip
+    return path, run
+
+
+def test_a_sim_run_records_and_replays_bit_identically(
+    sim_run: tuple[Path, dict[str, Any]],
+) -> None:
+    path, run = sim_run
     assert run["recording"]["path"] == str(path) and run["recording"]["dropped"] == 0
     counts = topic_counts(path)
     assert counts[TOPIC_CYCLE_INPUT] == counts[TOPIC_CYCLE_OUTPUT] == run["frames"]
@@ -68,9 +77,10 @@ def test_a_sim_run_records_and_replays_bit_identically(tmp_path: Path) -> None:
     )
 
 
-def test_a_changed_tracker_setting_fails_verify_naming_the_cycle_and_field(tmp_path: Path) -> None:
-    path = tmp_path / "sim.mcap"
-    last_json(hil("run", "--rig", str(SIM_RIG), "--duration", "5", "--record", str(path), "--json"))
+def test_a_changed_tracker_setting_fails_verify_naming_the_cycle_and_field(
+    sim_run: tuple[Path, dict[str, Any]],
+) -> None:
+    path, _ = sim_run
     done = hil("replay", str(path), "--verify", "--set", "tracker.sigma_range_m=6")
     assert done.returncode == 5
     (line,) = done.stderr.strip().splitlines()
@@ -94,12 +104,10 @@ def test_an_emulated_run_records_its_device_traffic_and_verifies(tmp_path: Path)
     assert replay["digest"] == run["digest"]
 
 
-def test_the_display_topics_are_valid_foxglove_messages(tmp_path: Path) -> None:
-    path = tmp_path / "sim.mcap"
-    last_json(
-        hil("run", "--rig", str(SIM_RIG), "--duration", "8", "--arm", "--record", str(path),
-            "--json")
-    )  # fmt: skip
+def test_the_display_topics_are_valid_foxglove_messages(
+    sim_run: tuple[Path, dict[str, Any]],
+) -> None:
+    path, _ = sim_run
     checked: dict[str, int] = {}
     with Recording(path) as recording:
         for message in recording.messages():
@@ -190,10 +198,10 @@ def test_the_golden_recording_still_verifies_and_replays_to_its_scores() -> None
     assert replay["launches"] >= 1
 
 
-def test_single_stepping_prints_each_cycle_and_changes_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "sim.mcap"
-    run = last_json(hil("run", "--rig", str(SIM_RIG), "--duration", "3", "--record", str(path),
-                        "--json"))  # fmt: skip
+def test_single_stepping_prints_each_cycle_and_changes_nothing(
+    sim_run: tuple[Path, dict[str, Any]],
+) -> None:
+    path, run = sim_run
     done = subprocess.run(
         [sys.executable, "-m", "hil", "replay", str(path), "--step", "--json"],
         input="\n\n\nc\n",
