@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +34,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="run hardware tests against the bench described by this rig config",
     )
+
+
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    # A suite started as a background job of a non-interactive shell (`make test &`, some CI
+    # runners) inherits SIGINT ignored, and so would every child it starts: the tests that press
+    # Ctrl-C on a child (hil radar monitor relies on Python's default KeyboardInterrupt) would
+    # wait forever. The children get the default back from a handler here (exec resets it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True, scope="session")
