@@ -343,33 +343,35 @@ class Recording:
 
     def attachments(self) -> dict[str, bytes]:
         """Attachments by name: their data (a later one of the same name wins)."""
-        found: dict[str, bytes] = {}
-        try:
-            if self.complete:
-                for record in self._seeking().iter_attachments():
-                    found[record.name] = bytes(record.data)
-                return found
-        except DECODE_ERRORS as error:
-            raise RecordingError(f"{self.path}: corrupt attachments: {error}") from error
-        for item in self.scan(allow_truncated=True):
-            if isinstance(item.record, Attachment):
-                found[item.record.name] = bytes(item.record.data)
-        return found
+        return {
+            record.name: bytes(record.data)
+            for record in self._named_records(Attachment, "attachments")
+            if isinstance(record, Attachment)
+        }
 
     def metadata(self) -> dict[str, dict[str, str]]:
         """Metadata records by name (a later record of the same name wins)."""
-        found: dict[str, dict[str, str]] = {}
+        return {
+            record.name: dict(record.metadata)
+            for record in self._named_records(Metadata, "metadata")
+            if isinstance(record, Metadata)
+        }
+
+    def _named_records(
+        self, kind: type[Attachment] | type[Metadata], what: str
+    ) -> list[Attachment | Metadata]:
+        """Every attachment or metadata record in file order: through the summary's index for a
+        finished file, else by scanning the data section up to where it ends."""
         try:
             if self.complete:
-                for record in self._seeking().iter_metadata():
-                    found[record.name] = dict(record.metadata)
-                return found
+                reader = self._seeking()
+                found = reader.iter_attachments() if kind is Attachment else reader.iter_metadata()
+                return list(found)
         except DECODE_ERRORS as error:
-            raise RecordingError(f"{self.path}: corrupt metadata: {error}") from error
-        for item in self.scan(allow_truncated=True):
-            if isinstance(item.record, Metadata):
-                found[item.record.name] = dict(item.record.metadata)
-        return found
+            raise RecordingError(f"{self.path}: corrupt {what}: {error}") from error
+        return [
+            item.record for item in self.scan(allow_truncated=True) if isinstance(item.record, kind)
+        ]
 
     def info(self, *, verify: bool = True) -> RecordingInfo:
         """Topics, counts, time span, metadata and attachments; an unfinished file is scanned
