@@ -35,8 +35,14 @@ from hil.errors import RecordingError
 from hil.loop.observers import CycleObserver
 from hil.recording.reader import Recording
 from hil.recording.replay import has_raw_radar_bytes, verify_recording
-from hil.recording.run_file import RecordedRun, open_run_recording, read_recorded_run
-from hil.recording.run_recorder import RESULT_SCORES, TOPIC_RESULT
+from hil.recording.run_file import (
+    RecordedRun,
+    config_data,
+    open_run_recording,
+    read_recorded_run,
+    recorded_result,
+)
+from hil.recording.run_recorder import RESULT_SCORES
 from hil.run import ReplayOptions, RunSettings
 from hil.run_summary import render, summarize
 
@@ -126,7 +132,7 @@ def run_replay(args: argparse.Namespace) -> int:
             rig = _with_overrides(args.file, recorded.rig, args.overrides)
             if args.verify:
                 return _verify(args.file, recording, rig, recorded)
-            result_message = _recorded_result(recording) if args.compare else None
+            result_message = recorded_result(recording) if args.compare else None
             frames = _frames(args.file, args.frames, has_raw_radar_bytes(recording))
     except RecordingError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -190,8 +196,7 @@ def _with_overrides(path: Path, rig: RigConfig, overrides: list[str]) -> RigConf
     """The recorded rig with ``--set`` overrides applied (a bad one: ``ConfigError``, exit 2)."""
     if not overrides:
         return rig
-    data = json.loads(json.dumps(rig.model_dump(mode="python"), default=str, allow_nan=True))
-    return apply_overrides(path, data, RigConfig, overrides)
+    return apply_overrides(path, config_data(rig), RigConfig, overrides)
 
 
 def _verify(path: Path, recording: Recording, rig: RigConfig, recorded: RecordedRun) -> int:
@@ -208,13 +213,6 @@ def _verify(path: Path, recording: Recording, rig: RigConfig, recorded: Recorded
         return EXIT_USAGE
     print(f"verified {checked} cycles of {path}: every output bit-identical to the recording")
     return 0
-
-
-def _recorded_result(recording: Recording) -> dict[str, Any] | None:
-    result = None
-    for message in recording.messages({TOPIC_RESULT}, allow_truncated=True):
-        result = json.loads(message.payload)
-    return result
 
 
 def compare(summary: dict[str, Any], recorded: dict[str, Any] | None) -> dict[str, Any]:

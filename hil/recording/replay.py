@@ -27,7 +27,6 @@ recording, sim, emulate or bench, since every input of every cycle is in it.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
 from contextlib import AsyncExitStack, closing
@@ -47,11 +46,11 @@ from hil.loop.verify import Mismatch, verify_cycles
 from hil.recording.player import NS_PER_S, MonotonicClock, Player, window_ns
 from hil.recording.raw_frames import RawRadarDecoder
 from hil.recording.reader import RecordedMessage, Recording
+from hil.recording.run_file import recorded_result
 from hil.recording.run_recorder import (
     TOPIC_CYCLE_INPUT,
     TOPIC_CYCLE_OUTPUT,
     TOPIC_RADAR_BYTES,
-    TOPIC_RESULT,
 )
 from hil.run import (
     EMULATED_PLC_SETTINGS,
@@ -256,7 +255,9 @@ async def build_replay_rig(
     first_input = decode_input(first.payload)
     start_s = first_input.t_s
     if options.from_s is None:  # the whole run: from where it started
-        start_s = _recorded_start_s(recording, start_s)
+        result = recorded_result(recording)
+        if result is not None:
+            start_s = float(result["start_s"])
     cursor = RecordedCursor(first_input, start_s)
     raw = _use_raw_bytes(recording, options)
     notes: list[str] = []
@@ -318,14 +319,6 @@ def _use_raw_bytes(recording: Recording, options: ReplayOptions) -> bool:
             "(a sim run): use --frames recorded"
         )
     return present
-
-
-def _recorded_start_s(recording: Recording, default_s: float) -> float:
-    """The loop-clock start of the recorded run (its result message), else ``default_s``."""
-    start_s = default_s
-    for message in recording.messages({TOPIC_RESULT}, allow_truncated=True):
-        start_s = float(json.loads(message.payload)["start_s"])
-    return start_s
 
 
 def _window(first_ns: int | None, options: ReplayOptions) -> tuple[int | None, int | None]:

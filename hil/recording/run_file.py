@@ -15,6 +15,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
@@ -26,7 +27,7 @@ from hil.recording.channels import (
     run_metadata,
 )
 from hil.recording.reader import Recording
-from hil.recording.run_recorder import RunRecorder, run_channels
+from hil.recording.run_recorder import TOPIC_RESULT, RunRecorder, run_channels
 from hil.recording.writer import Recorder
 from hil.run import RunSettings
 
@@ -80,6 +81,21 @@ def _config_json(config: RigConfig | ScenarioConfig) -> bytes:
     """A config as JSON that validates back to the same model, as its TOML file does (lists for
     tuples; a target's "never" as JSON's Infinity, which Python's json reads back)."""
     return json.dumps(config.model_dump(mode="python"), default=str, allow_nan=True).encode()
+
+
+def config_data(config: RigConfig | ScenarioConfig) -> dict[str, Any]:
+    """A config as the plain data its TOML file would parse to (what ``--set`` overrides edit)."""
+    data: dict[str, Any] = json.loads(_config_json(config))
+    return data
+
+
+def recorded_result(recording: Recording) -> dict[str, Any] | None:
+    """The run's ``/hil/run/result`` message (start, digest, scores), None if the run did not
+    end cleanly."""
+    result = None
+    for message in recording.messages({TOPIC_RESULT}, allow_truncated=True):
+        result = json.loads(message.payload)
+    return result
 
 
 @dataclass(frozen=True)
