@@ -45,6 +45,7 @@ from hil.config.loader import load_plc_emulator
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
 from hil.errors import HilError
+from hil.faults import FaultEvent
 from hil.fire_control.engagement import Engagement
 from hil.loop.core import LoopCore
 from hil.loop.frames import Injector
@@ -100,6 +101,8 @@ class RunSettings:
     rig_overrides: tuple[str, ...] = ()
     replay: ReplayOptions | None = None
     """The recording a ``replay`` run plays (None for every other mode)."""
+    faults: tuple[FaultEvent, ...] = ()
+    """Faults injected at given times (``hil.faults``; emulated devices only)."""
 
 
 @dataclass
