@@ -57,7 +57,6 @@ def assert_frames_equal(a: TaggedFrame | None, b: TaggedFrame | None) -> None:
         x, y = getattr(a, name), getattr(b, name)
         if isinstance(x, np.ndarray):
             assert x.dtype == y.dtype and x.tobytes() == y.tobytes(), name
-            assert y.flags.writeable, name
         else:
             assert type(x) is type(y) and struct.pack("<d", x) == struct.pack("<d", y), name
 
@@ -78,6 +77,15 @@ def test_input_round_trip_with_detections(n: int) -> None:
     back = decode_input(data)
     assert_inputs_equal(original, back)
     assert encode_input(back) == data
+
+
+def test_a_decoded_frame_is_recorded_data_that_cannot_be_changed_in_place() -> None:
+    decoded = decode_input(encode_input(cycle_input(frame(5)))).frame
+    assert decoded is not None
+    for name in ("range_m", "az_rad", "el_rad", "vr_mps", "truth_id"):
+        column = getattr(decoded, name)
+        with pytest.raises(ValueError, match="read-only"):
+            column[0] = 0
 
 
 def test_input_round_trip_without_a_frame_and_with_nonfinite_values() -> None:
@@ -214,3 +222,14 @@ def test_a_damaged_record_is_one_clear_error(
     ):
         with pytest.raises(ValueError, match=message):
             decode(mangle(data))
+
+
+def test_every_cut_of_an_input_record_is_a_truncation_error() -> None:
+    """The decoder reads at computed offsets: a record cut at any byte (inside the problem
+    strings, the status, the frame head or any of its columns) is a ValueError naming it."""
+    problem = dataclasses.replace(cycle_input(frame(3)), radar_problem="stale 2.0 s")
+    data = encode_input(dataclasses.replace(problem, launcher_problem="link down"))
+    for cut in range(len(data)):
+        with pytest.raises(ValueError, match="truncated"):
+            decode_input(data[:cut])
+    assert encode_input(decode_input(data)) == data

@@ -18,6 +18,7 @@ import jsonschema
 import pytest
 from cli_support import hil
 from conftest import CONFIGS, DATA
+from mcap.reader import make_reader
 
 from hil.recording import foxglove
 from hil.recording.reader import Recording
@@ -56,6 +57,24 @@ def sim_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, A
             "--json")
     )  # fmt: skip
     return path, run
+
+
+def test_the_bulk_topics_are_in_chunks_of_their_own(sim_run: tuple[Path, dict[str, Any]]) -> None:
+    """Replay reads the cycle inputs (and raw radar bytes); the cycle outputs and display topics
+    (nearly all the bytes) sit in other chunks, which the chunk index lets a reader skip."""
+    path, _ = sim_run
+    with path.open("rb") as file:
+        summary = make_reader(file).get_summary()
+    assert summary is not None
+    ids = {channel.topic: channel_id for channel_id, channel in summary.channels.items()}
+    bulk = {ids[TOPIC_CYCLE_OUTPUT], *(ids[t] for t in ids if t.startswith("/display/"))}
+    kinds = set()
+    for index in summary.chunk_indexes:
+        held = set(index.message_index_offsets)
+        assert held, "every chunk's index names the topics it holds"
+        assert held <= bulk or not held & bulk, "a chunk mixes bulk and replay topics"
+        kinds.add(held <= bulk)
+    assert kinds == {True, False}
 
 
 def test_a_sim_run_records_and_replays_bit_identically(

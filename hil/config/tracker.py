@@ -13,11 +13,17 @@ from typing import Annotated, Literal
 import numpy as np
 import numpy.typing as npt
 from pydantic import Field, field_validator, model_validator
-from scipy.stats import chi2
+from scipy.special import gammaincinv
 
 from hil.config.fields import ConfigModel
 
 Positive = Annotated[float, Field(gt=0)]
+
+
+def chi2_quantile(probability: float, dims: int) -> float:
+    """The χ² quantile: ``scipy.stats.chi2.ppf(probability, dims)`` bit for bit (the same
+    formula), without importing scipy.stats — 0.6 s of every ``hil`` command's start-up."""
+    return float(2.0 * gammaincinv(dims / 2.0, probability))
 
 
 RETIRED_KEYS = {
@@ -141,12 +147,12 @@ class TrackerConfig(ConfigModel):
 
     def gate_chi2(self, dims: int) -> float:
         """χ² threshold of the gate for an innovation of ``dims`` dimensions."""
-        return float(chi2.ppf(self.gate_probability, dims))
+        return chi2_quantile(self.gate_probability, dims)
 
     def succession_chi2(self, dims: int) -> float | None:
         """χ² threshold of the succession gate (None: no succession)."""
         p = self.succession_gate_probability
-        return None if p is None else float(chi2.ppf(p, dims))
+        return None if p is None else chi2_quantile(p, dims)
 
     def turn_rates_rad_s(self) -> tuple[float, ...]:
         """Turn rate of each motion model, CV first (rad/s, positive = right turn)."""

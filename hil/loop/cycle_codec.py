@@ -240,51 +240,67 @@ class _Reader:
             raise ValueError(f"{self.what} record has {len(self.data) - self.at} trailing bytes")
 
 
-def _read_status(r: _Reader) -> LauncherStatus:
-    v = r.unpack(_STATUS)
-    return LauncherStatus(
-        t_s=v[0],
-        az_rad=v[1],
-        el_rad=v[2],
-        link_up=bool(v[3]),
-        ready_to_fire=bool(v[4]),
-        in_position=bool(v[5]),
-        estop_ok=bool(v[6]),
-        interlock_chain_ok=bool(v[7]),
-        arm_state=v[8],
-        fault_code=v[9],
-        launch_count=v[10],
-        fire_reject_count=v[11],
-        rounds_ready=v[12],
-    )
-
-
-def _read_frame(r: _Reader) -> TaggedFrame:
-    t, scenario_t, beam_az, beam_el, sweep, arrival, scan_id, count = r.unpack(_FRAME_HEAD)
-    range_m = r.array(np.float64, "<f8", count)
-    az = r.array(np.float64, "<f8", count)
-    el = r.array(np.float64, "<f8", count)
-    vr = r.array(np.float64, "<f8", count)
-    truth = r.array(np.int64, "<i8", count)
-    injected = r.array(np.bool_, "u1", count)
-    return TaggedFrame(
-        t, scenario_t, scan_id, beam_az, beam_el, sweep,
-        range_m, az, el, vr, injected, truth, arrival,
-    )  # fmt: skip
+_INPUT_FIXED = struct.Struct("<BddBI")
+"""The input record's head and the byte length of its radar problem."""
+_STATUS_AND_TEXT = struct.Struct(_STATUS.format + "I")
+"""The launcher status and the byte length of the launcher problem after it."""
+_FRAME_BYTES_PER_DETECTION = 4 * 8 + 8 + 1
 
 
 def decode_input(data: bytes) -> CycleInput:
-    """The :class:`CycleInput` of an input record; ``ValueError`` if it is not one."""
-    r = _Reader(data, "cycle input")
-    version, t, age, flags = r.unpack(_INPUT_HEAD)
-    if version != VERSION:
-        raise ValueError(f"cycle input record version {version}; this code reads {VERSION}")
-    radar_problem = r.text()
-    status = _read_status(r)
-    launcher_problem = r.text()
-    frame = _read_frame(r) if flags & 2 else None
-    r.end()
+    """The :class:`CycleInput` of an input record; ``ValueError`` if it is not one.
+
+    Replay decodes one per cycle, so this reads at computed offsets with ``unpack_from``, and
+    the frame's float and truth-id columns are read-only views of ``data`` (no copies: a frame is
+    never changed in place); half the time of a field-by-field read."""
+    size = len(data)
+    try:
+        version, t, age, flags, n = _INPUT_FIXED.unpack_from(data, 0)
+        if version != VERSION:
+            raise ValueError(f"cycle input record version {version}; this code reads {VERSION}")
+        at = _INPUT_FIXED.size + n
+        if at > size:
+            raise struct.error("radar problem")
+        radar_problem = data[_INPUT_FIXED.size : at].decode()
+        v = _STATUS_AND_TEXT.unpack_from(data, at)
+        at += _STATUS_AND_TEXT.size
+        end = at + v[13]
+        if end > size:
+            raise struct.error("launcher problem")
+        launcher_problem = data[at:end].decode()
+        at = end
+        frame = None
+        if flags & 2:
+            frame, at = _frame_at(data, at)
+    except struct.error:
+        raise ValueError(f"cycle input record is truncated ({size} bytes)") from None
+    if at != size:
+        raise ValueError(f"cycle input record has {size - at} trailing bytes")
+    status = LauncherStatus(
+        v[0], v[3], v[1], v[2], v[8], v[4], v[5], v[6], v[7], v[9], v[10], v[11], v[12]
+    )
     return CycleInput(t, frame, age, radar_problem, status, launcher_problem, bool(flags & 1))
+
+
+def _frame_at(data: bytes, at: int) -> tuple[TaggedFrame, int]:
+    """The frame whose record starts at byte ``at`` of ``data``, and the byte after it
+    (``struct.error`` if the buffer is short)."""
+    t, scenario_t, beam_az, beam_el, sweep, arrival, scan_id, count = _FRAME_HEAD.unpack_from(
+        data, at
+    )
+    at += _FRAME_HEAD.size
+    end = at + count * _FRAME_BYTES_PER_DETECTION
+    if end > len(data):
+        raise struct.error("frame")
+    floats = np.frombuffer(data, "<f8", 4 * count, at).reshape(4, count)
+    at += 32 * count
+    truth = np.frombuffer(data, "<i8", count, at)
+    injected = np.frombuffer(data, "u1", count, at + 8 * count) != 0
+    frame = TaggedFrame(
+        t, scenario_t, scan_id, beam_az, beam_el, sweep,
+        floats[0], floats[1], floats[2], floats[3], injected, truth, arrival,
+    )  # fmt: skip
+    return frame, end
 
 
 def _read_picture(r: _Reader) -> TrackPicture:

@@ -13,7 +13,7 @@ import platform
 import socket
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,15 @@ class ChannelSpec:
     schema_name: str
     schema_encoding: str
     schema_data: bytes
+    bulk: bool = False
+    """The topic's messages go in chunks of their own (``hil.recording.writer``): a big topic
+    that replay does not read (cycle outputs, display), so reading the others never
+    decompresses it."""
+
+
+def as_bulk(channel: ChannelSpec) -> ChannelSpec:
+    """``channel`` with its messages in chunks of their own (``ChannelSpec.bulk``)."""
+    return replace(channel, bulk=True)
 
 
 @dataclass(frozen=True)

@@ -42,9 +42,10 @@ DEFAULT_QUEUE_SIZE = 65_536
 DEFAULT_FLUSH_INTERVAL_S = 0.5
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
 LIBRARY = f"hil-testbed/{__version__}"
-INDEXES = IndexType.CHUNK | IndexType.ATTACHMENT | IndexType.METADATA
-"""No per-message index records: they cost 16 bytes a message (as much as a small message) and the
-reader skips chunks by the chunk index's time range; a topic filter reads each chunk in range."""
+INDEXES = IndexType.ALL
+"""Chunk, attachment, metadata and per-message index records. The message indexes (16 bytes a
+message, outside the compressed chunks: ~2 % of a run's file) are how a reader knows which topics
+a chunk holds without decompressing it, so replay skips the bulk chunks (``ChannelSpec.bulk``)."""
 COMPRESSIONS = {
     "zstd": CompressionType.ZSTD,
     "lz4": CompressionType.LZ4,
@@ -104,6 +105,9 @@ class Recorder:
         self._fsync = fsync
         self._queue: queue.Queue[_Queued | object] = queue.Queue(maxsize=queue_size)
         self._channel_ids: dict[str, int] = {}
+        self._bulk_ids: set[int] = set()
+        self._held: list[_Queued] = []
+        """Bulk messages waiting for the next flush (the writer thread's)."""
         self._written = 0
         self._dropped_full = 0
         self._dropped_failed = 0
@@ -150,6 +154,8 @@ class Recorder:
             self._channel_ids[channel.topic] = self._writer.register_channel(
                 channel.topic, channel.message_encoding, schema_ids[key]
             )
+            if channel.bulk:
+                self._bulk_ids.add(self._channel_ids[channel.topic])
             declarations.append(
                 Channel(
                     self._channel_ids[channel.topic],
@@ -258,21 +264,35 @@ class Recorder:
             if item is _STOP:
                 break
             if isinstance(item, _Queued):
-                if self._guarded(self._writer.add_message, *item, item.log_time_ns):
-                    self._written += 1
-                    unflushed = True
+                unflushed = True
+                if item.channel_id in self._bulk_ids:
+                    self._held.append(item)
                 else:
-                    self._dropped_failed += 1
+                    self._add(item)
             if time.monotonic() >= next_flush_s:
                 if unflushed:
                     self._guarded(self._flush)
                     unflushed = False
                 next_flush_s = time.monotonic() + self._flush_interval_s
-        self._guarded(self._finish)
+        if self._guarded(self._flush):
+            self._guarded(self._finish)
         _close_quietly(self._file)
 
+    def _add(self, item: _Queued) -> None:
+        if self._guarded(self._writer.add_message, *item, item.log_time_ns):
+            self._written += 1
+        else:
+            self._dropped_failed += 1
+
     def _flush(self) -> None:
+        """End the chunk in progress, write the held bulk messages into chunks of their own,
+        and hand both to the OS."""
         self._writer.flush()  # type: ignore[no-untyped-call]  # mcap leaves it unannotated
+        held, self._held = self._held, []
+        for item in held:
+            self._add(item)
+        if held:
+            self._writer.flush()  # type: ignore[no-untyped-call]
         if self._fsync:
             os.fsync(self._file.fileno())
 
