@@ -40,8 +40,8 @@ ul.criteria { margin: 0; padding-left: 1.1em; }
 pre { background: #f6f8fa; padding: 0.5em 0.8em; overflow-x: auto; border: 1px solid #d0d7de; }
 .note { color: #57606a; }
 .missing { color: #bc4c00; font-weight: 600; }
-figure { display: inline-block; margin: 0.4em; vertical-align: top; }
-figure img { max-width: 100%; border: 1px solid #d0d7de; }
+figure { display: inline-block; margin: 0.4em 0.5%; vertical-align: top; width: 48%; }
+figure img { width: 100%; height: auto; border: 1px solid #d0d7de; }
 figcaption { font-size: 0.9em; color: #57606a; }
 section.case { border-top: 2px solid #d0d7de; margin-top: 1.5em; }
 """
