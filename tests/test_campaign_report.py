@@ -20,6 +20,7 @@ from conftest import CONFIGS, REPO
 from debian_tools import require_tool
 
 from hil.campaign.report import ResultsError, render
+from hil.cli import main
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
@@ -106,10 +107,13 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
         folder, "fallback", 2, s2, [criterion("frames", ">=", 1, "", s2["frames"])]
     )
     sweep_runs = [
-        run_entry(folder, "sweep", seed, s3, [criterion("frames", ">=", 1, "", s3["frames"])])
-        for seed in (3, 4)
+        run_entry(folder, "sweep", seed, s3, [criterion("frames", ">=", limit, "", s3["frames"])])
+        for seed, limit in ((3, 1), (4, 10**6))  # seed 4 fails: it is the one plotted
     ]
     lost = run_entry(folder, "lost", 5, s3, [criterion("frames", ">=", 1, "", s3["frames"])])
+    garbled = run_entry(folder, "garbled", 6, s3, [criterion("frames", ">=", 1, "", s3["frames"])])
+    (folder / "recordings" / "garbled-seed6.mcap").write_bytes(b"not a recording at all")
+    garbled |= {"verdict": "error", "error": "the run stopped: radar link lost"}
     results = {
         "schema": "hil-campaign-results/1",
         "campaign": {"name": "report-test", "file": "/abs/report-test.toml",
@@ -126,6 +130,7 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 criterion("gospa_mean_m", "<=", 1000, "m", s3["gospa_mean_m"], "mean"),
             ]),
             case_entry("lost", "sim", [lost]),
+            case_entry("garbled", "sim", [garbled], verdict="error"),
         ],
     }  # fmt: skip
     (folder / "results.json").write_text(json.dumps(results, indent=1))
@@ -206,7 +211,7 @@ def test_the_report_has_the_verdict_table_and_the_failed_criterion_with_its_repl
     rows = {(r.attrs["data-case"], r.attrs["data-seed"]): r for r in table.find_all("tr")
             if "data-case" in r.attrs}  # fmt: skip
     assert set(rows) == {("tracking", "1"), ("fallback", "2"), ("sweep", "3"), ("sweep", "4"),
-                         ("lost", "5")}  # fmt: skip
+                         ("lost", "5"), ("garbled", "6")}  # fmt: skip
     results = json.loads((campaign / "results.json").read_text())
     failing = results["cases"][0]["runs"][0]["criteria"][1]
     measured = f"{failing['measured']:.6g}"
@@ -217,8 +222,11 @@ def test_the_report_has_the_verdict_table_and_the_failed_criterion_with_its_repl
     listed = failures.text()
     assert f"measured {measured} m, limit ≤ 0.5 m" in listed
     assert "launches >= 1" not in listed  # the criterion that passed is not a failure
-    (command,) = failures.find_all("pre", class_="replay")
+    (tracking,) = [f for f in failures.find_all("div", class_="failure")
+                   if f.find_all("h3")[0].text().startswith("tracking (seed 1)")]  # fmt: skip
+    (command,) = tracking.find_all("pre", class_="replay")
     assert command.text() == f"hil replay {campaign / 'recordings/tracking-seed1.mcap'} --compare"
+    assert "run error: the run stopped: radar link lost" in listed
     (sweep,) = page.find_all("table", id="sweep")
     assert "mean(gospa_mean_m) <= 1000" in sweep.text() and "PASS" in sweep.text()
 
@@ -244,6 +252,7 @@ def test_every_case_has_its_plots_inline_and_a_missing_recording_says_so(report:
         "fallback": list(RUN_PLOTS),
         "sweep": [*RUN_PLOTS, "sweep"],  # one histogram per sweep criterion
         "lost": [],
+        "garbled": [],
     }
     for case, plots in expected.items():
         (section,) = page.find_all("section", id=f"case-{case}")
@@ -255,6 +264,10 @@ def test_every_case_has_its_plots_inline_and_a_missing_recording_says_so(report:
             assert base64.b64decode(data).startswith(PNG_MAGIC)
     (lost,) = page.find_all("section", id="case-lost")
     assert "its recording" in lost.text() and "is missing, so no plots" in lost.text()
+    (garbled,) = page.find_all("section", id="case-garbled")
+    assert "not an MCAP recording" in garbled.text() and "so no plots" in garbled.text()
+    (sweep,) = page.find_all("section", id="case-sweep")
+    assert "Plotted run: seed 4 (the first failing run)" in sweep.text()
     # self-contained: nothing but inline images is referenced
     assert not page.find_all("script") and not page.find_all("link")
 
@@ -284,13 +297,12 @@ def test_hil_campaign_report_rewrites_the_report_and_exits_0(campaign: Path, rep
     ],
 )  # fmt: skip
 def test_a_bad_results_folder_is_one_line_and_exit_2(
-    tmp_path: Path, content: str | None, problem: str
+    tmp_path: Path, content: str | None, problem: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     if content is not None:
         (tmp_path / "results.json").write_text(content)
-    done = hil("campaign", "report", str(tmp_path))
-    assert done.returncode == 2
-    (line,) = done.stderr.strip().splitlines()
+    assert main(["campaign", "report", str(tmp_path)]) == 2  # in-process: cheap
+    (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(f"error: {tmp_path}") and problem in line, line
     assert not (tmp_path / "report.html").exists()
 
@@ -332,7 +344,7 @@ def test_chromium_renders_the_table_and_every_plot_with_no_console_error(
         )
         errors = browser.console_errors()
         urls = browser.requested_urls()
-    assert seen["rows"] == 5 and seen["tableHeight"] > 100
+    assert seen["rows"] == 6 and seen["tableHeight"] > 100
     assert len(seen["images"]) == expected_images == 4 + 4 + 5
     broken = [image for image in seen["images"] if not (image[1] and image[2] > 0 and image[3] > 0)]
     assert not broken, f"images not drawn: {broken}"

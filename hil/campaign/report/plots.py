@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from hil.campaign.report.trace import RunTrace
@@ -21,6 +22,8 @@ from hil.campaign.report.trace import RunTrace
 WIDTH_IN, HEIGHT_IN, DPI = 7.0, 4.2, 96
 MAX_ERROR_LINES = 8
 """Up to this many truths get a line each in the error plot; more are shown as median and max."""
+MAX_TRACK_POINTS = 12_000
+"""Confirmed-track dots in the plan view at most (evenly thinned beyond)."""
 EVENT_ROWS = ("designated", "fire_requested", "launched", "refused", "aborted")
 _EVENT_STYLE = {
     "designated": ("o", "#1f77b4"),
@@ -51,15 +54,15 @@ def plan_view(trace: RunTrace) -> bytes:
     """Truth paths (dashed; injected targets orange), confirmed tracks (dots coloured by id),
     launches (red stars and the launcher-to-target line), radar and launcher; East/North m."""
     figure, axes = _figure(5.2)
-    for path in trace.truths:
-        axes.plot(
-            path.enu_m[:, 0], path.enu_m[:, 1], "--", lw=1.0,
-            color="#ff7f0e" if path.injected else "#1f77b4", alpha=0.8,
-        )  # fmt: skip
-    axes.plot([], [], "--", color="#1f77b4", label="truth (real)")
-    axes.plot([], [], "--", color="#ff7f0e", label="truth (injected)")
+    for injected, colour, label in ((False, "#1f77b4", "real"), (True, "#ff7f0e", "injected")):
+        paths = [p.enu_m[:, :2] for p in trace.truths if p.injected == injected]
+        axes.add_collection(
+            LineCollection(paths, colors=colour, linestyles="--", linewidths=1.0, alpha=0.8)
+        )
+        axes.plot([], [], "--", color=colour, label=f"truth ({label})")
     if trace.tracks:
         points = np.asarray([(tid, e, n) for tid, s in trace.tracks.items() for _, e, n, _ in s])
+        points = points[:: max(1, len(points) // MAX_TRACK_POINTS)]
         axes.scatter(
             points[:, 1], points[:, 2], c=points[:, 0] % 10, cmap="tab10", vmin=0, vmax=10,
             s=4, label="confirmed tracks",
@@ -78,6 +81,7 @@ def plan_view(trace: RunTrace) -> bytes:
                       xytext=(6, 6), textcoords="offset points")  # fmt: skip
     axes.plot(*trace.radar_enu_m[:2], "k^", ms=8, label="radar")
     axes.plot(launcher_e, launcher_n, "s", color="#d62728", ms=7, label="launcher")
+    axes.autoscale_view()
     axes.set_aspect("equal", adjustable="datalim")
     axes.set_xlabel("East (m)")
     axes.set_ylabel("North (m)")
