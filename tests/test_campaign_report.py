@@ -319,38 +319,64 @@ def test_a_missing_folder_is_one_line_and_exit_2(tmp_path: Path) -> None:
         render(tmp_path / "nowhere")
 
 
-def test_chromium_renders_the_table_and_every_plot_with_no_console_error(
-    report: Path, tmp_path: Path
-) -> None:
-    chromium = require_tool("chromium")
-    expected_images = len(parse(report).find_all("img"))
-    with HeadlessChromium(chromium, tmp_path / "profile") as browser:
+def open_in_chromium(
+    page: Path, profile: Path
+) -> tuple[dict[str, Any], list[str], list[str], bytes]:
+    """Load ``page`` in headless Chromium: what the page shows (rows of the verdict table, the
+    table's height, each image's plot kind, completeness and natural size), the console errors,
+    the URLs it requested, and a full-page screenshot (PNG)."""
+    with HeadlessChromium(require_tool("chromium"), profile) as browser:
         for domain in ("Page", "Runtime", "Log", "Network"):
             browser.call(f"{domain}.enable")
         browser.call(
             "Emulation.setDeviceMetricsOverride",
             {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False},
         )
-        browser.call("Page.navigate", {"url": report.as_uri()})
+        browser.call("Page.navigate", {"url": page.as_uri()})
         browser.wait_event("Page.loadEventFired")
         seen = browser.evaluate(
             "({rows: document.querySelectorAll('#verdicts tr.run').length,"
-            " tableHeight: document.getElementById('verdicts').getBoundingClientRect().height,"
+            " tableHeight: document.getElementById('verdicts')?.getBoundingClientRect().height,"
             " images: [...document.images].map(i => [i.dataset.plot, i.complete,"
             " i.naturalWidth, i.naturalHeight])})"
         )
         screenshot = browser.call(
             "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
         )
-        errors = browser.console_errors()
-        urls = browser.requested_urls()
+        return (
+            seen,
+            browser.console_errors(),
+            browser.requested_urls(),
+            base64.b64decode(screenshot["data"]),
+        )
+
+
+def test_chromium_renders_the_table_and_every_plot_with_no_console_error(
+    report: Path, tmp_path: Path
+) -> None:
+    expected_images = len(parse(report).find_all("img"))
+    seen, errors, urls, png = open_in_chromium(report, tmp_path / "profile")
     assert seen["rows"] == 6 and seen["tableHeight"] > 100
     assert len(seen["images"]) == expected_images == 4 + 4 + 5
     broken = [image for image in seen["images"] if not (image[1] and image[2] > 0 and image[3] > 0)]
     assert not broken, f"images not drawn: {broken}"
     assert errors == []
     assert all(url == report.as_uri() or url.startswith("data:") for url in urls), urls
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    png = base64.b64decode(screenshot["data"])
     assert png.startswith(PNG_MAGIC)
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
     (ARTEFACTS / "report.png").write_bytes(png)
+
+
+def test_the_browser_check_sees_a_broken_image_a_console_error_and_a_fetch(tmp_path: Path) -> None:
+    """The check above can fail: the same probe on a page with a broken inline image, a
+    console error and an external image reports all three."""
+    page = tmp_path / "broken.html"
+    page.write_text(
+        '<html><body><img data-plot="plan" src="data:image/png;base64,AAAA">'
+        '<img data-plot="error" src="elsewhere.png"><script>console.error("boom")</script>'
+        "</body></html>"
+    )
+    seen, errors, urls, _ = open_in_chromium(page, tmp_path / "profile")
+    assert [image[2] for image in seen["images"]] == [0, 0]
+    assert "boom" in errors and any("elsewhere.png" in e for e in errors)
+    assert (tmp_path / "elsewhere.png").as_uri() in urls

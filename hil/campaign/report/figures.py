@@ -44,8 +44,10 @@ class CaseFigures:
 
 
 def representative_run(case: Case) -> Run | None:
-    """The run a case's plots show: its first failing run, else its first run."""
-    return next((r for r in case.runs if r.verdict in FAILED), case.runs[0] if case.runs else None)
+    """The run a case's plots show: its first failing run, else its first run — among the runs
+    that left a recording when any did (an interrupted case has runs that never ran)."""
+    recorded = [r for r in case.runs if r.recording is not None] or list(case.runs)
+    return next((r for r in recorded if r.verdict in FAILED), recorded[0] if recorded else None)
 
 
 def measurement_key(criterion: Criterion) -> str:

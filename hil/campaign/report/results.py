@@ -79,11 +79,6 @@ class Case:
     criteria: tuple[Criterion, ...]
     runs: tuple[Run, ...]
 
-    @property
-    def mode_label(self) -> str:
-        """The mode as the report shows it (``EMULATED`` for a bench fallback)."""
-        return f"{self.mode} — EMULATED" if self.emulated else self.mode
-
 
 @dataclass(frozen=True, slots=True)
 class CampaignResults:
