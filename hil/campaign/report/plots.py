@@ -34,9 +34,12 @@ _EVENT_STYLE = {
 }
 
 
-def _figure(height_in: float = HEIGHT_IN) -> tuple[Figure, Axes]:
-    figure = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI, layout="constrained")
+def _figure(height_in: float = HEIGHT_IN, left: float = 0.11) -> tuple[Figure, Axes]:
+    """A figure with fixed margins (a constrained layout measures every artist: a second per
+    plot of a 100-target run)."""
+    figure = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI)
     FigureCanvasAgg(figure)
+    figure.subplots_adjust(left=left, right=0.97, bottom=0.5 / height_in, top=1 - 0.35 / height_in)
     return figure, figure.add_subplot()
 
 
@@ -145,7 +148,7 @@ def latency_histogram(trace: RunTrace) -> bytes:
 def engagement_timeline(trace: RunTrace) -> bytes:
     """Engagement events by kind against time (s), over a band showing the interlock decision:
     grey before any was evaluated, green while all hold, red while any fails (named)."""
-    figure, axes = _figure(3.6)
+    figure, axes = _figure(3.6, left=0.17)
     end = max(trace.duration_s, 1e-3)
     changes = trace.interlocks
     band_y = len(EVENT_ROWS)
@@ -156,8 +159,10 @@ def engagement_timeline(trace: RunTrace) -> bytes:
         axes.barh(band_y, max(stop - begin, 0.0), left=begin, height=0.7, color=colour)
     for change, stop in zip(changes, ends[1:], strict=True):
         if not change.all_hold and stop - change.t_s > 0.03 * end:
-            axes.text(change.t_s, band_y + 0.5, ", ".join(change.failing)[:60], fontsize=7,
-                      va="bottom", color="#d62728")  # fmt: skip
+            late = change.t_s > 0.6 * end  # label right-aligned to its band's end: stays inside
+            axes.text(stop if late else change.t_s, band_y + 0.5, ", ".join(change.failing)[:60],
+                      fontsize=7, va="bottom", ha="right" if late else "left",
+                      color="#d62728")  # fmt: skip
     for row, kind in enumerate(EVENT_ROWS):
         times = [e.t_s for e in trace.events if e.kind == kind]
         marker, colour = _EVENT_STYLE[kind]
