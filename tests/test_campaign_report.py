@@ -42,17 +42,23 @@ def sim_run(folder: Path, name: str, seed: int) -> dict[str, Any]:
 
 
 def criterion(
-    measurement: str, comparator: str, limit: float, unit: str, measured: float | None,
+    measurement: str, comparator: str, limit: Any, unit: str, measured: Any,
     statistic: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """A criterion row as ``hil campaign run`` writes it (numbers, or words for a state)."""
     passed = {
         "<=": measured is not None and measured <= limit,
         ">=": measured is not None and measured >= limit,
         "==": measured == limit,
     }[comparator]
-    text = f"{measurement} {comparator} {limit:g}"
+    shown = f'"{limit}"' if isinstance(limit, str) else f"{limit:g}"
+    text = f"{measurement} {comparator} {shown}"
+    if statistic == "fraction_passing":
+        text = f"fraction_passing {comparator} {shown}"
+    elif statistic is not None:
+        text = f"{statistic}({measurement}) {comparator} {shown}"
     return {
-        "text": text if statistic is None else f"{statistic}({measurement}) {comparator} {limit:g}",
+        "text": text,
         "measurement": measurement, "labels": {}, "statistic": statistic,
         "comparator": comparator, "limit": limit, "unit": unit, "measured": measured,
         "verdict": "pass" if passed else "fail",
@@ -102,6 +108,7 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tracking = run_entry(folder, "tracking", 1, s1, [
         criterion("launches", ">=", 1, "", s1["launches"]),
         criterion("gospa_mean_m", "<=", 0.5, "m", s1["gospa_mean_m"]),  # fails on purpose
+        criterion("rig_final_state", "==", "SAFE", "state", s1["rig_final_state"]),
     ])  # fmt: skip
     fallback = run_entry(
         folder, "fallback", 2, s2, [criterion("frames", ">=", 1, "", s2["frames"])]
@@ -128,6 +135,8 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
             case_entry("fallback", "bench", [fallback], emulated=True),
             case_entry("sweep", "sim", sweep_runs, criteria=[
                 criterion("gospa_mean_m", "<=", 1000, "m", s3["gospa_mean_m"], "mean"),
+                # seed 4 failed: half the runs passed (no per-run value, so no histogram)
+                criterion("fraction_passing", ">=", 0.95, "fraction", 0.5, "fraction_passing"),
             ]),
             case_entry("lost", "sim", [lost]),
             case_entry("garbled", "sim", [garbled], verdict="error"),
@@ -195,6 +204,12 @@ def parse(path: Path) -> Node:
     return builder.root
 
 
+def failure_blocks(failures: Node, heading: str) -> list[Node]:
+    """The failure entries whose heading starts with ``heading``."""
+    blocks = failures.find_all("div", class_="failure")
+    return [b for b in blocks if b.find_all("h3")[0].text().startswith(heading)]
+
+
 @pytest.fixture(scope="module")
 def report(campaign: Path) -> Path:
     return render(campaign)
@@ -222,13 +237,17 @@ def test_the_report_has_the_verdict_table_and_the_failed_criterion_with_its_repl
     listed = failures.text()
     assert f"measured {measured} m, limit ≤ 0.5 m" in listed
     assert "launches >= 1" not in listed  # the criterion that passed is not a failure
-    (tracking,) = [f for f in failures.find_all("div", class_="failure")
-                   if f.find_all("h3")[0].text().startswith("tracking (seed 1)")]  # fmt: skip
+    (tracking,) = failure_blocks(failures, "tracking (seed 1)")
     (command,) = tracking.find_all("pre", class_="replay")
     assert command.text() == f"hil replay {campaign / 'recordings/tracking-seed1.mcap'} --compare"
     assert "run error: the run stopped: radar link lost" in listed
+    assert 'rig_final_state == "SAFE": measured SAFE, limit = SAFE PASS' in tracking_row
+    (sweep_failure,) = failure_blocks(failures, "sweep (sweep, seed 4)")
+    assert "fraction_passing >= 0.95: measured 0.5, limit ≥ 0.95 FAIL" in sweep_failure.text()
+    (command,) = sweep_failure.find_all("pre", class_="replay")
+    assert command.text().endswith("recordings/sweep-seed4.mcap --compare")
     (sweep,) = page.find_all("table", id="sweep")
-    assert "mean(gospa_mean_m) <= 1000" in sweep.text() and "PASS" in sweep.text()
+    assert "mean(gospa_mean_m) <= 1000: measured" in sweep.text() and "PASS" in sweep.text()
 
 
 def test_an_emulated_bench_case_is_marked_emulated_everywhere(report: Path) -> None:

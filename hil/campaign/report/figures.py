@@ -13,6 +13,8 @@ from hil.campaign.report.trace import RunTrace, read_trace
 from hil.errors import RecordingError
 
 FAILED = ("fail", "error")
+FRACTION_PASSING = "fraction_passing"
+"""The sweep statistic over run verdicts, not over a measurement."""
 RUN_PLOTS: tuple[tuple[str, str, Callable[[RunTrace], bytes]], ...] = (
     ("plan", "Plan view", plots.plan_view),
     ("error", "Position error against time", plots.position_error),
@@ -54,7 +56,7 @@ def measurement_key(criterion: Criterion) -> str:
     """A labelled measurement's key as results.json spells it: ``launches{source="injected"}``."""
     if not criterion.labels:
         return criterion.measurement
-    inner = ",".join(f'{key}="{value}"' for key, value in criterion.labels.items())
+    inner = ",".join(f'{key}="{value}"' for key, value in sorted(criterion.labels.items()))
     return f"{criterion.measurement}{{{inner}}}"
 
 
@@ -63,7 +65,7 @@ def measured_values(case: Case, criterion: Criterion) -> list[float]:
     key = measurement_key(criterion)
     values = []
     for run in case.runs:
-        value = run.measurements.get(key, run.measurements.get(criterion.measurement))
+        value = run.measurements.get(key)
         if isinstance(value, int | float):
             values.append(float(value))
     return values
@@ -85,12 +87,15 @@ def case_figures(case: Case) -> CaseFigures:
         _plot_run(figures, case, run)
     if len(case.runs) > 1:
         for criterion in case.criteria:
+            if criterion.statistic == FRACTION_PASSING or not isinstance(criterion.limit, float):
+                continue  # no per-run value to show: the verdict table has each run's
             figures.sweep_plots.append(
                 Plot(
                     "sweep",
                     f"{criterion.text}: {criterion.measurement} over the runs",
                     plots.sweep_histogram(
                         measured_values(case, criterion),
+                        criterion.text,
                         criterion.measurement,
                         criterion.unit,
                         criterion.limit,

@@ -20,6 +20,8 @@ COLOURS = {
     "interrupted": "#8250df",
     "not_run": "#6e7781",
 }
+UNSHOWN_UNITS = frozenset({"", "count", "fraction", "state"})
+"""Units of results.json that a value reads better without (``3``, not ``3 count``)."""
 _COMPARATORS = {"<=": "≤", ">=": "≥", "==": "=", "!=": "≠"}
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1200px; color: #1f2328;
@@ -47,8 +49,11 @@ section.case { border-top: 2px solid #d0d7de; margin-top: 1.5em; }
 """
 
 
-def number(value: float | None) -> str:
-    """A value as the report prints it: up to 6 significant digits, ``—`` for none."""
+def number(value: float | str | None) -> str:
+    """A value as the report prints it: up to 6 significant digits, a word as it is, ``—`` for
+    none."""
+    if isinstance(value, str):
+        return value
     if value is None or not math.isfinite(value):
         return "—"
     if value == int(value) and abs(value) < 1e15:
@@ -67,9 +72,10 @@ def _mode(case: Case) -> str:
     return escape(case.mode)
 
 
-def _with_unit(value: float | None, unit: str) -> str:
-    text = number(value)
-    return f"{text} {escape(unit)}" if unit and text != "—" else text
+def _with_unit(value: float | str | None, unit: str) -> str:
+    text = escape(number(value))
+    shown = unit not in UNSHOWN_UNITS and text != "—"
+    return f"{text} {escape(unit)}" if shown else text
 
 
 def criterion_line(c: Criterion) -> str:

@@ -56,7 +56,7 @@ def _no_data(axes: Axes, text: str) -> None:
 def plan_view(trace: RunTrace) -> bytes:
     """Truth paths (dashed; injected targets orange), confirmed tracks (dots coloured by id),
     launches (red stars and the launcher-to-target line), radar and launcher; East/North m."""
-    figure, axes = _figure(5.2)
+    figure, axes = _figure()
     for injected, colour, label in ((False, "#1f77b4", "real"), (True, "#ff7f0e", "injected")):
         paths = [p.enu_m[:, :2] for p in trace.truths if p.injected == injected]
         axes.add_collection(
@@ -179,9 +179,15 @@ def engagement_timeline(trace: RunTrace) -> bytes:
 
 
 def sweep_histogram(
-    values: Sequence[float], title: str, unit: str, limit: float | None, failed: bool
+    values: Sequence[float],
+    title: str,
+    measurement: str,
+    unit: str,
+    limit: float | None,
+    failed: bool,
 ) -> bytes:
-    """A measurement's distribution over a sweep's runs, with the criterion's limit marked."""
+    """A measurement's distribution over a sweep's runs, with the criterion's limit marked;
+    ``title`` is the criterion (``p95(gospa_mean_m) <= 250``)."""
     figure, axes = _figure(3.4)
     finite = [v for v in values if math.isfinite(v)]
     if not finite:
@@ -192,8 +198,8 @@ def sweep_histogram(
         colour = "#d62728" if failed else "#2ca02c"
         axes.axvline(limit, color=colour, lw=2, label=f"limit {limit:g}")
         axes.legend(loc="best", fontsize=8)
-    axes.set_xlabel(f"{title} ({unit})" if unit else title)
+    axes.set_xlabel(f"{measurement} ({unit})" if unit else measurement)
     axes.set_ylabel("runs")
-    axes.set_title(f"{title} over {len(finite)} runs")
+    axes.set_title(f"{title}: {len(finite)} runs")
     axes.grid(alpha=0.3)
     return _png(figure)

@@ -31,7 +31,8 @@ class ResultsError(HilError):
 
 @dataclass(frozen=True, slots=True)
 class Criterion:
-    """One criterion's outcome: ``measured`` against ``limit`` with ``comparator``, in ``unit``.
+    """One criterion's outcome: ``measured`` against ``limit`` with ``comparator``, in ``unit``
+    (numbers, or words for a text measurement such as ``rig_final_state == "SAFE"``).
     ``statistic`` is None for a per-run criterion, else how a sweep's runs were combined."""
 
     text: str
@@ -39,9 +40,9 @@ class Criterion:
     labels: dict[str, str]
     statistic: str | None
     comparator: str
-    limit: float | None
+    limit: float | str | None
     unit: str
-    measured: float | None
+    measured: float | str | None
     verdict: str
     reason: str
 
@@ -147,10 +148,10 @@ def _typed(value: object, kind: type, where: _Where) -> Any:
     return value
 
 
-def _number_or_none(value: object, where: _Where) -> float | None:
-    """A measured value: a finite number, or None (a boolean counts as 0/1)."""
-    if value is None:
-        return None
+def _value(value: object, where: _Where) -> float | str | None:
+    """A measured value or limit: a finite number, a word, or None (a boolean counts as 0/1)."""
+    if value is None or isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return float(value)
     return float(_typed(value, float, where))
@@ -165,7 +166,7 @@ def _criteria(table: Mapping[str, Any], where: _Where) -> tuple[Criterion, ...]:
         text = _optional(c, "text", str, at)
         measurement = _optional(c, "measurement", str, at) or ""
         comparator = _optional(c, "comparator", str, at) or ""
-        limit = _number_or_none(c.get("limit"), at.key("limit"))
+        limit = _value(c.get("limit"), at.key("limit"))
         criteria.append(
             Criterion(
                 text=text or f"{measurement} {comparator} {limit}",
@@ -177,7 +178,7 @@ def _criteria(table: Mapping[str, Any], where: _Where) -> tuple[Criterion, ...]:
                 comparator=comparator,
                 limit=limit,
                 unit=_optional(c, "unit", str, at) or "",
-                measured=_number_or_none(c.get("measured"), at.key("measured")),
+                measured=_value(c.get("measured"), at.key("measured")),
                 verdict=_required(c, "verdict", str, at),
                 reason=_optional(c, "reason", str, at) or "",
             )
