@@ -120,3 +120,8 @@ def _plot_run(figures: CaseFigures, case: Case, run: Run) -> None:
         figures.run_note += f": its recording cannot be read ({error}), so no plots"
         return
     figures.run_plots = [Plot(kind, title, draw(trace)) for kind, title, draw in RUN_PLOTS]
+    if trace.unfinished:
+        figures.run_note += (
+            f"; its recording is unfinished (the run was killed?): plotted up to its last "
+            f"complete chunk, {trace.duration_s:.1f} s"
+        )

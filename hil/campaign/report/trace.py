@@ -109,6 +109,8 @@ class RunTrace:
     latency_ms: FloatArray = field(default_factory=lambda: np.empty(0))
     events: list[Event] = field(default_factory=list)
     interlocks: list[InterlockChange] = field(default_factory=list)
+    unfinished: bool = False
+    """The recording's writer never closed it: read up to its last complete chunk."""
 
 
 def _vec3(value: Iterable[float]) -> tuple[float, float, float]:
@@ -146,6 +148,13 @@ def read_trace(path: Path, *, real_truth: bool = True) -> RunTrace:
             file_order=True,  # the loop writes these topics in cycle order: no sort needed
         ):
             reader.take(message.topic, message.log_time_ns, message.payload)
+        trace.unfinished = not recording.complete
+    if reader.first_t_s == float("inf"):
+        raise RecordingError(
+            f"{path} holds no loop cycle"
+            + (" (unfinished: its writer stopped before the first complete chunk)"
+               if trace.unfinished else "")
+        )  # fmt: skip
     start_s = reader.first_t_s if result is None else float(result["start_s"])
     trace.duration_s = reader.last_t_s - start_s if result is None else float(result["duration_s"])
     targets = build_targets(scenario)
