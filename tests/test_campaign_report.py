@@ -21,6 +21,7 @@ from debian_tools import require_tool
 
 from hil.campaign.report import ResultsError, render
 from hil.cli import main
+from hil.recording.reader import FOOTER
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
@@ -399,3 +400,21 @@ def test_the_browser_check_sees_a_broken_image_a_console_error_and_a_fetch(tmp_p
     assert [image[2] for image in seen["images"]] == [0, 0]
     assert "boom" in errors and any("elsewhere.png" in e for e in errors)
     assert (tmp_path / "elsewhere.png").as_uri() in urls
+
+
+def test_an_unfinished_recording_is_plotted_and_the_note_says_so(
+    campaign: Path, tmp_path: Path
+) -> None:
+    """A run killed before its recorder closed: every chunk is there, the summary is not."""
+    whole = (campaign / "recordings" / "tracking-seed1.mcap").read_bytes()
+    _, _, summary_start, _, _ = FOOTER.unpack(whole[-8 - FOOTER.size : -8])
+    folder = tmp_path / "results"
+    (folder / "recordings").mkdir(parents=True)
+    (folder / "recordings" / "cut-seed1.mcap").write_bytes(whole[:summary_start])
+    results = json.loads((campaign / "results.json").read_text())
+    case = results["cases"][0] | {"name": "cut"}
+    case["runs"] = [case["runs"][0] | {"recording": "recordings/cut-seed1.mcap"}]
+    (folder / "results.json").write_text(json.dumps(results | {"cases": [case]}))
+    (section,) = parse(render(folder)).find_all("section", id="case-cut")
+    assert [i.attrs["data-plot"] for i in section.find_all("img")] == list(RUN_PLOTS)
+    assert "its recording is unfinished (the run was killed?)" in section.text()
