@@ -1,4 +1,4 @@
-"""Debian tools a test needs (mbpoll, and mosquitto next): one rule for all of them.
+"""Debian tools a test needs (mbpoll, chromium, and mosquitto next): one rule for all of them.
 
 Outside CI a missing tool skips the test with the command that installs it; under CI (``CI`` set
 and not ``false``/``0``; ``.ci/run`` installs every tool) a missing tool fails the test, so a CI

@@ -1,0 +1,1 @@
+"""Test campaigns: campaign files, the runner and its reports (``hil.campaign.report``)."""
