@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from cdp_pipe import HeadlessChromium
 from cli_support import hil
@@ -20,6 +21,7 @@ from conftest import CONFIGS, REPO
 from debian_tools import require_tool
 
 from hil.campaign.report import ResultsError, render
+from hil.campaign.report.trace import read_trace
 from hil.cli import main
 from hil.recording.reader import FOOTER
 
@@ -418,3 +420,14 @@ def test_an_unfinished_recording_is_plotted_and_the_note_says_so(
     (section,) = parse(render(folder)).find_all("section", id="case-cut")
     assert [i.attrs["data-plot"] for i in section.find_all("img")] == list(RUN_PLOTS)
     assert "its recording is unfinished (the run was killed?)" in section.text()
+
+
+def test_a_recorded_run_gives_the_plots_their_tracks_and_errors(campaign: Path) -> None:
+    """The plot data of a real recording: every truth has a path, confirmed tracks were
+    sampled from the cycle outputs (a bulk topic, in chunks of their own) and the position
+    error has values where a truth was tracked."""
+    trace = read_trace(campaign / "recordings" / "tracking-seed1.mcap")
+    assert trace.truths and trace.tracks
+    assert max(len(samples) for samples in trace.tracks.values()) > 100  # of ~500 cycles
+    assert np.isfinite(trace.error_m).any()
+    assert len(trace.latency_ms) > 0

@@ -145,7 +145,7 @@ def read_trace(path: Path, *, real_truth: bool = True) -> RunTrace:
         for message in recording.messages(
             {TOPIC_CYCLE_INPUT, TOPIC_CYCLE_OUTPUT, TOPIC_TIMING, TOPIC_EVENTS, TOPIC_INTERLOCKS},
             allow_truncated=True,
-            file_order=True,  # the loop writes these topics in cycle order: no sort needed
+            file_order=True,  # each topic in cycle order (chunk by chunk): no sort needed
         ):
             reader.take(message.topic, message.log_time_ns, message.payload)
         trace.unfinished = not recording.complete
@@ -176,12 +176,12 @@ def read_trace(path: Path, *, real_truth: bool = True) -> RunTrace:
 
 class _CycleSampler:
     """Collects the messages of one recording, decoding about ``MAX_SAMPLES`` evenly spaced
-    cycles (an input and its output share a log time)."""
+    cycle inputs and as many outputs, each topic on its own schedule (the outputs are a bulk
+    topic in chunks of their own, so they do not follow their inputs in file order)."""
 
     def __init__(self, span_ns: tuple[int, int]) -> None:
         self.step_ns = max(1, (span_ns[1] - span_ns[0]) // MAX_SAMPLES)
-        self.next_ns = span_ns[0]
-        self.wanted_ns: int | None = None
+        self.next_ns = {TOPIC_CYCLE_INPUT: span_ns[0], TOPIC_CYCLE_OUTPUT: span_ns[0]}
         self.scenario_time: list[tuple[float, float]] = []
         """(loop t_s, scenario t_s) of sampled frame cycles."""
         self.pictures: list[tuple[float, npt.NDArray[np.int64], FloatArray]] = []
@@ -193,12 +193,9 @@ class _CycleSampler:
         self.first_t_s = float("inf")
         self.last_t_s = float("-inf")
 
-    def _due(self, log_time_ns: int) -> bool:
-        if log_time_ns == self.wanted_ns:
-            return True
-        if log_time_ns >= self.next_ns:
-            self.wanted_ns = log_time_ns
-            self.next_ns = log_time_ns + self.step_ns
+    def _due(self, topic: str, log_time_ns: int) -> bool:
+        if log_time_ns >= self.next_ns[topic]:
+            self.next_ns[topic] = log_time_ns + self.step_ns
             return True
         return False
 
@@ -227,11 +224,11 @@ class _CycleSampler:
                     float(i["t_s"]), bool(i["all_hold"]), tuple(str(n) for n in i["failing"])
                 )
             )
-        elif topic == TOPIC_CYCLE_INPUT and self._due(log_time_ns):
+        elif topic == TOPIC_CYCLE_INPUT and self._due(topic, log_time_ns):
             cycle_input = decode_input(payload)
             if cycle_input.frame is not None:
                 self.scenario_time.append((cycle_input.t_s, cycle_input.frame.scenario_t_s))
-        elif topic == TOPIC_CYCLE_OUTPUT and self._due(log_time_ns):
+        elif topic == TOPIC_CYCLE_OUTPUT and self._due(topic, log_time_ns):
             picture = decode_output(payload).picture
             self.pictures.append((picture.t_s, picture.ids, picture.position_enu_m))
 
