@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -45,7 +46,8 @@ from hil.config.loader import load_plc_emulator
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
 from hil.errors import HilError
-from hil.faults import FaultEvent
+from hil.fault_schedule import EmulatorActuators, FaultSchedule, plc_faults, radar_faults
+from hil.faults import FaultEvent, check_faults
 from hil.fire_control.engagement import Engagement
 from hil.loop.core import LoopCore
 from hil.loop.frames import Injector
@@ -56,6 +58,7 @@ from hil.loop.runner import FireControlLoop, LoopResult
 from hil.loop.sources import DriverRadar, FrameSource, SimulatedRadar
 from hil.loop.timing import Histogram
 from hil.scenario import SimulatedScenario, build_targets, radar_parameters, scan_pattern
+from hil.sim_faults import FaultedLauncher, FaultedSimRadar
 from hil.stub_process import PlcStubProcess, RadarStubProcess
 from hil.tracking.measurement import PolarSensor
 from hil.tracking.tracker import Tracker
@@ -165,6 +168,8 @@ class Rig:
     notes: list[str] = field(default_factory=list)
     links: Callable[[], LinkDetails] | None = None
     """The links' details once the loop has ended (None: the rig has no device links)."""
+    faults: FaultSchedule | None = None
+    """The run's faults taken beside the loop (None: none, or applied in process)."""
 
 
 @dataclass(frozen=True)
@@ -236,6 +241,10 @@ async def perform_run(
     builder = RIG_BUILDERS.get(mode)
     if builder is None:
         raise HilError(f"rig mode {mode!r} cannot run the loop")
+    if settings.faults:
+        fallback = settings.rig.rig.allow_emulation_fallback
+        real = ("radar", "plc") if mode == "bench" and not fallback else ()
+        check_faults(settings.faults, mode, settings.duration_s, real_devices=real)
     try:
         return await _perform(settings, builder, observers, stop or StopSwitch(), taps)
     except DriverError as error:
@@ -268,12 +277,18 @@ async def _perform(
         # the tasks beside the loop run in a task group; the loop's own errors are kept out of
         # it so they reach the caller as themselves, not wrapped in an ExceptionGroup
         failure: Exception | None = None
+        beside = list(rig.beside)
+        if rig.faults is not None:
+            rig.faults.on_failure = stop.stop
+            beside.append(("fault schedule", rig.faults.run))
         async with asyncio.TaskGroup() as group:
-            helpers = [group.create_task(run(), name=name) for name, run in rig.beside]
+            helpers = [group.create_task(run(), name=name) for name, run in beside]
             try:
                 if rig.ready is not None:
                     await rig.ready()
                 log.info("run started: %s", rig.started)
+                if rig.faults is not None:
+                    rig.faults.start(rig.source.now_s())
                 result = await loop.run(settings.duration_s)
             except Exception as error:
                 failure = error
@@ -282,6 +297,8 @@ async def _perform(
                     task.cancel()
         if failure is not None:
             raise failure
+        if rig.faults is not None and rig.faults.failure is not None:
+            raise rig.faults.failure
         links = rig.links() if rig.links is not None else None
         rig.notes.extend(_command_notes(rig.launcher.counts))
         # the notes list is the rig's: stopping its emulators may still add to it
@@ -301,10 +318,16 @@ async def build_sim_rig(
         RadarSensor(radar_parameters(scenario.radar)),
         scan_pattern(scenario.radar),
     )
-    source = SimulatedRadar(real, settings.seed, settings.duration_s, SimClock())
-    launcher = InProcessLauncher(PlcModel(load_plc_emulator(EMULATED_PLC_SETTINGS).settings()))
+    radar = SimulatedRadar(real, settings.seed, settings.duration_s, SimClock())
+    source: FrameSource = radar
+    model = PlcModel(load_plc_emulator(EMULATED_PLC_SETTINGS).settings())
+    launcher = InProcessLauncher(model)
     started = f"sim, {settings.duration_s} s of simulated time"
-    return Rig(source, launcher, build_targets(scenario), started)
+    notes: list[str] = []
+    if settings.faults:  # applied in process, on the simulated clock (hil.sim_faults)
+        source = FaultedSimRadar(radar, settings.faults, settings.seed, notes)
+        launcher = FaultedLauncher(model, settings.faults, notes)
+    return Rig(source, launcher, build_targets(scenario), started, notes=notes)
 
 
 async def build_driver_rig(
@@ -316,8 +339,9 @@ async def build_driver_rig(
     bench = rig.rig.mode == "bench"
     emulated: list[str] = []
     notes: list[str] = []
-    radar = await _radar(stack, settings, bench, emulated, notes, taps.radar_bytes)
+    radar, control_url = await _radar(stack, settings, bench, emulated, notes, taps.radar_bytes)
     plc = await _plc(stack, settings, bench, emulated, notes, taps.plc_transactions)
+    faults = _fault_schedule(settings, bench, emulated, control_url, plc, notes)
     radar_cfg = scenario.radar
     await radar.set_rpm(radar_cfg.rpm)
     await radar.set_mode(RadarMode.ROTATING)
@@ -358,7 +382,30 @@ async def build_driver_rig(
         emulated,
         notes,
         links,
+        faults,
     )
+
+
+def _fault_schedule(
+    settings: RunSettings,
+    bench: bool,
+    emulated: list[str],
+    radar_control_url: str | None,
+    plc: PlcDriver,
+    notes: list[str],
+) -> FaultSchedule | None:
+    """The run's faults on the emulators (None without faults). On a bench rig they are
+    refused, before the devices are commanded, unless every device they act on fell back to
+    its emulator."""
+    faults = settings.faults
+    if not faults:
+        return None
+    if bench:
+        real = [device for device in ("radar", "plc") if device not in emulated]
+        check_faults(faults, "bench", settings.duration_s, real_devices=real)
+    panel_url = str(plc.endpoint) if plc_faults(faults) else None
+    actuators = EmulatorActuators(panel_url, radar_control_url)
+    return FaultSchedule(faults, actuators, time.monotonic, notes)
 
 
 async def build_replay_rig(
@@ -386,14 +433,16 @@ async def _radar(
     emulated: list[str],
     notes: list[str],
     tap: BytesTap | None,
-) -> RadarDriver:
+) -> tuple[RadarDriver, str | None]:
+    """The radar's driver, up, and the emulator's control port (None: a real radar, or no
+    radar fault in the run)."""
     rig = settings.rig
     if bench:
         driver = RadarDriver(rig.radar.url, rig.radar.baud, clock_sync_interval_s=1.0, on_bytes=tap)
         await stack.enter_async_context(driver)
         try:
             await driver.wait_up(BENCH_CONNECT_S)
-            return driver
+            return driver, None
         except DriverError as error:
             if not rig.rig.allow_emulation_fallback:
                 raise HilError(
@@ -410,12 +459,13 @@ async def _radar(
         str(settings.seed),
         "--pty",
         *site_overrides(rig),
+        *(("--control", "127.0.0.1:0") if radar_faults(settings.faults) else ()),
     )
     stack.push_async_callback(_stop_stub, stub, "radar", notes)
     driver = RadarDriver(stub.url, rig.radar.baud, clock_sync_interval_s=1.0, on_bytes=tap)
     await stack.enter_async_context(driver)
     await driver.wait_up(5.0)
-    return driver
+    return driver, stub.control_url
 
 
 async def _plc(
