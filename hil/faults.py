@@ -116,9 +116,7 @@ def _problem(fault: FaultEvent, mode: str, duration_s: float, real_devices: Coll
     if kind not in FAULT_KINDS:
         return f"unknown fault kind; use one of {', '.join(FAULT_KINDS)}"
     if mode == "replay":
-        return (
-            "a replay plays recorded traffic, faults cannot be injected; use an emulate or sim run"
-        )
+        return "a replay plays recorded traffic and cannot take faults; use an emulate or sim rig"
     if mode not in MODES_WITH_FAULTS:
         return f"rig mode {mode!r} cannot apply faults; use an emulate or sim rig"
     device = device_of(kind)
