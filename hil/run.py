@@ -30,7 +30,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +42,7 @@ from drivers.plc.transaction import TransactionTap
 from drivers.radar.driver import BytesTap, RadarDriver
 from drivers.radar.messages import RadarMode
 from firmware_stubs.plc.model import PlcModel
-from hil.config.loader import load_plc_emulator
+from hil.config.loader import load_plc_emulator, load_scenario
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
 from hil.errors import HilError
@@ -406,6 +406,55 @@ def _fault_schedule(
     panel_url = str(plc.endpoint) if plc_faults(faults) else None
     actuators = EmulatorActuators(panel_url, radar_control_url)
     return FaultSchedule(faults, actuators, time.monotonic, notes)
+
+
+@dataclass(frozen=True)
+class RigDevices:
+    """A rig's radar and PLC drivers, connected and up: on an ``emulate`` rig the emulators
+    (child processes: radar on a pty, PLC on loopback Modbus TCP), on a ``bench`` rig the
+    devices named in its file, or their emulators where it allows the fallback (``emulated``
+    names them; ``notes`` carries the EMULATED warning)."""
+
+    config: RigConfig
+    radar: RadarDriver
+    plc: PlcDriver
+    emulated: tuple[str, ...]
+    """Devices replaced by emulators (always both on an ``emulate`` rig)."""
+    panel_url: str | None
+    """The emulated PLC's bench panel (unit 247; e-stop, interlock chain, response delay,
+    dropped requests), None for a real PLC."""
+    notes: tuple[str, ...] = ()
+
+
+@contextlib.asynccontextmanager
+async def open_rig_devices(
+    rig: RigConfig, scenario_file: Path, seed: int = 0
+) -> AsyncIterator[RigDevices]:
+    """The drivers of ``rig`` (``emulate`` or ``bench``), up, as a run would open them; the
+    emulated radar sees ``scenario_file``'s real targets. Everything is closed (emulators
+    stopped) on exit. Raises ``HilError`` (a missing device without the fallback, a rig mode
+    without devices)."""
+    mode = rig.rig.mode
+    if mode not in ("emulate", "bench"):
+        raise HilError(
+            f"rig {rig.rig.name!r} is a {mode} rig, it has no devices; use an emulate or bench rig"
+        )
+    settings = RunSettings(rig, load_scenario(scenario_file), scenario_file, 0.0, seed)
+    bench = mode == "bench"
+    emulated: list[str] = []
+    notes: list[str] = []
+    async with AsyncExitStack() as stack:
+        radar, _ = await _radar(stack, settings, bench, emulated, notes, None)
+        plc = await _plc(stack, settings, bench, emulated, notes, None)
+        plc_emulated = not bench or "plc" in emulated
+        yield RigDevices(
+            rig,
+            radar,
+            plc,
+            ("radar", "plc") if not bench else tuple(emulated),
+            str(plc.endpoint) if plc_emulated else None,
+            tuple(notes),
+        )
 
 
 async def build_replay_rig(

@@ -1,0 +1,75 @@
+"""The package's pytest plugin (``hil.pytest_plugin``, entry point ``pytest11``) as a bench team
+uses it: a pytest session of their own (pytester, in a child process) with a test file that
+asks for ``hil_rig`` or is marked ``rig``."""
+
+from __future__ import annotations
+
+import pytest
+
+RIG_TEST = '''
+import pytest
+
+from drivers.plc.types import ArmState
+
+
+@pytest.mark.asyncio
+async def test_the_rig_answers(hil_rig):
+    """The same body runs on the emulated rig and, with --rig, on the bench."""
+    assert hil_rig.config.rig.mode in ("emulate", "bench")
+    status = await hil_rig.plc.read_status()
+    assert status.arm_state is ArmState.SAFE and status.estop_ok
+    await hil_rig.radar.set_rpm(6.0)
+    assert hil_rig.radar.health().link_state == "up"
+    print("EMULATED", ",".join(hil_rig.emulated), "PANEL", hil_rig.panel_url)
+'''
+
+
+def test_hil_rig_gives_a_test_the_emulated_rig_with_its_drivers(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_bench=RIG_TEST)
+    result = pytester.runpytest_subprocess("-s", "-p", "no:randomly", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*EMULATED radar,plc PANEL tcp://127.0.0.1:*"])
+
+
+def test_rig_marked_tests_are_skipped_without_rig(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_hardware="""
+        import pytest
+
+        @pytest.mark.rig
+        def test_on_the_bench(bench_rig):
+            raise AssertionError("must not run without --rig")
+
+        def test_everywhere():
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-rs", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(
+        ["SKIPPED*bench hardware test: pass --rig configs/rigs/<bench>.toml"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "--rig nope.toml: *nope.toml*"),
+        ("[rig]\nname = 'x'\nmode = 'warp'\n", "--rig nope.toml: *rig.mode*"),
+    ],
+    ids=["missing", "invalid"],
+)
+def test_a_bad_rig_file_is_one_clear_error(
+    pytester: pytest.Pytester, content: str | None, problem: str
+) -> None:
+    if content is not None:
+        pytester.makefile(".toml", nope=content)
+    pytester.makepyfile(test_any="def test_any():\n    pass\n")
+    result = pytester.runpytest_subprocess("--rig", "nope.toml", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.lines if line.strip()]
+    assert len(errors) == 1, result.stderr.lines
+    result.stderr.fnmatch_lines([f"ERROR: {problem}"])
+    assert "Traceback" not in result.stderr.str()
