@@ -20,14 +20,16 @@ A bench team writes its acceptance tests in pytest against our rig:
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
     from hil.config.rig import RigConfig
+    from hil.run import RigDevices
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 EMULATED_RIG = CONFIGS / "rigs" / "emulate.toml"
@@ -88,19 +90,20 @@ def hil_rig_scenario() -> Path:
     return DEFAULT_SCENARIO
 
 
-try:
-    import pytest_asyncio
-except ImportError:  # the fixture then says what is missing
+if importlib.util.find_spec("pytest_asyncio") is None:
 
-    @pytest.fixture
-    def hil_rig() -> Any:
+    @pytest.fixture(name="hil_rig")
+    def _hil_rig_needs_pytest_asyncio() -> None:
         """A running rig with its drivers (needs pytest-asyncio)."""
         pytest.fail("the hil_rig fixture needs pytest-asyncio: pip install 'hil-testbed[test]'")
 
 else:
+    import pytest_asyncio
 
-    @pytest_asyncio.fixture
-    async def hil_rig(request: pytest.FixtureRequest, hil_rig_scenario: Path) -> AsyncIterator[Any]:
+    @pytest_asyncio.fixture(name="hil_rig")
+    async def _hil_rig(
+        request: pytest.FixtureRequest, hil_rig_scenario: Path
+    ) -> AsyncIterator[RigDevices]:
         """A running rig with its drivers (``hil.run.RigDevices``): the ``--rig`` rig, or the
         emulated one; closed, emulators stopped, after the test."""
         from drivers.errors import DriverError
@@ -110,8 +113,7 @@ else:
 
         rig = request.config.stash.get(RIG_KEY, None) or load_rig(EMULATED_RIG)
         try:
-            devices = open_rig_devices(rig, hil_rig_scenario)
-            async with devices as running:
+            async with open_rig_devices(rig, hil_rig_scenario) as running:
                 yield running
         except (HilError, DriverError) as error:
             pytest.fail(f"hil_rig: {error}", pytrace=False)
