@@ -19,6 +19,10 @@ scenario's ``[radar]`` site is replaced by the rig file's before anything is bui
 - ``replay``: a recording's cycles (``hil.recording.replay``; ``hil replay FILE``), with the
   recorded launcher or the in-process PLC model.
 
+Faults at given times (``RunSettings.faults``, docs/faults.md) act on the emulators through a
+schedule beside the loop, or in ``sim`` on the in-process models; they are checked
+(``hil.faults.check_faults``) before anything starts.
+
 The caller may add observers of every cycle (``perform_run(observers=...)``, made once the rig
 is built) and tap the drivers' raw traffic (``DeviceTaps``): that is how a run is recorded.
 """
@@ -105,7 +109,9 @@ class RunSettings:
     replay: ReplayOptions | None = None
     """The recording a ``replay`` run plays (None for every other mode)."""
     faults: tuple[FaultEvent, ...] = ()
-    """Faults injected at given times (``hil.faults``; emulated devices only)."""
+    """Faults injected at given times (``hil.faults``, docs/faults.md): on the emulators beside
+    the loop (``hil.fault_schedule``), in ``sim`` on the in-process models (``hil.sim_faults``);
+    refused on real bench devices and in ``replay``."""
 
 
 @dataclass

@@ -79,7 +79,7 @@ async def test_radar_disconnect_at_2_s_is_recovered_and_the_run_succeeds() -> No
 
 
 async def test_estop_at_2_s_on_an_armed_run_means_no_launch_and_a_safe_rig() -> None:
-    summary = summarize(await perform_run(settings(EMULATE_RIG, 6.0, FaultEvent(2.0, "estop"))))
+    summary = summarize(await perform_run(settings(EMULATE_RIG, 5.0, FaultEvent(2.0, "estop"))))
     assert summary["launches"] == 0 and summary["launch_requests"] == 0
     assert summary["final_launch_count"] == 0
     assert summary["rig_final_state"].startswith("SAFE"), summary["rig_final_state"]
@@ -137,6 +137,28 @@ async def test_faults_on_real_bench_devices_are_refused_before_anything_starts(
         "faults[0] (plc_delay): the plc is the real bench device, faults act only on emulated "
         "devices; run this case on an emulate rig"
     )
+
+
+async def test_faults_apply_to_a_bench_rigs_fallback_emulators(tmp_path: Path) -> None:
+    """Neither bench device is there and the rig allows the fallback: the run goes on in
+    emulation (EMULATED in its notes) and the faults act on the emulators."""
+    rig = tmp_path / "bench.toml"
+    rig.write_text(
+        "[rig]\nname = 'bench'\nmode = 'bench'\nallow_emulation_fallback = true\n\n"
+        f"[radar]\nurl = '{tmp_path / 'ttyNOPE'}'\n\n[plc]\nhost = '127.0.0.1'\n"
+        f"port = {unused_port()}\ntimeout_s = 0.1\nretries = 0\n"
+    )
+    faults = (FaultEvent(0.5, "radar_stall", 0.8), FaultEvent(1.0, "plc_drop", 0.0, 2.0))
+    summary = summarize(await perform_run(settings(rig, 2.5, *faults)))
+    assert summary["emulated_devices"] == ["radar", "plc"]
+    notes = summary["notes"]
+    assert sum("EMULATED" in n for n in notes) == 2, notes
+    assert any(n.startswith("fault radar_stall at 0.5 s for 0.8 s: radar stalled") for n in notes)
+    assert any(
+        n.startswith("fault plc_drop at 1 s (value 2): PLC leaving its next 2") for n in notes
+    )
+    assert summary["links"]["radar"]["longest_silence_s"] >= 0.7
+    assert summary["links"]["plc"]["driver"]["timeouts"] >= 1
 
 
 # --- the radar emulator's control port -------------------------------------------------------
