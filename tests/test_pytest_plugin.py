@@ -5,6 +5,7 @@ asks for ``hil_rig`` or is marked ``rig``."""
 from __future__ import annotations
 
 import pytest
+from conftest import CONFIGS
 
 RIG_TEST = '''
 import pytest
@@ -28,9 +29,27 @@ def test_hil_rig_gives_a_test_the_emulated_rig_with_its_drivers(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makepyfile(test_bench=RIG_TEST)
-    result = pytester.runpytest_subprocess("-s", "-p", "no:randomly", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*EMULATED radar,plc PANEL tcp://127.0.0.1:*"])
+
+
+def test_with_rig_the_same_body_runs_on_the_named_rig_and_rig_tests_run(
+    pytester: pytest.Pytester,
+) -> None:
+    """``--rig`` names the rig (the emulated one here: no bench on CI); the ``rig`` tests run."""
+    pytester.makepyfile(
+        test_bench=RIG_TEST
+        + """
+
+@pytest.mark.rig
+def test_marked(bench_rig):
+    assert bench_rig.rig.name == "emulate"
+"""
+    )
+    rig = str(CONFIGS / "rigs" / "emulate.toml")
+    result = pytester.runpytest_subprocess("-s", "--rig", rig, "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
 
 
 def test_rig_marked_tests_are_skipped_without_rig(pytester: pytest.Pytester) -> None:

@@ -231,6 +231,20 @@ async def test_sim_plc_delay_delays_the_launch_by_the_round_trip() -> None:
     assert launched[0]["launched_s"] - launched[0]["fire_requested_s"] >= 0.6
 
 
+async def test_sim_faults_are_deterministic_by_seed() -> None:
+    faults = (
+        FaultEvent(1.0, "radar_corrupt", 3.0, 0.005),
+        FaultEvent(3.0, "plc_drop", 0.0, 4.0),
+        FaultEvent(5.0, "interlock_open", 0.5),
+    )
+    first, second = [summarize(await perform_run(settings(SIM_RIG, 6.0, *faults))) for _ in "ab"]
+    assert first["digest"] == second["digest"] and first["notes"] == second["notes"]
+    assert 450 < first["frames"] < 580  # some corrupted frames lost, far from all of them
+    assert len(first["notes"]) == 6  # 5 actions and the failed writes of plc_drop
+    clean = summarize(await perform_run(settings(SIM_RIG, 6.0)))
+    assert clean["digest"] != first["digest"]
+
+
 # --- validation: one line naming the fault, the key and the fix ------------------------------
 
 BAD_FAULTS = [
