@@ -43,6 +43,7 @@ from typing import Any, Literal
 from drivers.errors import DriverError
 from drivers.plc.driver import PlcDriver, PlcEndpoint
 from drivers.plc.transaction import TransactionTap
+from drivers.plc.types import Mode
 from drivers.radar.driver import BytesTap, RadarDriver
 from drivers.radar.messages import RadarMode
 from firmware_stubs.plc.model import PlcModel
@@ -437,9 +438,10 @@ async def open_rig_devices(
     rig: RigConfig, scenario_file: Path, seed: int = 0
 ) -> AsyncIterator[RigDevices]:
     """The drivers of ``rig`` (``emulate`` or ``bench``), up, as a run would open them; the
-    emulated radar sees ``scenario_file``'s real targets. Everything is closed (emulators
-    stopped) on exit. Raises ``HilError`` (a missing device without the fallback, a rig mode
-    without devices)."""
+    emulated radar sees ``scenario_file``'s real targets. On exit the radar is put in STANDBY,
+    the launcher disarmed, IDLE, axes off (as far as the devices answer), then everything is
+    closed and the emulators stopped. Raises ``HilError`` (a missing device without the
+    fallback, a rig mode without devices)."""
     mode = rig.rig.mode
     if mode not in ("emulate", "bench"):
         raise HilError(
@@ -451,7 +453,9 @@ async def open_rig_devices(
     notes: list[str] = []
     async with AsyncExitStack() as stack:
         radar, _ = await _radar(stack, settings, bench, emulated, notes, None)
+        stack.push_async_callback(_radar_standby, radar)
         plc = await _plc(stack, settings, bench, emulated, notes, None)
+        stack.push_async_callback(_plc_safe, plc)
         plc_emulated = not bench or "plc" in emulated
         yield RigDevices(
             rig,
@@ -598,6 +602,14 @@ async def _stop_stub(stub: RadarStubProcess | PlcStubProcess, what: str, notes: 
     code, _, err = await stub.stop()
     if code != 0:
         notes.append(f"emulated {what} exited with {code}: {err.strip().splitlines()[-1:]}")
+
+
+async def _plc_safe(plc: PlcDriver) -> None:
+    """Disarm, IDLE, axes off: what a test left the launcher in does not outlive it."""
+    with contextlib.suppress(DriverError):
+        await plc.request_arm(False)
+        await plc.set_mode(Mode.IDLE)
+        await plc.enable_axes(False)
 
 
 async def _radar_standby(radar: RadarDriver) -> None:

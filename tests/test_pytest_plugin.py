@@ -4,8 +4,19 @@ asks for ``hil_rig`` or is marked ``rig``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import CONFIGS
+from plc_support import emulated_plc
+from radar_support import emulated_radar
+
+from drivers.plc.types import Coil, Mode
+from drivers.radar.messages import RadarMode
+from hil.config import load_rig
+from hil.errors import HilError
+from hil.pytest_plugin import DEFAULT_SCENARIO
+from hil.run import open_rig_devices
 
 RIG_TEST = '''
 import pytest
@@ -92,3 +103,35 @@ def test_a_bad_rig_file_is_one_clear_error(
     assert len(errors) == 1, result.stderr.lines
     result.stderr.fnmatch_lines([f"ERROR: {problem}"])
     assert "Traceback" not in result.stderr.str()
+
+
+async def test_the_fixture_body_on_a_bench_rig_leaves_it_safe(tmp_path: Path) -> None:
+    """``hil_rig`` with ``--rig`` opens the bench's own devices (here emulators in this process
+    standing in for the bench hardware, over real loopback TCP) as ``hil run`` does, and leaves
+    the launcher disarmed, IDLE, axes off and the radar in STANDBY whatever the test did."""
+    async with emulated_radar("tcp") as radar, emulated_plc("tcp") as plc:
+        rig_file = tmp_path / "bench.toml"
+        rig_file.write_text(
+            f"[rig]\nname = 'bench'\nmode = 'bench'\n\n[radar]\nurl = '{radar.url}'\n\n"
+            f"[plc]\nhost = '127.0.0.1'\nport = {plc.port}\n"
+        )
+        async with open_rig_devices(load_rig(rig_file), DEFAULT_SCENARIO) as rig:
+            assert rig.emulated == () and rig.panel_url is None and rig.notes == ()
+            await rig.radar.set_rpm(6.0)
+            await rig.radar.set_mode(RadarMode.ROTATING)
+            await rig.plc.enable_axes(True)
+            await rig.plc.set_mode(Mode.POINTING)
+            await rig.plc.request_arm(True)
+            assert plc.model.coils[Coil.ARM_REQUEST] and radar.firmware.mode is RadarMode.ROTATING
+        assert radar.firmware.mode is RadarMode.STANDBY
+        model = plc.model
+        assert not model.coils[Coil.ARM_REQUEST] and not model.coils[Coil.AXES_ENABLE]
+        assert model.mode is Mode.IDLE
+
+
+async def test_the_fixture_refuses_a_sim_rig() -> None:
+    with pytest.raises(
+        HilError, match="rig 'sim' is a sim rig, it has no devices; use an emulate or bench rig"
+    ):  # noqa: E501
+        async with open_rig_devices(load_rig(CONFIGS / "rigs" / "sim.toml"), DEFAULT_SCENARIO):
+            pass
