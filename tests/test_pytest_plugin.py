@@ -132,6 +132,6 @@ async def test_the_fixture_body_on_a_bench_rig_leaves_it_safe(tmp_path: Path) ->
 async def test_the_fixture_refuses_a_sim_rig() -> None:
     with pytest.raises(
         HilError, match="rig 'sim' is a sim rig, it has no devices; use an emulate or bench rig"
-    ):  # noqa: E501
+    ):
         async with open_rig_devices(load_rig(CONFIGS / "rigs" / "sim.toml"), DEFAULT_SCENARIO):
             pass
