@@ -11,8 +11,8 @@ on the driver's idle timeout, so it sees the radar fall silent:
 - ``radar_stall``: no frame for ``duration_s``;
 - ``radar_disconnect``: no frame for ``RECONNECT_S`` (0.1 s), the driver's first reconnect
   backoff: on the emulated rig the driver sees the pty hang up and opens the new one at once
-  (longest silence measured over the hang-up: 17 ms; the frames sent meanwhile wait in the new
-  pty), so this bounds the gap rather than the driver's 2 s worst-case backoff;
+  (longest gap between frames over the hang-up, 4 runs: 17–126 ms, no frame lost: those sent
+  meanwhile wait in the new pty), so the driver's 2 s worst-case backoff is not what happens;
 - ``radar_corrupt``: each frame is lost with the chance that one of its bytes is corrupted,
   1 − (1 − rate)^bytes (a corrupted frame fails its CRC and is dropped by the driver).
 
