@@ -19,6 +19,10 @@ scenario's ``[radar]`` site is replaced by the rig file's before anything is bui
 - ``replay``: a recording's cycles (``hil.recording.replay``; ``hil replay FILE``), with the
   recorded launcher or the in-process PLC model.
 
+Faults at given times (``RunSettings.faults``, docs/faults.md) act on the emulators through a
+schedule beside the loop, or in ``sim`` on the in-process models; they are checked
+(``hil.faults.check_faults``) before anything starts.
+
 The caller may add observers of every cycle (``perform_run(observers=...)``, made once the rig
 is built) and tap the drivers' raw traffic (``DeviceTaps``): that is how a run is recorded.
 """
@@ -29,7 +33,8 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,14 +43,16 @@ from typing import Any, Literal
 from drivers.errors import DriverError
 from drivers.plc.driver import PlcDriver, PlcEndpoint
 from drivers.plc.transaction import TransactionTap
+from drivers.plc.types import Mode
 from drivers.radar.driver import BytesTap, RadarDriver
 from drivers.radar.messages import RadarMode
 from firmware_stubs.plc.model import PlcModel
-from hil.config.loader import load_plc_emulator
+from hil.config.loader import load_plc_emulator, load_scenario
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
 from hil.errors import HilError
-from hil.faults import FaultEvent
+from hil.fault_schedule import EmulatorActuators, FaultSchedule, plc_faults, radar_faults
+from hil.faults import FaultEvent, check_faults
 from hil.fire_control.engagement import Engagement
 from hil.loop.core import LoopCore
 from hil.loop.frames import Injector
@@ -56,6 +63,7 @@ from hil.loop.runner import FireControlLoop, LoopResult
 from hil.loop.sources import DriverRadar, FrameSource, SimulatedRadar
 from hil.loop.timing import Histogram
 from hil.scenario import SimulatedScenario, build_targets, radar_parameters, scan_pattern
+from hil.sim_faults import FaultedLauncher, FaultedSimRadar
 from hil.stub_process import PlcStubProcess, RadarStubProcess
 from hil.tracking.measurement import PolarSensor
 from hil.tracking.tracker import Tracker
@@ -102,7 +110,9 @@ class RunSettings:
     replay: ReplayOptions | None = None
     """The recording a ``replay`` run plays (None for every other mode)."""
     faults: tuple[FaultEvent, ...] = ()
-    """Faults injected at given times (``hil.faults``; emulated devices only)."""
+    """Faults injected at given times (``hil.faults``, docs/faults.md): on the emulators beside
+    the loop (``hil.fault_schedule``), in ``sim`` on the in-process models (``hil.sim_faults``);
+    refused on real bench devices and in ``replay``."""
 
 
 @dataclass
@@ -165,6 +175,8 @@ class Rig:
     notes: list[str] = field(default_factory=list)
     links: Callable[[], LinkDetails] | None = None
     """The links' details once the loop has ended (None: the rig has no device links)."""
+    faults: FaultSchedule | None = None
+    """The run's faults taken beside the loop (None: none, or applied in process)."""
 
 
 @dataclass(frozen=True)
@@ -236,6 +248,10 @@ async def perform_run(
     builder = RIG_BUILDERS.get(mode)
     if builder is None:
         raise HilError(f"rig mode {mode!r} cannot run the loop")
+    if settings.faults:
+        fallback = settings.rig.rig.allow_emulation_fallback
+        real = ("radar", "plc") if mode == "bench" and not fallback else ()
+        check_faults(settings.faults, mode, settings.duration_s, real_devices=real)
     try:
         return await _perform(settings, builder, observers, stop or StopSwitch(), taps)
     except DriverError as error:
@@ -268,12 +284,18 @@ async def _perform(
         # the tasks beside the loop run in a task group; the loop's own errors are kept out of
         # it so they reach the caller as themselves, not wrapped in an ExceptionGroup
         failure: Exception | None = None
+        beside = list(rig.beside)
+        if rig.faults is not None:
+            rig.faults.on_failure = stop.stop
+            beside.append(("fault schedule", rig.faults.run))
         async with asyncio.TaskGroup() as group:
-            helpers = [group.create_task(run(), name=name) for name, run in rig.beside]
+            helpers = [group.create_task(run(), name=name) for name, run in beside]
             try:
                 if rig.ready is not None:
                     await rig.ready()
                 log.info("run started: %s", rig.started)
+                if rig.faults is not None:
+                    rig.faults.start(rig.source.now_s())
                 result = await loop.run(settings.duration_s)
             except Exception as error:
                 failure = error
@@ -282,6 +304,8 @@ async def _perform(
                     task.cancel()
         if failure is not None:
             raise failure
+        if rig.faults is not None and rig.faults.failure is not None:
+            raise rig.faults.failure
         links = rig.links() if rig.links is not None else None
         rig.notes.extend(_command_notes(rig.launcher.counts))
         # the notes list is the rig's: stopping its emulators may still add to it
@@ -301,10 +325,16 @@ async def build_sim_rig(
         RadarSensor(radar_parameters(scenario.radar)),
         scan_pattern(scenario.radar),
     )
-    source = SimulatedRadar(real, settings.seed, settings.duration_s, SimClock())
-    launcher = InProcessLauncher(PlcModel(load_plc_emulator(EMULATED_PLC_SETTINGS).settings()))
+    radar = SimulatedRadar(real, settings.seed, settings.duration_s, SimClock())
+    source: FrameSource = radar
+    model = PlcModel(load_plc_emulator(EMULATED_PLC_SETTINGS).settings())
+    launcher = InProcessLauncher(model)
     started = f"sim, {settings.duration_s} s of simulated time"
-    return Rig(source, launcher, build_targets(scenario), started)
+    notes: list[str] = []
+    if settings.faults:  # applied in process, on the simulated clock (hil.sim_faults)
+        source = FaultedSimRadar(radar, settings.faults, settings.seed, notes)
+        launcher = FaultedLauncher(model, settings.faults, notes)
+    return Rig(source, launcher, build_targets(scenario), started, notes=notes)
 
 
 async def build_driver_rig(
@@ -316,8 +346,9 @@ async def build_driver_rig(
     bench = rig.rig.mode == "bench"
     emulated: list[str] = []
     notes: list[str] = []
-    radar = await _radar(stack, settings, bench, emulated, notes, taps.radar_bytes)
+    radar, control_url = await _radar(stack, settings, bench, emulated, notes, taps.radar_bytes)
     plc = await _plc(stack, settings, bench, emulated, notes, taps.plc_transactions)
+    faults = _fault_schedule(settings, bench, emulated, control_url, plc, notes)
     radar_cfg = scenario.radar
     await radar.set_rpm(radar_cfg.rpm)
     await radar.set_mode(RadarMode.ROTATING)
@@ -358,7 +389,82 @@ async def build_driver_rig(
         emulated,
         notes,
         links,
+        faults,
     )
+
+
+def _fault_schedule(
+    settings: RunSettings,
+    bench: bool,
+    emulated: list[str],
+    radar_control_url: str | None,
+    plc: PlcDriver,
+    notes: list[str],
+) -> FaultSchedule | None:
+    """The run's faults on the emulators (None without faults). On a bench rig they are
+    refused, before the devices are commanded, unless every device they act on fell back to
+    its emulator."""
+    faults = settings.faults
+    if not faults:
+        return None
+    if bench:
+        real = [device for device in ("radar", "plc") if device not in emulated]
+        check_faults(faults, "bench", settings.duration_s, real_devices=real)
+    panel_url = str(plc.endpoint) if plc_faults(faults) else None
+    actuators = EmulatorActuators(panel_url, radar_control_url)
+    return FaultSchedule(faults, actuators, time.monotonic, notes)
+
+
+@dataclass(frozen=True)
+class RigDevices:
+    """A rig's radar and PLC drivers, connected and up: on an ``emulate`` rig the emulators
+    (child processes: radar on a pty, PLC on loopback Modbus TCP), on a ``bench`` rig the
+    devices named in its file, or their emulators where it allows the fallback (``emulated``
+    names them; ``notes`` carries the EMULATED warning)."""
+
+    config: RigConfig
+    radar: RadarDriver
+    plc: PlcDriver
+    emulated: tuple[str, ...]
+    """Devices replaced by emulators (always both on an ``emulate`` rig)."""
+    panel_url: str | None
+    """The emulated PLC's bench panel (unit 247; e-stop, interlock chain, response delay,
+    dropped requests), None for a real PLC."""
+    notes: tuple[str, ...] = ()
+
+
+@contextlib.asynccontextmanager
+async def open_rig_devices(
+    rig: RigConfig, scenario_file: Path, seed: int = 0
+) -> AsyncIterator[RigDevices]:
+    """The drivers of ``rig`` (``emulate`` or ``bench``), up, as a run would open them; the
+    emulated radar sees ``scenario_file``'s real targets. On exit the radar is put in STANDBY,
+    the launcher disarmed, IDLE, axes off (as far as the devices answer), then everything is
+    closed and the emulators stopped. Raises ``HilError`` (a missing device without the
+    fallback, a rig mode without devices)."""
+    mode = rig.rig.mode
+    if mode not in ("emulate", "bench"):
+        raise HilError(
+            f"rig {rig.rig.name!r} is a {mode} rig, it has no devices; use an emulate or bench rig"
+        )
+    settings = RunSettings(rig, load_scenario(scenario_file), scenario_file, 0.0, seed)
+    bench = mode == "bench"
+    emulated: list[str] = []
+    notes: list[str] = []
+    async with AsyncExitStack() as stack:
+        radar, _ = await _radar(stack, settings, bench, emulated, notes, None)
+        stack.push_async_callback(_radar_standby, radar)
+        plc = await _plc(stack, settings, bench, emulated, notes, None)
+        stack.push_async_callback(_plc_safe, plc)
+        plc_emulated = not bench or "plc" in emulated
+        yield RigDevices(
+            rig,
+            radar,
+            plc,
+            ("radar", "plc") if not bench else tuple(emulated),
+            str(plc.endpoint) if plc_emulated else None,
+            tuple(notes),
+        )
 
 
 async def build_replay_rig(
@@ -386,14 +492,16 @@ async def _radar(
     emulated: list[str],
     notes: list[str],
     tap: BytesTap | None,
-) -> RadarDriver:
+) -> tuple[RadarDriver, str | None]:
+    """The radar's driver, up, and the emulator's control port (None: a real radar, or no
+    radar fault in the run)."""
     rig = settings.rig
     if bench:
         driver = RadarDriver(rig.radar.url, rig.radar.baud, clock_sync_interval_s=1.0, on_bytes=tap)
         await stack.enter_async_context(driver)
         try:
             await driver.wait_up(BENCH_CONNECT_S)
-            return driver
+            return driver, None
         except DriverError as error:
             if not rig.rig.allow_emulation_fallback:
                 raise HilError(
@@ -410,12 +518,13 @@ async def _radar(
         str(settings.seed),
         "--pty",
         *site_overrides(rig),
+        *(("--control", "127.0.0.1:0") if radar_faults(settings.faults) else ()),
     )
     stack.push_async_callback(_stop_stub, stub, "radar", notes)
     driver = RadarDriver(stub.url, rig.radar.baud, clock_sync_interval_s=1.0, on_bytes=tap)
     await stack.enter_async_context(driver)
     await driver.wait_up(5.0)
-    return driver
+    return driver, stub.control_url
 
 
 async def _plc(
@@ -493,6 +602,14 @@ async def _stop_stub(stub: RadarStubProcess | PlcStubProcess, what: str, notes: 
     code, _, err = await stub.stop()
     if code != 0:
         notes.append(f"emulated {what} exited with {code}: {err.strip().splitlines()[-1:]}")
+
+
+async def _plc_safe(plc: PlcDriver) -> None:
+    """Disarm, IDLE, axes off: what a test left the launcher in does not outlive it."""
+    with contextlib.suppress(DriverError):
+        await plc.request_arm(False)
+        await plc.set_mode(Mode.IDLE)
+        await plc.enable_axes(False)
 
 
 async def _radar_standby(radar: RadarDriver) -> None:

@@ -36,9 +36,13 @@ class StubProcess:
 
     DEVICE: ClassVar[str]
 
-    def __init__(self, process: asyncio.subprocess.Process, url: str) -> None:
+    def __init__(
+        self, process: asyncio.subprocess.Process, url: str, extras: dict[str, str] | None = None
+    ) -> None:
         self.process = process
         self.url = url
+        self.extras = extras or {}
+        """The READY line's ``key=value`` words after the URL (the radar's ``control``)."""
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
         self._stderr_reader = asyncio.create_task(
             self._read_stderr(), name=f"stderr of hil stub {self.DEVICE}"
@@ -77,7 +81,8 @@ class StubProcess:
             process.kill()
             _, err = await process.communicate()
             raise HilError(f"hil stub {cls.DEVICE} did not start{_last_line(err)}")
-        return cls(process, line.split()[1].decode())
+        url, *words = line.decode().split()[1:]
+        return cls(process, url, dict(word.partition("=")[::2] for word in words))
 
     @property
     def link(self) -> Path | None:
@@ -121,6 +126,11 @@ def _last_line(stderr: bytes) -> str:
 
 class RadarStubProcess(StubProcess):
     DEVICE = "radar"
+
+    @property
+    def control_url(self) -> str | None:
+        """The emulator's control port (started with ``--control``), else None."""
+        return self.extras.get("control")
 
 
 class PlcStubProcess(StubProcess):

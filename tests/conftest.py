@@ -1,4 +1,6 @@
-"""Suite-wide fixtures: the leak guard on every test, and the bench-hardware opt-in."""
+"""Suite-wide fixtures: the leak guard on every test. The bench-hardware opt-in (``--rig FILE``,
+the ``rig`` marker, the ``bench_rig`` and ``hil_rig`` fixtures) is the package's pytest plugin,
+``hil.pytest_plugin``, active once the package is installed (``pip install -e .``)."""
 
 from __future__ import annotations
 
@@ -26,16 +28,6 @@ CONFIGS = REPO / "configs"
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--rig",
-        action="store",
-        default=None,
-        metavar="FILE",
-        help="run hardware tests against the bench described by this rig config",
-    )
-
-
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     # A suite started as a background job of a non-interactive shell (`make test &`, some CI
     # runners) inherits SIGINT ignored, and so would every child it starts: the tests that press
@@ -55,23 +47,3 @@ def recordings_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -
         del os.environ["HIL_RUNS_DIR"]
     else:
         os.environ["HIL_RUNS_DIR"] = previous
-
-
-@pytest.fixture
-def bench_rig(request: pytest.FixtureRequest) -> object:
-    """The rig config named by ``--rig`` (only hardware tests, marked ``rig``, ask for it)."""
-    from hil.config import load_rig
-
-    path = request.config.getoption("--rig")
-    if not path:
-        pytest.fail("a 'rig' test ran without --rig")
-    return load_rig(path)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--rig"):
-        return
-    skip = pytest.mark.skip(reason="bench hardware test: pass --rig configs/rigs/<bench>.toml")
-    for item in items:
-        if "rig" in item.keywords:
-            item.add_marker(skip)

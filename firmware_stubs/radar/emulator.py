@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 
 import numpy as np
 
@@ -40,6 +41,7 @@ class RadarEmulator:
         self.hangups = 0
         self.stalls = 0
         self._epoch = 0.0
+        self._stall_until: float | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> RadarEmulator:
@@ -77,6 +79,24 @@ class RadarEmulator:
         finally:
             await self.endpoint.close()
 
+    # --- faults at run time (the control port, ``firmware_stubs.radar.control``) -------------
+
+    def set_corrupt_byte_rate(self, rate: float) -> None:
+        """From now on each byte sent has one bit flipped with probability ``rate`` in [0, 1]."""
+        faults = dataclasses.replace(self.injector.faults, corrupt_byte_rate=rate)
+        self.injector.faults = faults  # LinkFaults checks the range
+
+    def stall_for(self, ms: int) -> None:
+        """Send no DETECTIONS frame for the next ``ms`` milliseconds (host frames are still
+        answered, as in a periodic stall); the scan then resumes where the turntable is."""
+        self.stalls += 1
+        self._stall_until = asyncio.get_running_loop().time() + ms / 1000
+
+    async def hang_up(self) -> None:
+        """Close the link now; the endpoint offers a new one (pty link / TCP accept)."""
+        self.hangups += 1
+        await self.endpoint.hangup()
+
     def _on_data(self, data: bytes) -> None:
         crc_before = self.decoder.counters.crc_errors
         frames = self.decoder.feed(data)
@@ -98,6 +118,11 @@ class RadarEmulator:
             # pacing on the wall clock: sleep until the next dwell boundary
             await asyncio.sleep(max(0.0, self._epoch + tick * period - loop.time()))
             now_s = loop.time() - self._epoch
+            if self._stall_until is not None:
+                if loop.time() < self._stall_until:
+                    continue
+                self._stall_until = None
+                self.firmware.skip_to(self.device_time_us())
             if next_stall is not None and now_s >= next_stall:
                 self.stalls += 1
                 await asyncio.sleep(faults.stall_ms / 1000)

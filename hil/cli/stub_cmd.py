@@ -1,6 +1,7 @@
 """``hil stub radar`` and ``hil stub plc``: run an emulated device until told to stop.
 
-Prints exactly one line ``READY <pyserial-url>`` on stdout once a client can connect; logs go to
+Prints exactly one line ``READY <pyserial-url>`` on stdout once a client can connect (the radar
+with ``--control`` adds `` control=tcp://HOST:PORT``, its emulator-only control port); logs go to
 stderr. Stops cleanly on SIGINT, SIGTERM or SIGHUP and, with ``--parent-pid PID``, when that
 process (its parent) dies or closes the stub's stdin (``firmware_stubs.lifeline``). Leaves no
 pty, symlink or socket behind when it stops. Exit codes: 0 after a stop, 2 for bad arguments
@@ -22,6 +23,7 @@ from drivers.plc.register_map import load_register_map
 from firmware_stubs.errors import EndpointError
 from firmware_stubs.lifeline import ParentGoneError, die_with_parent, is_pipe, watch_pipe
 from firmware_stubs.plc.server import PlcEmulator
+from firmware_stubs.radar.control import ControlServer
 from firmware_stubs.radar.emulator import RadarEmulator
 from firmware_stubs.radar.endpoints import Endpoint, PtyEndpoint, TcpEndpoint
 from firmware_stubs.radar.faults import LinkFaults
@@ -83,6 +85,15 @@ def register(commands: Any) -> None:
         metavar="PATH",
         help="with --pty: the symlink clients open (default: in a new temp dir); removed when "
         "the stub stops",
+    )
+    radar.add_argument(
+        "--control",
+        type=listen_address,
+        default=None,
+        metavar="HOST:PORT",
+        help="serve the emulator-only control port (faults switched at run time, one JSON "
+        "line per command; docs/radar-protocol.md) on HOST:PORT (port 0: any free port), "
+        "announced on the READY line as control=tcp://HOST:PORT",
     )
     radar.add_argument(
         "--rotate",
@@ -195,7 +206,8 @@ def run_radar_stub(args: argparse.Namespace) -> int:
     )
     endpoint: Endpoint = PtyEndpoint(args.pty_link) if args.pty else TcpEndpoint(*args.tcp)
     emulator = RadarEmulator(firmware, endpoint, faults, args.fault_seed)
-    _run(_serve_radar(emulator, watch_parent=args.parent_pid is not None))
+    control = ControlServer(emulator, *args.control) if args.control else None
+    _run(_serve_radar(emulator, control, watch_parent=args.parent_pid is not None))
     return 0
 
 
@@ -291,16 +303,22 @@ async def _serve_plc(emulator: PlcEmulator, watch_parent: bool) -> None:
     )
 
 
-async def _serve_radar(emulator: RadarEmulator, watch_parent: bool) -> None:
+async def _serve_radar(
+    emulator: RadarEmulator, control: ControlServer | None, watch_parent: bool
+) -> None:
     stop = _stop_requests(watch_parent)
-    async with emulator:
+    async with emulator, contextlib.AsyncExitStack() as stack:
         endpoint = emulator.endpoint
         if isinstance(endpoint, PtyEndpoint):
             _say(
                 f"pty slave {endpoint.slave_path} (clients open the link {emulator.url}, which "
                 "follows the pty across hangups)"
             )
-        print(f"READY {emulator.url}", flush=True)
+        ready = f"READY {emulator.url}"
+        if control is not None:
+            await stack.enter_async_context(control)
+            ready += f" control={control.url}"
+        print(ready, flush=True)
         await _until_stopped(stop, emulator.serving)
     _after_stop()
     c = emulator.firmware.counters
