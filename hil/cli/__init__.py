@@ -12,7 +12,16 @@ import sys
 from collections.abc import Sequence
 
 from hil import __version__
-from hil.cli import config_cmd, radar_cmd, record_cmd, replay_cmd, run_cmd, sim_cmd, stub_cmd
+from hil.cli import (
+    campaign_cmd,
+    config_cmd,
+    radar_cmd,
+    record_cmd,
+    replay_cmd,
+    run_cmd,
+    sim_cmd,
+    stub_cmd,
+)
 from hil.cli.log_setup import configure_logging
 from hil.errors import ConfigError, HilError
 
@@ -36,7 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
         "frame dumps); without it, warnings only, one line each",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (config_cmd, run_cmd, replay_cmd, sim_cmd, stub_cmd, radar_cmd, record_cmd):
+    for module in (
+        config_cmd,
+        run_cmd,
+        replay_cmd,
+        campaign_cmd,
+        sim_cmd,
+        stub_cmd,
+        radar_cmd,
+        record_cmd,
+    ):
         module.register(commands)
     return parser
 

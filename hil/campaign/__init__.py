@@ -1,0 +1,12 @@
+"""Test campaigns: campaign files, criteria over a run's measurements, the runner and its
+results (``results.json``, ``junit.xml``). ``hil campaign run FILE`` (``hil.cli.campaign_cmd``);
+the file format and the measurements are described in docs/campaigns.md.
+
+- ``model``: the campaign file (``configs/campaigns/*.toml``), validated one line per problem;
+- ``measurements``: what a run measured, by name, unit and labels;
+- ``criteria``: ``gospa_mean_m <= 60``, ``p95(latency_p99_ms) <= 5`` — parsing and verdicts;
+- ``plan``: a campaign's cases expanded into runs (case × seed, or × recording);
+- ``execute``: one run, recorded and measured (in a worker process or the main one);
+- ``runner``: every run of a campaign, parallel where the mode allows, stoppable;
+- ``results`` and ``junit``: the files a campaign leaves in its results folder.
+"""
