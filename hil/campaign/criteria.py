@@ -154,7 +154,10 @@ def parse(text: str, *, sweep: bool) -> Criterion:
 def _measurement(text: str, lhs: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     found = _MEASURE.match(lhs)
     if found is None:
-        raise ValueError(f"cannot read measurement {lhs!r} in {text!r}; {EXAMPLE}")
+        raise ValueError(
+            f"cannot read measurement {lhs!r} in {text!r}: expected MEASUREMENT OP LIMIT with "
+            f"OP one of {' '.join(COMPARATORS)}, {EXAMPLE}"
+        )
     name = found["name"]
     measurement = MEASUREMENTS.get(name)
     if measurement is None:

@@ -22,7 +22,6 @@ from typing import Any
 
 from hil.campaign.criteria import Criterion, judge_run
 from hil.campaign.measurements import RecordingFacts, measure, recording_facts
-from hil.cli.log_setup import configure_logging
 from hil.errors import HilError, RecordingError
 from hil.recording.reader import Recording
 from hil.recording.run_file import open_run_recording, read_recorded_run
@@ -150,6 +149,9 @@ _stopping = False
 def worker_init(verbosity: int) -> None:
     """A pool worker's set-up: the command's log level; Ctrl-C ignored (the runner stops
     workers with SIGTERM, which ends the current run cleanly and skips the rest)."""
+    # imported here: hil.cli imports the campaign command, which imports this module
+    from hil.cli.log_setup import configure_logging
+
     configure_logging(verbosity)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_terminate)

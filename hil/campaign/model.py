@@ -16,6 +16,7 @@ by ``hil.campaign.loader``.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
@@ -27,8 +28,20 @@ from hil.faults import FaultKind
 CaseMode = Literal["bench", "emulate", "sim", "replay"]
 MAX_SEED = 2**32 - 1
 MAX_RUNS_PER_CASE = 100_000
-SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 """Case and campaign names: used in file names (recordings, the results folder)."""
+
+
+def _file_safe(name: str) -> str:
+    if not SAFE_NAME.match(name):
+        raise ValueError(
+            "a name is used in file names: 1 to 64 letters, digits, '.', '_' or '-', starting "
+            "with a letter or digit"
+        )
+    return name
+
+
+SafeName = Annotated[str, AfterValidator(_file_safe)]
 
 
 def _per_run(text: str) -> str:
@@ -46,7 +59,7 @@ SweepCriterion = Annotated[str, AfterValidator(_over_sweep)]
 
 
 class CampaignInfo(ConfigModel):
-    name: str = Field(pattern=SAFE_NAME)
+    name: SafeName
     """Names the results folder: letters, digits, ``.``, ``_``, ``-`` (at most 64)."""
     description: str = ""
     rig: str = Field(min_length=1)
@@ -63,7 +76,7 @@ class FaultSpec(ConfigModel):
 
 
 class CaseSpec(ConfigModel):
-    name: str = Field(pattern=SAFE_NAME)
+    name: SafeName
     """Names the case's recordings and JUnit test cases: letters, digits, ``.``, ``_``, ``-``."""
     description: str = ""
     mode: CaseMode
