@@ -169,7 +169,8 @@ def missing_bench(folder: Path, fallback: bool) -> Path:
     rig = folder / "missing-bench.toml"
     rig.write_text(
         "[rig]\nname = 'missing'\nmode = 'bench'\n"
-        f"allow_emulation_fallback = {str(fallback).lower()}\n\n[radar]\nurl = '{folder / 'ttyNOPE'}'\n\n"
+        f"allow_emulation_fallback = {str(fallback).lower()}\n\n"
+        f"[radar]\nurl = '{folder / 'ttyNOPE'}'\n\n"
         f"[plc]\nhost = '127.0.0.1'\nport = {_unused_port()}\ntimeout_s = 0.1\nretries = 0\n"
     )
     return rig
