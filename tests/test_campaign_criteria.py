@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -178,3 +179,13 @@ def test_sweep_statistics_over_the_runs_that_ran() -> None:
         (30.0, "pass"), (60.0, "fail"), (0.666667, "pass"),
     ]  # fmt: skip
     assert rows[3]["verdict"] == "error" and "seeds [1, 2, 3]" in rows[3]["reason"]
+
+
+def test_docs_list_every_measurement_with_its_unit() -> None:
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "campaigns.md").read_text()
+    rows = {
+        line.split("|")[1].strip().strip("`"): line.split("|")[2].strip()
+        for line in docs.splitlines()
+        if line.startswith("| `")
+    }
+    assert rows == {name: m.unit for name, m in MEASUREMENTS.items()}
