@@ -161,24 +161,25 @@ def test_run_verdicts_carry_measured_value_and_limit() -> None:
     assert "jitter_p99_ms was not measured" in rows[2]["reason"]
 
 
-def test_sweep_statistics_over_the_runs_that_ran() -> None:
+def test_sweep_statistics_over_the_runs() -> None:
     runs = [
         {"seed": s, "verdict": v, "measurements": {"gospa_mean_m": g}}
-        for s, v, g in [(1, "pass", 10.0), (2, "pass", 20.0), (3, "fail", 60.0), (4, "not_run", 0)]
+        for s, v, g in [(1, "pass", 10.0), (2, "pass", 20.0), (3, "fail", 60.0)]
     ]
-    rows = judge_sweep(
-        [
-            parse("mean(gospa_mean_m) <= 30", sweep=True),
-            parse("max(gospa_mean_m) <= 50", sweep=True),
-            parse("fraction_passing >= 0.6", sweep=True),
-            parse("mean(rmse_m) <= 1", sweep=True),
-        ],
-        runs,
-    )
+    criteria = [
+        parse("mean(gospa_mean_m) <= 30", sweep=True),
+        parse("max(gospa_mean_m) <= 50", sweep=True),
+        parse("fraction_passing >= 0.6", sweep=True),
+        parse("mean(rmse_m) <= 1", sweep=True),
+    ]
+    rows = judge_sweep(criteria, runs)
     assert [(r["measured"], r["verdict"]) for r in rows[:3]] == [
         (30.0, "pass"), (60.0, "fail"), (0.666667, "pass"),
     ]  # fmt: skip
     assert rows[3]["verdict"] == "error" and "seeds [1, 2, 3]" in rows[3]["reason"]
+    interrupted = judge_sweep(criteria, [*runs, {"seed": 4, "verdict": "not_run"}])
+    assert {r["verdict"] for r in interrupted} == {"error"}
+    assert "1 of 4 runs did not run" in interrupted[0]["reason"]
 
 
 def test_docs_list_every_measurement_with_its_unit() -> None:

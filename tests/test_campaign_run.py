@@ -119,7 +119,8 @@ def test_two_jobs_measure_what_one_job_does(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_keeps_finished_runs_and_writes_results(tmp_path: Path) -> None:
-    path = write_campaign(tmp_path, sim_case("long", "6", 30.0, 'criteria = ["frames >= 1"]\n'))
+    criteria = 'criteria = ["frames >= 1"]\nsweep_criteria = ["fraction_passing >= 0.5"]\n'
+    path = write_campaign(tmp_path, sim_case("long", "6", 30.0, criteria))
     campaign = subprocess.Popen(
         [sys.executable, "-m", "hil", "campaign", "run", str(path), "--out", str(tmp_path),
          "--jobs", "1"],
@@ -151,7 +152,9 @@ def test_ctrl_c_keeps_finished_runs_and_writes_results(tmp_path: Path) -> None:
     (folder,) = tmp_path.glob("*-t")
     results = json.loads((folder / "results.json").read_text())
     assert (results["interrupted"], results["verdict"]) == (True, "interrupted")
-    runs = results["cases"][0]["runs"]
+    (case,) = results["cases"]
+    runs = case["runs"]
+    assert case["verdict"] == "not_run" and "did not run" in case["criteria"][0]["reason"]
     assert runs[0]["verdict"] == "pass" and runs[0]["criteria"][0]["measured"] == 3000
     assert runs[-1]["verdict"] == "not_run"
     assert {r["verdict"] for r in runs} <= {"pass", "not_run"}

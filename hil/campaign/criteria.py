@@ -237,13 +237,18 @@ def judge_run(
 def judge_sweep(
     criteria: Sequence[Criterion], runs: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Each sweep criterion's row over the runs that ran (verdict pass, fail or error; runs
-    not run are left out): a statistic needs the measurement in every one of them."""
-    ran = [r for r in runs if r["verdict"] in ("pass", "fail", "error")]
+    """Each sweep criterion's row over the case's runs: a statistic needs the measurement in
+    every run; a sweep with runs not run (an interrupted campaign) has no result, its rows are
+    errors saying so."""
+    ran = [r for r in runs if r["verdict"] != "not_run"]
     rows = []
     for criterion in criteria:
-        if not ran:
-            rows.append(row(criterion, None, "no run of the case finished"))
+        if len(ran) < len(runs):
+            reason = (
+                f"{len(runs) - len(ran)} of {len(runs)} runs did not run: a statistic over part "
+                "of a sweep is not its result"
+            )
+            rows.append(row(criterion, None, reason))
             continue
         if criterion.statistic == FRACTION_PASSING:
             passed = sum(r["verdict"] == "pass" for r in ran)

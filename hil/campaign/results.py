@@ -110,7 +110,10 @@ def _case(planned: PlannedCase, records: list[dict[str, Any]], folder: Path) -> 
     case = planned.case
     runs = [_run(record, folder) for record in records]
     sweep = judge_sweep(case.sweep_criteria, runs) if case.sweep_criteria else []
-    verdict = worst([r["verdict"] for r in runs] + [c["verdict"] for c in sweep])
+    incomplete = any(r["verdict"] == "not_run" for r in runs)
+    # an incomplete sweep is not_run, not an error: its criteria could not be judged
+    judged = [] if incomplete else [c["verdict"] for c in sweep]
+    verdict = worst([r["verdict"] for r in runs] + judged)
     armed = [job.settings.armed for job in planned.jobs if job.settings is not None]
     summaries = [r["summary"] for r in runs if r["summary"]]
     return {

@@ -238,7 +238,7 @@ def exit_summary(
                     f"      {run_name(run)}: the rig's final state is UNKNOWN: check the PLC "
                     "before approaching the launcher"
                 )
-        for row in case["criteria"]:
+        for row in case["criteria"] if case["verdict"] != "not_run" else ():
             if row["verdict"] != "pass":
                 what = measured_text(row) if row["verdict"] == "fail" else (
                     f"{row['text']}: {row.get('reason')}")  # fmt: skip
