@@ -35,9 +35,10 @@ def test_demo_campaign_passes_in_emulation(tmp_path: Path) -> None:
     assert launch["launches"] >= 1 and launch['launches{source="injected"}'] >= 1
     assert cases["sim-sweep"]["verdict"] == "pass" and len(cases["sim-sweep"]["runs"]) == 20
     estop = cases["estop"]["runs"][0]["measurements"]
-    assert (estop["launches"], estop["rig_final_state"]) == (0, "SAFE")
+    assert (estop["launches"], estop["rig_final_arm_state"]) == (0, "SAFE")
     disconnect = cases["radar-disconnect"]["runs"][0]["measurements"]
-    assert disconnect["radar_outages"] >= 1 and disconnect["devices_lost"] == 0
+    assert disconnect["radar_reconnects"] >= 1 and disconnect["devices_lost"] == 0
+    assert disconnect["frames"] >= 1100  # frames kept arriving after the disconnect
     assert {name: case["verdict"] for name, case in cases.items()} == dict.fromkeys(cases, "pass")
     assert done.returncode == 0, done.stderr
     assert wall_s < DEMO_BUDGET_S

@@ -86,6 +86,25 @@ def _link(name: str, key: str) -> Callable[[Summary, RecordingFacts, Mapping[str
     return compute
 
 
+def _radar_driver(key: str) -> Callable[[Summary, RecordingFacts, Mapping[str, str]], Value]:
+    """A counter of the radar driver's health (0 with the in-process model: no link)."""
+
+    def compute(summary: Summary, facts: RecordingFacts, labels: Mapping[str, str]) -> Value:
+        driver = summary["links"]["radar"].get("driver")
+        if driver is None:
+            return 0
+        value = driver.get(key)
+        return value if isinstance(value, int | float) else None
+
+    return compute
+
+
+def _arm_state(summary: Summary, facts: RecordingFacts, labels: Mapping[str, str]) -> Value:
+    """``rig_final_state`` without the PLC's fault: ``SAFE (fault ESTOP)`` is ``SAFE``."""
+    state = summary.get("rig_final_state")
+    return state.split(" (", 1)[0] if isinstance(state, str) else None
+
+
 def _devices_lost(summary: Summary, facts: RecordingFacts, labels: Mapping[str, str]) -> Value:
     return len(summary["devices_lost"])
 
@@ -158,9 +177,29 @@ MEASUREMENTS: dict[str, Measurement] = _table(
     Measurement(
         "plc_longest_outage_s", "s", "longest PLC outage", _link("plc", "longest_outage_s")
     ),
+    Measurement(
+        "radar_reconnects",
+        "count",
+        "times the radar driver reconnected",
+        _radar_driver("reconnects"),
+    ),
+    Measurement(
+        "radar_longest_silence_s",
+        "s",
+        "longest time the radar driver received no frame",
+        _radar_driver("longest_silence_s"),
+    ),
     Measurement("devices_lost", "count", "links lost and not recovered", _devices_lost),
     _from_summary(
-        "rig_final_state", "state", "launcher state at the end: SAFE, ARMED, ... or unknown"
+        "rig_final_state",
+        "state",
+        "launcher state at the end with the PLC's fault: SAFE, SAFE (fault ESTOP), ... or unknown",
+    ),
+    Measurement(
+        "rig_final_arm_state",
+        "state",
+        "launcher arm state at the end, without the fault: SAFE, ARMED, ... or unknown",
+        _arm_state,
     ),
 )
 """Every measurement a criterion can name."""

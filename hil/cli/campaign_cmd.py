@@ -169,6 +169,9 @@ def render_report(folder: Path) -> Path | None:
     except ModuleNotFoundError as error:
         if error.name != "hil.campaign.report":
             raise
+        print(
+            "note: report.html not written: hil.campaign.report is not installed", file=sys.stderr
+        )
         return None
     try:
         path: Path = module.render(folder)
@@ -252,5 +255,5 @@ def exit_summary(
     )
     lines.append(f"results: {results_path}")
     lines.append(f"junit:   {junit_path}")
-    lines.append(f"report:  {report_path if report_path else '(no report renderer installed)'}")
+    lines.append(f"report:  {report_path if report_path else 'not written (see above)'}")
     return "\n".join(lines)
