@@ -20,6 +20,9 @@ import xmlschema
 from cli_support import hil
 from conftest import CONFIGS, DATA
 
+from hil.campaign.loader import load_campaign
+from hil.campaign.plan import BENCH_NOT_ARMED, plan
+
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 SINGLE_CV = CONFIGS / "scenarios" / "single-cv.toml"
 DEFENDED_SITE = CONFIGS / "scenarios" / "defended-site.toml"
@@ -118,7 +121,10 @@ def test_two_jobs_measure_what_one_job_does(tmp_path: Path) -> None:
     assert measured[0] == measured[1]
 
 
-def test_ctrl_c_keeps_finished_runs_and_writes_results(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_keeps_finished_runs_and_writes_results(
+    tmp_path: Path, signum: signal.Signals, code: int
+) -> None:
     criteria = 'criteria = ["frames >= 1"]\nsweep_criteria = ["fraction_passing >= 0.5"]\n'
     path = write_campaign(tmp_path, sim_case("long", "6", 30.0, criteria))
     campaign = subprocess.Popen(
@@ -138,13 +144,13 @@ def test_ctrl_c_keeps_finished_runs_and_writes_results(tmp_path: Path) -> None:
             pytest.fail(f"no run finished: {lines}")
         workers = psutil.Process(campaign.pid).children(recursive=True)
         assert workers, "the sim runs go to worker processes"
-        campaign.send_signal(signal.SIGINT)
+        campaign.send_signal(signum)
         out, err = campaign.communicate(timeout=60)
     finally:
         if campaign.poll() is None:
             campaign.kill()
             campaign.communicate()
-    assert campaign.returncode == 130, err
+    assert campaign.returncode == code, err
     assert "Traceback" not in err
     _, alive = psutil.wait_procs(workers, timeout=5)
     assert alive == []
@@ -234,3 +240,18 @@ def test_replay_case_plays_a_recording(tmp_path: Path) -> None:
     assert case["mode"] == "replay" and run["verdict"] == "pass"
     assert run["replay_of"] == str(DATA / "golden-sim.mcap")
     assert run["recording"] == "recordings/again-golden-sim.mcap"
+
+
+def test_bench_arms_only_with_the_operators_arm(tmp_path: Path) -> None:
+    path = write_campaign(tmp_path, BENCH_CASE, missing_bench(tmp_path, fallback=True))
+    campaign = load_campaign(path)
+    (without,) = plan(campaign, tmp_path, operator_armed=False)
+    (with_arm,) = plan(campaign, tmp_path, operator_armed=True)
+    assert [j.settings.armed for j in without.jobs if j.settings] == [False]
+    assert without.jobs[0].notes == (BENCH_NOT_ARMED,)
+    assert [j.settings.armed for j in with_arm.jobs if j.settings] == [True]
+    assert with_arm.jobs[0].notes == ()
+    # sim and emulate cases arm from the file alone
+    sim = write_campaign(tmp_path, sim_case("s", "[1]", 1.0, "arm = true\n"))
+    (planned,) = plan(load_campaign(sim), tmp_path, operator_armed=False)
+    assert [j.settings.armed for j in planned.jobs if j.settings] == [True]

@@ -147,13 +147,15 @@ _stopping = False
 
 
 def worker_init(verbosity: int) -> None:
-    """A pool worker's set-up: the command's log level; Ctrl-C ignored (the runner stops
-    workers with SIGTERM, which ends the current run cleanly and skips the rest)."""
+    """A pool worker's set-up: the command's log level; Ctrl-C and a closed terminal ignored
+    (the runner stops workers with SIGTERM, which ends the current run cleanly and skips the
+    rest)."""
     # imported here: hil.cli imports the campaign command, which imports this module
     from hil.cli.log_setup import configure_logging
 
     configure_logging(verbosity)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_terminate)
 
 

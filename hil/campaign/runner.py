@@ -2,7 +2,7 @@
 own the devices and their timing is measured), then ``sim`` and ``replay`` runs in a pool of
 worker processes (``spawn``: a worker starts clean, whatever this process holds).
 
-``stop()`` (SIGINT or SIGTERM, installed by ``run_campaign``) ends the campaign cleanly: the
+``stop()`` (SIGINT, SIGTERM or SIGHUP, installed by ``run_campaign``) ends the campaign cleanly: the
 running emulate or bench run ends through its ``StopSwitch`` (launcher made safe, emulators
 stopped, recording closed), pending pool runs are cancelled, running ones are sent SIGTERM and
 end the same way, and the runner waits for every worker to exit. Finished runs are kept; the rest
@@ -138,10 +138,11 @@ async def run_campaign(
     progress: Progress,
     verbosity: int = 0,
 ) -> CampaignRun:
-    """Every planned run, SIGINT and SIGTERM stopping the campaign cleanly."""
+    """Every planned run, SIGINT, SIGTERM and SIGHUP (the operator's terminal closed)
+    stopping the campaign cleanly."""
     runner = Runner(planned, jobs, progress, verbosity)
     loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     for signum in signals:
         loop.add_signal_handler(signum, runner.stop, signum)
     try:

@@ -4,8 +4,8 @@ of a campaign file (default: configs/campaigns/demo.toml), results in
 (when the report renderer ``hil.campaign.report`` is installed) and ``recordings/``.
 
 Exit codes: 0 every criterion passed; 1 a criterion failed or a run could not be performed;
-2 a bad campaign file or usage; 130 stopped by SIGINT (Ctrl-C), 143 by SIGTERM — finished runs
-kept, the rest ``not_run``, the rig left SAFE, and the results still written.
+2 a bad campaign file or usage; 130 stopped by SIGINT (Ctrl-C), 143 by SIGTERM, 129 by SIGHUP —
+finished runs kept, the rest ``not_run``, the rig left SAFE, and the results still written.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def register(commands: Any) -> None:
         help="run every case of a campaign file and write results.json, junit.xml and report",
         description="Run a campaign: emulate and bench runs one at a time, sim and replay runs "
         "in parallel worker processes. Exit codes: 0 every criterion passed, 1 a criterion "
-        "failed or a run could not be performed, 2 a bad campaign file, 130/143 stopped by "
-        "SIGINT/SIGTERM (finished runs kept, results written).",
+        "failed or a run could not be performed, 2 a bad campaign file, 130/143/129 stopped by "
+        "SIGINT/SIGTERM/SIGHUP (finished runs kept, results written).",
     )
     run.add_argument(
         "file",
