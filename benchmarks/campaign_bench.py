@@ -56,8 +56,8 @@ def run_campaign(*args: str, timeout_s: float) -> tuple[float, dict[str, Any]]:
     )
     wall = time.perf_counter() - started
     if done.returncode not in (0, 1):
-        raise SystemExit(f"hil campaign run {' '.join(args)} exited {done.returncode}: "
-                         f"{done.stderr.strip()[-500:]}")  # fmt: skip
+        why = done.stderr.strip()[-500:]
+        raise SystemExit(f"hil campaign run {' '.join(args)} exited {done.returncode}: {why}")
     return wall, json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -104,8 +104,8 @@ def main() -> int:
         walls = {}
         for jobs in (1, 2):
             out = folder / f"jobs{jobs}"
-            wall, outcome = run_campaign(str(path), "--out", str(out), "--jobs", str(jobs),
-                                         timeout_s=budget)  # fmt: skip
+            arguments = (str(path), "--out", str(out), "--jobs", str(jobs))
+            wall, outcome = run_campaign(*arguments, timeout_s=budget)
             walls[jobs] = wall
             figures[f"jobs{jobs}_wall_s"] = round(wall, 1)
             figures[f"jobs{jobs}_runs_per_min"] = round(args.runs / wall * 60, 1)

@@ -27,6 +27,7 @@ from hil.campaign.criteria import judge_sweep
 from hil.campaign.loader import Campaign
 from hil.campaign.plan import PlannedCase
 from hil.campaign.runner import CampaignRun
+from hil.recording.channels import ICD_VERSIONS
 from hil.run_summary import plain
 
 SCHEMA = "hil-campaign-results/1"
@@ -55,21 +56,25 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "host": socket.gethostname(),
         "platform": platform.platform(),
-        "icd": {"radar": "1.1", "plc": "1.1"},
+        "icd": {
+            "radar": ICD_VERSIONS["icd_radar"].rsplit("rev ", 1)[-1],
+            "plc": ICD_VERSIONS["icd_plc"].rsplit("rev ", 1)[-1],
+        },
     }
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=5, check=True
+    )
+    return done.stdout.strip()
 
 
 def _git_commit() -> str | None:
     """The checkout's commit (``+dirty`` with uncommitted changes); None outside a checkout."""
     try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip()  # fmt: skip
+        head = _git("rev-parse", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{head}+dirty" if dirty else head or None

@@ -73,10 +73,9 @@ class Runner:
                     process.terminate()
 
     async def run(self) -> CampaignRun:
-        serial = [(p, i, job) for p in self.planned if not p.case.parallel for i, job in
-                  enumerate(p.jobs)]  # fmt: skip
-        parallel = [(p, i, job) for p in self.planned if p.case.parallel for i, job in
-                    enumerate(p.jobs)]  # fmt: skip
+        runs = [(p, i, job) for p in self.planned for i, job in enumerate(p.jobs)]
+        serial = [run for run in runs if not run[0].case.parallel]
+        parallel = [run for run in runs if run[0].case.parallel]
         for planned, index, job in serial:
             if self.stopping:
                 break
@@ -117,9 +116,10 @@ class Runner:
                     if failure is None:
                         self._keep(planned, index, finished.result())
                     elif not self.stopping:  # a worker died (killed, out of memory)
-                        record = not_run(job) | {"verdict": "error", "error": f"the worker "
-                                                 f"running this run died: {failure!r}"}  # fmt: skip
-                        self._keep(planned, index, record)
+                        died = f"the worker running this run died: {failure!r}"
+                        self._keep(
+                            planned, index, not_run(job) | {"verdict": "error", "error": died}
+                        )
                     if started < len(runs) and not self.stopping:
                         self.progress.run_started(runs[started][2].case, runs[started][2].seed)
                         started += 1

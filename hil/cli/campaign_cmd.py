@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from hil.campaign import junit, results
-from hil.campaign.junit import measured_text, run_name
 from hil.campaign.loader import DEMO, Campaign, load_campaign
-from hil.campaign.plan import PlannedCase, plan
+from hil.campaign.plan import plan
 from hil.campaign.progress import LineProgress, LiveProgress, SilentProgress
 from hil.campaign.runner import run_campaign
+from hil.campaign.summary import exit_summary
 from hil.cli.arguments import non_negative_int
 from hil.cli.run_cmd import runs_dir
 from hil.errors import ConfigError
@@ -155,7 +155,7 @@ def run_campaign_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(outcome_json(document, folder, results_path, junit_path, report_path)))
     else:
-        print(exit_summary(document, planned, results_path, junit_path, report_path))
+        print(exit_summary(document, results_path, junit_path, report_path))
     if outcome.stopped_by is not None:
         return EXIT_SIGNAL_BASE + outcome.stopped_by
     return 0 if document["verdict"] == "pass" else EXIT_FAILED
@@ -201,59 +201,3 @@ def outcome_json(
             for case in document["cases"]
         },
     }
-
-
-def exit_summary(
-    document: dict[str, Any],
-    planned: Sequence[PlannedCase],
-    results_path: Path,
-    junit_path: Path,
-    report_path: Path | None,
-) -> str:
-    """What the operator reads at the end: each case's verdict (EMULATED where a bench case
-    ran on emulators), each failed criterion with its measured value and limit and the command
-    that replays it, and where the results are."""
-    lines = []
-    for case in document["cases"]:
-        runs = case["runs"]
-        counts = ", ".join(
-            f"{sum(r['verdict'] == v for r in runs)} {v}"
-            for v in ("pass", "fail", "error", "not_run")
-            if any(r["verdict"] == v for r in runs)
-        )
-        emulated = " EMULATED (bench devices missing: emulators ran instead)" if case[
-            "emulated"] else ""  # fmt: skip
-        lines.append(
-            f"  {case['verdict'].upper():<8} {case['name']} ({case['mode']}{emulated}): {counts}"
-        )
-        for run in runs:
-            for row in run["criteria"]:
-                if row["verdict"] != "pass":
-                    what = measured_text(row) if row["verdict"] == "fail" else (
-                        f"{row['text']}: {row.get('reason')}")  # fmt: skip
-                    lines.append(f"      {run_name(run)}: {row['verdict'].upper()} {what}")
-            if run["verdict"] == "error" and run.get("error"):
-                lines.append(f"      {run_name(run)}: ERROR {run['error']}")
-            if run["verdict"] in ("fail", "error") and run.get("replay_command"):
-                lines.append(f"        reproduce: {run['replay_command']}")
-            if run.get("summary") and run["summary"].get("rig_final_state") == "unknown":
-                lines.append(
-                    f"      {run_name(run)}: the rig's final state is UNKNOWN: check the PLC "
-                    "before approaching the launcher"
-                )
-        for row in case["criteria"] if case["verdict"] != "not_run" else ():
-            if row["verdict"] != "pass":
-                what = measured_text(row) if row["verdict"] == "fail" else (
-                    f"{row['text']}: {row.get('reason')}")  # fmt: skip
-                lines.append(f"      sweep: {row['verdict'].upper()} {what}")
-    stopped = " (interrupted: finished runs kept, the rest not run)" if document[
-        "interrupted"] else ""  # fmt: skip
-    lines.insert(
-        0,
-        f"campaign {document['campaign']['name']}: {document['verdict'].upper()}{stopped} "
-        f"in {document['wall_s']:.1f} s",
-    )
-    lines.append(f"results: {results_path}")
-    lines.append(f"junit:   {junit_path}")
-    lines.append(f"report:  {report_path if report_path else 'not written (see above)'}")
-    return "\n".join(lines)
