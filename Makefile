@@ -11,10 +11,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
 	touch $(STAMP)
 
-## demo: set up .venv and run the main job on its embedded default: an emulated campaign
-## (emulated radar and PLC as child processes, not armed; no hardware)
+## demo: set up .venv and run the main job: the demo campaign (configs/campaigns/demo.toml) —
+## the real drivers against the emulated radar and PLC (child processes, no hardware), then a
+## short sim sweep; prints where results.json, junit.xml and report.html are
 demo: $(STAMP)
-	$(BIN)/hil run
+	$(BIN)/hil campaign run
 
 ## test: set up .venv and run every check: ruff, mypy, the full pytest suite
 test: lint typecheck pytest
@@ -37,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tracker_bench.py
 	$(BIN)/python benchmarks/fault_bench.py
 	$(BIN)/python benchmarks/replay_bench.py
+	$(BIN)/python benchmarks/campaign_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from hil import __version__
 from hil.cli import (
-    campaign_report_cmd,
+    campaign_cmd,
     config_cmd,
     radar_cmd,
     record_cmd,
@@ -49,11 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
         config_cmd,
         run_cmd,
         replay_cmd,
+        campaign_cmd,
         sim_cmd,
         stub_cmd,
         radar_cmd,
         record_cmd,
-        campaign_report_cmd,
     ):
         module.register(commands)
     return parser

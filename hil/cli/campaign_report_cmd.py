@@ -18,14 +18,6 @@ from hil.campaign.report import ResultsError, render
 EXIT_USAGE = 2
 
 
-def register(commands: Any) -> None:
-    """The ``campaign`` command group with its ``report`` action (standalone until the group
-    also has ``campaign run``: then the group's module calls :func:`register_report`)."""
-    parser = commands.add_parser("campaign", help="test campaigns: reports of campaign runs")
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    register_report(actions)
-
-
 def register_report(actions: Any) -> None:
     """Add ``report`` to the ``campaign`` group's sub-parsers ``actions``."""
     report = actions.add_parser(

@@ -1,0 +1,179 @@
+"""One run of a campaign case: performed, recorded, measured and judged.
+
+``execute`` runs in the caller's event loop (``emulate`` and ``bench`` runs, in the main
+process, one at a time); ``run_in_worker`` is the same in a worker process of the runner's pool
+(``sim`` and ``replay`` runs). A worker ignores SIGINT (the runner decides what Ctrl-C means)
+and ends its current run cleanly on SIGTERM, which is how the runner stops it. Either way the
+outcome is a ``results.json`` run record (``hil.campaign.results``) with the recording's
+absolute path; a run that could not be performed is an ``error`` record with one line saying
+why, never an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from hil.campaign.criteria import Criterion, judge_run
+from hil.campaign.measurements import RecordingFacts, measure, recording_facts
+from hil.errors import HilError, RecordingError
+from hil.recording.reader import Recording
+from hil.recording.run_file import open_run_recording, read_recorded_run
+from hil.run import ReplayOptions, RunResult, RunSettings, StopSwitch, perform_run
+from hil.run_summary import summarize
+
+
+@dataclass(frozen=True)
+class RunJob:
+    """What one run needs, picklable for a worker: the settings (None for a replay: they are
+    read from ``replay_of``), where its recording goes, its per-run criteria and notes the
+    campaign adds (a bench case not armed for want of ``--arm``)."""
+
+    case: str
+    seed: int
+    settings: RunSettings | None
+    recording: Path
+    criteria: tuple[Criterion, ...]
+    replay_of: Path | None = None
+    replay_duration_s: float = math.inf
+    notes: tuple[str, ...] = ()
+
+
+def not_run(job: RunJob, reason: str = "") -> dict[str, Any]:
+    """The record of a run that did not happen (the campaign was stopped first)."""
+    return {
+        "seed": job.seed,
+        "verdict": "not_run",
+        "wall_s": 0.0,
+        "recording": None,
+        "error": reason or None,
+        "emulated": False,
+        "stopped_early": False,
+        "notes": list(job.notes),
+        "measurements": {},
+        "criteria": [],
+        "summary": None,
+        "replay_of": None if job.replay_of is None else str(job.replay_of),
+    }
+
+
+def replay_settings(path: Path, duration_s: float) -> RunSettings:
+    """A recording's run again, as ``hil replay FILE`` plays it (as fast as possible, the
+    recorded launcher and raw frames where recorded; ``duration_s`` of it)."""
+    with Recording(path) as recording:
+        recorded = read_recorded_run(recording)
+    rig = recorded.rig
+    replay_rig = rig.model_copy(update={"rig": rig.rig.model_copy(update={"mode": "replay"})})
+    to_s = None if math.isinf(duration_s) else duration_s
+    return RunSettings(
+        replay_rig,
+        recorded.scenario,
+        path,
+        math.inf,
+        recorded.seed,
+        recorded.armed,
+        (),
+        ReplayOptions(path, None, None, to_s),
+    )
+
+
+async def execute(job: RunJob, stop: StopSwitch) -> dict[str, Any]:
+    """The run of ``job`` (ended early by ``stop``), as a run record."""
+    started = time.perf_counter()
+    record = not_run(job)
+    try:
+        settings = job.settings
+        if settings is None:
+            assert job.replay_of is not None
+            settings = replay_settings(job.replay_of, job.replay_duration_s)
+        record["seed"] = settings.seed if job.replay_of is not None else job.seed
+        result, summary = await _recorded(settings, job.recording, stop)
+    except HilError as error:
+        record |= {"verdict": "error", "error": str(error).splitlines()[0]}
+        result = None
+    except Exception as error:  # a bug must not end the campaign: the run is an error
+        record |= {"verdict": "error", "error": f"{type(error).__name__}: {error}"}
+        result = None
+    record["wall_s"] = round(time.perf_counter() - started, 3)
+    if job.recording.exists():
+        record["recording"] = str(job.recording)
+    if result is None:
+        return record
+    try:
+        facts = recording_facts(job.recording, summary.get("final_launch_count"))
+    except RecordingError:  # the measurements that need it are None, with the reason
+        facts = RecordingFacts()
+    measurements = measure(summary, facts)
+    record |= {
+        "emulated": bool(result.emulated_devices),
+        "stopped_early": result.loop.stopped_early,
+        "notes": [*job.notes, *summary["notes"]],
+        "measurements": measurements,
+        "summary": summary,
+    }
+    if result.loop.stopped_early:
+        record["verdict"] = "not_run"
+        record["error"] = "stopped early: the campaign was interrupted"
+        return record
+    record["criteria"] = judge_run(job.criteria, measurements)
+    verdicts = {row["verdict"] for row in record["criteria"]}
+    record["verdict"] = "fail" if "fail" in verdicts else "error" if "error" in verdicts else "pass"
+    return record
+
+
+async def _recorded(
+    settings: RunSettings, path: Path, stop: StopSwitch
+) -> tuple[RunResult, dict[str, Any]]:
+    """The run with its recording at ``path`` (as ``hil run --record PATH`` makes it)."""
+    recording = open_run_recording(path, settings)
+    try:
+        result = await perform_run(settings, lambda rig: [recording], stop, recording.taps())
+        summary = summarize(result)
+        loop = result.loop
+        recording.finish(loop.start_s, loop.duration_s, loop.stopped_early, loop.digest, summary)
+    finally:
+        await asyncio.to_thread(recording.recorder.close)
+    return result, summary
+
+
+_current: StopSwitch | None = None
+_stopping = False
+
+
+def worker_init(verbosity: int) -> None:
+    """A pool worker's set-up: the command's log level; Ctrl-C and a closed terminal ignored
+    (the runner stops workers with SIGTERM, which ends the current run cleanly and skips the
+    rest)."""
+    # imported here: hil.cli imports the campaign command, which imports this module
+    from hil.cli.log_setup import configure_logging
+
+    configure_logging(verbosity)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_terminate)
+
+
+def _on_terminate(signum: int, frame: FrameType | None) -> None:
+    global _stopping
+    _stopping = True
+    if _current is not None:
+        _current.stop()
+
+
+def run_in_worker(job: RunJob) -> dict[str, Any]:
+    """``execute`` in a pool worker (see ``worker_init``)."""
+    global _current
+    stop = StopSwitch()
+    _current = stop
+    try:
+        if _stopping:
+            return not_run(job)
+        return asyncio.run(execute(job, stop))
+    finally:
+        _current = None

@@ -1,0 +1,124 @@
+"""Campaign files (``configs/campaigns/*.toml``): the tables as written, validated strictly.
+
+Layout::
+
+    [campaign]   name, description, rig (path relative to this file)
+    [[cases]]    name, description, scenario (path), mode (bench | emulate | sim | replay),
+                 recording (replay: an .mcap file or a folder of them), duration_s,
+                 seeds ([1, 2] or a count N: seeds 1..N), arm, criteria, sweep_criteria
+    [[cases.faults]]  at_s, kind, duration_s, value (``hil.faults.FaultEvent``)
+
+Unknown keys are refused, floats are finite, case names are filename-safe; each criterion is
+parsed against the measurement table as it is validated, so a problem names its key
+(``cases[2].criteria[0]``). What needs other files (the rig, scenarios, recordings) is checked
+by ``hil.campaign.loader``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, field_validator
+
+from hil.campaign.criteria import parse
+from hil.config.fields import MAX_RUN_S, ConfigModel, TableArray
+from hil.faults import FaultKind
+
+CaseMode = Literal["bench", "emulate", "sim", "replay"]
+MAX_SEED = 2**32 - 1
+MAX_RUNS_PER_CASE = 100_000
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+"""Case and campaign names: used in file names (recordings, the results folder)."""
+
+
+def _file_safe(name: str) -> str:
+    if not SAFE_NAME.match(name):
+        raise ValueError(
+            "a name is used in file names: 1 to 64 letters, digits, '.', '_' or '-', starting "
+            "with a letter or digit"
+        )
+    return name
+
+
+SafeName = Annotated[str, AfterValidator(_file_safe)]
+
+
+def _per_run(text: str) -> str:
+    parse(text, sweep=False)
+    return text
+
+
+def _over_sweep(text: str) -> str:
+    parse(text, sweep=True)
+    return text
+
+
+PerRunCriterion = Annotated[str, AfterValidator(_per_run)]
+SweepCriterion = Annotated[str, AfterValidator(_over_sweep)]
+
+
+class CampaignInfo(ConfigModel):
+    name: SafeName
+    """Names the results folder: letters, digits, ``.``, ``_``, ``-`` (at most 64)."""
+    description: str = ""
+    rig: str = Field(min_length=1)
+    """The rig file, relative to the campaign file."""
+
+
+class FaultSpec(ConfigModel):
+    """One fault of a case's runs (``hil.faults.FaultEvent``)."""
+
+    at_s: Annotated[float, Field(ge=0)]
+    kind: FaultKind
+    duration_s: Annotated[float, Field(ge=0)] = 0.0
+    value: float = 0.0
+
+
+class CaseSpec(ConfigModel):
+    name: SafeName
+    """Names the case's recordings and JUnit test cases: letters, digits, ``.``, ``_``, ``-``."""
+    description: str = ""
+    mode: CaseMode
+    scenario: str | None = None
+    """Scenario file relative to the campaign file (every mode but replay)."""
+    recording: str | None = None
+    """replay: a recording (.mcap) or a folder of them, relative to the campaign file."""
+    duration_s: Annotated[float, Field(gt=0, le=MAX_RUN_S)] | None = None
+    """Seconds of loop time per run (default: the scenario's duration_s; replay: the whole
+    recording)."""
+    seeds: (
+        Annotated[int, Field(ge=1, le=MAX_RUNS_PER_CASE)]
+        | Annotated[
+            tuple[Annotated[int, Field(ge=0, le=MAX_SEED)], ...],
+            TableArray,
+            Field(min_length=1, max_length=MAX_RUNS_PER_CASE),
+        ]
+    ) = (0,)
+    """One run per seed; a count N is the Monte-Carlo sweep of seeds 1..N."""
+    arm: bool = False
+    """Arm the runs (sim and emulate: from the file; bench: only with ``--arm`` too)."""
+    faults: Annotated[tuple[FaultSpec, ...], TableArray] = ()
+    criteria: Annotated[tuple[PerRunCriterion, ...], TableArray] = ()
+    sweep_criteria: Annotated[tuple[SweepCriterion, ...], TableArray] = ()
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, seeds: int | tuple[int, ...]) -> int | tuple[int, ...]:
+        if isinstance(seeds, tuple) and len(set(seeds)) != len(seeds):
+            repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+            raise ValueError(f"seeds {repeated} appear more than once; each seed is one run")
+        return seeds
+
+    @property
+    def seed_list(self) -> tuple[int, ...]:
+        if isinstance(self.seeds, int):
+            return tuple(range(1, self.seeds + 1))
+        return self.seeds
+
+
+class CampaignFile(ConfigModel):
+    """A whole campaign file."""
+
+    campaign: CampaignInfo
+    cases: Annotated[tuple[CaseSpec, ...], TableArray, Field(min_length=1)]

@@ -1,0 +1,150 @@
+"""Progress of a campaign as it runs: a live table on a terminal (rich), one line per finished
+run otherwise, nothing with ``--json`` (stdout is then the results' summary alone)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from hil.campaign.plan import PlannedCase
+
+VERDICT_STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta", "not_run": "dim"}
+
+
+@dataclass
+class CaseProgress:
+    name: str
+    mode: str
+    total: int
+    done: int = 0
+    running: list[int] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    emulated: bool = False
+    started_s: float | None = None
+    finished_s: float | None = None
+
+    @property
+    def verdict(self) -> str:
+        """The verdict so far: fail, error, pass (of the runs finished), or waiting."""
+        for verdict in ("fail", "error"):
+            if self.counts.get(verdict):
+                return verdict
+        return "pass" if self.counts.get("pass") else "waiting"
+
+
+class _Cases:
+    def __init__(self, planned: Sequence[PlannedCase]) -> None:
+        self.cases = {
+            p.case.name: CaseProgress(p.case.name, p.case.mode, len(p.jobs)) for p in planned
+        }
+
+    def started(self, case: str, seed: int) -> CaseProgress:
+        progress = self.cases[case]
+        progress.running.append(seed)
+        if progress.started_s is None:
+            progress.started_s = time.monotonic()
+        return progress
+
+    def finished(self, case: str, record: dict[str, Any]) -> CaseProgress:
+        progress = self.cases[case]
+        if record["seed"] in progress.running:
+            progress.running.remove(record["seed"])
+        elif progress.running:
+            progress.running.pop(0)  # a replay run learns its recorded seed as it runs
+        progress.done += 1
+        progress.counts[record["verdict"]] = progress.counts.get(record["verdict"], 0) + 1
+        progress.emulated |= bool(record.get("emulated"))
+        if progress.done == progress.total:
+            progress.finished_s = time.monotonic()
+        return progress
+
+
+class LineProgress(_Cases):
+    """One line per finished run (stdout not a terminal: a CI log)."""
+
+    def __init__(self, planned: Sequence[PlannedCase], out: TextIO = sys.stdout) -> None:
+        super().__init__(planned)
+        self.out = out
+
+    def run_started(self, case: str, seed: int) -> None:
+        self.started(case, seed)
+
+    def run_finished(self, case: str, record: dict[str, Any]) -> None:
+        progress = self.finished(case, record)
+        emulated = " EMULATED" if record.get("emulated") else ""
+        why = f" — {record['error']}" if record.get("error") else ""
+        print(
+            f"{case} seed {record['seed']}{emulated}: {record['verdict'].upper()} "
+            f"({record['wall_s']:.1f} s, {progress.done}/{progress.total}){why}",
+            file=self.out,
+            flush=True,
+        )
+
+    def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class SilentProgress(_Cases):
+    def run_started(self, case: str, seed: int) -> None:
+        self.started(case, seed)
+
+    def run_finished(self, case: str, record: dict[str, Any]) -> None:
+        self.finished(case, record)
+
+    def __enter__(self) -> SilentProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class LiveProgress(_Cases):
+    """A table redrawn four times a second: case, mode, runs done, seeds running, elapsed,
+    verdict so far."""
+
+    def __init__(self, planned: Sequence[PlannedCase], title: str) -> None:
+        super().__init__(planned)
+        self.title = title
+        self.live = Live(get_renderable=self._table, console=Console(), refresh_per_second=4)
+
+    def _table(self) -> Table:
+        table = Table(title=self.title)
+        for column in ("case", "mode", "runs", "running seeds", "elapsed", "verdict so far"):
+            table.add_column(column)
+        now = time.monotonic()
+        for case in self.cases.values():
+            elapsed = ""
+            if case.started_s is not None:
+                elapsed = f"{(case.finished_s or now) - case.started_s:.1f} s"
+            seeds = ", ".join(str(s) for s in case.running[:6]) + (
+                " …" if len(case.running) > 6 else ""
+            )
+            verdict = case.verdict
+            style = VERDICT_STYLE.get(verdict, "")
+            shown = f"[{style}]{verdict.upper()}[/]" if style else verdict
+            mode = f"{case.mode} [bold yellow]EMULATED[/]" if case.emulated else case.mode
+            table.add_row(case.name, mode, f"{case.done}/{case.total}", seeds, elapsed, shown)
+        return table
+
+    def run_started(self, case: str, seed: int) -> None:
+        self.started(case, seed)
+
+    def run_finished(self, case: str, record: dict[str, Any]) -> None:
+        self.finished(case, record)
+
+    def __enter__(self) -> LiveProgress:
+        self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.stop()

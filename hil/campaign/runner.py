@@ -1,0 +1,152 @@
+"""Every run of a campaign: ``emulate`` and ``bench`` runs one at a time in this process (they
+own the devices and their timing is measured), then ``sim`` and ``replay`` runs in a pool of
+worker processes (``spawn``: a worker starts clean, whatever this process holds).
+
+``stop()`` (SIGINT, SIGTERM or SIGHUP, installed by ``run_campaign``) ends the campaign cleanly: the
+running emulate or bench run ends through its ``StopSwitch`` (launcher made safe, emulators
+stopped, recording closed), pending pool runs are cancelled, running ones are sent SIGTERM and
+end the same way, and the runner waits for every worker to exit. Finished runs are kept; the rest
+are ``not_run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import signal
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hil.campaign.execute import RunJob, execute, not_run, run_in_worker, worker_init
+from hil.campaign.plan import PlannedCase
+from hil.run import StopSwitch
+
+
+class Progress(Protocol):
+    """What the runner reports as it goes (``hil.campaign.progress``)."""
+
+    def run_started(self, case: str, seed: int) -> None: ...
+
+    def run_finished(self, case: str, record: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class CampaignRun:
+    """The runs' records, by case name, in plan order; ``stopped_by``: the signal that
+    interrupted the campaign (None: it ran to the end)."""
+
+    records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    stopped_by: int | None = None
+
+
+class Runner:
+    def __init__(
+        self, planned: Sequence[PlannedCase], jobs: int, progress: Progress, verbosity: int = 0
+    ) -> None:
+        self.planned = planned
+        self.jobs = jobs
+        self.progress = progress
+        self.verbosity = verbosity
+        self.outcome = CampaignRun({p.case.name: [not_run(job) for job in p.jobs] for p in planned})
+        self._stop_current: StopSwitch | None = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._futures: list[Future[dict[str, Any]]] = []
+
+    @property
+    def stopping(self) -> bool:
+        return self.outcome.stopped_by is not None
+
+    def stop(self, signum: int) -> None:
+        """End the campaign cleanly (see the module doc); a second signal changes nothing."""
+        if self.stopping:
+            return
+        self.outcome.stopped_by = signum
+        if self._stop_current is not None:
+            self._stop_current.stop()
+        for future in self._futures:
+            future.cancel()
+        if self._pool is not None:
+            for process in list(self._pool._processes.values()):
+                if process.is_alive():
+                    process.terminate()
+
+    async def run(self) -> CampaignRun:
+        runs = [(p, i, job) for p in self.planned for i, job in enumerate(p.jobs)]
+        serial = [run for run in runs if not run[0].case.parallel]
+        parallel = [run for run in runs if run[0].case.parallel]
+        for planned, index, job in serial:
+            if self.stopping:
+                break
+            self._stop_current = StopSwitch()
+            self.progress.run_started(job.case, job.seed)
+            record = await execute(job, self._stop_current)
+            self._stop_current = None
+            self._keep(planned, index, record)
+        if parallel and not self.stopping:
+            await self._run_pool(parallel)
+        return self.outcome
+
+    async def _run_pool(self, runs: list[tuple[PlannedCase, int, RunJob]]) -> None:
+        workers = max(1, min(self.jobs, len(runs)))
+        pool = ProcessPoolExecutor(
+            workers,
+            multiprocessing.get_context("spawn"),
+            initializer=worker_init,
+            initargs=(self.verbosity,),
+        )
+        self._pool = pool
+        try:
+            waiting: dict[asyncio.Future[dict[str, Any]], tuple[PlannedCase, int, RunJob]] = {}
+            for planned, index, job in runs:
+                future = pool.submit(run_in_worker, job)
+                self._futures.append(future)
+                waiting[asyncio.wrap_future(future)] = (planned, index, job)
+            for _, _, job in runs[:workers]:
+                self.progress.run_started(job.case, job.seed)
+            started = workers
+            while waiting:
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                for finished in done:
+                    planned, index, job = waiting.pop(finished)
+                    if finished.cancelled():
+                        continue
+                    failure = finished.exception()
+                    if failure is None:
+                        self._keep(planned, index, finished.result())
+                    elif not self.stopping:  # a worker died (killed, out of memory)
+                        died = f"the worker running this run died: {failure!r}"
+                        self._keep(
+                            planned, index, not_run(job) | {"verdict": "error", "error": died}
+                        )
+                    if started < len(runs) and not self.stopping:
+                        self.progress.run_started(runs[started][2].case, runs[started][2].seed)
+                        started += 1
+        finally:
+            self._pool = None
+            await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+
+    def _keep(self, planned: PlannedCase, index: int, record: dict[str, Any]) -> None:
+        self.outcome.records[planned.case.name][index] = record
+        self.progress.run_finished(planned.case.name, record)
+
+
+async def run_campaign(
+    planned: Sequence[PlannedCase],
+    jobs: int,
+    progress: Progress,
+    verbosity: int = 0,
+) -> CampaignRun:
+    """Every planned run, SIGINT, SIGTERM and SIGHUP (the operator's terminal closed)
+    stopping the campaign cleanly."""
+    runner = Runner(planned, jobs, progress, verbosity)
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    for signum in signals:
+        loop.add_signal_handler(signum, runner.stop, signum)
+    try:
+        return await runner.run()
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)

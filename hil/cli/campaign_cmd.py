@@ -1,0 +1,196 @@
+"""``hil campaign run [FILE] [--out DIR] [--only CASE] [--jobs N] [--arm] [--json]``: every case
+of a campaign file (default: configs/campaigns/demo.toml), results in
+``<out>/<UTC YYYYmmddTHHMMSSZ>-<campaign>/``: ``results.json``, ``junit.xml``, ``report.html``
+and ``recordings/``. ``hil campaign report DIR`` (``hil.cli.campaign_report_cmd``) renders the
+report again.
+
+Exit codes: 0 every criterion passed; 1 a criterion failed or a run could not be performed;
+2 a bad campaign file or usage; 130 stopped by SIGINT (Ctrl-C), 143 by SIGTERM, 129 by SIGHUP —
+finished runs kept, the rest ``not_run``, the rig left SAFE, and the results still written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hil.campaign import junit, results
+from hil.campaign.loader import DEMO, Campaign, load_campaign
+from hil.campaign.plan import plan
+from hil.campaign.progress import LineProgress, LiveProgress, SilentProgress
+from hil.campaign.report import render
+from hil.campaign.runner import run_campaign
+from hil.campaign.summary import exit_summary
+from hil.cli import campaign_report_cmd
+from hil.cli.arguments import non_negative_int
+from hil.cli.run_cmd import runs_dir
+from hil.errors import ConfigError
+
+EXIT_FAILED = 1
+EXIT_SIGNAL_BASE = 128
+
+
+def positive_jobs(text: str) -> int:
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {text}")
+    return value
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "campaign",
+        help="run a test campaign: cases × seeds with criteria, results and JUnit",
+        description="Test campaigns (docs/campaigns.md).",
+    )
+    sub = parser.add_subparsers(dest="campaign_command", required=True, metavar="COMMAND")
+    run = sub.add_parser(
+        "run",
+        help="run every case of a campaign file and write results.json, junit.xml and report",
+        description="Run a campaign: emulate and bench runs one at a time, sim and replay runs "
+        "in parallel worker processes. Exit codes: 0 every criterion passed, 1 a criterion "
+        "failed or a run could not be performed, 2 a bad campaign file, 130/143/129 stopped by "
+        "SIGINT/SIGTERM/SIGHUP (finished runs kept, results written).",
+    )
+    run.add_argument(
+        "file",
+        type=Path,
+        nargs="?",
+        default=DEMO,
+        metavar="FILE",
+        help="campaign TOML (default: configs/campaigns/demo.toml, the emulated demo)",
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the results folder goes (default: $HIL_RUNS_DIR, else runs/)",
+    )
+    run.add_argument(
+        "--only",
+        action="append",
+        default=None,
+        metavar="CASE",
+        help="run only this case (repeat for more)",
+    )
+    run.add_argument(
+        "--jobs",
+        type=positive_jobs,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="worker processes for sim and replay runs (default: the CPU count)",
+    )
+    run.add_argument(
+        "--arm",
+        action="store_true",
+        help="the operator arms the bench: bench cases with arm = true run armed (sim and "
+        "emulate cases arm from the file alone)",
+    )
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="no progress display; print the outcome as one JSON object (last line)",
+    )
+    run.set_defaults(handler=run_campaign_command)
+    campaign_report_cmd.register_report(sub)
+
+
+def results_folder(out: Path, campaign: str, now: datetime) -> Path:
+    """``out/<UTC stamp>-<campaign>``, created here and now (``-2``, ``-3``, ... when a
+    campaign of that name started in the same second)."""
+    base = out / f"{now.strftime('%Y%m%dT%H%M%SZ')}-{campaign}"
+    out.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, 1000):
+        folder = base if attempt == 1 else base.with_name(f"{base.name}-{attempt}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise ConfigError([f"{out}: 999 campaigns named {campaign} started in one second"])
+
+
+def _chosen(campaign: Campaign, only: Sequence[str] | None) -> Campaign:
+    if not only:
+        return campaign
+    names = [case.name for case in campaign.cases]
+    unknown = [name for name in only if name not in names]
+    if unknown:
+        raise ConfigError(
+            [
+                f"--only {', '.join(unknown)}: no such case in {campaign.file}; its cases: "
+                f"{', '.join(names)}"
+            ]
+        )
+    cases = tuple(case for case in campaign.cases if case.name in only)
+    return Campaign(campaign.name, campaign.description, campaign.file, campaign.rig_file, cases)
+
+
+def run_campaign_command(args: argparse.Namespace) -> int:
+    campaign = _chosen(load_campaign(args.file), args.only)
+    started = datetime.now(UTC)
+    folder = results_folder(args.out or runs_dir(), campaign.name, started)
+    planned = plan(campaign, folder.resolve(), args.arm)
+    total = sum(len(p.jobs) for p in planned)
+    if not args.json:
+        print(f"campaign {campaign.name}: {len(planned)} cases, {total} runs → {folder}")
+    progress: LiveProgress | LineProgress | SilentProgress
+    if args.json:
+        progress = SilentProgress(planned)
+    elif sys.stdout.isatty():
+        progress = LiveProgress(planned, f"campaign {campaign.name}")
+    else:
+        progress = LineProgress(planned)
+    with progress:
+        outcome = asyncio.run(run_campaign(planned, args.jobs, progress, args.verbose))
+    document = results.build(campaign, planned, outcome, folder, started, datetime.now(UTC))
+    results_path = results.write(folder, document)
+    junit_path = junit.write(folder, document)
+    report_path = render_report(folder)
+    if args.json:
+        print(json.dumps(outcome_json(document, folder, results_path, junit_path, report_path)))
+    else:
+        print(exit_summary(document, results_path, junit_path, report_path))
+    if outcome.stopped_by is not None:
+        return EXIT_SIGNAL_BASE + outcome.stopped_by
+    return 0 if document["verdict"] == "pass" else EXIT_FAILED
+
+
+def render_report(folder: Path) -> Path | None:
+    """``report.html`` (``hil.campaign.report.render``); a failure to render is a warning: the
+    results are written already."""
+    try:
+        return render(folder)
+    except Exception as error:  # the results must survive a plotting problem
+        print(f"warning: report.html could not be rendered: {error}", file=sys.stderr)
+        return None
+
+
+def outcome_json(
+    document: dict[str, Any],
+    folder: Path,
+    results_path: Path,
+    junit_path: Path,
+    report_path: Path | None,
+) -> dict[str, Any]:
+    return {
+        "campaign": document["campaign"]["name"],
+        "verdict": document["verdict"],
+        "folder": str(folder),
+        "results": str(results_path),
+        "junit": str(junit_path),
+        "report": None if report_path is None else str(report_path),
+        "wall_s": document["wall_s"],
+        "cases": {
+            case["name"]: {"verdict": case["verdict"], "emulated": case["emulated"]}
+            for case in document["cases"]
+        },
+    }

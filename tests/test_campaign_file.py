@@ -1,0 +1,146 @@
+"""Malformed campaign files: ``hil campaign run`` exits 2 with one line naming the file, the key
+and the fix — one test per kind of mistake — and nothing runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cli_support import hil
+from conftest import CONFIGS
+
+from hil.cli import main
+
+SIM_RIG = CONFIGS / "rigs" / "sim.toml"
+SCENARIO = CONFIGS / "scenarios" / "single-cv.toml"
+GOOD_CASE = f"""
+[[cases]]
+name = "ok"
+mode = "sim"
+scenario = "{SCENARIO}"
+duration_s = 2.0
+"""
+
+
+def campaign(body: str, header: str | None = None) -> str:
+    top = header if header is not None else f'[campaign]\nname = "c"\nrig = "{SIM_RIG}"\n'
+    return top + body
+
+
+CASES = {
+    "toml-syntax": (campaign("[[cases]\nname = 'x'\n"), "", "TOML syntax error"),
+    "not-a-campaign": (SIM_RIG.read_text(), "", "not a campaign file: expected a [campaign]"),
+    "unknown-key": (
+        campaign(GOOD_CASE + "colour = 'red'\n"),
+        "cases[0].colour",
+        "unknown key; allowed here: arm, criteria, description, duration_s, faults, mode",
+    ),
+    "missing-key": (
+        campaign(GOOD_CASE, header='[campaign]\nname = "c"\n'),
+        "campaign.rig",
+        "required key is missing",
+    ),
+    "no-cases": (campaign(""), "cases", "required key is missing"),
+    "bad-mode": (
+        campaign(GOOD_CASE.replace('"sim"', '"hardware"')),
+        "cases[0].mode",
+        "'bench', 'emulate', 'sim' or 'replay'",
+    ),
+    "unknown-measurement": (
+        campaign(GOOD_CASE + 'criteria = ["frames >= 1", "gospa <= 60"]\n'),
+        "cases[0].criteria[1]",
+        "unknown measurement 'gospa'; known: frames (count), frames_lost (count)",
+    ),
+    "statistic-per-run": (
+        campaign(GOOD_CASE + 'criteria = ["mean(gospa_mean_m) <= 60"]\n'),
+        "cases[0].criteria[0]",
+        "put it in sweep_criteria",
+    ),
+    "sweep-without-statistic": (
+        campaign(GOOD_CASE + 'sweep_criteria = ["gospa_mean_m <= 60"]\n'),
+        "cases[0].sweep_criteria[0]",
+        "needs a statistic",
+    ),
+    "not-finite": (
+        campaign(GOOD_CASE.replace("duration_s = 2.0", "duration_s = nan")),
+        "cases[0].duration_s",
+        "finite number",
+    ),
+    "duplicate-case": (
+        campaign(GOOD_CASE + GOOD_CASE),
+        "cases[1].name",
+        "already the name of cases[0]; case names must be unique",
+    ),
+    "unsafe-name": (
+        campaign(GOOD_CASE.replace('"ok"', '"../ok"')),
+        "cases[0].name",
+        "a name is used in file names: 1 to 64 letters, digits",
+    ),
+    "repeated-seeds": (
+        campaign(GOOD_CASE + "seeds = [1, 2, 1]\n"),
+        "cases[0].seeds",
+        "seeds [1] appear more than once",
+    ),
+    "missing-scenario": (
+        campaign(GOOD_CASE.replace(str(SCENARIO), "nowhere.toml")),
+        "nowhere.toml",
+        "file not found (cases[0] of",
+    ),
+    "fault-after-end": (
+        campaign(GOOD_CASE + "[[cases.faults]]\nat_s = 5.0\nkind = 'estop'\n"),
+        "cases[0].faults[0].at_s",
+        "5.0 s is not within the run (2.0 s)",
+    ),
+    "unknown-fault": (
+        campaign(GOOD_CASE + "[[cases.faults]]\nat_s = 1.0\nkind = 'meteor'\n"),
+        "cases[0].faults[0].kind",
+        "'radar_corrupt', 'radar_stall'",
+    ),
+    "replay-without-recording": (
+        campaign('[[cases]]\nname = "r"\nmode = "replay"\n'),
+        "cases[0].recording",
+        "required key is missing in mode 'replay'",
+    ),
+    "replay-with-seeds": (
+        campaign('[[cases]]\nname = "r"\nmode = "replay"\nrecording = "x.mcap"\nseeds = 3\n'),
+        "cases[0].seeds",
+        "a replay case plays its recordings' own seeds",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_malformed_campaign_is_one_clear_line(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, key, says = CASES[kind]
+    path = tmp_path / "campaign.toml"
+    path.write_text(text)
+    code = main(["campaign", "run", str(path), "--out", str(tmp_path / "runs")])
+    out, err = capsys.readouterr()
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"error: {path}") or kind == "missing-scenario", lines[0]
+    assert key in lines[0] and says in lines[0], lines[0]
+    assert out == "" and not (tmp_path / "runs").exists()
+
+
+def test_unknown_only_case_lists_the_cases(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "campaign.toml"
+    path.write_text(campaign(GOOD_CASE))
+    code = main(["campaign", "run", str(path), "--only", "nope", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == f"error: --only nope: no such case in {path}; its cases: ok"
+
+
+def test_command_line_exit_code_and_no_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "campaign.toml"
+    path.write_text(campaign(GOOD_CASE + "colour = 'red'\n"))
+    done = hil("campaign", "run", str(path), "--out", str(tmp_path / "runs"))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "cases[0].colour: unknown key" in done.stderr
