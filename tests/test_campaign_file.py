@@ -88,8 +88,8 @@ CASES = {
     ),
     "fault-after-end": (
         campaign(GOOD_CASE + "[[cases.faults]]\nat_s = 5.0\nkind = 'estop'\n"),
-        "cases[0].faults[0].at_s",
-        "5.0 s is not within the run (2.0 s)",
+        "cases[0].faults[0] (estop): at_s = 5 s",
+        "lies outside the run; use 0 <= at_s < 2 s",
     ),
     "unknown-fault": (
         campaign(GOOD_CASE + "[[cases.faults]]\nat_s = 1.0\nkind = 'meteor'\n"),
