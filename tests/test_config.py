@@ -19,6 +19,8 @@ from cli_support import hil
 from conftest import CONFIGS, DATA
 from pydantic import BaseModel, ValidationError
 
+from hil.campaign.loader import load_campaign
+from hil.campaign.model import CampaignFile
 from hil.cli import main
 from hil.config import ScenarioConfig, load_config, load_rig, load_scenario
 from hil.config.loader import CONFIG_KINDS, MAX_CONFIG_BYTES, kind_of, read_toml, validate
@@ -123,10 +125,20 @@ def test_several_problems_give_one_line_each(tmp_path: Path) -> None:
     assert [line.split(": ")[1] for line in caught.value.problems] == ["radar.rpm", "radar.pfa"]
 
 
-@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*/*.toml")), ids=lambda p: p.name)
+CAMPAIGNS = CONFIGS / "campaigns"
+DEVICE_CONFIGS = sorted(p for p in CONFIGS.glob("*/*.toml") if p.parent != CAMPAIGNS)
+
+
+@pytest.mark.parametrize("path", DEVICE_CONFIGS, ids=lambda p: p.name)
 def test_bundled_configs_validate(path: Path) -> None:
     config = load_config(path)
     assert type(config) in CONFIG_KINDS.values()
+
+
+@pytest.mark.parametrize("path", sorted(CAMPAIGNS.glob("*.toml")), ids=lambda p: p.name)
+def test_bundled_campaigns_load_with_every_file_they_name(path: Path) -> None:
+    campaign = load_campaign(path)
+    assert campaign.cases and all(case.rig is not None for case in campaign.cases)
 
 
 def test_all_bundled_configs_pass_cli_check(capsys: pytest.CaptureFixture[str]) -> None:
@@ -286,7 +298,7 @@ def test_each_float_of_each_bundled_config_made_non_finite_is_one_line_naming_it
     path: Path,
 ) -> None:
     data = read_toml(path)
-    model = kind_of(path, data)
+    model = CampaignFile if path.parent == CAMPAIGNS else kind_of(path, data)
     checked = 0
     for index in range(len(list(_raw_float_leaves(data)))):
         for bad in NON_FINITE:

@@ -62,6 +62,11 @@ class Campaign:
     cases: tuple[Case, ...]
 
 
+def is_campaign_file(path: Path) -> bool:
+    """``path`` holds a ``[campaign]`` table (``ConfigError`` if it cannot be read as TOML)."""
+    return "campaign" in read_toml(path)
+
+
 def load_campaign(path: Path) -> Campaign:
     """The campaign file at ``path``, every file it names loaded and checked; ``ConfigError``
     with one line per problem."""

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hil.campaign.loader import is_campaign_file, load_campaign
 from hil.cli.arguments import add_overrides
 from hil.config.loader import load_as_run
 from hil.config.rig import RigConfig
@@ -26,9 +27,10 @@ def register(commands: Any) -> None:
     check = actions.add_parser(
         "check",
         help="validate config files as they will run; exit 2 at the first bad one",
-        description="Validate rig, scenario, emulated-PLC and register-map files. Rig files are "
-        "checked with the HIL_RIG__… environment variables and --set overrides applied, as "
-        "hil run applies them.",
+        description="Validate rig, scenario, emulated-PLC, register-map and campaign files. Rig "
+        "files are checked with the HIL_RIG__… environment variables and --set overrides "
+        "applied, as hil run applies them; a campaign file with every rig, scenario and "
+        "recording it names, as hil campaign run loads it.",
     )
     check.add_argument("files", nargs="+", type=Path, metavar="FILE")
     add_overrides(check, "rig (as hil run --set does; rig files only)", "rig.mode=emulate")
@@ -39,6 +41,10 @@ def run_check(args: argparse.Namespace) -> int:
     rigs = 0
     for path in args.files:
         try:
+            if is_campaign_file(path):
+                campaign = load_campaign(path)
+                print(f"ok    {path} (campaign {campaign.name!r}, {len(campaign.cases)} cases)")
+                continue
             config, applied = load_as_run(path, args.overrides)
         except ConfigError as error:
             for line in error.problems:
