@@ -18,13 +18,14 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
+from pymodbus.pdu import ModbusPDU
 
 from hil.errors import HilError
 from hil.faults import RADAR_FAULTS, FaultEvent, describe
@@ -158,23 +159,26 @@ class EmulatorActuators:
 
     async def _panel_coil(self, coil: int, value: bool) -> None:
         panel = self._panel_ready()
-        try:
-            async with asyncio.timeout(ANSWER_TIMEOUT_S):
-                response = await panel.write_coil(coil, value, device_id=PANEL_UNIT)
-        except (TimeoutError, ModbusException) as error:
-            raise HilError(f"the bench panel gave no answer ({error!r})") from error
-        if response.isError():
-            raise HilError(f"the bench panel refused coil {coil}: {response}")
+        await self._panel_write(
+            f"coil {coil}", lambda: panel.write_coil(coil, value, device_id=PANEL_UNIT)
+        )
 
     async def _panel_register(self, register: int, value: int) -> None:
         panel = self._panel_ready()
+        await self._panel_write(
+            f"register {register}",
+            lambda: panel.write_register(register, value, device_id=PANEL_UNIT),
+        )
+
+    async def _panel_write(self, what: str, write: Callable[[], Awaitable[ModbusPDU]]) -> None:
+        """One write to the bench panel, answered within ``ANSWER_TIMEOUT_S`` and accepted."""
         try:
             async with asyncio.timeout(ANSWER_TIMEOUT_S):
-                response = await panel.write_register(register, value, device_id=PANEL_UNIT)
+                response = await write()
         except (TimeoutError, ModbusException) as error:
             raise HilError(f"the bench panel gave no answer ({error!r})") from error
         if response.isError():
-            raise HilError(f"the bench panel refused register {register}: {response}")
+            raise HilError(f"the bench panel refused {what}: {response}")
 
     def _panel_ready(self) -> AsyncModbusTcpClient:
         if self._panel is None:

@@ -12,7 +12,7 @@ import itertools
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from hil.errors import ConfigError
 
@@ -54,15 +54,7 @@ class FaultEvent:
     value: float = 0.0
 
 
-FAULT_KINDS: tuple[str, ...] = (
-    "radar_corrupt",
-    "radar_stall",
-    "radar_disconnect",
-    "plc_delay",
-    "plc_drop",
-    "estop",
-    "interlock_open",
-)
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 MODES_WITH_FAULTS = ("emulate", "bench", "sim")
 """Rig modes that can apply faults (``bench``: only on devices replaced by their emulators)."""
 MAX_PLC_DELAY_MS = 60_000
