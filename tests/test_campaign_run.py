@@ -255,3 +255,40 @@ def test_bench_arms_only_with_the_operators_arm(tmp_path: Path) -> None:
     sim = write_campaign(tmp_path, sim_case("s", "[1]", 1.0, "arm = true\n"))
     (planned,) = plan(load_campaign(sim), tmp_path, operator_armed=False)
     assert [j.settings.armed for j in planned.jobs if j.settings] == [True]
+
+
+def test_a_killed_campaign_leaves_no_worker_running(tmp_path: Path) -> None:
+    """``kill -9`` of ``hil campaign run`` while one worker is in a 60 s run and the other,
+    its short run done, waits for work: the kernel tells each worker its campaign died
+    (SIGTERM); the busy one ends its run cleanly and exits, the idle one exits at once (its
+    job queue's pipe would never reach end of file)."""
+    criteria = 'criteria = ["frames >= 1"]\n'
+    cases = sim_case("long", "1", 60.0, criteria) + sim_case("short", "1", 1.0, criteria)
+    path = write_campaign(tmp_path, cases)
+    campaign = subprocess.Popen(
+        [sys.executable, "-m", "hil", "campaign", "run", str(path), "--out", str(tmp_path),
+         "--jobs", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        assert campaign.stdout is not None
+        for line in campaign.stdout:  # one line per finished run
+            if line.startswith("short seed 1: PASS"):
+                break
+        else:
+            pytest.fail("the short run did not finish")
+        workers = [p for p in psutil.Process(campaign.pid).children() if is_worker(p)]
+        assert len(workers) == 2, "one busy worker, one idle"
+        campaign.kill()
+        campaign.wait(timeout=30)
+    finally:
+        if campaign.poll() is None:
+            campaign.kill()
+        campaign.communicate()
+    _, alive = psutil.wait_procs(workers, timeout=20)
+    assert alive == [], [p.cmdline() for p in alive]
+
+
+def is_worker(process: psutil.Process) -> bool:
+    return "spawn_main" in " ".join(process.cmdline())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from firmware_stubs.lifeline import die_with_parent
 from hil.campaign.criteria import Criterion, judge_run
 from hil.campaign.measurements import RecordingFacts, measure, recording_facts
 from hil.errors import HilError, RecordingError
@@ -144,26 +146,42 @@ async def _recorded(
 
 _current: StopSwitch | None = None
 _stopping = False
+_campaign_pid: int | None = None
 
 
-def worker_init(verbosity: int) -> None:
+def worker_init(verbosity: int, campaign_pid: int) -> None:
     """A pool worker's set-up: the command's log level; Ctrl-C and a closed terminal ignored
     (the runner stops workers with SIGTERM, which ends the current run cleanly and skips the
-    rest)."""
+    rest); and SIGTERM from the kernel when ``campaign_pid``, the campaign process, dies — a
+    ``kill -9``'d campaign leaves no worker running on."""
     # imported here: hil.cli imports the campaign command, which imports this module
     from hil.cli.log_setup import configure_logging
 
     configure_logging(verbosity)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    global _campaign_pid
+    _campaign_pid = campaign_pid
     signal.signal(signal.SIGTERM, _on_terminate)
+    die_with_parent(campaign_pid)
+
+
+def _orphaned() -> bool:
+    """The campaign process that started this worker is gone (the worker was re-parented)."""
+    return _campaign_pid is not None and os.getppid() != _campaign_pid
 
 
 def _on_terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM: from the runner (stop the current run, skip the rest) or from the kernel when
+    the campaign died. An orphan has nobody to hand a result to and would wait for its next
+    job forever (its job queue's pipe has both ends in this process, so it never reads end of
+    file): it leaves now when idle, or as soon as its current run has ended cleanly."""
     global _stopping
     _stopping = True
     if _current is not None:
         _current.stop()
+    elif _orphaned():
+        raise SystemExit(128 + signum)  # out of the wait for the next job
 
 
 def run_in_worker(job: RunJob) -> dict[str, Any]:
@@ -177,3 +195,7 @@ def run_in_worker(job: RunJob) -> dict[str, Any]:
         return asyncio.run(execute(job, stop))
     finally:
         _current = None
+        if _stopping and _orphaned():
+            # the run ended cleanly (launcher safe, recording closed); the pool would catch
+            # SystemExit here and wait for a next job that never comes
+            os._exit(128 + signal.SIGTERM)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import signal
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -94,7 +95,7 @@ class Runner:
             workers,
             multiprocessing.get_context("spawn"),
             initializer=worker_init,
-            initargs=(self.verbosity,),
+            initargs=(self.verbosity, os.getpid()),
         )
         self._pool = pool
         try:
