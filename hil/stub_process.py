@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -69,7 +70,7 @@ class StubProcess:
             async with asyncio.timeout(READY_TIMEOUT_S):
                 line = await process.stdout.readline()
         except BaseException as error:
-            process.kill()
+            kill_if_running(process)
             _, err = await process.communicate()
             if isinstance(error, TimeoutError):
                 raise HilError(
@@ -78,7 +79,7 @@ class StubProcess:
                 ) from error
             raise
         if not line.startswith(b"READY "):
-            process.kill()
+            kill_if_running(process)  # most likely exited already (a busy port, a bad option)
             _, err = await process.communicate()
             raise HilError(f"hil stub {cls.DEVICE} did not start{_last_line(err)}")
         url, *words = line.decode().split()[1:]
@@ -117,6 +118,14 @@ class StubProcess:
         assert self.process.stderr is not None
         async for line in self.process.stderr:
             self._stderr.append(line.decode(errors="replace"))
+
+
+def kill_if_running(process: asyncio.subprocess.Process) -> None:
+    """SIGKILL, unless the process has ended already: asyncio raises ProcessLookupError for a
+    child whose exit it has seen (a stub that failed to start often has, by the time its
+    closed stdout is read)."""
+    with contextlib.suppress(ProcessLookupError):
+        process.kill()
 
 
 def _last_line(stderr: bytes) -> str:

@@ -4,6 +4,7 @@ documented exit code (2: bad arguments, 1: cannot serve there), never a tracebac
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -18,7 +19,7 @@ from plc_support import plc_driver
 from drivers.radar.driver import RadarDriver
 from drivers.radar.messages import Detections
 from hil.errors import HilError
-from hil.stub_process import PlcStubProcess, RadarStubProcess
+from hil.stub_process import PlcStubProcess, RadarStubProcess, kill_if_running
 
 SCENARIO = str(CONFIGS / "scenarios" / "single-cv.toml")
 RADAR = ["radar", "--scenario", SCENARIO]
@@ -204,3 +205,16 @@ async def test_a_stub_that_cannot_start_is_a_clear_error_for_its_parent(busy_por
         f"{busy_port} is already in use; stop what holds it or choose another port "
         "(0: any free port)"
     )
+
+
+async def test_killing_a_stub_that_already_ended_is_not_an_error() -> None:
+    """A stub that could not start has often exited, and asyncio seen it, by the time its
+    parent reads the closed stdout: the parent's kill must not raise ProcessLookupError (it
+    once replaced the clear 'did not start' error, on a loaded CI machine)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "pass", stdout=asyncio.subprocess.PIPE
+    )
+    await process.communicate()
+    with pytest.raises(ProcessLookupError):
+        process.kill()  # what start() did
+    kill_if_running(process)
