@@ -103,7 +103,7 @@ class StubProcess:
             async with asyncio.timeout(STOP_TIMEOUT_S):
                 await process.wait()
         except TimeoutError:
-            process.kill()
+            kill_if_running(process)
             await process.wait()
         assert process.stdin is not None and process.stdout is not None
         process.stdin.close()
