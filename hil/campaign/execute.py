@@ -26,9 +26,8 @@ from hil.campaign.criteria import Criterion, judge_run
 from hil.campaign.measurements import RecordingFacts, measure, recording_facts
 from hil.errors import HilError, RecordingError
 from hil.recording.reader import Recording
-from hil.recording.run_file import open_run_recording, read_recorded_run
-from hil.run import ReplayOptions, RunResult, RunSettings, StopSwitch, perform_run
-from hil.run_summary import summarize
+from hil.recording.run_file import open_run_recording, perform_recorded, read_recorded_run
+from hil.run import ReplayOptions, RunSettings, StopSwitch
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,8 @@ async def execute(job: RunJob, stop: StopSwitch) -> dict[str, Any]:
             assert job.replay_of is not None
             settings = replay_settings(job.replay_of, job.replay_duration_s)
         record["seed"] = settings.seed if job.replay_of is not None else job.seed
-        result, summary = await _recorded(settings, job.recording, stop)
+        recording = open_run_recording(job.recording, settings)
+        result, summary, _ = await perform_recorded(settings, recording, stop)
     except HilError as error:
         record |= {"verdict": "error", "error": str(error).splitlines()[0]}
         result = None
@@ -127,21 +127,6 @@ async def execute(job: RunJob, stop: StopSwitch) -> dict[str, Any]:
     verdicts = {row["verdict"] for row in record["criteria"]}
     record["verdict"] = "fail" if "fail" in verdicts else "error" if "error" in verdicts else "pass"
     return record
-
-
-async def _recorded(
-    settings: RunSettings, path: Path, stop: StopSwitch
-) -> tuple[RunResult, dict[str, Any]]:
-    """The run with its recording at ``path`` (as ``hil run --record PATH`` makes it)."""
-    recording = open_run_recording(path, settings)
-    try:
-        result = await perform_run(settings, lambda rig: [recording], stop, recording.taps())
-        summary = summarize(result)
-        loop = result.loop
-        recording.finish(loop.start_s, loop.duration_s, loop.stopped_early, loop.digest, summary)
-    finally:
-        await asyncio.to_thread(recording.recorder.close)
-    return result, summary
 
 
 _current: StopSwitch | None = None

@@ -25,7 +25,7 @@ from hil.config.loader import load_rig, load_scenario
 from hil.errors import RecordingError
 from hil.loop.observers import CycleObserver
 from hil.recording.channels import default_recording_path
-from hil.recording.run_file import open_run_recording
+from hil.recording.run_file import open_run_recording, perform_recorded
 from hil.recording.run_recorder import RunRecorder
 from hil.recording.writer import RecordingStats
 from hil.run import RunResult, RunSettings, StopSwitch, perform_run
@@ -122,20 +122,7 @@ async def perform_recorded_run(
     try:
         if recording is None:
             return await perform_run(settings, lambda rig: watchers, stop), None
-        try:
-            result = await perform_run(
-                settings, lambda rig: [*watchers, recording], stop, recording.taps()
-            )
-            loop_result = result.loop
-            recording.finish(
-                loop_result.start_s,
-                loop_result.duration_s,
-                loop_result.stopped_early,
-                loop_result.digest,
-                summarize(result),
-            )
-        finally:
-            stats = await asyncio.to_thread(recording.recorder.close)
+        result, _, stats = await perform_recorded(settings, recording, stop, watchers)
         return result, stats
     finally:
         for signum in signals:

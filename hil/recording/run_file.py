@@ -10,9 +10,11 @@ used them (environment and ``--set`` applied), which is what replay rebuilds the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
 from hil.errors import RecordingError
+from hil.loop.observers import CycleObserver
 from hil.recording.channels import (
     RUN_METADATA,
     Attachment,
@@ -28,8 +31,9 @@ from hil.recording.channels import (
 )
 from hil.recording.reader import Recording
 from hil.recording.run_recorder import TOPIC_RESULT, RunRecorder, run_channels
-from hil.recording.writer import Recorder
-from hil.run import RunSettings
+from hil.recording.writer import Recorder, RecordingStats
+from hil.run import RunResult, RunSettings, StopSwitch, perform_run
+from hil.run_summary import summarize
 
 RIG_ATTACHMENT = "rig.effective.json"
 SCENARIO_ATTACHMENT = "scenario.effective.json"
@@ -81,6 +85,28 @@ def _config_json(config: RigConfig | ScenarioConfig) -> bytes:
     """A config as JSON that validates back to the same model, as its TOML file does (lists for
     tuples; a target's "never" as JSON's Infinity, which Python's json reads back)."""
     return json.dumps(config.model_dump(mode="python"), default=str, allow_nan=True).encode()
+
+
+async def perform_recorded(
+    settings: RunSettings,
+    recording: RunRecorder,
+    stop: StopSwitch,
+    watchers: Sequence[CycleObserver] = (),
+) -> tuple[RunResult, dict[str, Any], RecordingStats]:
+    """The run with ``recording`` observing every cycle (beside ``watchers``) and tapping its
+    drivers, then the recording finished with the run's result and closed — closed also when
+    the run fails. Returns the result, its summary (``hil.run_summary.summarize``) and what
+    the recorder wrote."""
+    try:
+        result = await perform_run(
+            settings, lambda rig: [*watchers, recording], stop, recording.taps()
+        )
+        summary = summarize(result)
+        loop = result.loop
+        recording.finish(loop.start_s, loop.duration_s, loop.stopped_early, loop.digest, summary)
+    finally:
+        stats = await asyncio.to_thread(recording.recorder.close)
+    return result, summary, stats
 
 
 def config_data(config: RigConfig | ScenarioConfig) -> dict[str, Any]:
