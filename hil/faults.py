@@ -81,6 +81,13 @@ def describe(fault: FaultEvent) -> str:
     return text
 
 
+def hardware_only(mode: str, allow_emulation_fallback: bool) -> tuple[str, ...]:
+    """The devices known before a run starts to be real hardware, so no fault may act on them:
+    both on a ``bench`` rig without emulation fallback, none otherwise (with the fallback, which
+    devices are real is known only once they are opened)."""
+    return ("radar", "plc") if mode == "bench" and not allow_emulation_fallback else ()
+
+
 def check_faults(
     faults: Sequence[FaultEvent],
     mode: str,

@@ -52,7 +52,7 @@ from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
 from hil.errors import HilError
 from hil.fault_schedule import EmulatorActuators, FaultSchedule, plc_faults, radar_faults
-from hil.faults import FaultEvent, check_faults
+from hil.faults import FaultEvent, check_faults, hardware_only
 from hil.fire_control.engagement import Engagement
 from hil.loop.core import LoopCore
 from hil.loop.frames import Injector
@@ -249,8 +249,7 @@ async def perform_run(
     if builder is None:
         raise HilError(f"rig mode {mode!r} cannot run the loop")
     if settings.faults:
-        fallback = settings.rig.rig.allow_emulation_fallback
-        real = ("radar", "plc") if mode == "bench" and not fallback else ()
+        real = hardware_only(mode, settings.rig.rig.allow_emulation_fallback)
         check_faults(settings.faults, mode, settings.duration_s, real_devices=real)
     try:
         return await _perform(settings, builder, observers, stop or StopSwitch(), taps)

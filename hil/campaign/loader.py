@@ -19,7 +19,7 @@ from hil.config.loader import load_rig, load_scenario, read_toml, validate
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
 from hil.errors import ConfigError
-from hil.faults import FaultEvent, check_faults
+from hil.faults import FaultEvent, check_faults, hardware_only
 
 T = TypeVar("T")
 
@@ -217,6 +217,5 @@ def _check_faults(
     can be faulted."""
     if not faults:
         return
-    hardware_only = rig.rig.mode == "bench" and not rig.rig.allow_emulation_fallback
-    real = ("radar", "plc") if hardware_only else ()
+    real = hardware_only(rig.rig.mode, rig.rig.allow_emulation_fallback)
     check_faults(faults, case.mode, duration_s, where=f"{where}.faults", real_devices=real)
