@@ -21,7 +21,7 @@ from mcap.writer import CompressionType, Writer
 from drivers.radar.framing import HEADER_SIZE, decode
 from drivers.radar.messages import MsgType
 from hil.recording.reader import Recording
-from hil.recording.replay import ModelLauncher
+from hil.recording.replay import ModelLauncher, first_cycle_ns
 from hil.recording.run_recorder import TOPIC_CYCLE_INPUT, TOPIC_RADAR_BYTES
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
@@ -120,6 +120,21 @@ def test_a_window_re_decodes_its_frames_from_the_raw_bytes_around_it(
     replay = last_json(hil("replay", str(path), "--from", "2", "--to", "4", "--json"))
     matched, lost, _, _ = redecoded(replay)
     assert lost == 0 and matched == replay["frames"] > 100
+
+
+def test_the_window_counts_from_the_runs_first_cycle_not_the_recordings_first_byte(
+    emulated: tuple[Path, dict[str, Any]],
+) -> None:
+    """A driver run records the radar's bytes while the emulators start, seconds before the
+    loop's first cycle (on a loaded machine more than the window's start: "--from 2" used to
+    find no cycles at all)."""
+    path, _ = emulated
+    with Recording(path) as recording:
+        started_ns = recording.info(verify=False).start_ns
+        first_cycle = next(recording.messages({TOPIC_CYCLE_INPUT}, file_order=True))
+        assert first_cycle_ns(recording) == first_cycle.log_time_ns > started_ns
+    replay = last_json(hil("replay", str(path), "--from", "0", "--to", "0.5", "--json"))
+    assert replay["frames"] >= 25  # the radar sends ~100 frames/s from the first cycle on
 
 
 def test_a_corrupted_raw_chunk_is_counted_and_skipped(

@@ -73,8 +73,22 @@ def register(commands: Any) -> None:
         metavar="R|max",
         help="pace: R times recorded speed (1 = as recorded), or max (default: max)",
     )
-    parser.add_argument("--from", dest="from_s", type=non_negative_float, default=None, metavar="S")
-    parser.add_argument("--to", dest="to_s", type=non_negative_float, default=None, metavar="S")
+    parser.add_argument(
+        "--from",
+        dest="from_s",
+        type=non_negative_float,
+        default=None,
+        metavar="S",
+        help="replay from S seconds after the run's first cycle (default: its start)",
+    )
+    parser.add_argument(
+        "--to",
+        dest="to_s",
+        type=non_negative_float,
+        default=None,
+        metavar="S",
+        help="replay up to S seconds after the run's first cycle (default: its end)",
+    )
     parser.add_argument(
         "--launcher",
         choices=("recorded", "model"),

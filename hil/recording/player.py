@@ -65,8 +65,9 @@ class ManualClock:
 def window_ns(
     start_ns: int, from_s: float | None, to_s: float | None
 ) -> tuple[int | None, int | None]:
-    """``--from S``/``--to S`` (seconds after the recording's first message) as the absolute
-    ``(start_ns, end_ns)`` range a reader takes (end exclusive)."""
+    """``--from S``/``--to S`` (seconds after ``start_ns``: the run's first cycle, see
+    ``hil.recording.replay.first_cycle_ns``) as the absolute ``(start_ns, end_ns)`` range a
+    reader takes (end exclusive)."""
     for name, value in (("--from", from_s), ("--to", to_s)):
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise ValueError(f"{name} {value}: must be a finite number of seconds ≥ 0")

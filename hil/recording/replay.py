@@ -246,8 +246,7 @@ async def build_replay_rig(
     if options is None:
         raise HilError("rig mode 'replay' needs a recording: use hil replay FILE")
     recording = stack.enter_context(Recording(options.path))
-    info = recording.info(verify=False)
-    start_ns, end_ns = _window(info.start_ns, options)
+    start_ns, end_ns = _window(first_cycle_ns(recording), options)
     with closing(cycle_inputs(recording, start_ns, end_ns)) as messages:  # one file position
         first = next(messages, None)
     if first is None:
@@ -319,6 +318,15 @@ def _use_raw_bytes(recording: Recording, options: ReplayOptions) -> bool:
             "(a sim run): use --frames recorded"
         )
     return present
+
+
+def first_cycle_ns(recording: Recording) -> int | None:
+    """Log time (ns) of the recording's first cycle: where its run's loop started, the zero of
+    ``--from``/``--to`` (a driver run records the radar's bytes for seconds before that, while
+    the emulators start and the launcher answers its first status). None: no cycles."""
+    with closing(cycle_inputs(recording)) as messages:
+        first = next(messages, None)
+    return None if first is None else first.log_time_ns
 
 
 def _window(first_ns: int | None, options: ReplayOptions) -> tuple[int | None, int | None]:
