@@ -258,7 +258,7 @@ async def watch(plc: PlcDriver, args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
     url = str(plc.endpoint)
-    reads = 0
+    reads = attempts = 0
     snapshot: PlcSnapshot | None = None
     if not live and not args.json:
         out.line(f"watching PLC {url} every {period:g} s; {heartbeat_text(args.heartbeat)}")
@@ -267,7 +267,7 @@ async def watch(plc: PlcDriver, args: argparse.Namespace) -> None:
         view.start()
     try:
         next_read = started
-        while not out.closed:
+        while not out.closed:  # one read per period, on a fixed grid from the start
             error = ""
             try:
                 snapshot = await read_snapshot(plc)
@@ -283,9 +283,10 @@ async def watch(plc: PlcDriver, args: argparse.Namespace) -> None:
                 out.line(f"read failed: {error}")
             elif snapshot is not None:
                 out.line(snapshot_line(snapshot))
-            next_read += period
-            if args.seconds is not None and next_read - started >= args.seconds:
+            attempts += 1
+            if args.seconds is not None and attempts * period >= args.seconds * (1 - 1e-9):
                 break
+            next_read = started + attempts * period
             await asyncio.sleep(max(0.0, next_read - loop.time()))  # pacing the reads
     finally:
         if view is not None:
