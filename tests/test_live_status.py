@@ -1,0 +1,156 @@
+"""The live status line of ``hil run``: on a terminal (a pseudo-terminal here) its counters
+appear and advance and the summary follows; with ``--json``, ``--quiet`` or without a terminal
+there is none. Its observer's counters equal the run's own."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import pty
+import re
+import struct
+import sys
+import termios
+
+import pytest
+from conftest import CONFIGS
+from rich.console import Console
+
+from hil.config.loader import load_rig, load_scenario
+from hil.live_status import RunCounters, status_text
+from hil.run import RunSettings, perform_run
+
+SIM_RIG = CONFIGS / "rigs" / "sim.toml"
+SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+STATUS = re.compile(r"(\d+\.\d) / (\d+) s  frames (\d+)  detections (\d+)  tracks (\d+) tentative")
+
+
+async def _drain(fd: int) -> bytes:
+    """Everything written to the pty until its last writer closes it (EIO)."""
+    loop = asyncio.get_running_loop()
+    chunks: list[bytes] = []
+    closed: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:  # EIO: the child and its descendants have closed the terminal
+            data = b""
+        if data:
+            chunks.append(data)
+        elif not closed.done():
+            closed.set_result(None)
+
+    os.set_blocking(fd, False)
+    loop.add_reader(fd, readable)
+    try:
+        await closed
+    finally:
+        loop.remove_reader(fd)
+    return b"".join(chunks)
+
+
+async def hil_on_a_terminal(*args: str, timeout_s: float = 60.0) -> tuple[int, str, str]:
+    """``hil ARGS`` with stdout on a pseudo-terminal 250 columns wide (stderr a pipe): its exit
+    code, the terminal's text without escape sequences, and stderr."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 250, 0, 0))
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "hil",
+            *args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=slave,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "COLUMNS": "250", "LINES": "50"},
+        )
+        os.close(slave)
+        slave = -1
+        reading = asyncio.ensure_future(_drain(master))
+        try:
+            async with asyncio.timeout(timeout_s):
+                assert process.stderr is not None
+                err = await process.stderr.read()
+                await process.wait()
+                raw = await reading
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            reading.cancel()
+            await asyncio.wait([reading])
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert process.returncode is not None
+    text = ANSI.sub("", raw.decode(errors="replace")).replace("\r", "\n")
+    return process.returncode, text, err.decode()
+
+
+async def test_the_status_line_advances_on_a_terminal_and_the_summary_follows() -> None:
+    code, text, err = await hil_on_a_terminal("run", "--duration", "3", "--no-record")
+    assert code == 0, err
+    shown = [tuple(float(v) for v in m.groups()) for m in STATUS.finditer(text)]
+    assert len(shown) >= 4, text  # 4 Hz over 3 s of loop time
+    elapsed = [s[0] for s in shown]
+    frames = [s[2] for s in shown]
+    assert all(s[1] == 3 for s in shown)
+    assert elapsed == sorted(elapsed) and frames == sorted(frames)
+    assert frames[0] < frames[-1] and elapsed[-1] >= 2.0
+    last_status = text.rindex("latency p99 ")
+    assert re.search(r"latency p99 \d+\.\d\d ms", text[last_status:])
+    assert "radar ok  PLC ok" in text and " confirmed  engagements " in text
+    summary = text.index("hil run — defended-site on rig emulate")
+    assert summary > last_status and "rig final state: SAFE" in text[summary:]
+    assert "tentative" not in text[summary:]  # the summary is the one printed without a terminal
+
+
+@pytest.mark.parametrize("option", ["--json", "--quiet"])
+async def test_no_status_line_with_json_or_quiet(option: str) -> None:
+    code, text, err = await hil_on_a_terminal(
+        "run", "--rig", str(SIM_RIG), "--duration", "5", "--no-record", option
+    )
+    assert code == 0, err
+    assert "tentative" not in text and "latency p99 " not in text
+    assert ('"mode": "sim"' in text) if option == "--json" else ("hil run — " in text)
+
+
+async def test_no_status_line_without_a_terminal() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "hil", "run", "--rig", str(SIM_RIG), "--duration", "5", "--no-record"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err
+    assert out.decode().startswith("hil run — ") and b"tentative" not in out and b"\x1b[" not in out
+
+
+async def test_the_counters_equal_the_runs_own() -> None:
+    rig = load_rig(SIM_RIG, [])
+    settings = RunSettings(rig, load_scenario(SCENARIO), SCENARIO, 30.0, 0, True)
+    counters = RunCounters()
+    result = await perform_run(settings, lambda built: [counters])
+    loop = result.loop
+    assert counters.frames == loop.counters.frames == 3000
+    assert counters.detections == loop.counters.detections
+    assert counters.engagements == len(loop.engagement.records) > 0
+    assert counters.launches == loop.engagement.launches > 0
+    assert counters.elapsed_s == pytest.approx(loop.duration_s, abs=0.01)  # from the 1st dwell
+    assert 0 < counters.confirmed <= counters.tracks
+    assert counters.latency.count == counters.frames
+    assert counters.not_holding is not None
+    console = Console(record=True, width=300)
+    console.print(status_text(counters, 30.0, "sim"))
+    line = console.export_text()
+    assert line.startswith(f"sim    30.0 / 30 s  frames 3000  detections {counters.detections}  ")
+    assert f"/ {counters.confirmed} confirmed  engagements {counters.engagements} (" in line
+    assert f"launched {counters.launches} " in line
