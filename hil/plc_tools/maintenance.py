@@ -89,16 +89,16 @@ async def perform(plc: PlcDriver, verb: str) -> Outcome:
     write = VERBS[verb]
     before = await read_snapshot(plc)
     await send(plc, write)
-    after = await _handled(plc, write, before)
+    after = await _handled(plc, write)
     return _judge(verb, write, before, after)
 
 
-async def _handled(plc: PlcDriver, write: MaintenanceWrite, before: PlcSnapshot) -> PlcSnapshot:
-    """The first read-back after the PLC has scanned the write at least twice (its effects
-    published) and, for FAULT_RESET, cleared the coil; the last one read if that takes longer
-    than ``SCAN_WAIT_S``."""
-    first_scan = before.status.scan_counter
+async def _handled(plc: PlcDriver, write: MaintenanceWrite) -> PlcSnapshot:
+    """The first read-back at least two PLC scans after the write was applied (its effects
+    published) and, for FAULT_RESET, with the coil cleared; the last one read if that takes
+    longer than ``SCAN_WAIT_S``."""
     after = await read_snapshot(plc)
+    first_scan = after.status.scan_counter  # published before or after the write: +2 is after
     try:
         async with asyncio.timeout(SCAN_WAIT_S):
             while not _settled(write, first_scan, after):
@@ -138,10 +138,10 @@ def _judge(verb: str, write: MaintenanceWrite, before: PlcSnapshot, after: PlcSn
     elif r.axes_enable != bool(write.value):
         problem = f"AXES_ENABLE reads back {int(r.axes_enable)}"
     elif f["axes_enabled"] != bool(write.value):
-        problem = (
-            f"AXES_ENABLED stays {int(f['axes_enabled'])}: "
-            + (stopping or "the PLC keeps the drives off")
-            + "; clear it (fault-reset) and try again"
+        problem = f"AXES_ENABLED stays {int(f['axes_enabled'])}: " + (
+            f"{stopping}; clear it (fault-reset) and try again"
+            if stopping
+            else f"the PLC did not follow AXES_ENABLE within {SCAN_WAIT_S:g} s"
         )
     return Outcome(verb, before, after, changes, not problem, problem)
 
