@@ -92,10 +92,15 @@ class RunCounters:
 
 
 def status_text(counters: RunCounters, duration_s: float | None, label: str = "") -> Text:
-    """The counters as one line (``label`` first, e.g. the mode or the campaign's case)."""
+    """The counters as one line (``label`` first, e.g. the mode or the campaign's case); before
+    the first cycle, that the run is starting."""
     c = counters
     text = Text(f"{label}  " if label else "", style="bold")
     total = f" / {duration_s:g}" if duration_s is not None else ""
+    if c.cycles == 0:
+        run = f" a {duration_s:g} s run" if duration_s is not None else ""
+        text.append(f"starting{run}: devices connecting, waiting for the first frame…")
+        return text
     text.append(f"{c.elapsed_s:6.1f}{total} s  frames {c.frames}  detections {c.detections}  ")
     tentative = max(0, c.tracks - c.confirmed)
     text.append(f"tracks {tentative} tentative / {c.confirmed} confirmed  ")
@@ -141,6 +146,7 @@ class LiveRunStatus:
             console=Console(),
             refresh_per_second=REFRESH_PER_SECOND,
             transient=True,
+            redirect_stderr=stderr_is_a_terminal(),
         )
         self._handlers = LogAboveLive()
 
@@ -157,14 +163,23 @@ class LiveRunStatus:
         self.live.stop()
 
 
+def stderr_is_a_terminal() -> bool:
+    """Whether the process's stderr is a terminal (then it shares the screen with the live
+    display; a file or pipe keeps its log lines)."""
+    return sys.__stderr__ is not None and sys.__stderr__.isatty()
+
+
 class LogAboveLive:
-    """While a rich ``Live`` redirects stderr, the root logger's stderr handlers write through
-    the redirection (so their lines print above the live display, not through it)."""
+    """While a rich ``Live`` redirects a terminal's stderr, the root logger's stderr handlers
+    write through the redirection (so their lines print above the live display, not through
+    it). A stderr that is a file or a pipe is left alone."""
 
     def __init__(self) -> None:
         self._moved: list[tuple[logging.StreamHandler[Any], Any]] = []
 
     def enter(self) -> None:
+        if sys.stderr is sys.__stderr__ or not stderr_is_a_terminal():
+            return  # not redirected, or stderr goes to a file or pipe: it stays there
         for handler in logging.getLogger().handlers:
             if isinstance(handler, logging.StreamHandler) and handler.stream is sys.__stderr__:
                 self._moved.append((handler, handler.stream))

@@ -105,6 +105,9 @@ async def test_the_status_line_advances_on_a_terminal_and_the_summary_follows() 
     assert code == 0, err
     shown = [tuple(float(v) for v in m.groups()) for m in STATUS.finditer(text)]
     assert len(shown) >= 3, text  # 4 Hz over 2 s of loop time
+    assert (
+        text.index("emulate  starting a 2 s run: devices connecting") < STATUS.search(text).start()
+    )  # type: ignore[union-attr]
     elapsed = [s[0] for s in shown]
     frames = [s[2] for s in shown]
     assert all(s[1] == 2 for s in shown)
