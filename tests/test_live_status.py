@@ -5,18 +5,13 @@ there is none. Its observer's counters equal the run's own."""
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import os
-import pty
 import re
-import struct
-import sys
-import termios
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from conftest import CONFIGS
+from pty_support import hil_on_a_terminal
 from rich.console import Console
 
 from hil.campaign.execute import RUN_WATCHERS, RunJob, execute
@@ -29,75 +24,7 @@ from hil.run import RunSettings, StopSwitch, perform_run
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 STATUS = re.compile(r"(\d+\.\d) / (\d+) s  frames (\d+)  detections (\d+)  tracks (\d+) tentative")
-
-
-async def _drain(fd: int) -> bytes:
-    """Everything written to the pty until its last writer closes it (EIO)."""
-    loop = asyncio.get_running_loop()
-    chunks: list[bytes] = []
-    closed: asyncio.Future[None] = loop.create_future()
-
-    def readable() -> None:
-        try:
-            data = os.read(fd, 65536)
-        except BlockingIOError:
-            return
-        except OSError:  # EIO: the child and its descendants have closed the terminal
-            data = b""
-        if data:
-            chunks.append(data)
-        elif not closed.done():
-            closed.set_result(None)
-
-    os.set_blocking(fd, False)
-    loop.add_reader(fd, readable)
-    try:
-        await closed
-    finally:
-        loop.remove_reader(fd)
-    return b"".join(chunks)
-
-
-async def hil_on_a_terminal(*args: str, timeout_s: float = 60.0) -> tuple[int, str, str]:
-    """``hil ARGS`` with stdout on a pseudo-terminal 250 columns wide (stderr a pipe): its exit
-    code, the terminal's text without escape sequences, and stderr."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 250, 0, 0))
-    try:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "hil",
-            *args,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=slave,
-            stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "COLUMNS": "250", "LINES": "50"},
-        )
-        os.close(slave)
-        slave = -1
-        reading = asyncio.ensure_future(_drain(master))
-        try:
-            async with asyncio.timeout(timeout_s):
-                assert process.stderr is not None
-                err = await process.stderr.read()
-                await process.wait()
-                raw = await reading
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-            reading.cancel()
-            await asyncio.wait([reading])
-    finally:
-        if slave >= 0:
-            os.close(slave)
-        os.close(master)
-    assert process.returncode is not None
-    text = ANSI.sub("", raw.decode(errors="replace")).replace("\r", "\n")
-    return process.returncode, text, err.decode()
 
 
 async def test_the_status_line_advances_on_a_terminal_and_the_summary_follows() -> None:
@@ -105,9 +32,9 @@ async def test_the_status_line_advances_on_a_terminal_and_the_summary_follows() 
     assert code == 0, err
     shown = [tuple(float(v) for v in m.groups()) for m in STATUS.finditer(text)]
     assert len(shown) >= 3, text  # 4 Hz over 2 s of loop time
-    assert (
-        text.index("emulate  starting a 2 s run: devices connecting") < STATUS.search(text).start()
-    )  # type: ignore[union-attr]
+    first = STATUS.search(text)
+    assert first is not None
+    assert text.index("emulate  starting a 2 s run: devices connecting") < first.start()
     elapsed = [s[0] for s in shown]
     frames = [s[2] for s in shown]
     assert all(s[1] == 2 for s in shown)

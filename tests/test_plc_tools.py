@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from plc_support import TRANSPORTS, emulated_plc
+from pty_support import hil_on_a_terminal
 from rich.console import Console
 
 from drivers.plc.driver import PlcDriver, PlcEndpoint
@@ -301,3 +303,17 @@ async def test_watch_view_says_what_it_shows() -> None:
     text = console.export_text()
     assert "heartbeat NOT sent" in text and "heartbeat KEPT by this tool" in text
     assert "azimuth" in text and "90.000°" in text and "SAFE" in text and "released" in text
+
+
+async def test_watch_on_a_terminal_is_a_live_view_that_refreshes() -> None:
+    async with emulated_plc("tcp") as emulator:
+        code, text, err = await hil_on_a_terminal(
+            "plc", "watch", emulator.url, "--rate", "5", "--seconds", "1"
+        )
+        assert not emulator.model.heartbeat_seen
+    assert code == 0, err
+    assert f"PLC {emulator.url}  every 0.2 s  heartbeat NOT sent (listen-only" in text
+    assert "azimuth" in text and "elevation" in text and "interlock chain  closed" in text
+    scans = [int(n) for n in re.findall(r"scan / uptime\s+(\d+) /", text)]
+    assert len(scans) >= 5 and scans == sorted(scans) and scans[0] < scans[-1]  # one per read
+    assert "health: link_state=up" in err
