@@ -76,6 +76,8 @@ EXCEPTION_NAMES = {
 REQUESTS: dict[str, tuple[int, Table]] = {
     "read_input_registers": (4, Table.INPUT_REGISTERS),
     "read_discrete_inputs": (2, Table.DISCRETE_INPUTS),
+    "read_holding_registers": (3, Table.HOLDING_REGISTERS),
+    "read_coils": (1, Table.COILS),
     "write_registers": (16, Table.HOLDING_REGISTERS),
     "write_coil": (5, Table.COILS),
 }
@@ -86,9 +88,9 @@ def _complete(method: str, response: Any, kwargs: dict[str, Any]) -> bool:
     """A read answer carries as many values as were asked for."""
     if isinstance(response, ExceptionResponse):
         return True
-    if method == "read_input_registers":
+    if method in ("read_input_registers", "read_holding_registers"):
         return bool(len(response.registers) == kwargs["count"])
-    if method == "read_discrete_inputs":
+    if method in ("read_discrete_inputs", "read_coils"):
         return bool(len(response.bits) >= kwargs["count"])
     return True
 
@@ -196,6 +198,25 @@ class PlcStatus:
 
     def age_s(self, now_s: float) -> float:
         return now_s - self.t_read_s
+
+
+@dataclass(frozen=True, slots=True)
+class PlcRequests:
+    """What the host side has asked of the PLC, read back: the coils (FC 01) and the holding
+    registers (FC 03), as the PLC holds them now. Angles in rad (azimuth clockwise from north),
+    rate limits in rad/s. ``t_read_s``: host monotonic time the reads completed."""
+
+    t_read_s: float
+    heartbeat: bool
+    arm_request: bool
+    fire: bool
+    fault_reset: bool
+    axes_enable: bool
+    az_setpoint_rad: float
+    el_setpoint_rad: float
+    az_rate_limit_rad_s: float
+    el_rate_limit_rad_s: float
+    mode: Mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +380,37 @@ class PlcDriver(SupervisedDriver):
             watchdog_tripped=bit(DiscreteInput.WATCHDOG_TRIPPED),
             fault=bit(DiscreteInput.FAULT),
             discrete_inputs=tuple(flags),
+        )
+
+    async def read_requests(self) -> PlcRequests:
+        """The host-request tables as the PLC holds them: one FC 01 read of the coils and one
+        FC 03 read of the holding registers (for tools; the loop never needs them)."""
+        m = self.map
+        coils = m.size(Table.COILS)
+        holding = m.size(Table.HOLDING_REGISTERS)
+        bits = await self._request(f"COILS 0-{coils - 1}", "read_coils", 0, count=coils)
+        words = await self._request(
+            f"HOLDING_REGISTERS 0-{holding - 1}", "read_holding_registers", 0, count=holding
+        )
+        flags: list[bool] = bits.bits[:coils]
+        registers: list[int] = words.registers
+
+        def value(name: str) -> float:
+            spec = m[name]
+            return spec.from_words(registers[spec.address : spec.address + spec.width])
+
+        return PlcRequests(
+            t_read_s=self._clock(),
+            heartbeat=bool(flags[Coil.HEARTBEAT]),
+            arm_request=bool(flags[Coil.ARM_REQUEST]),
+            fire=bool(flags[Coil.FIRE]),
+            fault_reset=bool(flags[Coil.FAULT_RESET]),
+            axes_enable=bool(flags[Coil.AXES_ENABLE]),
+            az_setpoint_rad=value("AZ_SETPOINT"),
+            el_setpoint_rad=value("EL_SETPOINT"),
+            az_rate_limit_rad_s=value("AZ_RATE_LIMIT"),
+            el_rate_limit_rad_s=value("EL_RATE_LIMIT"),
+            mode=Mode(int(value("MODE"))),
         )
 
     async def point(self, az_rad: float, el_rad: float) -> None:
@@ -569,7 +621,10 @@ class PlcDriver(SupervisedDriver):
             count = 1
         else:
             count = kwargs["count"]
-            if response is not None and method == "read_input_registers":
+            if response is not None and method in (
+                "read_input_registers",
+                "read_holding_registers",
+            ):
                 answer = tuple(response.registers)
             elif response is not None:
                 answer = tuple(int(bit) for bit in response.bits[:count])

@@ -32,9 +32,9 @@ class PlcTransaction:
     """One request and its result.
 
     ``values``: what a write sent (FC 16 register words; FC 05 the coil as 0 or 1), empty for a
-    read. ``response``: what an OK read returned (FC 04 register words, FC 02 bits as 0 or 1,
-    exactly as many as asked), empty for writes (their echo repeats the request) and for every
-    other outcome. ``error``: why it was not OK, else None.
+    read. ``response``: what an OK read returned (FC 04 and FC 03 register words, FC 02 and
+    FC 01 bits as 0 or 1, exactly as many as asked), empty for writes (their echo repeats the
+    request) and for every other outcome. ``error``: why it was not OK, else None.
     """
 
     what: str

@@ -12,10 +12,12 @@ why, never an exception.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
 import os
 import signal
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -25,6 +27,7 @@ from firmware_stubs.lifeline import die_with_parent
 from hil.campaign.criteria import Criterion, judge_run
 from hil.campaign.measurements import RecordingFacts, measure, recording_facts
 from hil.errors import HilError, RecordingError
+from hil.loop.observers import CycleObserver
 from hil.recording.reader import Recording
 from hil.recording.run_file import open_run_recording, perform_recorded, read_recorded_run
 from hil.run import ReplayOptions, RunSettings, StopSwitch
@@ -44,6 +47,14 @@ class RunJob:
     replay_of: Path | None = None
     replay_duration_s: float = math.inf
     notes: tuple[str, ...] = ()
+
+
+RUN_WATCHERS: contextvars.ContextVar[Callable[[RunJob], Sequence[CycleObserver]] | None] = (
+    contextvars.ContextVar("campaign_run_watchers", default=None)
+)
+"""Observers for each run ``execute`` performs in this process (``emulate`` and ``bench``
+runs): set by the campaign's live table (``hil.campaign.progress.LiveProgress``) around the
+campaign; unset in the pool's workers, whose runs nobody watches live."""
 
 
 def not_run(job: RunJob, reason: str = "") -> dict[str, Any]:
@@ -95,7 +106,9 @@ async def execute(job: RunJob, stop: StopSwitch) -> dict[str, Any]:
             settings = replay_settings(job.replay_of, job.replay_duration_s)
         record["seed"] = settings.seed if job.replay_of is not None else job.seed
         recording = open_run_recording(job.recording, settings)
-        result, summary, _ = await perform_recorded(settings, recording, stop)
+        watchers = RUN_WATCHERS.get()
+        observers = () if watchers is None else watchers(job)
+        result, summary, _ = await perform_recorded(settings, recording, stop, observers)
     except HilError as error:
         record |= {"verdict": "error", "error": str(error).splitlines()[0]}
         result = None

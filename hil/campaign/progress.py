@@ -1,19 +1,24 @@
-"""Progress of a campaign as it runs: a live table on a terminal (rich), one line per finished
+"""Progress of a campaign as it runs: a live table on a terminal (rich), with the running
+``emulate`` or ``bench`` run's status line under it (``hil.live_status``); one line per finished
 run otherwise, nothing with ``--json`` (stdout is then the results' summary alone)."""
 
 from __future__ import annotations
 
+import contextvars
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.table import Table
 
+from hil.campaign.execute import RUN_WATCHERS, RunJob
 from hil.campaign.plan import PlannedCase
+from hil.live_status import LogAboveLive, RunCounters, status_text
+from hil.loop.observers import CycleObserver
 
 VERDICT_STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta", "not_run": "dim"}
 
@@ -110,12 +115,25 @@ class SilentProgress(_Cases):
 
 class LiveProgress(_Cases):
     """A table redrawn four times a second: case, mode, runs done, seeds running, elapsed,
-    verdict so far."""
+    verdict so far; under it, the running emulate or bench run's live status line (sim and
+    replay runs go in worker processes and show none)."""
 
     def __init__(self, planned: Sequence[PlannedCase], title: str) -> None:
         super().__init__(planned)
         self.title = title
-        self.live = Live(get_renderable=self._table, console=Console(), refresh_per_second=4)
+        self.current: tuple[str, int, RunCounters, float | None] | None = None
+        """The run being watched: case, seed, its counters, its duration (s)."""
+        self._token: contextvars.Token[Any] | None = None
+        self._logs = LogAboveLive()
+        self.live = Live(get_renderable=self._view, console=Console(), refresh_per_second=4)
+
+    def _view(self) -> RenderableType:
+        table = self._table()
+        current = self.current
+        if current is None:
+            return table
+        case, seed, counters, duration_s = current
+        return Group(table, status_text(counters, duration_s, f"{case} seed {seed}"))
 
     def _table(self) -> Table:
         table = Table(title=self.title)
@@ -136,15 +154,30 @@ class LiveProgress(_Cases):
             table.add_row(case.name, mode, f"{case.done}/{case.total}", seeds, elapsed, shown)
         return table
 
+    def watchers(self, job: RunJob) -> Sequence[CycleObserver]:
+        """A fresh status line's counters for ``job``, run in this process (``execute``)."""
+        counters = RunCounters()
+        duration = None if job.settings is None else job.settings.duration_s
+        self.current = (job.case, job.seed, counters, duration)
+        return (counters,)
+
     def run_started(self, case: str, seed: int) -> None:
         self.started(case, seed)
 
     def run_finished(self, case: str, record: dict[str, Any]) -> None:
         self.finished(case, record)
+        if self.current is not None and self.current[0] == case:
+            self.current = None
 
     def __enter__(self) -> LiveProgress:
         self.live.start()
+        self._logs.enter()
+        self._token = RUN_WATCHERS.set(self.watchers)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            RUN_WATCHERS.reset(self._token)
+            self._token = None
+        self._logs.exit()
         self.live.stop()

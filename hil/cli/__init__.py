@@ -15,6 +15,7 @@ from hil import __version__
 from hil.cli import (
     campaign_cmd,
     config_cmd,
+    plc_cmd,
     radar_cmd,
     record_cmd,
     replay_cmd,
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         sim_cmd,
         stub_cmd,
         radar_cmd,
+        plc_cmd,
         record_cmd,
     ):
         module.register(commands)

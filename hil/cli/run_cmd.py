@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ from typing import Any
 from hil.cli.arguments import add_overrides, run_duration, seed
 from hil.config.loader import load_rig, load_scenario
 from hil.errors import RecordingError
+from hil.live_status import LiveRunStatus, show_live
 from hil.loop.observers import CycleObserver
 from hil.recording.channels import default_recording_path
 from hil.recording.run_file import open_run_recording, perform_recorded
@@ -90,6 +92,12 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print the summary as one JSON object (last line)"
     )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no live status line while the run goes (it is shown only on a terminal, never "
+        "with --json); the final summary is printed either way",
+    )
     recording = parser.add_mutually_exclusive_group()
     recording.add_argument(
         "--record",
@@ -142,7 +150,12 @@ def run_loop(args: argparse.Namespace) -> int:
             recording = open_run_recording(args.record, settings)
         else:
             recording = open_default_recording(settings)
-    result, stats = asyncio.run(perform_recorded_run(settings, recording))
+    live = None
+    if show_live(sys.stdout) and not args.json and not args.quiet:
+        live = LiveRunStatus(duration, rig.rig.mode)
+    with live or contextlib.nullcontext():
+        watchers = () if live is None else (live.counters,)
+        result, stats = asyncio.run(perform_recorded_run(settings, recording, watchers))
     summary = summarize(result)
     summary["recording"] = None if stats is None else recording_summary(stats)
     if args.json:
