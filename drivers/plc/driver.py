@@ -76,17 +76,19 @@ EXCEPTION_NAMES = {
 REQUESTS: dict[str, tuple[int, Table]] = {
     "read_input_registers": (4, Table.INPUT_REGISTERS),
     "read_discrete_inputs": (2, Table.DISCRETE_INPUTS),
+    "read_holding_registers": (3, Table.HOLDING_REGISTERS),
     "write_registers": (16, Table.HOLDING_REGISTERS),
     "write_coil": (5, Table.COILS),
 }
 """pymodbus client method → (function code its answer must carry, table it addresses)."""
+REGISTER_READS = ("read_input_registers", "read_holding_registers")
 
 
 def _complete(method: str, response: Any, kwargs: dict[str, Any]) -> bool:
     """A read answer carries as many values as were asked for."""
     if isinstance(response, ExceptionResponse):
         return True
-    if method == "read_input_registers":
+    if method in ("read_input_registers", "read_holding_registers"):
         return bool(len(response.registers) == kwargs["count"])
     if method == "read_discrete_inputs":
         return bool(len(response.bits) >= kwargs["count"])
@@ -196,6 +198,19 @@ class PlcStatus:
 
     def age_s(self, now_s: float) -> float:
         return now_s - self.t_read_s
+
+
+@dataclass(frozen=True, slots=True)
+class PlcSetpoints:
+    """The host setpoints the PLC holds (holding registers): angles in rad (azimuth clockwise
+    from north), rate limits in rad/s, the MODE, and the registers as read."""
+
+    az_rad: float
+    el_rad: float
+    az_rate_limit_rad_s: float
+    el_rate_limit_rad_s: float
+    mode: Mode
+    words: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +374,28 @@ class PlcDriver(SupervisedDriver):
             watchdog_tripped=bit(DiscreteInput.WATCHDOG_TRIPPED),
             fault=bit(DiscreteInput.FAULT),
             discrete_inputs=tuple(flags),
+        )
+
+    async def read_setpoints(self) -> PlcSetpoints:
+        """The host setpoints as the PLC holds them: one FC 03 read of holding registers 0–6."""
+        size = self.map.size(Table.HOLDING_REGISTERS)
+        answer = await self._request(
+            f"HOLDING_REGISTERS 0-{size - 1}", "read_holding_registers", 0, count=size
+        )
+        registers: list[int] = answer.registers
+        m = self.map
+
+        def value(name: str) -> float:
+            spec = m[name]
+            return spec.from_words(registers[spec.address : spec.address + spec.width])
+
+        return PlcSetpoints(
+            az_rad=value("AZ_SETPOINT"),
+            el_rad=value("EL_SETPOINT"),
+            az_rate_limit_rad_s=value("AZ_RATE_LIMIT"),
+            el_rate_limit_rad_s=value("EL_RATE_LIMIT"),
+            mode=Mode(int(value("MODE"))),
+            words=tuple(registers),
         )
 
     async def point(self, az_rad: float, el_rad: float) -> None:
@@ -569,7 +606,7 @@ class PlcDriver(SupervisedDriver):
             count = 1
         else:
             count = kwargs["count"]
-            if response is not None and method == "read_input_registers":
+            if response is not None and method in REGISTER_READS:
                 answer = tuple(response.registers)
             elif response is not None:
                 answer = tuple(int(bit) for bit in response.bits[:count])

@@ -18,6 +18,7 @@ from hil.cli import (
     radar_cmd,
     record_cmd,
     replay_cmd,
+    rig_cmd,
     run_cmd,
     sim_cmd,
     stub_cmd,
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         stub_cmd,
         radar_cmd,
         record_cmd,
+        rig_cmd,
     ):
         module.register(commands)
     return parser
