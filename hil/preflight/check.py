@@ -63,16 +63,23 @@ async def run_preflight(
     report = PreflightReport(rig.rig.name, mode, seconds)
     emulated: list[str] = []
     async with AsyncExitStack() as stack:
-        radar, radar_row = await _open_radar(stack, rig, scenario_file, seed, emulated)
-        plc, plc_row = await _open_plc(stack, rig, emulated)
-        async with asyncio.TaskGroup() as group:
-            radar_rows = group.create_task(_radar_rows(radar, radar_row, rig, seconds))
-            plc_rows = group.create_task(_plc_rows(plc, plc_row, rig, seconds))
+        try:
+            async with asyncio.TaskGroup() as group:  # a missing device's timeout, once
+                radar_open = group.create_task(
+                    _open_radar(stack, rig, scenario_file, seed, emulated)
+                )
+                plc_open = group.create_task(_open_plc(stack, rig, emulated))
+            (radar, radar_row), (plc, plc_row) = radar_open.result(), plc_open.result()
+            async with asyncio.TaskGroup() as group:
+                radar_rows = group.create_task(_radar_rows(radar, radar_row, rig, seconds))
+                plc_rows = group.create_task(_plc_rows(plc, plc_row, rig, seconds))
+        except ExceptionGroup as group:
+            raise _one_error(group) from group
         report.rows = [*radar_rows.result(), *plc_rows.result()]
-    report.emulated = tuple(emulated)
+    report.emulated = tuple(device for device in ("radar", "plc") if device in emulated)
     if emulated and mode == "bench":
         report.notes.append(
-            f"checked the EMULATED {' and '.join(emulated)} in place of the missing bench "
+            f"checked the EMULATED {' and '.join(report.emulated)} in place of the missing bench "
             "device(s) (rig.allow_emulation_fallback = true): the rows of those devices "
             "describe the emulator, not the bench hardware"
         )
@@ -212,6 +219,19 @@ async def _open_plc(
     return driver, Row(
         "plc.reachable", Verdict.GREEN, f"emulated PLC at {stub.url}", limit, "", stub.url
     )
+
+
+def _one_error(group: ExceptionGroup[Exception]) -> Exception:
+    """The first error of a task group, as a ``HilError`` when it is a device's (an emulator
+    that did not start or come up), else as itself (a bug)."""
+    first = group.exceptions[0]
+    while isinstance(first, ExceptionGroup):
+        first = first.exceptions[0]
+    if isinstance(first, HilError):
+        return first
+    if isinstance(first, DriverError):
+        return HilError(f"preflight: {first}")
+    return first
 
 
 async def _stop(stub: RadarStubProcess | PlcStubProcess) -> None:

@@ -25,6 +25,7 @@ from hil.preflight.report import Row, Verdict
 from hil.preflight.thresholds import PreflightConfig
 
 PING_INTERVAL_S = 0.05
+FIRST_ANSWER_ATTEMPTS = 3
 MIN_DRIFT_SPAN_S = 0.5
 """Shortest span of round trips (s) a drift is fitted over; shorter is amber (not measured)."""
 MIN_DRIFT_SAMPLES = 5
@@ -66,8 +67,7 @@ async def check_radar(radar: RadarDriver, limits: PreflightConfig, seconds: floa
     """Every radar row but ``radar.reachable``, over ``seconds`` of measurement; the radar's
     mode is as found afterwards."""
     try:
-        status = await radar.request_status()
-        await radar.ping()
+        status = await _first_status(radar)
     except DriverError as error:
         why = f"the radar did not answer REQUEST_STATUS/PING ({error})"
         return [_icd_row(None, str(error), radar.health()), *unreachable_rows(ROWS[1:], why)]
@@ -99,6 +99,21 @@ async def check_radar(radar: RadarDriver, limits: PreflightConfig, seconds: floa
         *_clock_rows(window, limits),
         _latency_row(window, limits),
     ]
+
+
+async def _first_status(radar: RadarDriver) -> Status:
+    """A STATUS and a PONG, each tried ``FIRST_ANSWER_ATTEMPTS`` times (a corrupted answer is
+    measured by the rows, not mistaken for a device that does not answer)."""
+    for _ in range(FIRST_ANSWER_ATTEMPTS - 1):
+        with contextlib.suppress(DriverError):
+            return await _status_and_pong(radar)
+    return await _status_and_pong(radar)
+
+
+async def _status_and_pong(radar: RadarDriver) -> Status:
+    status = await radar.request_status()
+    await radar.ping()
+    return status
 
 
 def unreachable_rows(names: tuple[str, ...], why: str) -> list[Row]:
@@ -139,25 +154,32 @@ async def _measure(radar: RadarDriver, seconds: float, window: RadarWindow) -> N
 
 
 def _icd_row(status: Status | None, error: str | None, health: RadarHealth) -> Row:
-    limit = f"STATUS and PONG in version-{ICD_VERSION} frames, none of another version"
+    """Green when STATUS and PONG came in version-1 frames: a device of another version would
+    not have answered. Frames with another version byte are then corruption (the receiver
+    rejects a frame on its version before its CRC: radar.crc_errors says more)."""
+    limit = f"STATUS and PONG answered in version-{ICD_VERSION} frames"
     if status is None:
+        other = (
+            f"; {health.bad_version} frames of another version: the device speaks another ICD"
+            if health.bad_version
+            else ""
+        )
         return Row(
             "radar.icd_version",
             Verdict.RED,
-            f"no answer: {error}",
+            f"no answer: {error}{other}",
             limit,
-            "check the baud rate ([radar] baud) and that the device speaks the radar ICD v1",
+            "check the baud rate ([radar] baud) and that the device firmware speaks the radar "
+            "ICD v1",
         )
-    if health.bad_version:
-        return Row(
-            "radar.icd_version",
-            Verdict.RED,
-            f"{health.bad_version} frames of another ICD version",
-            limit,
-            "the device firmware speaks another ICD version: update it or this software",
-            health.bad_version,
-        )
-    return Row("radar.icd_version", Verdict.GREEN, "v1 (STATUS, PONG)", limit, "", ICD_VERSION)
+    corrupt = (
+        f" ({health.bad_version} frames with a corrupted version byte)"
+        if health.bad_version
+        else ""
+    )
+    return Row(
+        "radar.icd_version", Verdict.GREEN, f"v1 (STATUS, PONG){corrupt}", limit, "", ICD_VERSION
+    )
 
 
 def _mode_row(status: Status) -> Row:
