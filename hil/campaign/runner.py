@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from hil.campaign.execute import RunJob, execute, not_run, run_in_worker, worker_init
 from hil.campaign.plan import PlannedCase
+from hil.campaign.preflight import PreflightGate
 from hil.run import StopSwitch
 
 
@@ -36,21 +37,31 @@ class Progress(Protocol):
 @dataclass
 class CampaignRun:
     """The runs' records, by case name, in plan order; ``stopped_by``: the signal that
-    interrupted the campaign (None: it ran to the end)."""
+    interrupted the campaign (None: it ran to the end); ``preflight``: the rig preflight made
+    before the first bench run (``hil.campaign.preflight``; never made without one)."""
 
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     stopped_by: int | None = None
+    preflight: PreflightGate = field(default_factory=PreflightGate)
 
 
 class Runner:
     def __init__(
-        self, planned: Sequence[PlannedCase], jobs: int, progress: Progress, verbosity: int = 0
+        self,
+        planned: Sequence[PlannedCase],
+        jobs: int,
+        progress: Progress,
+        verbosity: int = 0,
+        preflight: PreflightGate | None = None,
     ) -> None:
         self.planned = planned
         self.jobs = jobs
         self.progress = progress
         self.verbosity = verbosity
-        self.outcome = CampaignRun({p.case.name: [not_run(job) for job in p.jobs] for p in planned})
+        self.outcome = CampaignRun(
+            {p.case.name: [not_run(job) for job in p.jobs] for p in planned},
+            preflight=preflight or PreflightGate(),
+        )
         self._stop_current: StopSwitch | None = None
         self._pool: ProcessPoolExecutor | None = None
         self._futures: list[Future[dict[str, Any]]] = []
@@ -80,14 +91,25 @@ class Runner:
         for planned, index, job in serial:
             if self.stopping:
                 break
-            self._stop_current = StopSwitch()
             self.progress.run_started(job.case, job.seed)
+            refusal = await self._preflight(planned, job)
+            if refusal is not None:
+                self._keep(planned, index, not_run(job) | {"verdict": "error", "error": refusal})
+                continue
+            self._stop_current = StopSwitch()
             record = await execute(job, self._stop_current)
             self._stop_current = None
             self._keep(planned, index, record)
         if parallel and not self.stopping:
             await self._run_pool(parallel)
         return self.outcome
+
+    async def _preflight(self, planned: PlannedCase, job: RunJob) -> str | None:
+        """Why ``job`` must not run: a bench run after a red rig preflight (made before the
+        first bench run, ``hil.campaign.preflight``); None otherwise."""
+        if planned.case.mode != "bench" or job.settings is None:
+            return None
+        return await self.outcome.preflight.before_bench(job.settings)
 
     async def _run_pool(self, runs: list[tuple[PlannedCase, int, RunJob]]) -> None:
         workers = max(1, min(self.jobs, len(runs)))
@@ -138,10 +160,12 @@ async def run_campaign(
     jobs: int,
     progress: Progress,
     verbosity: int = 0,
+    preflight: PreflightGate | None = None,
 ) -> CampaignRun:
     """Every planned run, SIGINT, SIGTERM and SIGHUP (the operator's terminal closed)
-    stopping the campaign cleanly."""
-    runner = Runner(planned, jobs, progress, verbosity)
+    stopping the campaign cleanly; bench runs only after a rig ``preflight`` without a red
+    row it does not ignore."""
+    runner = Runner(planned, jobs, progress, verbosity, preflight)
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     for signum in signals:
