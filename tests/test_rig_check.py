@@ -96,9 +96,9 @@ async def test_pressed_estop_is_a_red_row_and_exit_1(tmp_path: Path) -> None:
         assert code == EXIT_RED, err
         assert "RED    plc.estop            PRESSED" in out, out
         assert "→ release the e-stop" in out and "Traceback" not in err
-        assert "GREEN  radar.frame_rate" in out  # the radar was put ROTATING for the window
+        assert "GREEN  radar.frame_rate" in out  # ROTATING at 0 rpm for the window
         # left as found: the radar back in STANDBY, the watchdog never started, same setpoint
-        assert radar.firmware.mode is RadarMode.STANDBY
+        assert radar.firmware.mode is RadarMode.STANDBY and radar.firmware.rpm_c == 0
         assert not plc.model.heartbeat_seen and not plc.model.watchdog_tripped
         assert (plc.model.az_setpoint_rad, plc.model.el_setpoint_rad) == setpoints_before
 

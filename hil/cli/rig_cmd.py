@@ -21,6 +21,7 @@ from hil.config.loader import load_rig
 from hil.errors import ConfigError
 from hil.preflight.check import NoDevicesError, run_preflight
 from hil.preflight.report import plain_lines, rich_table, summary_line
+from hil.run_summary import plain
 
 MAX_SECONDS = 60.0
 
@@ -74,7 +75,7 @@ def run_check(args: argparse.Namespace) -> int:
     except NoDevicesError as error:
         raise ConfigError([f"{args.rig}: {error}"]) from error
     if args.json:
-        print(json.dumps(report.as_json(), allow_nan=False))
+        print(json.dumps(plain(report.as_json()), allow_nan=False))
     elif sys.stdout.isatty():
         from rich.console import Console
 

@@ -1,9 +1,10 @@
 """The radar's preflight rows: ICD version, mode, temperature, fault bits, frame rate, CRC-error
 rate, clock offset and drift to the host, command round trip (docs/preflight.md).
 
-The radar must be sending DETECTIONS to measure its frame rate: one found in STANDBY is put in
-ROTATING (its speed untouched) for the window and set back to STANDBY after it, whatever
-happened; a radar found ROTATING or SECTOR is not commanded at all. Over the window the host
+The radar must be sending DETECTIONS to measure its frame rate: one found in STANDBY (stopped,
+0 rpm) is put in ROTATING at 0 rpm for the window — it dwells and reports without turning — and
+set back to STANDBY after it, whatever happened; a run sets its own speed when it starts. A
+radar found ROTATING or SECTOR is not commanded at all. Over the window the host
 PINGs every ``PING_INTERVAL_S``: each round trip is a latency sample and a clock sample (device
 time at the host midpoint).
 """
@@ -76,6 +77,7 @@ async def check_radar(radar: RadarDriver, limits: PreflightConfig, seconds: floa
     try:
         if restore:
             try:
+                await radar.set_rpm(0.0)  # dwells without turning: nothing moves
                 await radar.set_mode(RadarMode.ROTATING)
             except DriverError as error:
                 window.mode_error = f"could not start it ROTATING: {error}"
@@ -228,7 +230,7 @@ def _faults_row(status: Status) -> Row:
 def _frame_rate_row(window: RadarWindow, limits: PreflightConfig, found: RadarMode) -> Row:
     limit = f"≥ {limits.radar_min_frame_rate_hz:g} /s (preflight.radar_min_frame_rate_hz)"
     rate = window.detections / window.seconds if window.seconds > 0 else 0.0
-    started = " (set ROTATING for the check, then STANDBY again)"
+    started = " (ROTATING at 0 rpm for the check, then STANDBY again)"
     how = started if found is RadarMode.STANDBY else ""
     if window.mode_error is not None:
         return Row(
