@@ -11,6 +11,7 @@ its start) do not refuse; they are in ``results.json`` and the report with the r
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,9 @@ class PreflightGate:
                 )
             except HilError as error:
                 self.error = str(error).splitlines()[0]
+            except asyncio.CancelledError:
+                self.error = "the campaign was interrupted during it"
+                raise
         return self.refusal()
 
     def refusal(self) -> str | None:

@@ -63,6 +63,7 @@ class Runner:
             preflight=preflight or PreflightGate(),
         )
         self._stop_current: StopSwitch | None = None
+        self._preflight_check: asyncio.Task[str | None] | None = None
         self._pool: ProcessPoolExecutor | None = None
         self._futures: list[Future[dict[str, Any]]] = []
 
@@ -77,6 +78,8 @@ class Runner:
         self.outcome.stopped_by = signum
         if self._stop_current is not None:
             self._stop_current.stop()
+        if self._preflight_check is not None:  # the devices are left as found, then closed
+            self._preflight_check.cancel()
         for future in self._futures:
             future.cancel()
         if self._pool is not None:
@@ -93,6 +96,8 @@ class Runner:
                 break
             self.progress.run_started(job.case, job.seed)
             refusal = await self._preflight(planned, job)
+            if self.outcome.stopped_by is not None:  # stopped during the preflight
+                break
             if refusal is not None:
                 self._keep(planned, index, not_run(job) | {"verdict": "error", "error": refusal})
                 continue
@@ -109,7 +114,16 @@ class Runner:
         first bench run, ``hil.campaign.preflight``); None otherwise."""
         if planned.case.mode != "bench" or job.settings is None:
             return None
-        return await self.outcome.preflight.before_bench(job.settings)
+        check = asyncio.create_task(
+            self.outcome.preflight.before_bench(job.settings), name="rig preflight"
+        )
+        self._preflight_check = check
+        try:
+            await asyncio.wait({check})  # stop() cancels the check, not this runner
+        finally:
+            self._preflight_check = None
+            check.cancel()
+        return None if check.cancelled() else check.result()
 
     async def _run_pool(self, runs: list[tuple[PlannedCase, int, RunJob]]) -> None:
         workers = max(1, min(self.jobs, len(runs)))
