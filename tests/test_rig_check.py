@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 from conftest import CONFIGS
-from plc_support import emulated_plc, panel_write
+from plc_support import emulated_plc, panel_write, plc_driver
 from radar_support import emulated_radar
 
+from drivers.plc.types import Mode
 from drivers.radar.messages import RadarMode
 from hil.cli import main
 from hil.config.loader import load_rig
@@ -96,6 +97,8 @@ async def test_pressed_estop_is_a_red_row_and_exit_1(tmp_path: Path) -> None:
         assert code == EXIT_RED, err
         assert "RED    plc.estop            PRESSED" in out, out
         assert "→ release the e-stop" in out and "Traceback" not in err
+        assert "RED    plc.faults           ESTOP latched" in out  # its cause is still there
+        assert "GREEN  plc.axes             IDLE: its own setpoint written back" in out
         assert "GREEN  radar.frame_rate" in out  # ROTATING at 0 rpm for the window
         # left as found: the radar back in STANDBY, the watchdog never started, same setpoint
         assert radar.firmware.mode is RadarMode.STANDBY and radar.firmware.rpm_c == 0
@@ -109,6 +112,8 @@ async def test_radar_corruption_switched_on_makes_the_crc_row_red(tmp_path: Path
     )
     try:
         async with emulated_plc("tcp") as plc:
+            async with plc_driver(plc.url, heartbeat_hz=None) as other_host:
+                await other_host.set_mode(Mode.POINTING)  # drives off: nothing moves
             actuators = EmulatorActuators(None, stub.control_url)
             async with actuators.open():
                 corrupt = FaultEvent(0.0, "radar_corrupt", 10.0, 0.005)
@@ -124,6 +129,8 @@ async def test_radar_corruption_switched_on_makes_the_crc_row_red(tmp_path: Path
     assert "host 0," not in crc.value and "cable" in crc.action
     assert rows["radar.mode"].value == "ROTATING"  # found rotating: not commanded
     assert rows["plc.estop"].verdict is Verdict.GREEN
+    axes = rows["plc.axes"]  # a mount another host may steer is only read
+    assert axes.verdict is Verdict.GREEN and axes.value.startswith("POINTING: read back only")
     assert report.exit_code == EXIT_RED
 
 
