@@ -5,6 +5,7 @@ switched on through its control port; devices absent; a rig without devices; bad
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import socket
 import sys
@@ -14,6 +15,7 @@ import pytest
 from conftest import CONFIGS
 from plc_support import emulated_plc, panel_write, plc_driver
 from radar_support import emulated_radar
+from rich.console import Console
 
 from drivers.plc.types import Mode
 from drivers.radar.messages import RadarMode
@@ -22,7 +24,14 @@ from hil.config.loader import load_rig
 from hil.fault_schedule import EmulatorActuators, FaultAction
 from hil.faults import FaultEvent
 from hil.preflight.check import ROWS, run_preflight
-from hil.preflight.report import EXIT_RED, PreflightReport, Row, Verdict, plain_lines
+from hil.preflight.report import (
+    EXIT_RED,
+    PreflightReport,
+    Row,
+    Verdict,
+    plain_lines,
+    rich_table,
+)
 from hil.stub_process import RadarStubProcess
 
 SINGLE_CV = CONFIGS / "scenarios" / "single-cv.toml"
@@ -187,3 +196,8 @@ def test_plain_rows_say_what_to_do_only_when_not_green() -> None:
         "rig r (bench): AMBER — 1 green, 1 amber, 0 red over 1 s",
     ]
     assert report.exit_code == 6
+    screen = io.StringIO()
+    Console(file=screen, width=140, color_system=None).print(rich_table(report))
+    table = screen.getvalue()
+    assert "│ AMBER   │ plc.watchdog │ TRIPPED  │ not tripped │ a run resets it │" in table
+    assert "│ GREEN   │ plc.estop    │ released │ released    │                 │" in table

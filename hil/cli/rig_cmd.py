@@ -82,8 +82,8 @@ def run_check(args: argparse.Namespace) -> int:
         console = Console()
         console.print(rich_table(report))
         for note in report.notes:
-            console.print(f"note: {note}", markup=False)
-        console.print(summary_line(report), markup=False)
+            console.print(f"note: {note}", markup=False, highlight=False)
+        console.print(summary_line(report), markup=False, highlight=False)
     else:
         print("\n".join(plain_lines(report)))
     return report.exit_code
