@@ -2,10 +2,14 @@
 own the devices and their timing is measured), then ``sim`` and ``replay`` runs in a pool of
 worker processes (``spawn``: a worker starts clean, whatever this process holds).
 
+Before the first ``bench`` run the rig preflight is made once (``hil.campaign.preflight``): a
+red row it does not ignore turns every bench run into an ``error`` record saying why.
+
 ``stop()`` (SIGINT, SIGTERM or SIGHUP, installed by ``run_campaign``) ends the campaign cleanly: the
 running emulate or bench run ends through its ``StopSwitch`` (launcher made safe, emulators
-stopped, recording closed), pending pool runs are cancelled, running ones are sent SIGTERM and
-end the same way, and the runner waits for every worker to exit. Finished runs are kept; the rest
+stopped, recording closed), a running preflight is cancelled, pending pool runs are
+cancelled, running ones are sent SIGTERM and end the same way, and the runner waits for every
+worker to exit. Finished runs are kept; the rest
 are ``not_run``.
 """
 
