@@ -24,7 +24,7 @@ from drivers.radar.driver import RadarDriver
 from hil.config.rig import RigConfig
 from hil.errors import HilError
 from hil.preflight import plc_checks, radar_checks
-from hil.preflight.report import PreflightReport, Row, Verdict
+from hil.preflight.report import PreflightReport, Row, Verdict, not_checked
 from hil.run import site_overrides
 from hil.stub_process import PlcStubProcess, RadarStubProcess
 
@@ -90,7 +90,7 @@ async def _radar_rows(
     radar: RadarDriver | None, reachable: Row, rig: RigConfig, seconds: float
 ) -> list[Row]:
     if radar is None:
-        return [reachable, *radar_checks.unreachable_rows(radar_checks.ROWS, "radar unreachable")]
+        return [reachable, *not_checked(radar_checks.ROWS, "radar unreachable")]
     return [reachable, *await radar_checks.check_radar(radar, rig.preflight, seconds)]
 
 
@@ -98,7 +98,7 @@ async def _plc_rows(
     plc: PlcDriver | None, reachable: Row, rig: RigConfig, seconds: float
 ) -> list[Row]:
     if plc is None:
-        return [reachable, *radar_checks.unreachable_rows(plc_checks.ROWS, "PLC unreachable")]
+        return [reachable, *not_checked(plc_checks.ROWS, "PLC unreachable")]
     return [reachable, *await plc_checks.check_plc(plc, rig.preflight, seconds)]
 
 

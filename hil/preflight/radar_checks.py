@@ -22,7 +22,7 @@ import numpy as np
 from drivers.errors import DriverError
 from drivers.radar.driver import RadarDriver, RadarHealth
 from drivers.radar.messages import Detections, RadarMode, Status
-from hil.preflight.report import Row, Verdict
+from hil.preflight.report import Row, Verdict, not_checked
 from hil.preflight.thresholds import PreflightConfig
 
 PING_INTERVAL_S = 0.05
@@ -71,7 +71,7 @@ async def check_radar(radar: RadarDriver, limits: PreflightConfig, seconds: floa
         status = await _first_status(radar)
     except DriverError as error:
         why = f"the radar did not answer REQUEST_STATUS/PING ({error})"
-        return [_icd_row(None, str(error), radar.health()), *unreachable_rows(ROWS[1:], why)]
+        return [_icd_row(None, str(error), radar.health()), *not_checked(ROWS[1:], why)]
     window = RadarWindow(health_before=radar.health())
     restore = status.mode is RadarMode.STANDBY
     try:
@@ -116,14 +116,6 @@ async def _status_and_pong(radar: RadarDriver) -> Status:
     status = await radar.request_status()
     await radar.ping()
     return status
-
-
-def unreachable_rows(names: tuple[str, ...], why: str) -> list[Row]:
-    """Red rows for checks that could not be made."""
-    return [
-        Row(name, Verdict.RED, f"not checked: {why}", action="make the device reachable first")
-        for name in names
-    ]
 
 
 async def _measure(radar: RadarDriver, seconds: float, window: RadarWindow) -> None:

@@ -65,6 +65,14 @@ class Row:
         }
 
 
+def not_checked(names: Iterable[str], why: str) -> list[Row]:
+    """Red rows for the checks ``names`` that could not be made, saying ``why``."""
+    return [
+        Row(name, Verdict.RED, f"not checked: {why}", action="make the device reachable first")
+        for name in names
+    ]
+
+
 def worst(verdicts: Iterable[Verdict]) -> Verdict:
     return max(verdicts, key=RANK.__getitem__, default=Verdict.GREEN)
 
