@@ -180,7 +180,8 @@ def missing_bench(folder: Path, fallback: bool) -> Path:
         "[rig]\nname = 'missing'\nmode = 'bench'\n"
         f"allow_emulation_fallback = {str(fallback).lower()}\n\n"
         f"[radar]\nurl = '{folder / 'ttyNOPE'}'\n\n"
-        f"[plc]\nhost = '127.0.0.1'\nport = {_unused_port()}\ntimeout_s = 0.1\nretries = 0\n"
+        f"[plc]\nhost = '127.0.0.1'\nport = {_unused_port()}\ntimeout_s = 0.1\nretries = 0\n\n"
+        "[preflight]\nwindow_s = 0.5\nconnect_timeout_s = 0.5\n"
     )
     return rig
 
@@ -213,6 +214,14 @@ def test_bench_fallback_is_reported_as_emulated(tmp_path: Path) -> None:
     JUNIT_SCHEMA.validate(folder / "junit.xml")
     names = [c.get("name") for c in ET.parse(folder / "junit.xml").getroot().iter("testcase")]
     assert names == ["seed 0 [EMULATED]"]
+    # the preflight checked what the run talked to, and says so
+    preflight = results["preflight"]
+    assert preflight["refused_bench_runs"] is False and preflight["verdict"] == "amber"
+    assert preflight["report"]["emulated"] == ["radar", "plc"]
+    reachable = [r for r in preflight["report"]["rows"] if r["name"].endswith(".reachable")]
+    assert [r["verdict"] for r in reachable] == ["amber", "amber"]
+    assert all("checked the EMULATED" in r["value"] for r in reachable)
+    assert "AMBER radar.reachable" in done.stdout
 
 
 def test_missing_bench_without_fallback_is_an_error_run(tmp_path: Path) -> None:
@@ -221,8 +230,10 @@ def test_missing_bench_without_fallback_is_an_error_run(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     _, results = results_of(done)
     (run,) = results["cases"][0]["runs"]
-    assert run["verdict"] == "error" and "radar at" in run["error"]
-    assert "did not come up" in run["error"] and "allow_emulation_fallback" in run["error"]
+    # the preflight refused the run, naming both missing devices' rows and URLs
+    assert run["verdict"] == "error" and "rig preflight RED" in run["error"]
+    assert f"radar.reachable: {tmp_path / 'ttyNOPE'} not up" in run["error"]
+    assert "plc.reachable: tcp://127.0.0.1:" in run["error"]
     assert "Traceback" not in done.stderr
 
 

@@ -82,13 +82,14 @@ REQUESTS: dict[str, tuple[int, Table]] = {
     "write_coil": (5, Table.COILS),
 }
 """pymodbus client method → (function code its answer must carry, table it addresses)."""
+REGISTER_READS = ("read_input_registers", "read_holding_registers")
 
 
 def _complete(method: str, response: Any, kwargs: dict[str, Any]) -> bool:
     """A read answer carries as many values as were asked for."""
     if isinstance(response, ExceptionResponse):
         return True
-    if method in ("read_input_registers", "read_holding_registers"):
+    if method in REGISTER_READS:
         return bool(len(response.registers) == kwargs["count"])
     if method in ("read_discrete_inputs", "read_coils"):
         return bool(len(response.bits) >= kwargs["count"])
@@ -198,6 +199,19 @@ class PlcStatus:
 
     def age_s(self, now_s: float) -> float:
         return now_s - self.t_read_s
+
+
+@dataclass(frozen=True, slots=True)
+class PlcSetpoints:
+    """The host setpoints the PLC holds (holding registers): angles in rad (azimuth clockwise
+    from north), rate limits in rad/s, the MODE, and the registers as read."""
+
+    az_rad: float
+    el_rad: float
+    az_rate_limit_rad_s: float
+    el_rate_limit_rad_s: float
+    mode: Mode
+    words: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,23 +396,35 @@ class PlcDriver(SupervisedDriver):
             discrete_inputs=tuple(flags),
         )
 
-    async def read_requests(self) -> PlcRequests:
-        """The host-request tables as the PLC holds them: one FC 01 read of the coils and one
-        FC 03 read of the holding registers (for tools; the loop never needs them)."""
-        m = self.map
-        coils = m.size(Table.COILS)
-        holding = m.size(Table.HOLDING_REGISTERS)
-        bits = await self._request(f"COILS 0-{coils - 1}", "read_coils", 0, count=coils)
-        words = await self._request(
-            f"HOLDING_REGISTERS 0-{holding - 1}", "read_holding_registers", 0, count=holding
+    async def read_setpoints(self) -> PlcSetpoints:
+        """The host setpoints as the PLC holds them: one FC 03 read of the holding registers."""
+        size = self.map.size(Table.HOLDING_REGISTERS)
+        answer = await self._request(
+            f"HOLDING_REGISTERS 0-{size - 1}", "read_holding_registers", 0, count=size
         )
-        flags: list[bool] = bits.bits[:coils]
-        registers: list[int] = words.registers
+        registers: list[int] = answer.registers
+        m = self.map
 
         def value(name: str) -> float:
             spec = m[name]
             return spec.from_words(registers[spec.address : spec.address + spec.width])
 
+        return PlcSetpoints(
+            az_rad=value("AZ_SETPOINT"),
+            el_rad=value("EL_SETPOINT"),
+            az_rate_limit_rad_s=value("AZ_RATE_LIMIT"),
+            el_rate_limit_rad_s=value("EL_RATE_LIMIT"),
+            mode=Mode(int(value("MODE"))),
+            words=tuple(registers),
+        )
+
+    async def read_requests(self) -> PlcRequests:
+        """The host-request tables as the PLC holds them: one FC 01 read of the coils and one
+        FC 03 read of the holding registers (for tools; the loop never needs them)."""
+        coils = self.map.size(Table.COILS)
+        bits = await self._request(f"COILS 0-{coils - 1}", "read_coils", 0, count=coils)
+        flags: list[bool] = bits.bits[:coils]
+        setpoints = await self.read_setpoints()
         return PlcRequests(
             t_read_s=self._clock(),
             heartbeat=bool(flags[Coil.HEARTBEAT]),
@@ -406,11 +432,11 @@ class PlcDriver(SupervisedDriver):
             fire=bool(flags[Coil.FIRE]),
             fault_reset=bool(flags[Coil.FAULT_RESET]),
             axes_enable=bool(flags[Coil.AXES_ENABLE]),
-            az_setpoint_rad=value("AZ_SETPOINT"),
-            el_setpoint_rad=value("EL_SETPOINT"),
-            az_rate_limit_rad_s=value("AZ_RATE_LIMIT"),
-            el_rate_limit_rad_s=value("EL_RATE_LIMIT"),
-            mode=Mode(int(value("MODE"))),
+            az_setpoint_rad=setpoints.az_rad,
+            el_setpoint_rad=setpoints.el_rad,
+            az_rate_limit_rad_s=setpoints.az_rate_limit_rad_s,
+            el_rate_limit_rad_s=setpoints.el_rate_limit_rad_s,
+            mode=setpoints.mode,
         )
 
     async def point(self, az_rad: float, el_rad: float) -> None:
@@ -621,10 +647,7 @@ class PlcDriver(SupervisedDriver):
             count = 1
         else:
             count = kwargs["count"]
-            if response is not None and method in (
-                "read_input_registers",
-                "read_holding_registers",
-            ):
+            if response is not None and method in REGISTER_READS:
                 answer = tuple(response.registers)
             elif response is not None:
                 answer = tuple(int(bit) for bit in response.bits[:count])

@@ -107,6 +107,7 @@ def build(
         "interrupted": interrupted,
         "verdict": verdict,
         "environment": environment(),
+        "preflight": outcome.preflight.as_json(),
         "cases": cases,
     }
 

@@ -2,10 +2,14 @@
 own the devices and their timing is measured), then ``sim`` and ``replay`` runs in a pool of
 worker processes (``spawn``: a worker starts clean, whatever this process holds).
 
+Before the first ``bench`` run the rig preflight is made once (``hil.campaign.preflight``): a
+red row it does not ignore turns every bench run into an ``error`` record saying why.
+
 ``stop()`` (SIGINT, SIGTERM or SIGHUP, installed by ``run_campaign``) ends the campaign cleanly: the
 running emulate or bench run ends through its ``StopSwitch`` (launcher made safe, emulators
-stopped, recording closed), pending pool runs are cancelled, running ones are sent SIGTERM and
-end the same way, and the runner waits for every worker to exit. Finished runs are kept; the rest
+stopped, recording closed), a running preflight is cancelled, pending pool runs are
+cancelled, running ones are sent SIGTERM and end the same way, and the runner waits for every
+worker to exit. Finished runs are kept; the rest
 are ``not_run``.
 """
 
@@ -22,6 +26,7 @@ from typing import Any, Protocol
 
 from hil.campaign.execute import RunJob, execute, not_run, run_in_worker, worker_init
 from hil.campaign.plan import PlannedCase
+from hil.campaign.preflight import PreflightGate
 from hil.run import StopSwitch
 
 
@@ -36,22 +41,33 @@ class Progress(Protocol):
 @dataclass
 class CampaignRun:
     """The runs' records, by case name, in plan order; ``stopped_by``: the signal that
-    interrupted the campaign (None: it ran to the end)."""
+    interrupted the campaign (None: it ran to the end); ``preflight``: the rig preflight made
+    before the first bench run (``hil.campaign.preflight``; never made without one)."""
 
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     stopped_by: int | None = None
+    preflight: PreflightGate = field(default_factory=PreflightGate)
 
 
 class Runner:
     def __init__(
-        self, planned: Sequence[PlannedCase], jobs: int, progress: Progress, verbosity: int = 0
+        self,
+        planned: Sequence[PlannedCase],
+        jobs: int,
+        progress: Progress,
+        verbosity: int = 0,
+        preflight: PreflightGate | None = None,
     ) -> None:
         self.planned = planned
         self.jobs = jobs
         self.progress = progress
         self.verbosity = verbosity
-        self.outcome = CampaignRun({p.case.name: [not_run(job) for job in p.jobs] for p in planned})
+        self.outcome = CampaignRun(
+            {p.case.name: [not_run(job) for job in p.jobs] for p in planned},
+            preflight=preflight or PreflightGate(),
+        )
         self._stop_current: StopSwitch | None = None
+        self._preflight_check: asyncio.Task[str | None] | None = None
         self._pool: ProcessPoolExecutor | None = None
         self._futures: list[Future[dict[str, Any]]] = []
 
@@ -66,6 +82,8 @@ class Runner:
         self.outcome.stopped_by = signum
         if self._stop_current is not None:
             self._stop_current.stop()
+        if self._preflight_check is not None:  # the devices are left as found, then closed
+            self._preflight_check.cancel()
         for future in self._futures:
             future.cancel()
         if self._pool is not None:
@@ -80,14 +98,36 @@ class Runner:
         for planned, index, job in serial:
             if self.stopping:
                 break
-            self._stop_current = StopSwitch()
             self.progress.run_started(job.case, job.seed)
+            refusal = await self._preflight(planned, job)
+            if self.outcome.stopped_by is not None:  # stopped during the preflight
+                break
+            if refusal is not None:
+                self._keep(planned, index, not_run(job) | {"verdict": "error", "error": refusal})
+                continue
+            self._stop_current = StopSwitch()
             record = await execute(job, self._stop_current)
             self._stop_current = None
             self._keep(planned, index, record)
         if parallel and not self.stopping:
             await self._run_pool(parallel)
         return self.outcome
+
+    async def _preflight(self, planned: PlannedCase, job: RunJob) -> str | None:
+        """Why ``job`` must not run: a bench run after a red rig preflight (made before the
+        first bench run, ``hil.campaign.preflight``); None otherwise."""
+        if planned.case.mode != "bench" or job.settings is None:
+            return None
+        check = asyncio.create_task(
+            self.outcome.preflight.before_bench(job.settings), name="rig preflight"
+        )
+        self._preflight_check = check
+        try:
+            await asyncio.wait({check})  # stop() cancels the check, not this runner
+        finally:
+            self._preflight_check = None
+            check.cancel()
+        return None if check.cancelled() else check.result()
 
     async def _run_pool(self, runs: list[tuple[PlannedCase, int, RunJob]]) -> None:
         workers = max(1, min(self.jobs, len(runs)))
@@ -138,10 +178,12 @@ async def run_campaign(
     jobs: int,
     progress: Progress,
     verbosity: int = 0,
+    preflight: PreflightGate | None = None,
 ) -> CampaignRun:
     """Every planned run, SIGINT, SIGTERM and SIGHUP (the operator's terminal closed)
-    stopping the campaign cleanly."""
-    runner = Runner(planned, jobs, progress, verbosity)
+    stopping the campaign cleanly; bench runs only after a rig ``preflight`` without a red
+    row it does not ignore."""
+    runner = Runner(planned, jobs, progress, verbosity, preflight)
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     for signum in signals:

@@ -58,6 +58,30 @@ def _case_lines(case: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def preflight_lines(preflight: Mapping[str, Any] | None) -> list[str]:
+    """The rig preflight made before the bench runs: its verdict, the rows that refused them,
+    the rows ``--ignore-preflight`` let pass (nothing without a bench run)."""
+    if preflight is None:
+        return []
+    if preflight["error"]:
+        return [f"  preflight: could not run ({preflight['error']}): bench runs refused"]
+    lines = [f"  preflight: {str(preflight['verdict']).upper()}"]
+    if preflight["refusal"]:
+        lines[0] += " — bench runs refused"
+        lines.append(f"      {preflight['refusal']}")
+    if preflight["ignored_red"]:
+        lines.append(
+            f"      IGNORED red rows (--ignore-preflight): {', '.join(preflight['ignored_red'])}"
+        )
+    report = preflight.get("report") or {}
+    lines += [
+        f"      {row['verdict'].upper()} {row['name']}: {row['value']}"
+        for row in report.get("rows", [])
+        if row["verdict"] == "amber"
+    ]
+    return lines
+
+
 def exit_summary(
     document: Mapping[str, Any], results_path: Path, junit_path: Path, report_path: Path | None
 ) -> str:
@@ -68,6 +92,7 @@ def exit_summary(
         f"campaign {document['campaign']['name']}: {document['verdict'].upper()}{stopped} "
         f"in {document['wall_s']:.1f} s"
     ]
+    lines += preflight_lines(document.get("preflight"))
     for case in document["cases"]:
         lines += _case_lines(case)
     lines += [

@@ -1,7 +1,8 @@
 """The ``hil`` command line. Each sub-command lives in its own module with ``register()``.
 
 Exit codes shared by every command (``hil run`` adds 3 and 4, see ``hil.cli.run_cmd``;
-``hil replay --verify`` adds 5, see ``hil.cli.replay_cmd``): 0 done,
+``hil replay --verify`` adds 5, see ``hil.cli.replay_cmd``; ``hil rig check`` adds 6, see
+``hil.cli.rig_cmd``): 0 done,
 1 the command failed (a device missing or refusing, a run that could not proceed), 2 usage or
 configuration error, 130 interrupted before the command could stop cleanly."""
 
@@ -19,6 +20,7 @@ from hil.cli import (
     radar_cmd,
     record_cmd,
     replay_cmd,
+    rig_cmd,
     run_cmd,
     sim_cmd,
     stub_cmd,
@@ -56,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         radar_cmd,
         plc_cmd,
         record_cmd,
+        rig_cmd,
     ):
         module.register(commands)
     return parser

@@ -4,6 +4,9 @@ of a campaign file (default: configs/campaigns/demo.toml), results in
 and ``recordings/``. ``hil campaign report DIR`` (``hil.cli.campaign_report_cmd``) renders the
 report again.
 
+Bench runs wait for a rig preflight (``hil.campaign.preflight``): a red row refuses them (each an
+``error`` record naming the row) unless ``--ignore-preflight ROW`` lets it pass.
+
 Exit codes: 0 every criterion passed; 1 a criterion failed or a run could not be performed;
 2 a bad campaign file or usage; 130 stopped by SIGINT (Ctrl-C), 143 by SIGTERM, 129 by SIGHUP —
 finished runs kept, the rest ``not_run``, the rig left SAFE, and the results still written.
@@ -24,6 +27,7 @@ from typing import Any
 from hil.campaign import junit, results
 from hil.campaign.loader import DEMO, Campaign, load_campaign
 from hil.campaign.plan import plan
+from hil.campaign.preflight import PreflightGate, check_ignored
 from hil.campaign.progress import LineProgress, LiveProgress, SilentProgress
 from hil.campaign.report import render
 from hil.campaign.runner import run_campaign
@@ -95,6 +99,14 @@ def register(commands: Any) -> None:
         "emulate cases arm from the file alone)",
     )
     run.add_argument(
+        "--ignore-preflight",
+        action="append",
+        default=[],
+        metavar="ROW",
+        help="let this red row of the rig preflight made before the first bench run pass "
+        "(repeat for more; e.g. plc.rounds_ready); logged in results.json and the report",
+    )
+    run.add_argument(
         "--json",
         action="store_true",
         help="no progress display; print the outcome as one JSON object (last line)",
@@ -136,6 +148,7 @@ def _chosen(campaign: Campaign, only: Sequence[str] | None) -> Campaign:
 
 def run_campaign_command(args: argparse.Namespace) -> int:
     campaign = _chosen(load_campaign(args.file), args.only)
+    gate = PreflightGate(check_ignored(args.ignore_preflight))
     started = datetime.now(UTC)
     folder = results_folder(args.out or runs_dir(), campaign.name, started)
     planned = plan(campaign, folder.resolve(), args.arm)
@@ -150,7 +163,7 @@ def run_campaign_command(args: argparse.Namespace) -> int:
     else:
         progress = LineProgress(planned)
     with progress:
-        outcome = asyncio.run(run_campaign(planned, args.jobs, progress, args.verbose))
+        outcome = asyncio.run(run_campaign(planned, args.jobs, progress, args.verbose, gate))
     document = results.build(campaign, planned, outcome, folder, started, datetime.now(UTC))
     results_path = results.write(folder, document)
     junit_path = junit.write(folder, document)
@@ -189,8 +202,25 @@ def outcome_json(
         "junit": str(junit_path),
         "report": None if report_path is None else str(report_path),
         "wall_s": document["wall_s"],
+        "preflight": _preflight_outcome(document["preflight"]),
         "cases": {
             case["name"]: {"verdict": case["verdict"], "emulated": case["emulated"]}
             for case in document["cases"]
         },
+    }
+
+
+def _preflight_outcome(preflight: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The preflight's verdict, the red rows that refused the bench runs and the ones let
+    pass (None: no bench run, no preflight)."""
+    if preflight is None:
+        return None
+    report = preflight["report"] or {"rows": []}
+    red = [row["name"] for row in report["rows"] if row["verdict"] == "red"]
+    return {
+        "verdict": preflight["verdict"],
+        "refused_bench_runs": preflight["refused_bench_runs"],
+        "red": [name for name in red if name not in preflight["ignored"]],
+        "ignored_red": preflight["ignored_red"],
+        "error": preflight["error"],
     }

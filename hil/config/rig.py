@@ -10,6 +10,7 @@ Layout::
     [launcher]   launcher site (ENU m)
     [tracker]    tracker tuning (``hil.config.tracker``; defaults fit the ICD radar)
     [fire_control]  defended point, interceptor, engagement limits, interlock thresholds
+    [preflight]  limits of ``hil rig check`` (``hil.preflight.thresholds``, docs/preflight.md)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from hil.config.fields import ConfigModel, Vec3
 from hil.config.fire_control import FireControlConfig
 from hil.config.tracker import TrackerConfig
+from hil.preflight.thresholds import PreflightConfig
 
 RigMode = Literal["bench", "emulate", "sim", "replay"]
 
@@ -74,6 +76,7 @@ class RigConfig(ConfigModel):
     launcher: LauncherSite = LauncherSite()
     tracker: TrackerConfig = TrackerConfig()
     fire_control: FireControlConfig = FireControlConfig()
+    preflight: PreflightConfig = PreflightConfig()
 
     @field_validator("radar")
     @classmethod

@@ -20,6 +20,7 @@ COLOURS = {
     "interrupted": "#8250df",
     "not_run": "#6e7781",
 }
+PREFLIGHT_COLOURS = {"green": COLOURS["pass"], "amber": "#9a6700", "red": COLOURS["fail"]}
 UNSHOWN_UNITS = frozenset({"", "count", "fraction", "state"})
 """Units of results.json that a value reads better without (``3``, not ``3 count``)."""
 _COMPARATORS = {"<=": "≤", ">=": "≥", "==": "=", "!=": "≠"}
@@ -263,11 +264,48 @@ def _case_section(figures: CaseFigures) -> str:
     )
 
 
+def _preflight_section(preflight: dict[str, Any] | None) -> str:
+    """The rig preflight made before the bench runs: verdict, refusal, the red rows let pass by
+    ``--ignore-preflight`` (a banner), and every row (nothing without a bench run)."""
+    if preflight is None:
+        return ""
+    parts = ['<h2 id="preflight">Rig preflight (before the bench runs)</h2>']
+    if preflight.get("error"):
+        parts.append(f'<div class="banner">{escape(str(preflight["error"]))}</div>')
+    if preflight.get("refusal"):
+        parts.append(f'<div class="banner">{escape(str(preflight["refusal"]))}</div>')
+    if preflight.get("ignored_red"):
+        ignored = ", ".join(str(name) for name in preflight["ignored_red"])
+        parts.append(
+            f'<div class="banner">IGNORED red preflight rows (--ignore-preflight): '
+            f"{escape(ignored)}</div>"
+        )
+    report = preflight.get("report") or {}
+    rows = []
+    for row in report.get("rows", []):
+        verdict = str(row.get("verdict"))
+        colour = PREFLIGHT_COLOURS.get(verdict, COLOURS["error"])
+        rows.append(
+            f'<tr><td><span class="badge" style="background:{colour}">'
+            f"{escape(verdict.upper())}</span></td><td>{escape(str(row.get('name')))}</td>"
+            f"<td>{escape(str(row.get('value')))}</td><td>{escape(str(row.get('limit') or ''))}"
+            f"</td><td>{escape(str(row.get('action') or '') if verdict != 'green' else '')}</td>"
+            "</tr>"
+        )
+    if rows:
+        parts.append(
+            "<table><tr><th>verdict</th><th>check</th><th>measured</th><th>limit</th>"
+            f"<th>what to do</th></tr>{''.join(rows)}</table>"
+        )
+    return "\n".join(parts)
+
+
 def build_page(results: CampaignResults, figures: list[CaseFigures]) -> str:
     """The whole report page for ``results`` with each case's ``figures`` (same order)."""
     body = "\n".join(
         [
             _head(results),
+            _preflight_section(results.preflight),
             _verdict_table(results),
             _sweep_table(results),
             _failures(results, figures),

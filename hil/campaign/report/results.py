@@ -97,6 +97,8 @@ class CampaignResults:
     verdict: str
     environment: dict[str, Any]
     cases: tuple[Case, ...]
+    preflight: dict[str, Any] | None = None
+    """The rig preflight made before the bench runs (``hil.campaign.preflight``), as written."""
 
 
 class _Where:
@@ -266,4 +268,5 @@ def load_results(folder: Path) -> CampaignResults:
         verdict=_required(top, "verdict", str, where),
         environment=dict(_optional(top, "environment", dict, where) or {}),
         cases=tuple(_case(case, folder, where.key("cases").key(i)) for i, case in enumerate(cases)),
+        preflight=_optional(top, "preflight", dict, where),
     )
