@@ -21,6 +21,7 @@ from hil.cli import (
     run_cmd,
     sim_cmd,
     stub_cmd,
+    telemetry_cmd,
 )
 from hil.cli.log_setup import configure_logging
 from hil.errors import ConfigError, HilError
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         stub_cmd,
         radar_cmd,
         record_cmd,
+        telemetry_cmd,
     ):
         module.register(commands)
     return parser
