@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from debian_tools import require_tool
 
 READY_S = 10.0

@@ -53,6 +53,18 @@ def client_settings(
     return ClientSettings(address, config.username or None, password, context)
 
 
+class ClosingSSLSocket(ssl.SSLSocket):
+    """An ``SSLSocket`` closed when its handshake fails: paho leaves it open then (its
+    ``_ssl_wrap_socket``), and every failed attempt would leak a socket until collected."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
+
+
 def tls_context(ca_file: str, cert_file: str, key_file: str) -> ssl.SSLContext:
     """A client TLS context that verifies the broker (against ``ca_file``, else the system's
     CAs) and, with ``cert_file``/``key_file``, presents a client certificate."""
@@ -77,4 +89,5 @@ def tls_context(ca_file: str, cert_file: str, key_file: str) -> ssl.SSLContext:
                     f"certificate and its key ({error})"
                 ]
             ) from error
+    context.sslsocket_class = ClosingSSLSocket
     return context

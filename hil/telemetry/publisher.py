@@ -53,6 +53,11 @@ MAX_IN_FLIGHT = 64
 REFUSED_CODES = (4, 5, 134, 135)
 """CONNACK codes that end telemetry for the run: bad user name or password, not authorised
 (MQTT 3.1.1 and 5 values); any other refusal is retried like a lost connection."""
+UNTRUSTED_CERTIFICATE = "CERTIFICATE_VERIFY_FAILED"
+"""In a TLS connection error: the broker's certificate does not verify; retrying cannot help."""
+BATCH_S = 0.05
+"""The publisher takes what the loop offered at most every this many seconds (latency of a
+message: at most this plus the broker's)."""
 FLUSH_S = 5.0
 """At the end of a run, at most this long (s) to publish what is queued and the final status."""
 
@@ -134,14 +139,24 @@ class Publisher:
                 self.stats.state = "stopped"
                 return
             except aiomqtt.MqttError as error:
-                self.stats.error = _one_line(error)
-                if isinstance(error, MqttConnectError) and _code(error) in REFUSED_CODES:
+                self.stats.error = one_line(error)
+                if isinstance(error, MqttConnectError) and error_code(error) in REFUSED_CODES:
                     self.stats.state = "refused"
                     log.error(
                         "telemetry: %s refused the connection (%s); telemetry is off for this "
                         "run, the run goes on; check telemetry.username and the variable named "
                         "by telemetry.password_env",
                         self.client.who,
+                        self.stats.error,
+                    )
+                    return
+                if UNTRUSTED_CERTIFICATE in str(error):
+                    self.stats.state = "refused"
+                    log.error(
+                        "telemetry: the certificate of %s is not trusted (%s); telemetry is off "
+                        "for this run, the run goes on; set telemetry.ca_file to the CA that "
+                        "signed it",
+                        self.client.address,
                         self.stats.error,
                     )
                     return
@@ -225,6 +240,9 @@ class Publisher:
                 if failures:
                     raise failures[0]
                 if batch:
+                    # let the next batch gather: this thread wakes at most once per BATCH_S,
+                    # so the loop's thread seldom has to hand it the GIL
+                    await _first_of(asyncio.sleep(BATCH_S), self._wake.wait(), broken.wait())
                     continue
                 if self._stop.is_set():
                     if deadline is None:
@@ -299,11 +317,11 @@ async def _within(deadline: float | None, wait: Awaitable[Any]) -> None:
         await wait
 
 
-def _code(error: aiomqtt.MqttCodeError) -> int | None:
+def error_code(error: aiomqtt.MqttCodeError) -> int | None:
     rc = error.rc
     return rc if isinstance(rc, int) or rc is None else int(rc.value)
 
 
-def _one_line(error: BaseException) -> str:
+def one_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
