@@ -48,12 +48,17 @@ class HandOff(Generic[T]):
 
     def take_all(self) -> list[T]:
         """Every item waiting, oldest first."""
+        return self.take(len(self._items))
+
+    def take(self, count: int) -> list[T]:
+        """At most ``count`` items, oldest first."""
         items: list[T] = []
-        while True:
+        for _ in range(count):
             try:
                 items.append(self._items.popleft())
             except IndexError:
-                return items
+                break
+        return items
 
     def close(self) -> int:
         """Refuse every later offer; returns the number of items that were still waiting

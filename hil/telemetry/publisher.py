@@ -4,8 +4,8 @@ run in the loop's event loop.
 
 - Connects with a last will (``hil/<rig>/status``, retained, QoS 1: ``{"state": "offline"}``)
   and, after every (re)connect, publishes the rig's last status again (the will replaced it).
-- Publishes up to ``MAX_IN_FLIGHT`` messages at once (QoS 1 waits for the broker's PUBACK),
-  in the order they were offered.
+- Takes what the loop offered at most every ``BATCH_S`` and hands it to the client in the order
+  offered (``hil.telemetry.outbox``); QoS 1 up to ``MAX_IN_FLIGHT`` unacknowledged at a time.
 - A lost or refused TCP connection: one warning per outage, reconnect attempts with backoff
   (``BACKOFF_FIRST_S`` doubling to ``BACKOFF_MAX_S``); meanwhile what the loop offers is
   dropped and counted (``dropped_disconnected``), as are messages whose publishing failed.
@@ -35,8 +35,9 @@ from aiomqtt.exceptions import MqttConnectError
 
 from hil.telemetry.connection import ClientSettings
 from hil.telemetry.handoff import HandOff
+from hil.telemetry.outbox import Outbox
 from hil.telemetry.snapshots import Encoded, Snapshot, StatusSnapshot, encode, offline_payload
-from hil.telemetry.topics import TOPICS, TopicName, topic
+from hil.telemetry.topics import TOPICS, topic
 
 log = logging.getLogger(__name__)
 MQTT_LOG = logging.getLogger("hil.telemetry.mqtt")
@@ -49,7 +50,11 @@ KEEPALIVE_S = 10
 silent without closing its connection (a closed connection triggers it at once)."""
 BACKOFF_FIRST_S = 0.25
 BACKOFF_MAX_S = 5.0
-MAX_IN_FLIGHT = 64
+MAX_IN_FLIGHT = 100
+"""QoS 1 messages sent and not yet acknowledged at most (paho queues the rest in order)."""
+OUTBOX_SIZE = 2 * MAX_IN_FLIGHT
+"""Messages handed to paho and not yet delivered at most; the rest wait in the hand-off (paho
+scans its whole queue on every PUBACK: a long one costs quadratic time)."""
 REFUSED_CODES = (4, 5, 134, 135)
 """CONNACK codes that end telemetry for the run: bad user name or password, not authorised
 (MQTT 3.1.1 and 5 values); any other refusal is retried like a lost connection."""
@@ -203,92 +208,63 @@ class Publisher:
             max_inflight_messages=MAX_IN_FLIGHT,
             tls_context=settings.tls_context,
         )
-        client.pending_calls_threshold = MAX_IN_FLIGHT + 1  # our window, not a warning
         return client
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         """Publish until stopped (then flush for at most ``FLUSH_S``); ``MqttError`` when the
-        connection breaks."""
+        connection breaks (what it had not delivered is counted dropped)."""
         assert self._wake is not None
-        failures: list[aiomqtt.MqttError] = []
-        broken = asyncio.Event()
-        window = asyncio.Semaphore(MAX_IN_FLIGHT)
-        in_flight: set[asyncio.Task[None]] = set()
-        if self._last_status is not None:
-            await window.acquire()
-            await self._publish(client, self._last_status, window, failures)
-            if failures:
-                raise failures[0]
+        outbox = Outbox(client, self._topics, self.stats.published, OUTBOX_SIZE)
         watcher = asyncio.create_task(_watch_connection(client), name="telemetry connection")
         try:
+            if self._last_status is not None:
+                outbox.send(self._last_status)  # the will replaced it on the broker
             deadline: float | None = None
             while True:
-                batch = self.handoff.take_all()
-                for snapshot in batch:
-                    if failures:
-                        self.stats.dropped_disconnected += 1
-                        continue
+                if len(outbox) >= outbox.capacity:  # the broker is slow: the hand-off fills
+                    await _within(deadline, _first_of(outbox.room.wait(), watcher))
+                    _raise_if_broken(watcher)
+                batch = self.handoff.take(outbox.capacity - len(outbox))
+                for index, snapshot in enumerate(batch):
                     encoded = encode(snapshot)
                     if isinstance(snapshot, StatusSnapshot):
                         self._last_status = encoded
-                    await _within(deadline, window.acquire())
-                    task = asyncio.create_task(
-                        self._publish(client, encoded, window, failures, broken)
-                    )
-                    in_flight.add(task)
-                    task.add_done_callback(in_flight.discard)
-                if failures:
-                    raise failures[0]
+                    try:
+                        outbox.send(encoded)
+                    except aiomqtt.MqttError:
+                        self.stats.dropped_disconnected += len(batch) - index
+                        raise
+                if batch and len(self.handoff):
+                    continue  # a backlog: on as soon as the outbox has room
                 if batch:
                     # let the next batch gather: this thread wakes at most once per BATCH_S,
                     # so the loop's thread seldom has to hand it the GIL
-                    await _first_of(asyncio.sleep(BATCH_S), self._wake.wait(), broken.wait())
+                    await _first_of(asyncio.sleep(BATCH_S), self._wake.wait(), watcher)
+                    _raise_if_broken(watcher)
                     continue
                 if self._stop.is_set():
                     if deadline is None:
                         deadline = asyncio.get_running_loop().time() + FLUSH_S
                         continue  # one more look: the final status may just have come
                     break
-                await _first_of(self.handoff.ready(), self._wake.wait(), broken.wait(), watcher)
-                if watcher.done():
-                    watcher.result()  # raises: the connection broke
-            if in_flight:
-                await _within(deadline, asyncio.gather(*in_flight))
-            if failures:
-                raise failures[0]
+                await _first_of(self.handoff.ready(), self._wake.wait(), watcher)
+                _raise_if_broken(watcher)
+            await _within(deadline, _first_of(outbox.settled.wait(), watcher))
+            _raise_if_broken(watcher)
         except TimeoutError:
             self.stats.error = f"the final flush took longer than {FLUSH_S} s"
-            self.stats.dropped_disconnected += len(in_flight) + len(self.handoff.take_all())
+            self.stats.dropped_disconnected += outbox.abandon() + len(self.handoff.take_all())
+        except aiomqtt.MqttError:
+            self.stats.dropped_disconnected += outbox.abandon()
+            raise
         finally:
             watcher.cancel()
-            for task in list(in_flight):
-                task.cancel()
-            await asyncio.gather(watcher, *in_flight, return_exceptions=True)
+            await asyncio.gather(watcher, return_exceptions=True)
 
-    async def _publish(
-        self,
-        client: aiomqtt.Client,
-        message: Encoded,
-        window: asyncio.Semaphore,
-        failures: list[aiomqtt.MqttError],
-        broken: asyncio.Event | None = None,
-    ) -> None:
-        """One message (``window`` was acquired for it); a failure is counted and kept, and
-        ``broken`` set (the connection is then rebuilt)."""
-        name: TopicName = message.topic
-        spec = TOPICS[name]
-        try:
-            await client.publish(
-                self._topics[name], message.payload, qos=spec.qos, retain=spec.retain
-            )
-            self.stats.published[name] += 1
-        except aiomqtt.MqttError as error:
-            self.stats.dropped_disconnected += 1
-            failures.append(error)
-            if broken is not None:
-                broken.set()
-        finally:
-            window.release()
+
+def _raise_if_broken(watcher: asyncio.Task[None]) -> None:
+    if watcher.done():
+        watcher.result()  # raises MqttError: the connection broke
 
 
 async def _watch_connection(client: aiomqtt.Client) -> None:
