@@ -23,6 +23,7 @@ from hil.run_summary import summarize
 from hil.telemetry.connection import client_settings
 from hil.telemetry.handoff import HandOff
 from hil.telemetry.observer import ObserverSettings, TelemetryObserver
+from hil.telemetry.session import RunIdentity, TelemetrySession
 from hil.telemetry.snapshots import Snapshot, StatusSnapshot
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
@@ -186,3 +187,10 @@ def test_snapshots_are_copies_the_loop_cannot_change_later() -> None:
     status = StatusSnapshot("r", "running", "sim", "s", 0, False, 0.0)
     assert dataclasses.replace(status, state="ended").payload()["state"] == "ended"
     assert status.payload()["state"] == "running"
+
+
+def test_a_replay_never_publishes(tmp_path: Path) -> None:
+    rig = load_rig(rig_file(tmp_path, 'broker = "mqtt://127.0.0.1"\n'), environ={})
+    live = TelemetrySession.for_run(rig, RunIdentity("sim", "s", 0, False))
+    assert live is not None and live.rig_name == "sim"
+    assert TelemetrySession.for_run(rig, RunIdentity("replay", "s", 0, False)) is None
