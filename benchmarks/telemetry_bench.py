@@ -256,13 +256,20 @@ def main() -> int:
     figures["latency_p99_off_ms"] = round(p99_off * 1e3, 4)
     figures["latency_p99_on_ms"] = round(p99_on * 1e3, 4)
     figures["latency_p99_change_pct"] = round((p99_on / p99_off - 1) * 100, 2)
+    for key, runs in (("off", off), ("on", on)):  # the spread: a loaded machine shows here
+        figures[f"latency_p99_runs_{key}_ms"] = [
+            round((h.percentile_s(99) or math.nan) * 1e3, 4) for h in runs
+        ]
+    figures["load_average_1min"] = round(os.getloadavg()[0], 2)
     for key in ("qos0", "qos1"):
         f = figures[key]
         print(f"{key}: {f['received']}/{f['offered']} received in {f['seconds']} s → "
               f"{f['messages_per_s']} messages/s, lost {f['lost']}")  # fmt: skip
     print(f"latency p99 (emulate, {args.scenario.name}, {args.runs}×{args.seconds} s each): "
           f"off {figures['latency_p99_off_ms']} ms, on {figures['latency_p99_on_ms']} ms "
-          f"({figures['latency_p99_change_pct']:+} %)")  # fmt: skip
+          f"({figures['latency_p99_change_pct']:+} %); per run off "
+          f"{figures['latency_p99_runs_off_ms']}, on {figures['latency_p99_runs_on_ms']} ms; "
+          f"load average {figures['load_average_1min']}")  # fmt: skip
     q0, q1 = figures["qos0"]["messages_per_s"] or 0, figures["qos1"]["messages_per_s"] or 0
     print(f"goal ≥ 5000 messages/s at QoS 0 and 1: {'met' if min(q0, q1) >= 5000 else 'NOT met'}")
     print(f"goal 0 lost at QoS 1: {'met' if figures['qos1']['lost'] == 0 else 'NOT met'}")
