@@ -201,8 +201,11 @@ async def test_a_broker_killed_and_restarted_mid_run(mosquitto: Broker) -> None:
     assert result.loop.duration_s >= 4.9 and not result.loop.stopped_early
     assert telemetry["reconnects"] >= 1 and telemetry["dropped"] > 0
     assert resumed["t_s"] > 1.0  # not retained, broker restarted: published after the restart
-    # the loop never waited on the broker: the observer only ever appended to a queue
-    assert telemetry["observe_p99_us"] < 2000.0, telemetry
+    # the loop never waited on the broker: it kept its 100 frames/s through the outage, and
+    # the observer's time per cycle stayed that of appending to a queue (generous bound: a
+    # loaded machine preempts; waiting on a broker would cost a connect timeout, seconds)
+    assert summary["frames"] >= 400, summary["frames"]
+    assert telemetry["observe_p99_us"] < 20_000.0, telemetry
 
 
 def run_cli(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
