@@ -166,8 +166,9 @@ def describe(message: WatchedMessage) -> str:
         return f"t {p.get('t_s')} s: {p.get('count')} tracks {shown}{more}"
     if name == "health":
         return (
-            f"t {p.get('t_s')} s: {p.get('cycle_rate_hz')} cycles/s, {p.get('frame_rate_hz')} "
-            f"frames/s, radar {_up(p.get('radar_link_up'))}, PLC {_up(p.get('plc_link_up'))}, "
+            f"t {p.get('t_s')} s: {_shown(p.get('cycle_rate_hz'))} cycles/s, "
+            f"{_shown(p.get('frame_rate_hz'))} frames/s, radar {_up(p.get('radar_link_up'))}, "
+            f"PLC {_up(p.get('plc_link_up'))}, "
             f"telemetry dropped {p.get('telemetry_dropped')}"
         )
     if name == "interlocks":
@@ -187,6 +188,10 @@ def describe(message: WatchedMessage) -> str:
         why = f" ({p['reason']})" if p.get("reason") else ""
         return f"t {p.get('t_s')} s: #{p.get('seq')} {what}{subject}{why}"
     return json.dumps(p)[:200]
+
+
+def _shown(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 def _up(value: object) -> str:
@@ -228,6 +233,8 @@ class LiveView(Display):
         kept = {"status": self.status, "health": self.health, "tracks": self.tracks}
         if message.name == "connection":
             self.connection = describe(message)
+        elif message.payload is None:  # not JSON: shown, never in place of a good one
+            self.events.append(message)
         elif message.name in kept:
             kept[message.name][message.rig] = message
         elif message.name in ("events", "interlocks"):
