@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import io
+import json
 import logging
 import threading
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from conftest import CONFIGS
 
 from hil.cli import main
+from hil.cli.telemetry_cmd import LiveView, PlainLines
 from hil.config import load_rig, load_scenario
 from hil.config.telemetry import TelemetryConfig
 from hil.errors import ConfigError
@@ -25,6 +28,7 @@ from hil.telemetry.handoff import HandOff
 from hil.telemetry.observer import ObserverSettings, TelemetryObserver
 from hil.telemetry.session import RunIdentity, TelemetrySession
 from hil.telemetry.snapshots import Snapshot, StatusSnapshot
+from hil.telemetry.watch import parse
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
@@ -194,3 +198,27 @@ def test_a_replay_never_publishes(tmp_path: Path) -> None:
     live = TelemetrySession.for_run(rig, RunIdentity("sim", "s", 0, False))
     assert live is not None and live.rig_name == "sim"
     assert TelemetrySession.for_run(rig, RunIdentity("replay", "s", 0, False)) is None
+
+
+def test_watch_shows_one_plain_line_per_message_and_keeps_good_tracks() -> None:
+    tracks = {"rig": "r", "t_s": 1.0, "count": 1, "tracks": [
+        {"id": 3, "position_enu_m": [1, 2, 3], "velocity_enu_mps": [4, 5, 6],
+         "range_m": 1234.5, "injected": True}]}  # fmt: skip
+    event = {"rig": "r", "seq": 1, "t_s": 2.0, "kind": "link_lost", "track_id": None,
+             "reason": "no frame for 0.6 s", "link": "radar", "fault": None}  # fmt: skip
+    out = io.StringIO()
+    plain = PlainLines(out)
+    plain.show(parse("hil/r/tracks", json.dumps(tracks).encode(), False))
+    plain.show(parse("hil/r/events", json.dumps(event).encode(), True))
+    plain.show(parse("hil/r/tracks", b"\xff not json", False))
+    assert out.getvalue().splitlines() == [
+        "r tracks: t 1.0 s: 1 tracks #3 1.2 km",
+        "r events (retained): t 2.0 s: #1 link_lost radar (no frame for 0.6 s)",
+        "r tracks: not JSON: 'utf-8' codec can't decode byte 0xff in position 0: invalid "
+        "start byte",
+    ]
+    view = LiveView()
+    view.show(parse("hil/r/tracks", json.dumps(tracks).encode(), False))
+    view.show(parse("hil/r/tracks", b"garbage", False))
+    shown = view.tracks["r"].payload
+    assert shown is not None and shown["count"] == 1
