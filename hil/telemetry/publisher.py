@@ -208,6 +208,9 @@ class Publisher:
             max_inflight_messages=MAX_IN_FLIGHT,
             tls_context=settings.tls_context,
         )
+        # the TCP connect (paho's own timeout, default 5 s) within ours too: a run's end waits
+        # for an attempt under way (hil.telemetry.outbox says why paho is reached this way)
+        client._client.connect_timeout = CONNECT_TIMEOUT_S
         return client
 
     async def _serve(self, client: aiomqtt.Client) -> None:
