@@ -23,6 +23,9 @@ Faults at given times (``RunSettings.faults``, docs/faults.md) act on the emulat
 schedule beside the loop, or in ``sim`` on the in-process models; they are checked
 (``hil.faults.check_faults``) before anything starts.
 
+A rig file with a ``[telemetry]`` table publishes the run live over MQTT (``hil.telemetry``,
+docs/telemetry.md; not in ``replay``): started before the rig is built, stopped last.
+
 The caller may add observers of every cycle (``perform_run(observers=...)``, made once the rig
 is built) and tap the drivers' raw traffic (``DeviceTaps``): that is how a run is recorded.
 """
@@ -65,6 +68,7 @@ from hil.loop.timing import Histogram
 from hil.scenario import SimulatedScenario, build_targets, radar_parameters, scan_pattern
 from hil.sim_faults import FaultedLauncher, FaultedSimRadar
 from hil.stub_process import PlcStubProcess, RadarStubProcess
+from hil.telemetry.session import RunIdentity, TelemetrySession, TelemetryStats
 from hil.tracking.measurement import PolarSensor
 from hil.tracking.tracker import Tracker
 from sim.clock import SimClock
@@ -125,6 +129,8 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     links: LinkDetails | None = None
     """The device links' counters at the end of the run (None in ``sim``: no links)."""
+    telemetry: TelemetryStats | None = None
+    """What the run's telemetry published and dropped (None: the rig has no telemetry)."""
 
 
 @dataclass
@@ -267,8 +273,17 @@ async def _perform(
     taps: DeviceTaps | None,
 ) -> RunResult:
     scenario = resite(settings.scenario, settings.rig)
+    identity = RunIdentity(
+        settings.rig.rig.mode, scenario.scenario.name, settings.seed, settings.armed
+    )
+    telemetry = TelemetrySession.for_run(settings.rig, identity)
     async with AsyncExitStack() as stack:
+        if telemetry is not None:  # first in, last out: its final status follows the shutdown
+            await stack.enter_async_context(telemetry)
         rig = await builder(settings, scenario, stack, taps or DeviceTaps())
+        watchers = list(observers(rig)) if observers is not None else []
+        if telemetry is not None:
+            watchers.append(telemetry.observer(rig.source.now_s()))
         injector = Injector(scenario, settings.seed)
         loop = FireControlLoop(
             rig.source,
@@ -277,7 +292,7 @@ async def _perform(
             injector=injector if len(injector) else None,
             truth=rig.truth,
             operator_armed=settings.armed,
-            observers=observers(rig) if observers is not None else (),
+            observers=watchers,
         )
         stop.attach(loop)
         # the tasks beside the loop run in a task group; the loop's own errors are kept out of
@@ -309,7 +324,13 @@ async def _perform(
         rig.notes.extend(_command_notes(rig.launcher.counts))
         # the notes list is the rig's: stopping its emulators may still add to it
         return RunResult(
-            settings.rig.rig.mode, settings, result, tuple(rig.emulated), rig.notes, links
+            settings.rig.rig.mode,
+            settings,
+            result,
+            tuple(rig.emulated),
+            rig.notes,
+            links,
+            telemetry.stats if telemetry is not None else None,
         )
 
 

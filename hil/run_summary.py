@@ -10,6 +10,7 @@ from typing import Any
 
 from drivers.plc.types import ArmState, FaultCode
 from hil.run import LinkDetails, RunResult
+from hil.telemetry.session import telemetry_line
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:
@@ -61,6 +62,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "final_launch_count": final.launch_count if final else None,
         "links": _links(result),
         "devices_lost": loop.links.lost,
+        "telemetry": None if result.telemetry is None else result.telemetry.summary(),
     }
 
 
@@ -156,6 +158,8 @@ def render(summary: dict[str, Any]) -> str:
             + (f" — {record['reason']}" if record["reason"] else "")
             + (f"; interlocks not holding: {failing}" if record["outcome"] != "launched" else "")
         )
+    if summary.get("telemetry") is not None:
+        lines.append(telemetry_line(summary["telemetry"]))
     lines += [f"  note: {note}" for note in summary["notes"]]
     return "\n".join(lines)
 

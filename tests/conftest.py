@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-pytest_plugins = ["leakguard"]
+pytest_plugins = ["leakguard", "mosquitto"]
 
 # Hypothesis profiles. "default" (make test, and CI) is derandomised: every run tries the same
 # examples, so a red CI is never luck; ordinary properties get 200 examples, the safety properties

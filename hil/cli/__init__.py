@@ -24,6 +24,7 @@ from hil.cli import (
     run_cmd,
     sim_cmd,
     stub_cmd,
+    telemetry_cmd,
 )
 from hil.cli.log_setup import configure_logging
 from hil.errors import ConfigError, HilError
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         plc_cmd,
         record_cmd,
         rig_cmd,
+        telemetry_cmd,
     ):
         module.register(commands)
     return parser

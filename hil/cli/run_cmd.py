@@ -23,7 +23,7 @@ from typing import Any
 
 from hil.cli.arguments import add_overrides, run_duration, seed
 from hil.config.loader import load_rig, load_scenario
-from hil.errors import RecordingError
+from hil.errors import ConfigError, RecordingError
 from hil.live_status import LiveRunStatus, show_live
 from hil.loop.observers import CycleObserver
 from hil.recording.channels import default_recording_path
@@ -32,6 +32,7 @@ from hil.recording.run_recorder import RunRecorder
 from hil.recording.writer import RecordingStats
 from hil.run import RunResult, RunSettings, StopSwitch, perform_run
 from hil.run_summary import render, summarize
+from hil.telemetry.connection import client_settings
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 DEFAULT_RIG = CONFIGS / "rigs" / "emulate.toml"
@@ -98,6 +99,19 @@ def register(commands: Any) -> None:
         help="no live status line while the run goes (it is shown only on a terminal, never "
         "with --json); the final summary is printed either way",
     )
+    telemetry = parser.add_mutually_exclusive_group()
+    telemetry.add_argument(
+        "--telemetry",
+        default=None,
+        metavar="URL",
+        help="publish live telemetry to this MQTT broker (mqtt://HOST:PORT or mqtts://...), "
+        "overriding the rig file's telemetry.broker (docs/telemetry.md)",
+    )
+    telemetry.add_argument(
+        "--no-telemetry",
+        action="store_true",
+        help="publish no telemetry, whatever the rig file's [telemetry] table says",
+    )
     recording = parser.add_mutually_exclusive_group()
     recording.add_argument(
         "--record",
@@ -138,11 +152,21 @@ async def perform_recorded_run(
 
 
 def run_loop(args: argparse.Namespace) -> int:
-    rig = load_rig(args.rig, args.overrides)
+    overrides = list(args.overrides)
+    if args.telemetry is not None:
+        overrides.append(f"telemetry.broker={json.dumps(args.telemetry)}")
+    rig = load_rig(args.rig, overrides)
+    if args.no_telemetry:
+        rig = rig.model_copy(update={"telemetry": None})
+    if rig.telemetry is not None:  # its password and TLS files, before a recording is opened
+        try:
+            client_settings(rig.telemetry)
+        except ConfigError as error:
+            raise ConfigError([f"{args.rig}: {line}" for line in error.problems]) from error
     scenario = load_scenario(args.scenario)
     duration = args.duration if args.duration is not None else scenario.scenario.duration_s
     settings = RunSettings(
-        rig, scenario, args.scenario, duration, args.seed, args.arm, tuple(args.overrides)
+        rig, scenario, args.scenario, duration, args.seed, args.arm, tuple(overrides)
     )
     recording = None
     if not args.no_record:

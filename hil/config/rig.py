@@ -11,6 +11,7 @@ Layout::
     [tracker]    tracker tuning (``hil.config.tracker``; defaults fit the ICD radar)
     [fire_control]  defended point, interceptor, engagement limits, interlock thresholds
     [preflight]  limits of ``hil rig check`` (``hil.preflight.thresholds``, docs/preflight.md)
+    [telemetry]  optional: live telemetry over MQTT (``hil.config.telemetry``)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from hil.config.fields import ConfigModel, Vec3
 from hil.config.fire_control import FireControlConfig
+from hil.config.telemetry import TelemetryConfig, topic_segment_problem
 from hil.config.tracker import TrackerConfig
 from hil.preflight.thresholds import PreflightConfig
 
@@ -77,6 +79,29 @@ class RigConfig(ConfigModel):
     tracker: TrackerConfig = TrackerConfig()
     fire_control: FireControlConfig = FireControlConfig()
     preflight: PreflightConfig = PreflightConfig()
+    telemetry: TelemetryConfig | None = None
+    """Live telemetry (docs/telemetry.md); None: none is started."""
+
+    @field_validator("telemetry")
+    @classmethod
+    def _telemetry_topic(
+        cls, telemetry: TelemetryConfig | None, info: ValidationInfo
+    ) -> TelemetryConfig | None:
+        rig = info.data.get("rig")
+        if telemetry is not None and not telemetry.rig_name and isinstance(rig, RigInfo):
+            problem = topic_segment_problem(rig.name)
+            if problem:
+                raise ValueError(
+                    f"rig.name {rig.name!r} cannot be the topic level hil/<rig>/ ({problem}); "
+                    "set telemetry.rig_name"
+                )
+        return telemetry
+
+    @property
+    def telemetry_rig_name(self) -> str:
+        """The ``<rig>`` of the telemetry topics ``hil/<rig>/...``."""
+        named = self.telemetry.rig_name if self.telemetry is not None else ""
+        return named or self.rig.name
 
     @field_validator("radar")
     @classmethod
