@@ -1,0 +1,191 @@
+"""A campaign's ``sim`` and ``replay`` runs on a Dask cluster (``--executor local-dask[:N]`` or
+``dask://HOST:PORT``; docs/scale-out.md).
+
+The client runs on the campaign's event loop (``asynchronous=True``). Before anything runs it
+connects (an unreachable scheduler is a ``ConfigError``: exit 2) and asks every worker which
+software it runs: a worker whose hil version, commit, source, Python, numpy or scipy differs
+from the client's is refused (it would not give the same digests); a worker that joins later is
+checked by each run it takes (``hil.campaign.dask_worker.run_task``).
+
+Each run is one task (``pure=False``: a run is never taken from a cache). A task whose worker
+dies is rescheduled on another worker by the scheduler, up to its
+``distributed.scheduler.allowed-failures`` (Dask's default 3) deaths; then the run is an
+``error`` record naming the cause (``RunLostError``). A run failing for its own reasons is its
+``error`` record at once, never retried. Recordings come back as bytes and are written where
+the plan put them (the campaign folder's ``recordings/``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any
+
+import dask
+from distributed import Client, LocalCluster
+from distributed.scheduler import KilledWorker
+
+from hil.campaign.dask_worker import RunOutcome, RunTask, run_task, stop_campaign, worker_software
+from hil.campaign.execute import RunJob
+from hil.campaign.executor import ExecutorSpec, RunLostError
+from hil.campaign.software import differences, identity
+from hil.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+WORKER_PRELOAD = "hil.campaign.dask_worker"
+# a replay run ships the recording it plays inside its task: no warning for a large one
+_CONFIG = {"distributed.admin.large-graph-warning-threshold": "4GiB"}
+
+
+class DaskExecutor:
+    """Runs on the Dask cluster of ``spec`` (see the module doc); ``start`` makes one."""
+
+    def __init__(self, spec: ExecutorSpec, client: Client, cluster: LocalCluster | None) -> None:
+        self.spec = spec
+        self.client = client
+        self.cluster = cluster
+        self.campaign = uuid.uuid4().hex
+        self.software = identity()
+        self.slots = 1
+        self._stopping: asyncio.Task[Any] | None = None
+        self._submitted = 0
+
+    @classmethod
+    async def start(cls, spec: ExecutorSpec, verbosity: int = 0) -> DaskExecutor:
+        """Connected (and for ``local-dask`` its cluster started), every worker checked; Dask's
+        own log at the command's ``-v`` level (warnings only without ``-v``)."""
+        levels = {0: logging.WARNING, 1: logging.INFO}
+        logging.getLogger("distributed").setLevel(levels.get(verbosity, logging.DEBUG))
+        cluster = None
+        try:
+            with dask.config.set(_CONFIG):
+                if spec.kind == "local-dask":
+                    cluster = await _local_cluster(spec.workers or os.cpu_count() or 1)
+                    client = await Client(cluster, asynchronous=True, set_as_default=False)
+                else:
+                    client = await _connect(spec)
+        except BaseException:
+            if cluster is not None:
+                await _closed(cluster.close())
+            raise
+        executor = cls(spec, client, cluster)
+        try:
+            await executor._check_workers()
+        except BaseException:
+            await executor.close()
+            raise
+        return executor
+
+    async def _check_workers(self) -> None:
+        """Refuse workers whose software differs from this client's (``ConfigError``)."""
+        found: dict[str, dict[str, str | None]] = await self.client.run(worker_software)
+        if not found:
+            log.warning(
+                "%s: no Dask worker is connected yet; the runs wait for one (dask worker %s)",
+                self.spec,
+                self.spec.address,
+            )
+        threads: dict[str, int] = await self.client.nthreads()
+        self.slots = max(1, sum(threads.values()))
+        wrong = {
+            address: mismatch
+            for address, theirs in sorted(found.items())
+            if (mismatch := differences(self.software, theirs))
+        }
+        if wrong:
+            lines = [
+                f"--executor {self.spec}: Dask worker {address} runs other software than this "
+                f"client: {'; '.join(mismatch)}; install this commit there "
+                "(docs/scale-out.md) or stop that worker"
+                for address, mismatch in wrong.items()
+            ]
+            raise ConfigError(lines)
+
+    async def run(self, job: RunJob) -> dict[str, Any]:
+        replay_bytes = None
+        if job.replay_of is not None and job.replay_of.is_file():
+            replay_bytes = await asyncio.to_thread(job.replay_of.read_bytes)
+        task = RunTask(job, self.campaign, self.software, replay_bytes)
+        self._submitted += 1
+        key = f"hil-run-{job.case}-{job.seed}-{self._submitted}-{self.campaign[:8]}"
+        with dask.config.set(_CONFIG):
+            future = self.client.submit(run_task, task, key=key, pure=False, retries=0)
+        try:
+            outcome: RunOutcome = await future
+        except KilledWorker as error:
+            raise RunLostError(
+                f"{error.allowed_failures + 1} Dask workers died running this run (the "
+                f"scheduler's distributed.scheduler.allowed-failures = {error.allowed_failures}"
+                f"); the last was {error.last_worker.address}: see its log"
+            ) from error
+        except (TimeoutError, OSError) as error:  # the scheduler went away
+            raise RunLostError(f"the Dask scheduler {self.spec} was lost: {error}") from error
+        if outcome.recording is not None:
+            await asyncio.to_thread(_write, job.recording, outcome.recording)
+        return outcome.record
+
+    def stop(self) -> None:
+        if self._stopping is None:
+            self._stopping = asyncio.get_running_loop().create_task(
+                self.client.run(stop_campaign, self.campaign, on_error="ignore")
+            )
+
+    async def close(self) -> None:
+        try:
+            if self._stopping is not None:
+                await self._stopping
+        finally:
+            await _closed(self.client.close())
+            if self.cluster is not None:
+                await _closed(self.cluster.close())
+
+
+async def _local_cluster(workers: int) -> LocalCluster:
+    """``workers`` processes of one thread each on loopback, no dashboard, their Ctrl-C ignored
+    (``WORKER_PRELOAD``)."""
+    return await LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",  # loopback, a free port: never another's 8787
+        asynchronous=True,
+        preload=[WORKER_PRELOAD],
+    )
+
+
+async def _connect(spec: ExecutorSpec) -> Client:
+    """A client of the scheduler at ``spec.address``; ``ConfigError`` naming it and the fix
+    when none answers within ``distributed.comm.timeouts.connect``."""
+    timeout = dask.config.get("distributed.comm.timeouts.connect")
+    try:
+        client: Client = await Client(spec.address, asynchronous=True, set_as_default=False)
+    except (TimeoutError, OSError) as error:
+        raise ConfigError(
+            [
+                f"--executor {spec}: no Dask scheduler answered at {spec.address} within "
+                f"{timeout} ({type(error).__name__}); start one there (dask scheduler --port "
+                f"{spec.address and spec.address.rsplit(':', 1)[-1]}, docs/scale-out.md), or "
+                "check the address and the firewall, or use --executor pool"
+            ]
+        ) from error
+    return client
+
+
+async def _closed(closing: Awaitable[None] | None) -> None:
+    """Wait for an asynchronous Dask ``close()`` (typed as maybe returning nothing)."""
+    if closing is not None:
+        await closing
+
+
+def _write(path: Path, data: bytes) -> None:
+    """``data`` as ``path``, whole or not at all (a temporary file renamed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(path)
