@@ -22,14 +22,22 @@ import logging
 import os
 import uuid
 from collections.abc import Awaitable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import dask
-from distributed import Client, LocalCluster
+from distributed import Client, Future, LocalCluster
 from distributed.scheduler import KilledWorker
 
-from hil.campaign.dask_worker import RunOutcome, RunTask, run_task, stop_campaign, worker_software
+from hil.campaign.dask_worker import (
+    RunOutcome,
+    RunTask,
+    quiet_shutdown,
+    run_task,
+    stop_campaign,
+    worker_software,
+)
 from hil.campaign.execute import RunJob
 from hil.campaign.executor import ExecutorSpec, RunLostError
 from hil.campaign.software import differences, identity
@@ -38,8 +46,14 @@ from hil.errors import ConfigError
 log = logging.getLogger(__name__)
 
 WORKER_PRELOAD = "hil.campaign.dask_worker"
-# a replay run ships the recording it plays inside its task: no warning for a large one
-_CONFIG = {"distributed.admin.large-graph-warning-threshold": "4GiB"}
+_CONFIG = {
+    # a replay run ships the recording it plays inside its task: no warning for a large one
+    "distributed.admin.large-graph-warning-threshold": "4GiB",
+    # a local cluster's scheduler sends a worker only the runs it can start (a run lasts
+    # seconds: nothing to gain by queueing on a worker, and a worker that dies fails only
+    # the runs it was running — each of them counts one death against allowed-failures)
+    "distributed.scheduler.worker-saturation": 1.0,
+}
 
 
 class DaskExecutor:
@@ -54,6 +68,7 @@ class DaskExecutor:
         self.slots = 1
         self._stopping: asyncio.Task[Any] | None = None
         self._submitted = 0
+        self._batch: list[tuple[RunTask, asyncio.Future[Future[RunOutcome]]]] = []
 
     @classmethod
     async def start(cls, spec: ExecutorSpec, verbosity: int = 0) -> DaskExecutor:
@@ -111,15 +126,13 @@ class DaskExecutor:
         if job.replay_of is not None and job.replay_of.is_file():
             replay_bytes = await asyncio.to_thread(job.replay_of.read_bytes)
         task = RunTask(job, self.campaign, self.software, replay_bytes)
-        self._submitted += 1
-        key = f"hil-run-{job.case}-{job.seed}-{self._submitted}-{self.campaign[:8]}"
-        with dask.config.set(_CONFIG):
-            future = self.client.submit(run_task, task, key=key, pure=False, retries=0)
+        future = await self._submit(task)
         try:
             outcome: RunOutcome = await future
         except KilledWorker as error:
+            died = error.allowed_failures + 1
             raise RunLostError(
-                f"{error.allowed_failures + 1} Dask workers died running this run (the "
+                f"{died} Dask worker{'s' * (died > 1)} died running this run (the "
                 f"scheduler's distributed.scheduler.allowed-failures = {error.allowed_failures}"
                 f"); the last was {error.last_worker.address}: see its log"
             ) from error
@@ -128,6 +141,38 @@ class DaskExecutor:
         if outcome.recording is not None:
             await asyncio.to_thread(_write, job.recording, outcome.recording)
         return outcome.record
+
+    def _submit(self, task: RunTask) -> asyncio.Future[Future[RunOutcome]]:
+        """The task's Dask future, submitted with every run asked for in the same turn of the
+        event loop as one graph: the scheduler then sees the sweep as one group of root tasks,
+        keeps it queued on its side and hands each worker a run as a thread frees (submitted
+        one by one, the first runs would all be sent to the first worker at once)."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Future[RunOutcome]] = loop.create_future()
+        self._batch.append((task, waiter))
+        if len(self._batch) == 1:
+            loop.call_soon(self._flush)
+        return waiter
+
+    def _flush(self) -> None:
+        batch, self._batch = self._batch, []
+        first = self._submitted + 1
+        self._submitted += len(batch)
+        # one task group ("hil-run") for the whole sweep
+        keys = [f"hil-run-{self.campaign[:8]}-{n}" for n in range(first, self._submitted + 1)]
+        try:
+            with dask.config.set(_CONFIG):
+                futures = self.client.map(
+                    run_task, [task for task, _ in batch], key=keys, pure=False, retries=0
+                )
+        except Exception as error:  # every waiting run must hear of it
+            for _, waiter in batch:
+                if not waiter.done():
+                    waiter.set_exception(error)
+            return
+        for (_, waiter), future in zip(batch, futures, strict=True):
+            if not waiter.done():
+                waiter.set_result(future)
 
     def stop(self) -> None:
         if self._stopping is None:
@@ -139,6 +184,9 @@ class DaskExecutor:
         try:
             if self._stopping is not None:
                 await self._stopping
+            if self.cluster is not None:  # our workers' shutdown chatter is not the operator's
+                with suppress(OSError, TimeoutError):
+                    await self.client.run(quiet_shutdown, on_error="ignore")
         finally:
             await _closed(self.client.close())
             if self.cluster is not None:
@@ -166,12 +214,13 @@ async def _connect(spec: ExecutorSpec) -> Client:
     try:
         client: Client = await Client(spec.address, asynchronous=True, set_as_default=False)
     except (TimeoutError, OSError) as error:
+        port = str(spec.address).rsplit(":", 1)[-1]
         raise ConfigError(
             [
                 f"--executor {spec}: no Dask scheduler answered at {spec.address} within "
-                f"{timeout} ({type(error).__name__}); start one there (dask scheduler --port "
-                f"{spec.address and spec.address.rsplit(':', 1)[-1]}, docs/scale-out.md), or "
-                "check the address and the firewall, or use --executor pool"
+                f"{timeout} (distributed.comm.timeouts.connect); start one there (dask scheduler "
+                f"--port {port}, docs/scale-out.md), check the address and the firewall, or use "
+                "--executor pool"
             ]
         ) from error
     return client

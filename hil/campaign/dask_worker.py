@@ -3,7 +3,8 @@
 A run executes in one of the worker's task threads (``asyncio.run`` there: the loop installs no
 signal handler, which only the main thread could). It records into a temporary folder of the
 worker's own (a worker on another machine cannot write to the campaign folder) and hands the
-recording's bytes back with its record; the folder is removed before the task returns. A replay
+recording's bytes back with its record; the folder is removed before the task returns (that of
+a worker killed mid-run, by the next run that starts on the machine). A replay
 run gets the recording it plays the same way, as bytes.
 
 ``stop_campaign`` (sent to every worker with ``Client.run`` when the campaign is stopped) ends
@@ -20,6 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
+import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -52,6 +56,9 @@ class RunOutcome:
     record: dict[str, Any]
     recording: bytes | None
 
+
+TEMP_PREFIX = "hil-dask-run-"
+"""A run's temporary folder on a worker: ``hil-dask-run-<worker pid>-<random>``."""
 
 _lock = threading.Lock()
 _running: dict[str, set[StopSwitch]] = {}
@@ -105,14 +112,34 @@ def run_task(task: RunTask) -> RunOutcome:
     switch = StopSwitch()
     if not _register(task.campaign, switch):
         return RunOutcome(not_run(job), None)
+    _remove_orphans()
     try:
-        with tempfile.TemporaryDirectory(prefix="hil-dask-run-") as temp:
+        with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as temp:
             local = _local_job(job, Path(temp), task.replay_bytes)
             record = asyncio.run(execute(local, switch))
             data = local.recording.read_bytes() if local.recording.exists() else None
     finally:
         _unregister(task.campaign, switch)
     return RunOutcome(_planned_paths(record, local, job, data is not None), data)
+
+
+def _remove_orphans() -> None:
+    """Remove the temporary folders of runs whose worker was killed (SIGKILL, out of memory:
+    nothing of the worker could clean up): the folder names its worker's process id."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-*"):
+        pid = folder.name.removeprefix(TEMP_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _local_job(job: RunJob, temp: Path, replay_bytes: bytes | None) -> RunJob:
@@ -139,6 +166,12 @@ def _planned_paths(
             if here is not None and there is not None:
                 planned["error"] = planned["error"].replace(str(here), str(there))
     return planned
+
+
+def quiet_shutdown() -> None:
+    """A local cluster's worker about to be closed: Dask's own errors of the shutdown race (a
+    heartbeat to a scheduler already gone) are not logged."""
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
 def dask_setup(worker: object) -> None:
