@@ -230,7 +230,7 @@ def test_ctrl_c_on_local_dask_keeps_finished_runs(tmp_path: Path) -> None:
     workers ignore it, the campaign stops its runs cleanly, exits 130 with finished runs kept,
     and every process it started has exited."""
     criteria = CRITERIA + 'sweep_criteria = ["fraction_passing >= 0.5"]\n'
-    path = write_campaign(tmp_path, sim_case("long", "6", 40.0, criteria))
+    path = write_campaign(tmp_path, sim_case("long", "4", 24.0, criteria))
     campaign = start_campaign(path, tmp_path, campaign_env(tmp_path), "--executor",
                               "local-dask:2")  # fmt: skip
     try:
