@@ -24,7 +24,7 @@ from typing import Any
 import psutil
 import pytest
 from cli_support import hil
-from conftest import CONFIGS
+from conftest import CONFIGS, DATA
 from test_campaign_run import results_of, sim_case, write_campaign
 
 from hil.campaign.dask_worker import TEMP_PREFIX
@@ -119,11 +119,15 @@ def junit_testcases(junit: Path) -> list[tuple[str | None, int]]:
 
 
 def test_local_dask_gives_the_pools_results_with_a_worker_killed_mid_run(tmp_path: Path) -> None:
-    """3 seeds on the pool, then on a 2-worker local Dask cluster whose one worker is SIGKILLed
-    while it writes a recording: its run is retried on a worker the nanny restarts or the
-    other; every run passes with the pool's digests, recordings and JUnit; no temporary
+    """3 seeds and a replay on the pool, then on a 2-worker local Dask cluster whose one worker
+    is SIGKILLed while it writes a recording: its run is retried on a worker the nanny restarts
+    or the other; every run passes with the pool's digests, recordings and JUnit; no temporary
     folder is left on the workers' side."""
-    path = write_campaign(tmp_path, sim_case("sweep", "3", 8.0, CRITERIA, DEFENDED_SITE))
+    replay = (
+        f'\n[[cases]]\nname = "again"\nmode = "replay"\nrecording = "{DATA / "golden-sim.mcap"}"'
+        f"\n{CRITERIA}"
+    )
+    path = write_campaign(tmp_path, sim_case("sweep", "3", 8.0, CRITERIA, DEFENDED_SITE) + replay)
     pool = hil("campaign", "run", str(path), "--out", str(tmp_path / "pool"), "--jobs", "2",
                "--json")  # fmt: skip
     assert pool.returncode == 0, pool.stderr
@@ -137,16 +141,21 @@ def test_local_dask_gives_the_pools_results_with_a_worker_killed_mid_run(tmp_pat
         _, err = finish(campaign)
     assert campaign.returncode == 0, err
     assert "Traceback" not in err
-    assert "3 runs on local-dask:2" in header
+    assert "4 runs on local-dask:2" in header
     pool_outcome, pool_results = results_of(pool)
     (folder,) = (tmp_path / "dask").glob("*-t")
     results = json.loads((folder / "results.json").read_text())
     assert results["verdict"] == "pass"
     assert comparable(results) == comparable(pool_results)
-    assert len({run[2] for run in comparable(results)}) == 3  # the seeds differ
-    for run in results["cases"][0]["runs"]:
-        assert (folder / run["recording"]).stat().st_size > 0
-        assert run["replay_of"] is None and run["error"] is None
+    assert len({run[2] for run in comparable(results)}) == 4  # the seeds differ
+    for case in results["cases"]:
+        for run in case["runs"]:
+            assert (folder / run["recording"]).stat().st_size > 0
+            assert run["error"] is None
+    # the replay run played the campaign machine's recording, shipped to its worker
+    (replayed,) = results["cases"][1]["runs"]
+    assert replayed["replay_of"] == str(DATA / "golden-sim.mcap")
+    assert replayed["recording"] == "recordings/again-golden-sim.mcap"
     assert junit_testcases(folder / "junit.xml") == junit_testcases(Path(pool_outcome["junit"]))
     assert (folder / "report.html").stat().st_size > 0
     assert list((tmp_path / "tmp").glob(f"{TEMP_PREFIX}*")) == []
