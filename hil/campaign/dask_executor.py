@@ -98,7 +98,16 @@ class DaskExecutor:
 
     async def _check_workers(self) -> None:
         """Refuse workers whose software differs from this client's (``ConfigError``)."""
-        found: dict[str, dict[str, str | None]] = await self.client.run(worker_software)
+        try:
+            found: dict[str, Any] = await self.client.run(worker_software, on_error="return")
+        except Exception as error:  # a worker could not even load the question
+            raise ConfigError(
+                [
+                    f"--executor {self.spec}: a Dask worker cannot run hil "
+                    f"({type(error).__name__}: {error}); install this commit on every worker "
+                    "(docs/scale-out.md)"
+                ]
+            ) from error
         if not found:
             log.warning(
                 "%s: no Dask worker is connected yet; the runs wait for one (dask worker %s)",
@@ -110,7 +119,7 @@ class DaskExecutor:
         wrong = {
             address: mismatch
             for address, theirs in sorted(found.items())
-            if (mismatch := differences(self.software, theirs))
+            if (mismatch := _differences(self.software, theirs))
         }
         if wrong:
             lines = [
@@ -183,7 +192,8 @@ class DaskExecutor:
     async def close(self) -> None:
         try:
             if self._stopping is not None:
-                await self._stopping
+                with suppress(OSError, TimeoutError):  # the scheduler is gone: nothing to stop
+                    await self._stopping
             if self.cluster is not None:  # our workers' shutdown chatter is not the operator's
                 with suppress(OSError, TimeoutError):
                     await self.client.run(quiet_shutdown, on_error="ignore")
@@ -191,6 +201,13 @@ class DaskExecutor:
             await _closed(self.client.close())
             if self.cluster is not None:
                 await _closed(self.cluster.close())
+
+
+def _differences(mine: dict[str, str | None], theirs: Any) -> list[str]:
+    """What differs in a worker's answer (``differences``); an exception it raised instead."""
+    if isinstance(theirs, BaseException):
+        return [f"it cannot run hil ({type(theirs).__name__}: {theirs})"]
+    return differences(mine, theirs)
 
 
 async def _local_cluster(workers: int) -> LocalCluster:
