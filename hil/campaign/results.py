@@ -16,7 +16,6 @@ import os
 import platform
 import shlex
 import socket
-import subprocess
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -27,12 +26,12 @@ from hil.campaign.criteria import judge_sweep
 from hil.campaign.loader import Campaign
 from hil.campaign.plan import PlannedCase
 from hil.campaign.runner import CampaignRun
+from hil.campaign.software import git_commit
 from hil.recording.channels import ICD_VERSIONS
 from hil.run_summary import plain
 
 SCHEMA = "hil-campaign-results/1"
 RESULTS_FILE = "results.json"
-REPO = Path(__file__).resolve().parents[2]
 
 
 def utc(moment: datetime) -> str:
@@ -52,7 +51,7 @@ def environment() -> dict[str, Any]:
     """The software and machine the campaign ran on."""
     return {
         "software_version": __version__,
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "python": platform.python_version(),
         "host": socket.gethostname(),
         "platform": platform.platform(),
@@ -61,23 +60,6 @@ def environment() -> dict[str, Any]:
             "plc": ICD_VERSIONS["icd_plc"].rsplit("rev ", 1)[-1],
         },
     }
-
-
-def _git(*args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=5, check=True
-    )
-    return done.stdout.strip()
-
-
-def _git_commit() -> str | None:
-    """The checkout's commit (``+dirty`` with uncommitted changes); None outside a checkout."""
-    try:
-        head = _git("rev-parse", "HEAD")
-        dirty = _git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{head}+dirty" if dirty else head or None
 
 
 def build(

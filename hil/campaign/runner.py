@@ -1,30 +1,27 @@
 """Every run of a campaign: ``emulate`` and ``bench`` runs one at a time in this process (they
-own the devices and their timing is measured), then ``sim`` and ``replay`` runs in a pool of
-worker processes (``spawn``: a worker starts clean, whatever this process holds).
+own the devices and their timing is measured), then ``sim`` and ``replay`` runs on the workers of
+a ``RunExecutor`` (``hil.campaign.executor``: the process pool or a Dask cluster).
 
 Before the first ``bench`` run the rig preflight is made once (``hil.campaign.preflight``): a
 red row it does not ignore turns every bench run into an ``error`` record saying why.
 
 ``stop()`` (SIGINT, SIGTERM or SIGHUP, installed by ``run_campaign``) ends the campaign cleanly: the
 running emulate or bench run ends through its ``StopSwitch`` (launcher made safe, emulators
-stopped, recording closed), a running preflight is cancelled, pending pool runs are
-cancelled, running ones are sent SIGTERM and end the same way, and the runner waits for every
-worker to exit. Finished runs are kept; the rest
-are ``not_run``.
+stopped, recording closed), a running preflight is cancelled; the executor cancels the runs not
+started and ends the running ones the same way, and the runner waits for them. Finished runs are
+kept; the rest are ``not_run``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import os
 import signal
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hil.campaign.execute import RunJob, execute, not_run, run_in_worker, worker_init
+from hil.campaign.execute import RunJob, execute, not_run
+from hil.campaign.executor import RunExecutor, RunLostError
 from hil.campaign.plan import PlannedCase
 from hil.campaign.preflight import PreflightGate
 from hil.run import StopSwitch
@@ -53,23 +50,20 @@ class Runner:
     def __init__(
         self,
         planned: Sequence[PlannedCase],
-        jobs: int,
+        executor: RunExecutor,
         progress: Progress,
-        verbosity: int = 0,
         preflight: PreflightGate | None = None,
     ) -> None:
         self.planned = planned
-        self.jobs = jobs
+        self.executor = executor
         self.progress = progress
-        self.verbosity = verbosity
         self.outcome = CampaignRun(
             {p.case.name: [not_run(job) for job in p.jobs] for p in planned},
             preflight=preflight or PreflightGate(),
         )
         self._stop_current: StopSwitch | None = None
         self._preflight_check: asyncio.Task[str | None] | None = None
-        self._pool: ProcessPoolExecutor | None = None
-        self._futures: list[Future[dict[str, Any]]] = []
+        self._parallel_started = False
 
     @property
     def stopping(self) -> bool:
@@ -84,12 +78,8 @@ class Runner:
             self._stop_current.stop()
         if self._preflight_check is not None:  # the devices are left as found, then closed
             self._preflight_check.cancel()
-        for future in self._futures:
-            future.cancel()
-        if self._pool is not None:
-            for process in list(self._pool._processes.values()):
-                if process.is_alive():
-                    process.terminate()
+        if self._parallel_started:
+            self.executor.stop()
 
     async def run(self) -> CampaignRun:
         runs = [(p, i, job) for p in self.planned for i, job in enumerate(p.jobs)]
@@ -110,7 +100,7 @@ class Runner:
             self._stop_current = None
             self._keep(planned, index, record)
         if parallel and not self.stopping:
-            await self._run_pool(parallel)
+            await self._run_parallel(parallel)
         return self.outcome
 
     async def _preflight(self, planned: PlannedCase, job: RunJob) -> str | None:
@@ -129,24 +119,17 @@ class Runner:
             check.cancel()
         return None if check.cancelled() else check.result()
 
-    async def _run_pool(self, runs: list[tuple[PlannedCase, int, RunJob]]) -> None:
-        workers = max(1, min(self.jobs, len(runs)))
-        pool = ProcessPoolExecutor(
-            workers,
-            multiprocessing.get_context("spawn"),
-            initializer=worker_init,
-            initargs=(self.verbosity, os.getpid()),
-        )
-        self._pool = pool
+    async def _run_parallel(self, runs: list[tuple[PlannedCase, int, RunJob]]) -> None:
+        """``runs`` on the executor's workers, kept as they finish."""
+        self._parallel_started = True
+        waiting: dict[asyncio.Task[dict[str, Any]], tuple[PlannedCase, int, RunJob]] = {}
+        for planned, index, job in runs:
+            waiting[asyncio.create_task(self.executor.run(job))] = (planned, index, job)
+        slots = max(1, min(self.executor.slots, len(runs)))
+        for _, _, job in runs[:slots]:
+            self.progress.run_started(job.case, job.seed)
+        started = slots
         try:
-            waiting: dict[asyncio.Future[dict[str, Any]], tuple[PlannedCase, int, RunJob]] = {}
-            for planned, index, job in runs:
-                future = pool.submit(run_in_worker, job)
-                self._futures.append(future)
-                waiting[asyncio.wrap_future(future)] = (planned, index, job)
-            for _, _, job in runs[:workers]:
-                self.progress.run_started(job.case, job.seed)
-            started = workers
             while waiting:
                 done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                 for finished in done:
@@ -156,17 +139,18 @@ class Runner:
                     failure = finished.exception()
                     if failure is None:
                         self._keep(planned, index, finished.result())
-                    elif not self.stopping:  # a worker died (killed, out of memory)
-                        died = f"the worker running this run died: {failure!r}"
+                    elif not self.stopping:  # its worker died (killed, out of memory)
+                        why = str(failure) if isinstance(failure, RunLostError) else repr(failure)
                         self._keep(
-                            planned, index, not_run(job) | {"verdict": "error", "error": died}
+                            planned, index, not_run(job) | {"verdict": "error", "error": why}
                         )
                     if started < len(runs) and not self.stopping:
                         self.progress.run_started(runs[started][2].case, runs[started][2].seed)
                         started += 1
         finally:
-            self._pool = None
-            await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+            for task in waiting:
+                task.cancel()
+            await asyncio.gather(*waiting, return_exceptions=True)
 
     def _keep(self, planned: PlannedCase, index: int, record: dict[str, Any]) -> None:
         self.outcome.records[planned.case.name][index] = record
@@ -175,15 +159,14 @@ class Runner:
 
 async def run_campaign(
     planned: Sequence[PlannedCase],
-    jobs: int,
+    executor: RunExecutor,
     progress: Progress,
-    verbosity: int = 0,
     preflight: PreflightGate | None = None,
 ) -> CampaignRun:
-    """Every planned run, SIGINT, SIGTERM and SIGHUP (the operator's terminal closed)
-    stopping the campaign cleanly; bench runs only after a rig ``preflight`` without a red
-    row it does not ignore."""
-    runner = Runner(planned, jobs, progress, verbosity, preflight)
+    """Every planned run, ``sim`` and ``replay`` ones on ``executor``; SIGINT, SIGTERM and
+    SIGHUP (the operator's terminal closed) stopping the campaign cleanly; bench runs only
+    after a rig ``preflight`` without a red row it does not ignore."""
+    runner = Runner(planned, executor, progress, preflight)
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     for signum in signals:

@@ -1,5 +1,5 @@
-"""``hil campaign run [FILE] [--out DIR] [--only CASE] [--jobs N] [--arm] [--json]``: every case
-of a campaign file (default: configs/campaigns/demo.toml), results in
+"""``hil campaign run [FILE] [--out DIR] [--only CASE] [--jobs N] [--executor E] [--arm] [--json]``:
+every case of a campaign file (default: configs/campaigns/demo.toml), results in
 ``<out>/<UTC YYYYmmddTHHMMSSZ>-<campaign>/``: ``results.json``, ``junit.xml``, ``report.html``
 and ``recordings/``. ``hil campaign report DIR`` (``hil.cli.campaign_report_cmd``) renders the
 report again.
@@ -8,7 +8,8 @@ Bench runs wait for a rig preflight (``hil.campaign.preflight``): a red row refu
 ``error`` record naming the row) unless ``--ignore-preflight ROW`` lets it pass.
 
 Exit codes: 0 every criterion passed; 1 a criterion failed or a run could not be performed;
-2 a bad campaign file or usage; 130 stopped by SIGINT (Ctrl-C), 143 by SIGTERM, 129 by SIGHUP —
+2 a bad campaign file or usage, or a Dask scheduler that cannot be used (unreachable, or a worker
+running other software); 130 stopped by SIGINT (Ctrl-C), 143 by SIGTERM, 129 by SIGHUP —
 finished runs kept, the rest ``not_run``, the rig left SAFE, and the results still written.
 """
 
@@ -25,12 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from hil.campaign import junit, results
+from hil.campaign.executor import EXECUTOR_FORMS, ExecutorSpec, open_executor, parse_executor
 from hil.campaign.loader import DEMO, Campaign, load_campaign
 from hil.campaign.plan import plan
 from hil.campaign.preflight import PreflightGate, check_ignored
 from hil.campaign.progress import LineProgress, LiveProgress, SilentProgress
 from hil.campaign.report import render
-from hil.campaign.runner import run_campaign
+from hil.campaign.runner import CampaignRun, run_campaign
 from hil.campaign.summary import exit_summary
 from hil.cli import campaign_report_cmd
 from hil.cli.arguments import non_negative_int
@@ -48,6 +50,13 @@ def positive_jobs(text: str) -> int:
     return value
 
 
+def executor_argument(text: str) -> ExecutorSpec:
+    try:
+        return parse_executor(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "campaign",
@@ -59,8 +68,9 @@ def register(commands: Any) -> None:
         "run",
         help="run every case of a campaign file and write results.json, junit.xml and report",
         description="Run a campaign: emulate and bench runs one at a time, sim and replay runs "
-        "in parallel worker processes. Exit codes: 0 every criterion passed, 1 a criterion "
-        "failed or a run could not be performed, 2 a bad campaign file, 130/143/129 stopped by "
+        "in parallel worker processes (or on a Dask cluster: --executor). Exit codes: 0 every "
+        "criterion passed, 1 a criterion failed or a run could not be performed, 2 a bad "
+        "campaign file or an unusable Dask scheduler, 130/143/129 stopped by "
         "SIGINT/SIGTERM/SIGHUP (finished runs kept, results written).",
     )
     run.add_argument(
@@ -90,7 +100,16 @@ def register(commands: Any) -> None:
         type=positive_jobs,
         default=os.cpu_count() or 1,
         metavar="N",
-        help="worker processes for sim and replay runs (default: the CPU count)",
+        help="worker processes for sim and replay runs with --executor pool (default: the "
+        "CPU count)",
+    )
+    run.add_argument(
+        "--executor",
+        type=executor_argument,
+        default=ExecutorSpec("pool"),
+        metavar="E",
+        help=f"where sim and replay runs go: {EXECUTOR_FORMS}; default pool, the --jobs "
+        "processes of this machine (docs/scale-out.md)",
     )
     run.add_argument(
         "--arm",
@@ -150,20 +169,8 @@ def run_campaign_command(args: argparse.Namespace) -> int:
     campaign = _chosen(load_campaign(args.file), args.only)
     gate = PreflightGate(check_ignored(args.ignore_preflight))
     started = datetime.now(UTC)
-    folder = results_folder(args.out or runs_dir(), campaign.name, started)
+    folder, outcome = asyncio.run(_run(campaign, args, started, gate))
     planned = plan(campaign, folder.resolve(), args.arm)
-    total = sum(len(p.jobs) for p in planned)
-    if not args.json:
-        print(f"campaign {campaign.name}: {len(planned)} cases, {total} runs → {folder}")
-    progress: LiveProgress | LineProgress | SilentProgress
-    if args.json:
-        progress = SilentProgress(planned)
-    elif sys.stdout.isatty():
-        progress = LiveProgress(planned, f"campaign {campaign.name}")
-    else:
-        progress = LineProgress(planned)
-    with progress:
-        outcome = asyncio.run(run_campaign(planned, args.jobs, progress, args.verbose, gate))
     document = results.build(campaign, planned, outcome, folder, started, datetime.now(UTC))
     results_path = results.write(folder, document)
     junit_path = junit.write(folder, document)
@@ -175,6 +182,32 @@ def run_campaign_command(args: argparse.Namespace) -> int:
     if outcome.stopped_by is not None:
         return EXIT_SIGNAL_BASE + outcome.stopped_by
     return 0 if document["verdict"] == "pass" else EXIT_FAILED
+
+
+async def _run(
+    campaign: Campaign, args: argparse.Namespace, started: datetime, gate: PreflightGate
+) -> tuple[Path, CampaignRun]:
+    """The campaign's runs in its results folder, on the executor of ``--executor`` (ready
+    before the folder is made or anything runs: an unusable Dask scheduler is exit 2)."""
+    executor: ExecutorSpec = args.executor
+    if not any(case.parallel for case in campaign.cases):
+        executor = ExecutorSpec("pool")  # nothing would go to a cluster: none is started
+    async with open_executor(executor, args.jobs, args.verbose) as workers:
+        folder = results_folder(args.out or runs_dir(), campaign.name, started)
+        planned = plan(campaign, folder.resolve(), args.arm)
+        total = sum(len(p.jobs) for p in planned)
+        if not args.json:
+            on = "" if executor.kind == "pool" else f" on {executor}"
+            print(f"campaign {campaign.name}: {len(planned)} cases, {total} runs{on} → {folder}")
+        progress: LiveProgress | LineProgress | SilentProgress
+        if args.json:
+            progress = SilentProgress(planned)
+        elif sys.stdout.isatty():
+            progress = LiveProgress(planned, f"campaign {campaign.name}")
+        else:
+            progress = LineProgress(planned)
+        with progress:
+            return folder, await run_campaign(planned, workers, progress, gate)
 
 
 def render_report(folder: Path) -> Path | None:
