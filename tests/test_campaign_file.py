@@ -9,6 +9,8 @@ import pytest
 from cli_support import hil
 from conftest import CONFIGS
 
+from hil.campaign.loader import load_campaign
+from hil.campaign.plan import plan
 from hil.cli import main
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
@@ -144,3 +146,17 @@ def test_command_line_exit_code_and_no_traceback(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1 and "cases[0].colour: unknown key" in done.stderr
+
+
+def test_a_sweeps_runs_publish_no_telemetry_and_the_emulated_ones_do(tmp_path: Path) -> None:
+    """Sim runs go side by side to workers and would take turns at the rig's retained status;
+    the campaign's emulate (and bench) runs, one at a time, publish as ``hil run`` does."""
+    rig = tmp_path / "rig.toml"
+    rig.write_text(SIM_RIG.read_text() + '\n[telemetry]\nbroker = "mqtt://127.0.0.1:1883"\n')
+    emulated = GOOD_CASE.replace('"ok"', '"live"').replace('"sim"', '"emulate"')
+    path = tmp_path / "telemetry.toml"
+    path.write_text(campaign(GOOD_CASE + emulated, f'[campaign]\nname = "t"\nrig = "{rig}"\n'))
+    sweep, live = plan(load_campaign(path), tmp_path / "out", operator_armed=False)
+    assert [job.settings.rig.telemetry for job in sweep.jobs if job.settings] == [None]
+    (job,) = live.jobs
+    assert job.settings is not None and job.settings.rig.telemetry is not None

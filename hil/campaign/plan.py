@@ -49,9 +49,14 @@ def plan(campaign: Campaign, folder: Path, operator_armed: bool) -> list[Planned
         assert case.scenario_file is not None
         armed = case.arm and (case.mode != "bench" or operator_armed)
         notes = (BENCH_NOT_ARMED,) if case.arm and not armed else ()
+        rig = case.rig
+        if case.parallel and rig.telemetry is not None:
+            # a sweep's runs go side by side to workers: hundreds of runs would take turns at
+            # the rig's retained status; the campaign's emulate and bench runs publish
+            rig = rig.model_copy(update={"telemetry": None})
         for seed in case.seeds:
             settings = RunSettings(
-                case.rig,
+                rig,
                 case.scenario,
                 case.scenario_file,
                 case.duration_s,
