@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/fault_bench.py
 	$(BIN)/python benchmarks/replay_bench.py
 	$(BIN)/python benchmarks/campaign_bench.py
+	$(BIN)/python benchmarks/telemetry_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
