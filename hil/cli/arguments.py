@@ -100,3 +100,16 @@ def add_overrides(parser: argparse.ArgumentParser, what: str, example: str) -> N
         metavar="KEY=VALUE",
         help=f"override a {what} value, e.g. --set {example}",
     )
+
+
+MAX_CONNECT_TIMEOUT_S = 3600.0
+
+
+def connect_timeout_s(text: str) -> float:
+    """Seconds to wait for a device's link: in (0, ``MAX_CONNECT_TIMEOUT_S``]."""
+    value = finite_float(text)
+    if not 0.0 < value <= MAX_CONNECT_TIMEOUT_S:
+        raise argparse.ArgumentTypeError(
+            f"must be seconds in (0, {MAX_CONNECT_TIMEOUT_S:g}], got {text}"
+        )
+    return value

@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
-import signal
 import sys
 from dataclasses import asdict
 from typing import Any, NoReturn
@@ -31,7 +29,8 @@ from rich.live import Live
 
 from drivers.errors import DriverError
 from drivers.plc.driver import PlcDriver
-from hil.cli.arguments import finite_float, positive_float
+from hil.cli.arguments import connect_timeout_s, positive_float
+from hil.cli.device_tool import StdoutLines, until_sigterm
 from hil.errors import HilError
 from hil.plc_tools.link import open_plc
 from hil.plc_tools.maintenance import VERBS, HeartbeatWatch, Outcome, perform
@@ -41,9 +40,7 @@ from hil.plc_tools.watch_view import WatchState, heartbeat_text, watch_view
 
 MAX_RATE_HZ = 50.0
 """A snapshot is four requests; at 115200 baud (RTU) they take about 20 ms."""
-MAX_CONNECT_TIMEOUT_S = 3600.0
 HEARTBEAT_WAIT_S = 2.0
-EXIT_TERMINATED = 128 + signal.SIGTERM
 REFUSED_VERBS = ("arm", "disarm", "fire", "launch")
 NEVER_ARMS = (
     "this tool never arms or fires: arming and firing stay with the fire-control loop and its "
@@ -70,15 +67,6 @@ def scan_rate(text: str) -> float:
     if value > MAX_RATE_HZ:
         raise argparse.ArgumentTypeError(
             f"at most {MAX_RATE_HZ:g} Hz (each read is four Modbus requests), got {text}"
-        )
-    return value
-
-
-def connect_timeout_s(text: str) -> float:
-    value = finite_float(text)
-    if not 0.0 < value <= MAX_CONNECT_TIMEOUT_S:
-        raise argparse.ArgumentTypeError(
-            f"must be seconds in (0, {MAX_CONNECT_TIMEOUT_S:g}], got {text}"
         )
     return value
 
@@ -197,62 +185,28 @@ async def _read(plc: PlcDriver) -> PlcSnapshot:
 # --- watch ----------------------------------------------------------------------------------
 
 
-class _Stdout:
-    """Lines to stdout; a reader that went away (``| head``) ends the output quietly."""
-
-    def __init__(self) -> None:
-        self.closed = False
-
-    def line(self, text: str) -> None:
-        if self.closed:
-            return
-        try:
-            print(text, flush=True)
-        except BrokenPipeError:
-            self.closed = True
-            devnull = os.open(os.devnull, os.O_WRONLY)  # so the final flush at exit is silent
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
-
-
 def run_watch(args: argparse.Namespace) -> int:
     return asyncio.run(_watch(args))
 
 
 async def _watch(args: argparse.Namespace) -> int:
     """Until ``--seconds``, Ctrl-C (exit 130) or SIGTERM (exit 143)."""
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
-    terminated = False
 
-    def on_sigterm() -> None:
-        nonlocal terminated
-        terminated = True
-        task.cancel()
-
-    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
-    try:
+    async def watching() -> None:
         async with open_plc(args.url, args.connect_timeout, heartbeat=args.heartbeat) as plc:
             try:
                 await watch(plc, args)
             finally:
                 _watch_end(plc, args)
-    except asyncio.CancelledError:
-        if not terminated:
-            raise  # Ctrl-C: asyncio.run turns it into KeyboardInterrupt (exit 130)
-        task.uncancel()
-        return EXIT_TERMINATED
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
-    return 0
+
+    return await until_sigterm(watching)
 
 
 async def watch(plc: PlcDriver, args: argparse.Namespace) -> None:
     """Read the PLC every ``1 / args.rate`` s and show each read: a live view on a terminal,
     else one line (or JSON object) per read. A failed read is shown and the watch goes on (the
     driver reconnects)."""
-    out = _Stdout()
+    out = StdoutLines()
     live = sys.stdout.isatty() and not args.json
     period = 1.0 / args.rate
     loop = asyncio.get_running_loop()

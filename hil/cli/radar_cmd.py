@@ -17,7 +17,6 @@ import asyncio
 import json
 import math
 import os
-import signal
 import sys
 from dataclasses import asdict
 from typing import Any
@@ -26,14 +25,13 @@ from drivers.errors import CommandRejectedError, DriverError, DriverTimeoutError
 from drivers.radar.driver import LinkChange, RadarDriver, RadarFrame, RadarHealth
 from drivers.radar.messages import Ack, AckResult, Detections, Pong, RadarMode, Status, Unknown
 from drivers.radar.url import device_problem, url_problem
-from hil.cli.arguments import finite_float, non_negative_int
+from hil.cli.arguments import connect_timeout_s, finite_float, non_negative_int
+from hil.cli.device_tool import StdoutLines, until_sigterm
 from hil.errors import ConfigError, HilError
 
 BAUDS = (115200, 460800, 921600, 3000000)
 MAX_RPM = 60.0
 """The ICD's SET_RPM range is −6000..6000 centi-rpm."""
-MAX_CONNECT_TIMEOUT_S = 3600.0
-EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
 def rpm(text: str) -> float:
@@ -57,15 +55,6 @@ def sector_width_deg(text: str) -> float:
     value = finite_float(text)
     if not 0.0 <= value <= 360.0:
         raise argparse.ArgumentTypeError(f"sector width must lie in 0..360°, got {text}")
-    return value
-
-
-def connect_timeout_s(text: str) -> float:
-    value = finite_float(text)
-    if not 0.0 < value <= MAX_CONNECT_TIMEOUT_S:
-        raise argparse.ArgumentTypeError(
-            f"must be seconds in (0, {MAX_CONNECT_TIMEOUT_S:g}], got {text}"
-        )
     return value
 
 
@@ -238,24 +227,6 @@ def _value_text(value: object) -> str:
     return str(value)
 
 
-class _Stdout:
-    """Lines to stdout; a reader that went away (``| head``) ends the output quietly."""
-
-    def __init__(self) -> None:
-        self.closed = False
-
-    def line(self, text: str) -> None:
-        if self.closed:
-            return
-        try:
-            print(text, flush=True)
-        except BrokenPipeError:
-            self.closed = True
-            devnull = os.open(os.devnull, os.O_WRONLY)  # so the final flush at exit is silent
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
-
-
 def _check_target(url: str) -> None:
     """Raise ``ConfigError`` (exit 2) for a URL or path that can never be a radar's port."""
     problem = url_problem(url)
@@ -288,22 +259,12 @@ def run_monitor(args: argparse.Namespace) -> int:
 
 async def _monitor(args: argparse.Namespace) -> int:
     """Until ``--count`` frames, Ctrl-C (exit 130) or SIGTERM (exit 143); health at the end."""
-    out = _Stdout()
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
-    terminated = False
-
-    def on_sigterm() -> None:
-        nonlocal terminated
-        terminated = True
-        task.cancel()
+    out = StdoutLines()
 
     def on_link_change(change: LinkChange) -> None:
         out.line(json.dumps(link_change_json(change)) if args.json else link_change_text(change))
 
-    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
-    try:
+    async def monitoring() -> None:
         async with RadarDriver(args.url, args.baud, on_link_change=on_link_change) as radar:
             await _connect(radar, args.connect_timeout)
             try:
@@ -314,17 +275,11 @@ async def _monitor(args: argparse.Namespace) -> int:
                     print(json.dumps({"health": asdict(health)}), file=sys.stderr)
                 else:
                     out.line(health_text(health))
-    except asyncio.CancelledError:
-        if not terminated:
-            raise  # Ctrl-C: asyncio.run turns it into KeyboardInterrupt (exit 130)
-        task.uncancel()
-        return EXIT_TERMINATED
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
-    return 0
+
+    return await until_sigterm(monitoring)
 
 
-async def _print_frames(radar: RadarDriver, args: argparse.Namespace, out: _Stdout) -> None:
+async def _print_frames(radar: RadarDriver, args: argparse.Namespace, out: StdoutLines) -> None:
     received = 0
     try:
         while not out.closed and (not args.count or received < args.count):
