@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
 
 from drivers.errors import DriverError
 from drivers.plc.driver import PlcDriver, PlcEndpoint
@@ -102,58 +105,106 @@ async def _plc_rows(
     return [reachable, *await plc_checks.check_plc(plc, rig.preflight, seconds)]
 
 
-async def _open_radar(
-    stack: AsyncExitStack, rig: RigConfig, scenario_file: Path, seed: int, emulated: list[str]
-) -> tuple[RadarDriver | None, Row]:
-    """The radar's driver, up (None: unreachable), and its ``radar.reachable`` row."""
-    limit = f"up within {rig.preflight.connect_timeout_s:g} s (preflight.connect_timeout_s)"
+class _Driver(Protocol):
+    """What opening a device needs of its driver (``RadarDriver`` and ``PlcDriver`` alike)."""
+
+    async def __aenter__(self) -> Any: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def wait_up(self, timeout_s: float) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def health(self) -> Any: ...
+
+
+DriverT = TypeVar("DriverT", bound=_Driver)
+
+
+@dataclass(frozen=True)
+class _Device(Generic[DriverT]):
+    """How to open one device of a rig for its preflight."""
+
+    key: str
+    """Its rows' prefix and its name in ``emulated``: radar, plc."""
+    name: str
+    """As the rows say it: radar, PLC."""
+    bench_url: str
+    driver_for: Callable[[str], DriverT]
+    start_emulator: Callable[[], Awaitable[RadarStubProcess | PlcStubProcess]]
+    no_link: str
+    """What the driver's health says when it never got a link."""
+    unreachable_action: str
+    """What to do when the bench device is not up."""
+
+
+async def _open(
+    stack: AsyncExitStack, rig: RigConfig, device: _Device[DriverT], emulated: list[str]
+) -> tuple[DriverT | None, Row]:
+    """The device's driver, up (None: unreachable), and its ``<device>.reachable`` row."""
+    row = f"{device.key}.reachable"
+    timeout_s = rig.preflight.connect_timeout_s
+    limit = f"up within {timeout_s:g} s (preflight.connect_timeout_s)"
+    url = device.bench_url
     missing = ""
     if rig.rig.mode == "bench":
-        url = rig.radar.url
-        driver = RadarDriver(url, rig.radar.baud)
+        driver = device.driver_for(url)
         await stack.enter_async_context(driver)
         started = time.monotonic()
         try:
-            await driver.wait_up(rig.preflight.connect_timeout_s)
+            await driver.wait_up(timeout_s)
             took = time.monotonic() - started
-            return driver, Row(
-                "radar.reachable", Verdict.GREEN, f"{url} up in {took:.2f} s", limit, "", url
-            )
+            return driver, Row(row, Verdict.GREEN, f"{url} up in {took:.2f} s", limit, "", url)
         except DriverError:
-            problem = driver.health().last_error or "no link"
+            problem = driver.health().last_error or device.no_link
             await driver.close()
-            missing = f"{url} not up within {rig.preflight.connect_timeout_s:g} s ({problem})"
+            missing = f"{url} not up within {timeout_s:g} s ({problem})"
             if not rig.rig.allow_emulation_fallback:
-                return None, Row(
-                    "radar.reachable",
-                    Verdict.RED,
-                    missing,
-                    limit,
-                    f"check the cable, the adapter and the port: [radar] url = {url!r} in the "
-                    "rig file (or --set radar.url=...)",
-                    url,
-                )
-    stub = await RadarStubProcess.start(
-        "--scenario", str(scenario_file), "--seed", str(seed), "--pty", *site_overrides(rig)
-    )
+                return None, Row(row, Verdict.RED, missing, limit, device.unreachable_action, url)
+    stub = await device.start_emulator()
     stack.push_async_callback(_stop, stub)
-    emulated.append("radar")
-    driver = RadarDriver(stub.url, rig.radar.baud)
+    emulated.append(device.key)
+    driver = device.driver_for(stub.url)
     await stack.enter_async_context(driver)
     await driver.wait_up(EMULATOR_UP_S)
     if missing:
         return driver, Row(
-            "radar.reachable",
+            row,
             Verdict.AMBER,
-            f"{missing}; checked the EMULATED radar at {stub.url} instead",
+            f"{missing}; checked the EMULATED {device.name} at {stub.url} instead",
             limit,
-            "runs of this rig use the emulated radar (allow_emulation_fallback): connect the "
-            f"radar at {rig.radar.url} to test the hardware",
-            rig.radar.url,
+            f"runs of this rig use the emulated {device.name} (allow_emulation_fallback): "
+            f"connect the {device.name} at {url} to test the hardware",
+            url,
         )
     return driver, Row(
-        "radar.reachable", Verdict.GREEN, f"emulated radar at {stub.url}", limit, "", stub.url
+        row, Verdict.GREEN, f"emulated {device.name} at {stub.url}", limit, "", stub.url
     )
+
+
+async def _open_radar(
+    stack: AsyncExitStack, rig: RigConfig, scenario_file: Path, seed: int, emulated: list[str]
+) -> tuple[RadarDriver | None, Row]:
+    """The radar's driver, up (None: unreachable), and its ``radar.reachable`` row."""
+    url = rig.radar.url
+
+    def start_emulator() -> Awaitable[RadarStubProcess]:
+        return RadarStubProcess.start(
+            "--scenario", str(scenario_file), "--seed", str(seed), "--pty", *site_overrides(rig)
+        )
+
+    radar = _Device(
+        "radar",
+        "radar",
+        url,
+        lambda port: RadarDriver(port, rig.radar.baud),
+        start_emulator,
+        "no link",
+        f"check the cable, the adapter and the port: [radar] url = {url!r} in the rig file "
+        "(or --set radar.url=...)",
+    )
+    return await _open(stack, rig, radar, emulated)
 
 
 async def _open_plc(
@@ -161,7 +212,6 @@ async def _open_plc(
 ) -> tuple[PlcDriver | None, Row]:
     """The PLC's driver, up (None: unreachable), and its ``plc.reachable`` row."""
     link = rig.plc
-    limit = f"up within {rig.preflight.connect_timeout_s:g} s (preflight.connect_timeout_s)"
 
     def driver_for(url: str) -> PlcDriver:
         endpoint = PlcEndpoint.parse(url)
@@ -173,52 +223,17 @@ async def _open_plc(
             heartbeat_hz=None,
         )
 
-    missing = ""
-    if rig.rig.mode == "bench":
-        url = plc_url(rig)
-        driver = driver_for(url)
-        await stack.enter_async_context(driver)
-        started = time.monotonic()
-        try:
-            await driver.wait_up(rig.preflight.connect_timeout_s)
-            took = time.monotonic() - started
-            return driver, Row(
-                "plc.reachable", Verdict.GREEN, f"{url} up in {took:.2f} s", limit, "", url
-            )
-        except DriverError:
-            problem = driver.health().last_error or "no connection"
-            await driver.close()
-            missing = f"{url} not up within {rig.preflight.connect_timeout_s:g} s ({problem})"
-            if not rig.rig.allow_emulation_fallback:
-                where = "[plc] host and port" if link.transport == "tcp" else "[plc] url"
-                return None, Row(
-                    "plc.reachable",
-                    Verdict.RED,
-                    missing,
-                    limit,
-                    f"check the network (or the RTU cable) and the PLC's power: {where} in "
-                    "the rig file",
-                    url,
-                )
-    stub = await PlcStubProcess.start("--tcp", "127.0.0.1:0")
-    stack.push_async_callback(_stop, stub)
-    emulated.append("plc")
-    driver = driver_for(stub.url)
-    await stack.enter_async_context(driver)
-    await driver.wait_up(EMULATOR_UP_S)
-    if missing:
-        return driver, Row(
-            "plc.reachable",
-            Verdict.AMBER,
-            f"{missing}; checked the EMULATED PLC at {stub.url} instead",
-            limit,
-            "runs of this rig use the emulated PLC (allow_emulation_fallback): connect the PLC "
-            f"at {plc_url(rig)} to test the hardware",
-            plc_url(rig),
-        )
-    return driver, Row(
-        "plc.reachable", Verdict.GREEN, f"emulated PLC at {stub.url}", limit, "", stub.url
+    where = "[plc] host and port" if link.transport == "tcp" else "[plc] url"
+    plc = _Device(
+        "plc",
+        "PLC",
+        plc_url(rig),
+        driver_for,
+        lambda: PlcStubProcess.start("--tcp", "127.0.0.1:0"),
+        "no connection",
+        f"check the network (or the RTU cable) and the PLC's power: {where} in the rig file",
     )
+    return await _open(stack, rig, plc, emulated)
 
 
 def _one_error(group: ExceptionGroup[Exception]) -> Exception:
