@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -19,3 +20,26 @@ def hil(
         check=False,
         env={**os.environ, **(env or {})},
     )
+
+
+async def hil_async(*args: str, timeout_s: float = 60.0) -> tuple[int, str, str]:
+    """``python -m hil ARGS`` as a child process without blocking this event loop (emulators
+    under test may run in it): (exit code, stdout, stderr). A child still running after
+    ``timeout_s`` is killed and waited for, then the timeout is raised."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hil",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(timeout_s):
+            out, err = await process.communicate()
+    except TimeoutError:
+        process.kill()
+        await process.communicate()
+        raise
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 import pytest
+from cli_support import hil_async as hil
 from hypothesis import given
 from hypothesis import strategies as st
 from plc_support import TRANSPORTS, emulated_plc
@@ -72,26 +73,6 @@ async def latched(emulator: PlcEmulator, fault: FaultCode) -> None:
     async with asyncio.timeout(2.0):
         while emulator.model.latched_fault is not fault:  # noqa: ASYNC110
             await asyncio.sleep(0.01)  # pacing the look at the model: one scan is 10 ms
-
-
-async def hil(*args: str, timeout_s: float = 30.0) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hil",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        async with asyncio.timeout(timeout_s):
-            out, err = await process.communicate()
-    except TimeoutError:
-        process.kill()
-        await process.communicate()
-        raise
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

@@ -13,32 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_support import hil_async as hil
 from conftest import CONFIGS
 
 from hil.cli import main
 from hil.stub_process import RadarStubProcess as StubProcess
 
 SCENARIO = str(CONFIGS / "scenarios" / "crossing-pair.toml")
-
-
-async def hil(*args: str, timeout_s: float = 30.0) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hil",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        async with asyncio.timeout(timeout_s):
-            out, err = await process.communicate()
-    except TimeoutError:
-        process.kill()
-        await process.communicate()
-        raise
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 def link_points_at_a_pty(link: Path) -> bool:

@@ -4,14 +4,13 @@ switched on through its control port; devices absent; a rig without devices; bad
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import socket
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import hil_async as hil_cli
 from conftest import CONFIGS
 from plc_support import emulated_plc, panel_write, plc_driver
 from radar_support import emulated_radar
@@ -68,19 +67,6 @@ def closed_port() -> int:
 
 def rows_of(report: PreflightReport) -> dict[str, Row]:
     return {row.name: row for row in report.rows}
-
-
-async def hil_cli(*args: str) -> tuple[int, str, str]:
-    """``python -m hil ARGS`` as a child process, without blocking this event loop (the
-    emulators under test run in it)."""
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hil", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    async with asyncio.timeout(60):
-        out, err = await child.communicate()
-    assert child.returncode is not None
-    return child.returncode, out.decode(), err.decode()
 
 
 def test_the_emulated_rig_is_all_green_in_one_json_object(
