@@ -14,9 +14,9 @@ from conftest import CONFIGS
 from pty_support import hil_on_a_terminal
 from rich.console import Console
 
-from hil.campaign.execute import RUN_WATCHERS, RunJob, execute
+from hil.campaign.execute import RunJob, execute
 from hil.campaign.plan import PlannedCase
-from hil.campaign.progress import LiveProgress
+from hil.campaign.progress import LineProgress, LiveProgress, SilentProgress
 from hil.cli import main
 from hil.config.loader import load_rig, load_scenario
 from hil.live_status import RunCounters, status_text
@@ -97,7 +97,7 @@ async def test_a_campaign_run_in_this_process_feeds_the_status_line_under_the_ta
     planned = [PlannedCase(SimpleNamespace(name="watched", mode="emulate"), (job,))]  # type: ignore[arg-type]
     with LiveProgress(planned, "campaign test") as progress:
         progress.run_started("watched", 3)
-        record = await execute(job, StopSwitch())
+        record = await execute(job, StopSwitch(), progress.watchers(job))
         assert progress.current is not None
         counters = progress.current[2]
         console = Console(record=True, width=300)
@@ -109,9 +109,5 @@ async def test_a_campaign_run_in_this_process_feeds_the_status_line_under_the_ta
     assert counters.frames == record["summary"]["frames"] == 500
     text = console.export_text()
     assert "campaign test" in text and "watched seed 3     5.0 / 5 s  frames 500  " in text
-    assert execute_watchers_unset()
-
-
-def execute_watchers_unset() -> bool:
-    """Outside the live table, runs are not watched (the pool's workers, --json, no terminal)."""
-    return RUN_WATCHERS.get() is None
+    # without the live table (--json, no terminal) nobody watches a run
+    assert LineProgress(planned).watchers(job) == () == SilentProgress(planned).watchers(job)

@@ -12,12 +12,11 @@ why, never an exception.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import math
 import os
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -47,14 +46,6 @@ class RunJob:
     replay_of: Path | None = None
     replay_duration_s: float = math.inf
     notes: tuple[str, ...] = ()
-
-
-RUN_WATCHERS: contextvars.ContextVar[Callable[[RunJob], Sequence[CycleObserver]] | None] = (
-    contextvars.ContextVar("campaign_run_watchers", default=None)
-)
-"""Observers for each run ``execute`` performs in this process (``emulate`` and ``bench``
-runs): set by the campaign's live table (``hil.campaign.progress.LiveProgress``) around the
-campaign; unset in the pool's workers, whose runs nobody watches live."""
 
 
 def not_run(job: RunJob, reason: str = "") -> dict[str, Any]:
@@ -95,8 +86,11 @@ def replay_settings(path: Path, duration_s: float) -> RunSettings:
     )
 
 
-async def execute(job: RunJob, stop: StopSwitch) -> dict[str, Any]:
-    """The run of ``job`` (ended early by ``stop``), as a run record."""
+async def execute(
+    job: RunJob, stop: StopSwitch, watchers: Sequence[CycleObserver] = ()
+) -> dict[str, Any]:
+    """The run of ``job`` (ended early by ``stop``; ``watchers`` observe its cycles, e.g. the
+    campaign's live status line), as a run record."""
     started = time.perf_counter()
     record = not_run(job)
     try:
@@ -106,9 +100,7 @@ async def execute(job: RunJob, stop: StopSwitch) -> dict[str, Any]:
             settings = replay_settings(job.replay_of, job.replay_duration_s)
         record["seed"] = settings.seed if job.replay_of is not None else job.seed
         recording = open_run_recording(job.recording, settings)
-        watchers = RUN_WATCHERS.get()
-        observers = () if watchers is None else watchers(job)
-        result, summary, _ = await perform_recorded(settings, recording, stop, observers)
+        result, summary, _ = await perform_recorded(settings, recording, stop, watchers)
     except HilError as error:
         record |= {"verdict": "error", "error": str(error).splitlines()[0]}
         result = None

@@ -4,7 +4,6 @@ run otherwise, nothing with ``--json`` (stdout is then the results' summary alon
 
 from __future__ import annotations
 
-import contextvars
 import sys
 import time
 from collections.abc import Sequence
@@ -15,7 +14,7 @@ from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.table import Table
 
-from hil.campaign.execute import RUN_WATCHERS, RunJob
+from hil.campaign.execute import RunJob
 from hil.campaign.plan import PlannedCase
 from hil.live_status import LogAboveLive, RunCounters, status_text
 from hil.loop.observers import CycleObserver
@@ -49,6 +48,10 @@ class _Cases:
         self.cases = {
             p.case.name: CaseProgress(p.case.name, p.case.mode, len(p.jobs)) for p in planned
         }
+
+    def watchers(self, job: RunJob) -> Sequence[CycleObserver]:
+        """No observers: only the live table shows a running run (``LiveProgress``)."""
+        return ()
 
     def started(self, case: str, seed: int) -> CaseProgress:
         progress = self.cases[case]
@@ -123,7 +126,6 @@ class LiveProgress(_Cases):
         self.title = title
         self.current: tuple[str, int, RunCounters, float | None] | None = None
         """The run being watched: case, seed, its counters, its duration (s)."""
-        self._token: contextvars.Token[Any] | None = None
         self._logs = LogAboveLive()
         self.live = Live(get_renderable=self._view, console=Console(), refresh_per_second=4)
 
@@ -172,12 +174,8 @@ class LiveProgress(_Cases):
     def __enter__(self) -> LiveProgress:
         self.live.start()
         self._logs.enter()
-        self._token = RUN_WATCHERS.set(self.watchers)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._token is not None:
-            RUN_WATCHERS.reset(self._token)
-            self._token = None
         self._logs.exit()
         self.live.stop()

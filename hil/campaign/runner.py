@@ -24,6 +24,7 @@ from hil.campaign.execute import RunJob, execute, not_run
 from hil.campaign.executor import RunExecutor, RunLostError
 from hil.campaign.plan import PlannedCase
 from hil.campaign.preflight import PreflightGate
+from hil.loop.observers import CycleObserver
 from hil.run import StopSwitch
 
 
@@ -33,6 +34,10 @@ class Progress(Protocol):
     def run_started(self, case: str, seed: int) -> None: ...
 
     def run_finished(self, case: str, record: dict[str, Any]) -> None: ...
+
+    def watchers(self, job: RunJob) -> Sequence[CycleObserver]:
+        """Observers of ``job``'s cycles, for a run in this process (a live status line)."""
+        ...
 
 
 @dataclass
@@ -96,7 +101,7 @@ class Runner:
                 self._keep(planned, index, not_run(job) | {"verdict": "error", "error": refusal})
                 continue
             self._stop_current = StopSwitch()
-            record = await execute(job, self._stop_current)
+            record = await execute(job, self._stop_current, self.progress.watchers(job))
             self._stop_current = None
             self._keep(planned, index, record)
         if parallel and not self.stopping:
