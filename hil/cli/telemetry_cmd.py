@@ -23,7 +23,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from hil.cli.arguments import finite_float
+from hil.cli.arguments import positive_float
 from hil.config.telemetry import TelemetryConfig, parse_broker, topic_segment_problem
 from hil.errors import ConfigError
 from hil.telemetry.connection import client_settings
@@ -49,13 +49,6 @@ def rig_name(text: str) -> str:
     return text
 
 
-def watch_seconds(text: str) -> float:
-    value = finite_float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be seconds > 0, got {text}")
-    return value
-
-
 def register(commands: Any) -> None:
     parser = commands.add_parser("telemetry", help="live telemetry of a rig over MQTT")
     sub = parser.add_subparsers(dest="telemetry_command", required=True, metavar="COMMAND")
@@ -79,7 +72,7 @@ def register(commands: Any) -> None:
     )
     watch_parser.add_argument(
         "--seconds",
-        type=watch_seconds,
+        type=positive_float,
         default=math.inf,
         metavar="S",
         help="stop after S seconds (default: until Ctrl-C)",
