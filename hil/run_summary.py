@@ -23,6 +23,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
     timing = loop.timing
     engagement = loop.engagement
     final = loop.final_status
+    initial = loop.initial_status
     latency = timing.latency.summary_ms()
     jitter = timing.jitter.summary_ms()
     settings = result.settings
@@ -55,10 +56,12 @@ def summarize(result: RunResult) -> dict[str, Any]:
         "jitter_p99_ms": jitter["p99_ms"],
         "stages": timing.summary()["stages"],
         "rig_final_state": _final_state(result),
+        "rig_safe_confirmed": loop.rig_safe_confirmed,
         "engagement_log": [_relative(asdict(r), loop.start_s) for r in engagement.records],
         "fire_suppressed": loop.counters.fire_suppressed,
         "digest": loop.digest,
         "notes": result.notes,
+        "initial_launch_count": initial.launch_count if initial else None,
         "final_launch_count": final.launch_count if final else None,
         "links": _links(result),
         "devices_lost": loop.links.lost,
@@ -112,6 +115,9 @@ def _relative(record: dict[str, Any], start_s: float) -> dict[str, Any]:
 
 
 def _final_state(result: RunResult) -> str:
+    """The launcher's state as read back at the end, with the PLC's fault: ``SAFE``, ``SAFE
+    (fault ESTOP)``, ``ARMED`` (read back but never SAFE: ``rig_safe_confirmed`` is false), or
+    ``unknown`` (not read)."""
     final = result.loop.final_status
     if final is None or not final.link_up:
         return "unknown"

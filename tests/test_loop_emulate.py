@@ -134,7 +134,8 @@ def test_losing_the_plc_mid_run_ends_in_an_unknown_state_not_a_launch() -> None:
     summary = summarize(result)
     assert kill_plc.killed
     assert summary["launch_requests"] == 0 and summary["launches"] == 0
-    assert summary["rig_final_state"] == "unknown" and not result.loop.rig_state_known
+    assert summary["rig_final_state"] == "unknown" and not result.loop.rig_safe_confirmed
+    assert not summary["rig_safe_confirmed"]
     assert summary["engagement_log"][0]["outcome"] == "aborted"
     assert any("emulated PLC exited" in note for note in summary["notes"])
 

@@ -113,7 +113,9 @@ async def execute(
     if result is None:
         return record
     try:
-        facts = recording_facts(job.recording, summary.get("final_launch_count"))
+        facts = recording_facts(
+            job.recording, summary.get("final_launch_count"), summary.get("initial_launch_count")
+        )
     except RecordingError:  # the measurements that need it are None, with the reason
         facts = RecordingFacts()
     measurements = measure(summary, facts)
@@ -131,7 +133,22 @@ async def execute(
     record["criteria"] = judge_run(job.criteria, measurements)
     verdicts = {row["verdict"] for row in record["criteria"]}
     record["verdict"] = "fail" if "fail" in verdicts else "error" if "error" in verdicts else "pass"
+    judges_final_state = any(c.measurement in FINAL_STATE_MEASUREMENTS for c in job.criteria)
+    commanded_a_rig = job.replay_of is None  # a replay's recorded launcher commands nothing
+    if commanded_a_rig and not summary["rig_safe_confirmed"] and not judges_final_state:
+        # a safe end is every run's criterion unless the case judges the final state itself
+        record["verdict"] = "error"
+        record["error"] = (
+            "the launcher was not confirmed SAFE at the end of the run (final state "
+            f"{summary['rig_final_state']}): check the PLC before approaching the launcher"
+        )
     return record
+
+
+FINAL_STATE_MEASUREMENTS = frozenset({"rig_final_state", "rig_final_arm_state"})
+"""A case with a criterion on one of these judges the run's end itself (e.g. a case that
+expects ``unknown`` after killing the PLC); every other run that ends not confirmed SAFE is an
+error."""
 
 
 _current: StopSwitch | None = None

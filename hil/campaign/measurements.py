@@ -228,11 +228,14 @@ def measure(summary: Summary, facts: RecordingFacts) -> dict[str, Value]:
     return values
 
 
-def recording_facts(path: Path | None, final_launch_count: int | None) -> RecordingFacts:
+def recording_facts(
+    path: Path | None, final_launch_count: int | None, initial_launch_count: int | None = None
+) -> RecordingFacts:
     """The facts read from a run's recording: each ``launched`` engagement event checked
     against the interlock decision recorded last before it (``/hil/interlocks`` is written
-    whenever the decision changes), plus launches the PLC counted (``final_launch_count``)
-    beyond those the engagements recorded."""
+    whenever the decision changes), plus launches the PLC counted during the run
+    (``final_launch_count`` − ``initial_launch_count``, the PLC's count at the run's first
+    status) beyond those the engagements recorded."""
     if path is None:
         return RecordingFacts()
     all_hold: bool | None = None
@@ -245,5 +248,6 @@ def recording_facts(path: Path | None, final_launch_count: int | None) -> Record
             elif payload["kind"] == "launched":
                 launched += 1
                 unsafe += all_hold is not True
-    unrequested = max(0, (final_launch_count or 0) - launched)
+    counted = (final_launch_count or 0) - (initial_launch_count or 0)
+    unrequested = max(0, counted - launched)
     return RecordingFacts(launches_with_interlock_false=unsafe + unrequested)

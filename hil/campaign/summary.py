@@ -46,10 +46,11 @@ def _case_lines(case: Mapping[str, Any]) -> list[str]:
     if len(failed) > DETAILED_RUNS:
         lines.append(f"      ... and {len(failed) - DETAILED_RUNS} more that did not pass")
     lines += [
-        f"      {run_name(run)}: the rig's final state is UNKNOWN: check the PLC before "
-        "approaching the launcher"
+        f"      {run_name(run)}: the launcher was NOT CONFIRMED SAFE at the end (final state "
+        f"{run['summary'].get('rig_final_state')}): check the PLC before approaching the "
+        "launcher"
         for run in runs
-        if (run.get("summary") or {}).get("rig_final_state") == "unknown"
+        if (run.get("summary") or {}).get("rig_safe_confirmed") is False
     ]
     if case["verdict"] != "not_run":  # an interrupted sweep was not judged
         lines += [

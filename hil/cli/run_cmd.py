@@ -226,7 +226,8 @@ def recording_line(stats: RecordingStats) -> str:
 
 
 def exit_code(summary: dict[str, Any]) -> int:
-    """3 if the rig's final state is unknown, else 4 if a device link was lost and not
+    """3 if the launcher was not confirmed SAFE at the end (its state unknown, or still not
+    SAFE when read back), else 4 if a device link was lost and not
     recovered, else 0; each reason goes to stderr as one line."""
     links = summary["links"]
     for key in summary["devices_lost"]:
@@ -237,11 +238,14 @@ def exit_code(summary: dict[str, Any]) -> int:
             f"the run ({link['reason']})",
             file=sys.stderr,
         )
-    if summary["rig_final_state"] == "unknown":
-        print(
-            "error: the rig's final state is unknown: making the launcher safe could not be "
-            "confirmed; check the PLC before approaching the launcher",
-            file=sys.stderr,
+    if not summary["rig_safe_confirmed"]:
+        state = summary["rig_final_state"]
+        what = (
+            "the rig's final state is unknown: making the launcher safe could not be confirmed"
+            if state == "unknown"
+            else f"the launcher was not confirmed SAFE at the end of the run: the PLC still "
+            f"showed {state} after the disarm"
         )
+        print(f"error: {what}; check the PLC before approaching the launcher", file=sys.stderr)
         return EXIT_UNKNOWN_RIG_STATE
     return EXIT_DEVICE_LOST if summary["devices_lost"] else 0

@@ -265,10 +265,28 @@ class Engagement:
         self._to(Phase.FIRE_REQUESTED, t)
         return self._point(self._hold, arm=operator_armed, fire=True, interlocks=interlocks)
 
-    def finish(self, t_s: float) -> None:
-        """End of run: close an open engagement as aborted."""
-        if self._current is not None and self._current.outcome == "open":
-            self._end(t_s, "aborted", "run ended")
+    def finish(self, t_s: float, final: LauncherStatus | None = None) -> None:
+        """End of run at ``t_s``: close an open engagement. A FIRE already requested is seen
+        through on ``final``, the launcher's status read back after it was made safe: its
+        launch count risen since the request is a launch (counted, outcome ``launched``), its
+        reject count risen a refusal; anything else is aborted, "run ended"."""
+        record = self._current
+        if record is None or record.outcome != "open":
+            return
+        if self.phase is Phase.FIRE_REQUESTED and final is not None and final.link_up:
+            if final.launch_count > self._launch_count_at_request:
+                self.launches += 1
+                record.outcome, record.launched_s = "launched", t_s
+                record.reason = "seen in the launcher's status read back as the run ended"
+                record.time_of_flight_s = self._solution_tof()
+                self._engaged.add(record.track_id)
+                self._to(Phase.FIRED, t_s)
+                return
+            if final.fire_reject_count > self._reject_count_at_request:
+                self.launch_requests_refused += 1
+                self._end(t_s, "refused", "PLC refused the launch as the run ended")
+                return
+        self._end(t_s, "aborted", "run ended")
 
     # --- internals --------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from hil.fire_control.engagement import Demand, Engagement, TrackPicture
+from hil.fire_control.interlocks import LauncherStatus
 from hil.loop.cycle import CycleInput, CycleOutput, EngagementEvent, TrackChanges
 from hil.loop.frames import TaggedFrame
 from hil.tracking.tracker import RadarFrame, StepReport, Tracker
@@ -72,9 +73,15 @@ class LoopCore:
             suppressed,
         )
 
-    def finish(self, t_s: float) -> None:
-        """End of run at ``t_s``: an open engagement is closed as aborted."""
-        self.engagement.finish(t_s)
+    def finish(
+        self, t_s: float, final: LauncherStatus | None = None
+    ) -> tuple[EngagementEvent, ...]:
+        """End of run at ``t_s``: an open engagement is closed — a FIRE already requested seen
+        through on ``final``, the launcher's status after it was made safe (``None``:
+        unknown) — and what that did to it is returned as events."""
+        before = _EngagementMark(self.engagement)
+        self.engagement.finish(t_s, final)
+        return before.events_since(self.engagement, t_s)
 
     def _track(self, frame: TaggedFrame) -> StepReport:
         return self.tracker.step(

@@ -17,7 +17,10 @@ Safety rules of the sender:
   ended). It is sent once, never retried.
 - **Make safe wins.** :meth:`make_safe` stops the sender after the write on the wire (whose
   answer must not be taken for the next request's), drops any waiting demand and FIRE, and
-  writes arm off, IDLE, axes off.
+  writes arm off, IDLE, axes off — then reads the status back until the PLC's scans have acted
+  on them (arm state SAFE, axes disabled), for at most ``SAFE_CONFIRM_S``. One read right after
+  the writes is not enough: the PLC acts in its next scan, so it may still show ARMING, ARMED or
+  FIRING (a FIRE on the wire before the disarm may launch in that scan).
 
 After a failed write or a link loss the whole state (mode, axes, arm) is re-sent. Failures are
 counted, not logged one by one: the loop's link watch reports the link's changes of state.
@@ -35,8 +38,8 @@ import time
 from collections.abc import Callable
 
 from drivers.errors import DriverError, DriverTimeoutError, LinkDownError
-from drivers.plc.driver import PlcDriver, PlcLinkState, RequestExpiredError
-from drivers.plc.types import FaultCode, Mode
+from drivers.plc.driver import PlcDriver, PlcLinkState, PlcStatus, RequestExpiredError
+from drivers.plc.types import ArmState, FaultCode, Mode
 from hil.fire_control.engagement import Demand
 from hil.fire_control.interlocks import LauncherStatus
 from hil.loop.launchers import (
@@ -52,7 +55,13 @@ from hil.loop.timing import Histogram
 
 log = logging.getLogger(__name__)
 MAKE_SAFE_S = 3.0
-"""Budget of ``make_safe``: the write on the wire, the link coming back, four requests."""
+"""Budget of ``make_safe``: the write on the wire, the link coming back, three writes and the
+read-backs."""
+SAFE_CONFIRM_S = 1.0
+"""How long ``make_safe`` reads the status back waiting for SAFE: 100 of the ICD's 10 ms scans
+(the PLC drops to SAFE in the scan after ARM_REQUEST 0)."""
+SCAN_S = 0.01
+"""The ICD's PLC scan period: the read-backs' pacing (a new read sees at most one new scan)."""
 
 
 class PlcLauncher:
@@ -182,7 +191,10 @@ class PlcLauncher:
                 self._idle.set()
 
     async def make_safe(self) -> LauncherStatus | None:
-        """Disarm, stop pointing, disable the axes, read the state back; None if unknown."""
+        """Disarm, stop pointing, disable the axes, then read the state back until the PLC
+        shows SAFE with the axes off (at most ``SAFE_CONFIRM_S``); the last status read — SAFE,
+        or what the PLC still showed when the read-backs ran out — or None if none could be
+        read (unknown)."""
         self._closing = True
         self._waiting = None
         if self._fire_due_s is not None:
@@ -194,13 +206,34 @@ class PlcLauncher:
                     await self.driver.request_arm(False)
                     await self.driver.set_mode(Mode.IDLE)
                     await self.driver.enable_axes(False)
-                    status = await self.driver.read_status()
+                    status = await self._read_back_safe()
         except (DriverError, TimeoutError) as error:
             why = str(error) or f"not done within {MAKE_SAFE_S:g} s ({self.link_problem()})"
             self.counts.errors.append(f"make safe: {why}")
             log.warning("%s: could not make the launcher safe: %s", self.name, why)
             return None
+        if status.arm_state is not ArmState.SAFE:
+            message = (
+                f"make safe: the PLC still showed {status.arm_state.name} "
+                f"{SAFE_CONFIRM_S:g} s after the disarm"
+            )
+            self.counts.errors.append(message)
+            log.warning("%s: %s", self.name, message)
+        elif status.axes_enabled:
+            log.warning("%s: the launcher is SAFE but its axes are still enabled", self.name)
         return status_from_plc(status, True, status.t_read_s)
+
+    async def _read_back_safe(self) -> PlcStatus:
+        """Read the status until it shows SAFE with the axes disabled, one read per PLC scan,
+        for at most ``SAFE_CONFIRM_S``; the last status read."""
+        deadline = self._clock() + SAFE_CONFIRM_S
+        while True:
+            status = await self.driver.read_status()
+            if status.arm_state is ArmState.SAFE and not status.axes_enabled:
+                return status
+            if self._clock() >= deadline:
+                return status
+            await asyncio.sleep(SCAN_S)  # pacing the reads: the PLC changes once per scan
 
     # --- internals --------------------------------------------------------------------------
 

@@ -24,10 +24,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from drivers.plc.types import ArmState
 from hil.fire_control.engagement import Engagement
 from hil.fire_control.interlocks import LauncherStatus
 from hil.loop.core import LoopCore
-from hil.loop.cycle import CycleInput
+from hil.loop.cycle import CycleInput, EngagementEvent
 from hil.loop.frames import Injector, TaggedFrame
 from hil.loop.launchers import Launcher
 from hil.loop.links import LinkWatches
@@ -60,16 +61,26 @@ class LoopResult:
     engagement: Engagement
     scorer: TrackScorer
     final_status: LauncherStatus | None
-    """The launcher after ``make_safe``; None when its state could not be read (unknown)."""
+    """The launcher read back after ``make_safe``: SAFE, or what it still showed when the
+    read-backs ran out; None when its state could not be read (unknown)."""
     digest: str
     """SHA-256 over every cycle's time, demand and track picture: equal digests mean identical
     tracks and commands."""
     links: LinkWatches
     """Both links' outages over the run and which were lost at its end."""
+    initial_status: LauncherStatus | None = None
+    """The launcher at the first cycle that read it with its link up (None: never): its
+    launch count is where the run's launches count from."""
+    closing_events: tuple[EngagementEvent, ...] = ()
+    """What the end of the run did to the open engagement (a FIRE seen through to its launch
+    on the final status, or the engagement aborted), at the last cycle's time."""
 
     @property
-    def rig_state_known(self) -> bool:
-        return self.final_status is not None and self.final_status.link_up
+    def rig_safe_confirmed(self) -> bool:
+        """The launcher was read back SAFE after ``make_safe``: anything else — not read, or
+        still ARMING, ARMED or FIRING — is not a safe end (``hil run`` exits 3)."""
+        final = self.final_status
+        return final is not None and final.link_up and final.arm_state == ArmState.SAFE
 
 
 class FireControlLoop:
@@ -102,6 +113,7 @@ class FireControlLoop:
         self._max_radar_silence_s = config.max_radar_silence_s
         self._max_plc_status_age_s = config.max_plc_status_age_s
         self._timer = StageTimer()
+        self._initial_status: LauncherStatus | None = None
 
     async def run(self, duration_s: float) -> LoopResult:
         """Run until the source ends or ``duration_s`` of loop time has passed, then make the
@@ -129,9 +141,11 @@ class FireControlLoop:
                     if t_last >= end_s or self.stop_requested:
                         break
         finally:
-            self.core.finish(t_last)
-            links.finish(t_last)
+            # made safe first, then the engagement closed on the status read back: a FIRE on
+            # the wire as the run ended is seen through to its launch or refusal
             final = await self.launcher.make_safe()
+            closing = self.core.finish(t_last, final)
+            links.finish(t_last)
         return LoopResult(
             self.stop_requested,
             start_s,
@@ -143,6 +157,8 @@ class FireControlLoop:
             final,
             digest.hexdigest(),
             links,
+            self._initial_status,
+            closing,
         )
 
     async def _cycle(self, frame: TaggedFrame | None, observers: Sequence[CycleObserver]) -> float:
@@ -156,6 +172,8 @@ class FireControlLoop:
             timer.lap("inject")
             t = frame.t_s
         cycle_input = self._gather(t, frame)
+        if self._initial_status is None and cycle_input.launcher.link_up:
+            self._initial_status = cycle_input.launcher
         timer.lap("gather")
         output = self.core.step(cycle_input, timer.lap)
         timer.lap("fire_control")
