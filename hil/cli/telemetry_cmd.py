@@ -5,7 +5,8 @@ publishes commands it. On a terminal: a live table (rich) of each rig's status, 
 tracks and health, and the last events; otherwise one plain line per message; ``--json``: one
 JSON object per message (``hil.telemetry.watch.WatchedMessage.as_json``).
 
-Exit codes: 0 done (``--seconds`` elapsed); 1 the broker refused the user; 2 bad option (one
+Exit codes: 0 done (``--seconds`` elapsed); 1 no connection made: the broker refused the user
+or the connection, could not be reached, or did not answer (one line); 2 bad option (one
 line); 130 interrupted (Ctrl-C).
 """
 
@@ -57,7 +58,8 @@ def register(commands: Any) -> None:
         help="show a rig's live telemetry (status, tracks, health, events); only displays",
         description="Subscribe to hil/<rig>/# and display it: a live table on a terminal, one "
         "line per message otherwise, one JSON object per message with --json. It publishes "
-        "nothing. Exit codes: 0 done, 1 the broker refused the user, 2 bad option, 130 "
+        "nothing. Exit codes: 0 done, 1 no connection made (the broker refused the user or "
+        "the connection, could not be reached or did not answer), 2 bad option, 130 "
         "interrupted.",
     )
     watch_parser.add_argument(
