@@ -60,8 +60,8 @@ def error_lines(err: str) -> list[str]:
 
 @pytest.mark.parametrize(
     ("scheme", "seconds"),
-    [("mqtt", "2"), ("mqtt", "10")],
-    ids=["seconds-end-first", "connack-timeout-first"],
+    [("mqtt", "2"), ("mqtt", "10"), ("mqtts", "2")],
+    ids=["seconds-end-first", "connack-timeout-first", "tls-handshake"],
 )
 async def test_a_broker_that_never_answers_is_one_error_line_and_exit_1(
     scheme: str, seconds: str

@@ -5,6 +5,8 @@ publishes commands it. On a terminal: a live table (rich) of each rig's status, 
 tracks and health, and the last events; otherwise one plain line per message; ``--json``: one
 JSON object per message (``hil.telemetry.watch.WatchedMessage.as_json``).
 
+``--seconds S`` bounds the whole command, connecting included (``hil.telemetry.watch.watch``).
+
 Exit codes: 0 done (``--seconds`` elapsed); 1 no connection made: the broker refused the user
 or the connection, could not be reached, or did not answer (one line); 2 bad option (one
 line); 130 interrupted (Ctrl-C).
@@ -77,7 +79,7 @@ def register(commands: Any) -> None:
         type=positive_float,
         default=math.inf,
         metavar="S",
-        help="stop after S seconds (default: until Ctrl-C)",
+        help="stop after S seconds, connecting included (default: until Ctrl-C)",
     )
     watch_parser.add_argument(
         "--json", action="store_true", help="one JSON object per message on stdout"

@@ -97,7 +97,8 @@ async def watch(
     """Show every message under ``hil/<rig>/`` (``+``: every rig) for ``seconds`` (inf: until
     cancelled); returns how many were shown.
 
-    ``HilError`` when the
+    ``seconds`` bounds all of it, the first connection included: every connection attempt
+    (TCP connect, TLS handshake, CONNACK) is given at most the time left. ``HilError`` when the
     first connection is not made — the broker refused the user, refused the connection, or did
     not answer (within ``CONNECT_TIMEOUT_S`` or ``seconds``, whichever is shorter). Once
     connected, a lost connection is shown (a ``connection`` message) and retried with backoff."""
@@ -174,7 +175,7 @@ def _attempt_s(deadline: float | None, now: float) -> float:
 
 
 def _client(settings: ClientSettings, timeout_s: float) -> aiomqtt.Client:
-    return aiomqtt.Client(
+    client = aiomqtt.Client(
         settings.address.host,
         settings.address.port,
         username=settings.username,
@@ -185,3 +186,8 @@ def _client(settings: ClientSettings, timeout_s: float) -> aiomqtt.Client:
         keepalive=KEEPALIVE_S,
         tls_context=settings.tls_context,
     )
+    # paho's TCP connect and TLS handshake run in an executor thread, each with paho's own
+    # socket timeout (default 5 s) that cancelling the await does not stop (and asyncio.run
+    # waits for that thread at exit): bound them by this attempt's time too
+    client._client.connect_timeout = timeout_s
+    return client
