@@ -5,7 +5,8 @@ Started only when the rig file has a ``[telemetry]`` table and the run is not a 
 replay is not the rig live). ``__aenter__`` raises ``ConfigError`` (one line) for a password
 variable that is not set or a TLS file that cannot be used, before anything else starts.
 ``__aexit__`` offers the final retained status (``ended``, or ``failed`` when the run raised),
-stops the publisher and waits for its thread (it flushes for at most ``FLUSH_S``).
+stops the publisher and waits for its thread (it flushes for at most ``FLUSH_S``; what is not
+delivered by then is counted dropped and said in one warning).
 """
 
 from __future__ import annotations
