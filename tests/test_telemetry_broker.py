@@ -247,6 +247,10 @@ async def test_a_wrong_password_is_one_line_and_the_run_goes_on(
     assert "telemetry.password_env" in lines[0]
     summary = json.loads(wrong.stdout.strip().splitlines()[-1])
     assert summary["telemetry"]["state"] == "refused" and summary["frames"] >= 190
+    # what the run offered once telemetry was off is dropped, and not for a full queue
+    refused = summary["telemetry"]
+    assert refused["dropped_queue_full"] == 0, refused
+    assert refused["dropped"] == refused["dropped_disconnected"] > 0, refused
     published = right["telemetry"]["published"]
     assert right["telemetry"]["state"] == "stopped"
     assert published["status"] >= 2 and published["tracks"] >= 10

@@ -60,6 +60,8 @@ class TelemetryStats:
     def summary(self) -> dict[str, Any]:
         publisher = self.publisher
         dropped_full = self.handoff.dropped
+        # offered after the publisher had ended (refused, failed): the broker never got them
+        not_sent = publisher.dropped_disconnected + self.handoff.refused
         timing = self.observe_time
         p99 = timing.percentile_s(99) if timing is not None else None
         return {
@@ -67,9 +69,9 @@ class TelemetryStats:
             "topic_prefix": f"hil/{self.rig_name}/",
             "state": publisher.state,
             "published": dict(publisher.published),
-            "dropped": dropped_full + publisher.dropped_disconnected,
+            "dropped": dropped_full + not_sent,
             "dropped_queue_full": dropped_full,
-            "dropped_disconnected": publisher.dropped_disconnected,
+            "dropped_disconnected": not_sent,
             "reconnects": publisher.reconnects,
             "error": publisher.error,
             "observe_p99_us": None if p99 is None else round(p99 * 1e6, 2),
