@@ -8,12 +8,13 @@ handler records every write that reached it while each subcommand runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import re
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from cli_support import hil_async as hil
@@ -40,6 +41,7 @@ from hil.plc_tools.maintenance import (
 )
 from hil.plc_tools.snapshot import read_snapshot, snapshot_json
 from hil.plc_tools.watch_view import WatchState, watch_view
+from hil.stub_process import PlcStubProcess
 
 MAP = load_register_map()
 ARM_OR_FIRE = {MAP["ARM_REQUEST"].address, MAP["FIRE"].address}
@@ -298,3 +300,58 @@ async def test_watch_on_a_terminal_is_a_live_view_that_refreshes() -> None:
     scans = [int(n) for n in re.findall(r"scan / uptime\s+(\d+) /", text)]
     assert len(scans) >= 5 and scans == sorted(scans) and scans[0] < scans[-1]  # one per read
     assert "health: link_state=up" in err
+
+
+@contextlib.asynccontextmanager
+async def plc_stub_process() -> AsyncIterator[PlcStubProcess]:
+    """`hil stub plc --tcp` in a child process (so a test can SIGSTOP it), stopped at the end
+    (SIGCONT first, should the test have left it stopped)."""
+    stub = await PlcStubProcess.start("--tcp", "127.0.0.1:0")
+    try:
+        yield stub
+    finally:
+        stub.process.send_signal(signal.SIGCONT)
+        await stub.stop()
+
+
+def error_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("error:")]
+
+
+async def test_watch_of_a_stopped_plc_exits_1_saying_no_read_succeeded() -> None:
+    """A SIGSTOPped PLC accepts the TCP connection (the kernel does) but never answers."""
+    async with plc_stub_process() as stub:
+        stub.process.send_signal(signal.SIGSTOP)
+        code, out, err = await hil("plc", "watch", stub.url, "--seconds", "1", "--json")
+    assert code == 1, err
+    (line,) = error_lines(err)
+    assert line.startswith(f"error: PLC {stub.url}: no read succeeded: ")
+    assert "no answer" in line
+    assert all("error" in json.loads(read) for read in out.splitlines())
+
+
+async def test_watch_of_a_plc_that_stops_answering_exits_1_saying_so() -> None:
+    """Good reads first, then the PLC stops (SIGSTOP) and never answers again."""
+    async with plc_stub_process() as stub:
+        watch = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hil", "plc", "watch", stub.url, "--rate", "10",
+            "--seconds", "2", "--json",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert watch.stdout is not None
+        try:
+            async with asyncio.timeout(30.0):
+                first = json.loads(await watch.stdout.readline())
+                stub.process.send_signal(signal.SIGSTOP)
+                rest, err_bytes = await watch.communicate()
+        finally:
+            if watch.returncode is None:
+                watch.kill()
+                await watch.communicate()
+    err = err_bytes.decode()
+    assert "error" not in first and first["mode"] == "IDLE"
+    assert watch.returncode == 1, err
+    (line,) = error_lines(err)
+    assert line.startswith(f"error: PLC {stub.url}: stopped answering: the last ")
+    assert "good one" in line
+    assert "error" in json.loads(rest.decode().splitlines()[-1])

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import signal
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import TracebackType
@@ -245,6 +247,10 @@ async def test_a_wrong_password_is_one_line_and_the_run_goes_on(
     assert "telemetry.password_env" in lines[0]
     summary = json.loads(wrong.stdout.strip().splitlines()[-1])
     assert summary["telemetry"]["state"] == "refused" and summary["frames"] >= 190
+    # what the run offered once telemetry was off is dropped, and not for a full queue
+    refused = summary["telemetry"]
+    assert refused["dropped_queue_full"] == 0, refused
+    assert refused["dropped"] == refused["dropped_disconnected"] > 0, refused
     published = right["telemetry"]["published"]
     assert right["telemetry"]["state"] == "stopped"
     assert published["status"] >= 2 and published["tracks"] >= 10
@@ -304,3 +310,59 @@ async def test_watch_prints_one_json_line_per_message(mosquitto: Broker) -> None
     for line in lines:
         assert line["topic"] == f"hil/sim/{line['name']}"
         validate(line["name"], line["payload"])
+
+
+class LastCycle:
+    """When (monotonic s) the loop's last cycle was observed."""
+
+    def __init__(self) -> None:
+        self.at_s = 0.0
+
+    def observe(self, cycle_input: CycleInput, cycle_output: CycleOutput) -> None:
+        self.at_s = time.monotonic()
+
+
+async def test_a_stalled_broker_costs_a_short_flush_one_warning_and_true_counters(
+    mosquitto: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """emulate rig, real time: the broker is SIGSTOPped 1 s into the loop and stays stopped
+    past the run's end. The connection stays up (the kernel takes the bytes) and nothing is
+    acknowledged: the end waits at most FLUSH_S for the final flush, what was not delivered is
+    counted and said in one warning, and what the summary calls published did arrive."""
+    assert mosquitto.process is not None
+    rig = with_telemetry(EMULATE_RIG, mosquitto)
+    settings = RunSettings(rig, load_scenario(SCENARIO), SCENARIO, 3.0, 0, False)
+    last = LastCycle()
+    caplog.set_level(logging.WARNING, logger="hil")
+    async with Collector(mosquitto, "emulate") as collector:
+        run = asyncio.create_task(perform_run(settings, lambda built: [last]))
+        try:
+            await collector.wait_for(lambda n, p: n == "health" and p["t_s"] >= 1.0, 30)
+            mosquitto.process.send_signal(signal.SIGSTOP)
+            try:
+                result = await run
+                ended_s = time.monotonic()
+            finally:
+                mosquitto.process.send_signal(signal.SIGCONT)
+            # what the kernel had taken reaches the collector once the broker runs again
+            await collector.wait_for(lambda n, p: n == "status" and p["state"] == "ended")
+        finally:
+            if not run.done():
+                run.cancel()
+                await asyncio.gather(run, return_exceptions=True)
+    telemetry = summarize(result)["telemetry"]
+    assert not result.loop.stopped_early
+    # the end waited for the flush (FLUSH_S, 1 s), not 5 s; the rest is the emulators' stop
+    assert ended_s - last.at_s < 3.0, ended_s - last.at_s
+    assert telemetry["dropped"] >= 1 and telemetry["dropped_queue_full"] == 0, telemetry
+    assert telemetry["state"] == "stopped", telemetry
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    dropped = telemetry["dropped"]
+    said = f": {dropped} message{'' if dropped == 1 else 's'} not delivered: "
+    assert said in warnings[0].getMessage()
+    # true counters: everything called published arrived, and nothing arrived uncounted
+    published = telemetry["published"]
+    for name in published:
+        assert len(collector.payloads(name)) >= published[name], name
+    assert len(collector.messages) <= sum(published.values()) + telemetry["dropped"]

@@ -10,8 +10,10 @@
 URL: ``tcp://HOST[:PORT]`` (port 502 by default) or ``rtu://<serial port>[?baud=115200&parity=E]``.
 Exit codes (as for every ``hil`` command): 0 done (``command``: the read-back confirms it); 1 the
 PLC could not be reached, did not answer, refused the write, or the read-back shows the command
-did not take effect (one line saying why and what to do); 2 bad input (URL, option, value; also
-``arm`` or ``fire``); 130 interrupted (Ctrl-C); ``watch`` also ends on SIGTERM and exits 143.
+did not take effect (one line saying why and what to do); ``watch``: its last read failed (no
+read succeeded, or the PLC stopped answering and did not answer again by the end); 2 bad input
+(URL, option, value; also ``arm`` or ``fire``); 130 interrupted (Ctrl-C); ``watch`` also ends on
+SIGTERM and exits 143 (1 when its last read failed).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import asyncio
 import json
 import re
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any, NoReturn
 
 from rich.console import Console
@@ -32,7 +34,7 @@ from drivers.plc.driver import PlcDriver
 from hil.cli.arguments import connect_timeout_s, positive_float
 from hil.cli.device_tool import StdoutLines, until_sigterm
 from hil.errors import HilError
-from hil.plc_tools.link import open_plc
+from hil.plc_tools.link import endpoint, open_plc
 from hil.plc_tools.maintenance import VERBS, HeartbeatWatch, Outcome, perform
 from hil.plc_tools.snapshot import PlcSnapshot, read_snapshot, snapshot_json, snapshot_line
 from hil.plc_tools.snapshot import snapshot_lines as status_lines
@@ -190,29 +192,83 @@ def run_watch(args: argparse.Namespace) -> int:
 
 
 async def _watch(args: argparse.Namespace) -> int:
-    """Until ``--seconds``, Ctrl-C (exit 130) or SIGTERM (exit 143)."""
+    """Until ``--seconds``, Ctrl-C (exit 130) or SIGTERM (exit 143); ``HilError`` (exit 1) when
+    the watch ended with the PLC not answering (``ReadTally.problem``)."""
+    tally = ReadTally()
 
     async def watching() -> None:
         async with open_plc(args.url, args.connect_timeout, heartbeat=args.heartbeat) as plc:
             try:
-                await watch(plc, args)
+                await watch(plc, args, tally)
             finally:
-                _watch_end(plc, args)
+                _watch_end(plc, args, tally)
 
-    return await until_sigterm(watching)
+    code = await until_sigterm(watching)
+    problem = tally.problem(str(endpoint(args.url)))
+    if problem:
+        raise HilError(problem)
+    return code
 
 
-async def watch(plc: PlcDriver, args: argparse.Namespace) -> None:
+@dataclass
+class ReadTally:
+    """The reads of one watch: how many succeeded and failed, and the failures since the last
+    good one (loop-clock times, s)."""
+
+    good: int = 0
+    failed: int = 0
+    failing: int = 0
+    """Reads failed since the last good one (all of them when none succeeded)."""
+    failing_since_s: float = 0.0
+    last_error: str = ""
+    last_s: float = 0.0
+
+    def record(self, error: str, at_s: float) -> None:
+        """One read done at ``at_s``: ``error`` '' when it succeeded."""
+        self.last_s = at_s
+        if not error:
+            self.good += 1
+            self.failing = 0
+            return
+        if not self.failing:
+            self.failing_since_s = at_s
+        self.failed += 1
+        self.failing += 1
+        self.last_error = error
+
+    def problem(self, url: str) -> str:
+        """'' when the last read succeeded (or none was done); else the one error line: no
+        read succeeded, or the PLC stopped answering and did not answer again."""
+        if not self.failing:
+            return ""
+        last = self.last_error.removeprefix(f"PLC {url}: ")
+        check = (
+            "check that the PLC (or its emulator) is running and not stopped: a stopped or hung "
+            "one may still accept the connection"
+        )
+        if not self.good:
+            return (
+                f"PLC {url}: no read succeeded: all {self.failing} reads failed (last: {last}); "
+                f"{check}"
+            )
+        return (
+            f"PLC {url}: stopped answering: the last {self.failing} reads (the last "
+            f"{self.last_s - self.failing_since_s:.1f} s of the watch) failed after "
+            f"{self.good} good one{'s' if self.good > 1 else ''} (last: {last}); {check}"
+        )
+
+
+async def watch(plc: PlcDriver, args: argparse.Namespace, tally: ReadTally) -> None:
     """Read the PLC every ``1 / args.rate`` s and show each read: a live view on a terminal,
     else one line (or JSON object) per read. A failed read is shown and the watch goes on (the
-    driver reconnects)."""
+    driver reconnects); every read is counted in ``tally``."""
     out = StdoutLines()
     live = sys.stdout.isatty() and not args.json
     period = 1.0 / args.rate
     loop = asyncio.get_running_loop()
     started = loop.time()
     url = str(plc.endpoint)
-    reads = attempts = 0
+    attempts = 0
     snapshot: PlcSnapshot | None = None
     if not live and not args.json:
         out.line(f"watching PLC {url} every {period:g} s; {heartbeat_text(args.heartbeat)}")
@@ -225,10 +281,12 @@ async def watch(plc: PlcDriver, args: argparse.Namespace) -> None:
             error = ""
             try:
                 snapshot = await read_snapshot(plc)
-                reads += 1
             except DriverError as failure:
                 error = str(failure)
-            state = WatchState(url, snapshot, plc.health(), error, reads, args.rate, args.heartbeat)
+            tally.record(error, loop.time() - started)
+            state = WatchState(
+                url, snapshot, plc.health(), error, tally.good, args.rate, args.heartbeat
+            )
             if view is not None:
                 view.update(watch_view(state), refresh=True)
             elif args.json:
@@ -254,12 +312,14 @@ def _watch_json(state: WatchState, elapsed_s: float) -> dict[str, Any]:
     return head | snapshot_json(state.snapshot)
 
 
-def _watch_end(plc: PlcDriver, args: argparse.Namespace) -> None:
+def _watch_end(plc: PlcDriver, args: argparse.Namespace, tally: ReadTally) -> None:
     health = plc.health()
     fields = {k: (v.value if k == "link_state" else v) for k, v in asdict(health).items()}
+    reads = {"good": tally.good, "failed": tally.failed}
     if args.json:
-        print(json.dumps({"health": fields}), file=sys.stderr)
+        print(json.dumps({"health": fields, "reads": reads}), file=sys.stderr)
     else:
+        print(f"reads: {tally.good} good, {tally.failed} failed", file=sys.stderr)
         print(
             "health: "
             + " ".join(

@@ -5,7 +5,10 @@ publishes commands it. On a terminal: a live table (rich) of each rig's status, 
 tracks and health, and the last events; otherwise one plain line per message; ``--json``: one
 JSON object per message (``hil.telemetry.watch.WatchedMessage.as_json``).
 
-Exit codes: 0 done (``--seconds`` elapsed); 1 the broker refused the user; 2 bad option (one
+``--seconds S`` bounds the whole command, connecting included (``hil.telemetry.watch.watch``).
+
+Exit codes: 0 done (``--seconds`` elapsed); 1 no connection made: the broker refused the user
+or the connection, could not be reached, or did not answer (one line); 2 bad option (one
 line); 130 interrupted (Ctrl-C).
 """
 
@@ -57,7 +60,8 @@ def register(commands: Any) -> None:
         help="show a rig's live telemetry (status, tracks, health, events); only displays",
         description="Subscribe to hil/<rig>/# and display it: a live table on a terminal, one "
         "line per message otherwise, one JSON object per message with --json. It publishes "
-        "nothing. Exit codes: 0 done, 1 the broker refused the user, 2 bad option, 130 "
+        "nothing. Exit codes: 0 done, 1 no connection made (the broker refused the user or "
+        "the connection, could not be reached or did not answer), 2 bad option, 130 "
         "interrupted.",
     )
     watch_parser.add_argument(
@@ -75,7 +79,7 @@ def register(commands: Any) -> None:
         type=positive_float,
         default=math.inf,
         metavar="S",
-        help="stop after S seconds (default: until Ctrl-C)",
+        help="stop after S seconds, connecting included (default: until Ctrl-C)",
     )
     watch_parser.add_argument(
         "--json", action="store_true", help="one JSON object per message on stdout"

@@ -1,9 +1,10 @@
 """The bounded queue between the loop's thread (one producer) and the publisher's event loop.
 
 ``offer`` never waits and never raises: when the queue holds ``capacity`` items the item is
-dropped and counted. The consumer awaits ``ready`` on its own event loop; the producer wakes it
-(``call_soon_threadsafe``) only when it is waiting, so a busy publisher costs the loop nothing
-but a deque append.
+dropped and counted (``dropped``); once the consumer has closed it, every item is refused and
+counted apart (``refused``). The consumer awaits ``ready`` on its own event loop; the producer
+wakes it (``call_soon_threadsafe``) only when it is waiting, so a busy publisher costs the loop
+nothing but a deque append.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ class HandOff(Generic[T]):
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.dropped = 0
-        """Items refused because the queue was full (or closed)."""
+        """Items refused because the queue was full."""
+        self.refused = 0
+        """Items refused because the queue was closed (the consumer had ended)."""
         self.closed = False
         """Set when the consumer will take nothing more: every offer is then dropped."""
         self._items: deque[T] = deque()
@@ -32,9 +35,12 @@ class HandOff(Generic[T]):
         return len(self._items)
 
     def offer(self, item: T, *, always: bool = False) -> bool:
-        """Queue ``item`` unless full or closed (then count it dropped and return False).
-        ``always``: queue it even when full (the run's final status)."""
-        if self.closed or (len(self._items) >= self.capacity and not always):
+        """Queue ``item`` unless full or closed (then count it, ``dropped`` or ``refused``,
+        and return False). ``always``: queue it even when full (the run's final status)."""
+        if self.closed:
+            self.refused += 1
+            return False
+        if len(self._items) >= self.capacity and not always:
             self.dropped += 1
             return False
         self._items.append(item)
@@ -62,7 +68,7 @@ class HandOff(Generic[T]):
 
     def close(self) -> int:
         """Refuse every later offer; returns the number of items that were still waiting
-        (discarded, not counted in ``dropped``)."""
+        (discarded, counted in neither ``dropped`` nor ``refused``)."""
         self.closed = True
         return len(self.take_all())
 

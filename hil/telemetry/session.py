@@ -5,7 +5,8 @@ Started only when the rig file has a ``[telemetry]`` table and the run is not a 
 replay is not the rig live). ``__aenter__`` raises ``ConfigError`` (one line) for a password
 variable that is not set or a TLS file that cannot be used, before anything else starts.
 ``__aexit__`` offers the final retained status (``ended``, or ``failed`` when the run raised),
-stops the publisher and waits for its thread (it flushes for at most ``FLUSH_S``).
+stops the publisher and waits for its thread (it flushes for at most ``FLUSH_S``; what is not
+delivered by then is counted dropped and said in one warning).
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class TelemetryStats:
     def summary(self) -> dict[str, Any]:
         publisher = self.publisher
         dropped_full = self.handoff.dropped
+        # offered after the publisher had ended (refused, failed): the broker never got them
+        not_sent = publisher.dropped_disconnected + self.handoff.refused
         timing = self.observe_time
         p99 = timing.percentile_s(99) if timing is not None else None
         return {
@@ -66,9 +69,9 @@ class TelemetryStats:
             "topic_prefix": f"hil/{self.rig_name}/",
             "state": publisher.state,
             "published": dict(publisher.published),
-            "dropped": dropped_full + publisher.dropped_disconnected,
+            "dropped": dropped_full + not_sent,
             "dropped_queue_full": dropped_full,
-            "dropped_disconnected": publisher.dropped_disconnected,
+            "dropped_disconnected": not_sent,
             "reconnects": publisher.reconnects,
             "error": publisher.error,
             "observe_p99_us": None if p99 is None else round(p99 * 1e6, 2),
