@@ -83,6 +83,43 @@ CASES = {
         "cases[0].seeds",
         "seeds [1] appear more than once",
     ),
+    "zero-runs": (
+        campaign(GOOD_CASE + "seeds = 0\n"),
+        "cases[0].seeds",
+        "a count of runs is 1 to 100000 (seeds 1..N), or a list of seeds, each an integer "
+        "from 0 to 4294967295 (got 0)",
+    ),
+    "negative-runs": (
+        campaign(GOOD_CASE + "seeds = -3\n"),
+        "cases[0].seeds",
+        "a count of runs is 1 to 100000 (seeds 1..N), or a list of seeds, each an integer "
+        "from 0 to 4294967295 (got -3)",
+    ),
+    "too-many-runs": (
+        campaign(GOOD_CASE + "seeds = 1000000000\n"),
+        "cases[0].seeds",
+        "a count of runs is 1 to 100000 (seeds 1..N)",
+    ),
+    "bad-seed-in-list": (
+        campaign(GOOD_CASE + "seeds = [-1, 5e21]\n"),
+        "cases[0].seeds",
+        "seeds[0] = -1 is not a seed: each seed is an integer from 0 to 4294967295",
+    ),
+    "float-seed-in-list": (
+        campaign(GOOD_CASE + "seeds = [1, 5e21]\n"),
+        "cases[0].seeds",
+        "seeds[1] = 5e+21 is not a seed: each seed is an integer from 0 to 4294967295",
+    ),
+    "empty-seed-list": (
+        campaign(GOOD_CASE + "seeds = []\n"),
+        "cases[0].seeds",
+        "an empty list runs nothing: give at least one seed, or a count of runs",
+    ),
+    "seeds-not-a-number": (
+        campaign(GOOD_CASE + 'seeds = "many"\n'),
+        "cases[0].seeds",
+        "or a list of seeds, each an integer from 0 to 4294967295 (got 'many')",
+    ),
     "missing-scenario": (
         campaign(GOOD_CASE.replace(str(SCENARIO), "nowhere.toml")),
         "nowhere.toml",
@@ -126,6 +163,21 @@ def test_malformed_campaign_is_one_clear_line(
     assert lines[0].startswith(f"error: {path}") or kind == "missing-scenario", lines[0]
     assert key in lines[0] and says in lines[0], lines[0]
     assert out == "" and not (tmp_path / "runs").exists()
+
+
+def test_bad_seeds_are_one_line_without_pydantic_internals(tmp_path: Path) -> None:
+    """The command as an operator runs it: every bad ``seeds`` is one line naming the file, the
+    key and what is allowed, and never pydantic's validator chain."""
+    for seeds in ("0", "-3", "1000000000", "[-1, 5e21]"):
+        path = tmp_path / "campaign.toml"
+        path.write_text(campaign(GOOD_CASE + f"seeds = {seeds}\n"))
+        done = hil("campaign", "run", str(path), "--out", str(tmp_path / "runs"))
+        assert done.returncode == 2, done.stderr
+        (line,) = done.stderr.splitlines()
+        assert line.startswith(f"error: {path}: cases[0].seeds"), line
+        assert "function-after" not in line and "validator" not in line, line
+        assert "0 to 4294967295" in line or "1 to 100000" in line, line
+    assert not (tmp_path / "runs").exists()
 
 
 def test_unknown_only_case_lists_the_cases(
