@@ -212,3 +212,47 @@ def test_a_sweeps_runs_publish_no_telemetry_and_the_emulated_ones_do(tmp_path: P
     assert [job.settings.rig.telemetry for job in sweep.jobs if job.settings] == [None]
     (job,) = live.jobs
     assert job.settings is not None and job.settings.rig.telemetry is not None
+
+
+def _out_problem(tmp_path: Path, kind: str) -> tuple[list[str], dict[str, str], str, str]:
+    """(the --out arguments, the environment, the path the error names, what it says)."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder\n")
+    if kind == "out-is-a-file":
+        return ["--out", str(a_file)], {}, f"--out {a_file}", "is a file, not a directory"
+    if kind == "out-under-a-file":
+        out = a_file / "runs"
+        return ["--out", str(out)], {}, f"--out {out}", f"{a_file} is a file, not a directory"
+    if kind == "runs-dir-is-a-file":
+        return [], {"HIL_RUNS_DIR": str(a_file)}, f"HIL_RUNS_DIR={a_file}", "is a file"
+    if kind == "runs-dir-under-a-file":
+        out = a_file / "deeper" / "runs"
+        return [], {"HIL_RUNS_DIR": str(out)}, f"HIL_RUNS_DIR={out}", f"{a_file} is a file"
+    # /proc/sys takes no new entries from anyone, root included: the permission case runs in
+    # CI (as root) too
+    out = Path("/proc/sys/hil-runs")
+    return ["--out", str(out)], {}, f"--out {out}", "/proc/sys is not writable"
+
+
+OUT_PROBLEMS = [
+    "out-is-a-file",
+    "out-under-a-file",
+    "runs-dir-is-a-file",
+    "runs-dir-under-a-file",
+    "out-not-writable",
+]
+
+
+@pytest.mark.parametrize("kind", OUT_PROBLEMS)
+def test_unusable_results_folder_is_one_line_before_anything_runs(
+    kind: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "campaign.toml"
+    path.write_text(campaign(GOOD_CASE))
+    arguments, env, names, says = _out_problem(tmp_path, kind)
+    done = hil("campaign", "run", str(path), *arguments, env=env)
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"error: {names}: "), line
+    assert says in line, line
+    assert done.stdout == ""  # nothing ran: no "campaign c: 1 cases" line
