@@ -30,7 +30,7 @@ from hil.campaign.executor import EXECUTOR_FORMS, ExecutorSpec, open_executor, p
 from hil.campaign.loader import DEMO, Campaign, load_campaign
 from hil.campaign.plan import plan
 from hil.campaign.preflight import PreflightGate, check_ignored
-from hil.campaign.progress import LineProgress, LiveProgress, SilentProgress
+from hil.campaign.progress import LineProgress, LiveProgress, SilentProgress, say
 from hil.campaign.report import render
 from hil.campaign.runner import CampaignRun, run_campaign
 from hil.campaign.summary import exit_summary
@@ -218,9 +218,9 @@ def run_campaign_command(args: argparse.Namespace) -> int:
     junit_path = junit.write(folder, document)
     report_path = render_report(folder)
     if args.json:
-        print(json.dumps(outcome_json(document, folder, results_path, junit_path, report_path)))
+        say(json.dumps(outcome_json(document, folder, results_path, junit_path, report_path)))
     else:
-        print(exit_summary(document, results_path, junit_path, report_path))
+        say(exit_summary(document, results_path, junit_path, report_path))
     if outcome.stopped_by is not None:
         return EXIT_SIGNAL_BASE + outcome.stopped_by
     return 0 if document["verdict"] == "pass" else EXIT_FAILED
@@ -246,7 +246,7 @@ async def _run(
         total = sum(len(p.jobs) for p in planned)
         if not args.json:
             on = "" if executor.kind == "pool" else f" on {executor}"
-            print(f"campaign {campaign.name}: {len(planned)} cases, {total} runs{on} → {folder}")
+            say(f"campaign {campaign.name}: {len(planned)} cases, {total} runs{on} → {folder}")
         progress: LiveProgress | LineProgress | SilentProgress
         if args.json:
             progress = SilentProgress(planned)

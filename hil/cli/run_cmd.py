@@ -182,12 +182,18 @@ def run_loop(args: argparse.Namespace) -> int:
         result, stats = asyncio.run(perform_recorded_run(settings, recording, watchers))
     summary = summarize(result)
     summary["recording"] = None if stats is None else recording_summary(stats)
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(render(summary))
-        if stats is not None:
-            print(recording_line(stats))
+    try:
+        if args.json:
+            print(json.dumps(summary))
+        else:
+            print(render(summary))
+            if stats is not None:
+                print(recording_line(stats))
+    except BrokenPipeError:  # stdout's reader went away: the rig's state still goes to stderr
+        code = exit_code(summary)
+        if code:
+            return code
+        raise
     return exit_code(summary)
 
 
