@@ -37,7 +37,7 @@ from hil.campaign.summary import exit_summary
 from hil.cli import campaign_report_cmd
 from hil.cli.arguments import non_negative_int
 from hil.cli.run_cmd import RUNS_DIR_VARIABLE, runs_dir
-from hil.errors import ConfigError
+from hil.errors import ConfigError, HilError
 
 EXIT_FAILED = 1
 EXIT_SIGNAL_BASE = 128
@@ -213,9 +213,20 @@ def run_campaign_command(args: argparse.Namespace) -> int:
     started = datetime.now(UTC)
     folder, outcome = asyncio.run(_run(campaign, args, started, gate, parent))
     planned = plan(campaign, folder.resolve(), args.arm)
-    document = results.build(campaign, planned, outcome, folder, started, datetime.now(UTC))
-    results_path = results.write(folder, document)
-    junit_path = junit.write(folder, document)
+    warnings = [*_folder_still_there(folder), *results.check_recordings(outcome)]
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    document = results.build(
+        campaign, planned, outcome, folder, started, datetime.now(UTC), warnings
+    )
+    try:
+        results_path = results.write(folder, document)
+        junit_path = junit.write(folder, document)
+    except OSError as error:
+        raise HilError(
+            f"cannot write the results in {folder}: {error.strerror or error}; the runs' "
+            "verdicts are lost"
+        ) from error
     report_path = render_report(folder)
     if args.json:
         say(json.dumps(outcome_json(document, folder, results_path, junit_path, report_path)))
@@ -256,6 +267,25 @@ async def _run(
             progress = LineProgress(planned)
         with progress:
             return folder, await run_campaign(planned, workers, progress, gate)
+
+
+def _folder_still_there(folder: Path) -> list[str]:
+    """The results folder, made again if it disappeared while the campaign ran (deleted or
+    moved): the results are still written where the campaign said. Returns the warning that
+    says so (none: it was there)."""
+    if folder.is_dir():
+        return []
+    try:
+        folder.mkdir(parents=True)
+    except OSError as error:
+        raise HilError(
+            f"the results folder {folder} disappeared while the campaign ran and cannot be "
+            f"made again ({error.strerror or error}); the runs' verdicts are lost"
+        ) from error
+    return [
+        f"the results folder {folder} disappeared while the campaign ran: made again for the "
+        "results; the recordings that were in it are lost"
+    ]
 
 
 def render_report(folder: Path) -> Path | None:
