@@ -1,11 +1,6 @@
 """The ``hil`` command line's commands: the parser (each sub-command lives in its own module
-with ``register()``) and ``run``, which ``hil.cli.main`` calls once it can take Ctrl-C.
-
-Exit codes shared by every command (``hil run`` adds 3 and 4, see ``hil.cli.run_cmd``;
-``hil replay --verify`` adds 5, see ``hil.cli.replay_cmd``; ``hil rig check`` adds 6, see
-``hil.cli.rig_cmd``): 0 done,
-1 the command failed (a device missing or refusing, a run that could not proceed), 2 usage or
-configuration error, 130 interrupted before the command could stop cleanly."""
+with ``register()``) and ``run``, which ``hil.cli.main`` calls once it can take Ctrl-C. Exit
+codes: see ``hil.cli``."""
 
 from __future__ import annotations
 
