@@ -126,6 +126,17 @@ def _final_state(result: RunResult) -> str:
     return state if fault is FaultCode.NONE else f"{state} (fault {fault.name})"
 
 
+NOTHING = "—"
+"""What the text summary shows for a value the run could not give (JSON has null)."""
+
+
+def _shown(value: Any, unit: str = "", missing: str = "") -> str:
+    """``value unit``, or ``—`` and why (``missing``) when the run has no such value."""
+    if value is None:
+        return f"{NOTHING} ({missing})" if missing else NOTHING
+    return f"{value} {unit}" if unit else str(value)
+
+
 def render(summary: dict[str, Any]) -> str:
     early = " (stopped early by a signal)" if summary["stopped_early"] else ""
     jitter = (
@@ -145,14 +156,17 @@ def render(summary: dict[str, Any]) -> str:
         f"seed {summary['seed']}, {'ARMED' if summary['armed'] else 'not armed'}",
         f"  {summary['duration_s']} s{early}, {summary['frames']} frames, {summary['detections']} "
         f"detections ({summary['injected_detections']} injected)",
-        f"  tracks confirmed {summary['tracks_confirmed']}, GOSPA mean {summary['gospa_mean_m']} "
-        f"m, RMSE {summary['rmse_m']} m, id switches {summary['id_switches']}, time to confirm "
-        f"{summary['time_to_confirm_mean_s']} s, false-track fraction "
-        f"{summary['false_track_fraction']}",
+        f"  tracks confirmed {summary['tracks_confirmed']}, GOSPA mean "
+        f"{_shown(summary['gospa_mean_m'], 'm', 'no truth to score against')}, RMSE "
+        f"{_shown(summary['rmse_m'], 'm', 'no track on a target')}, id switches "
+        f"{_shown(summary['id_switches'])}, time to confirm "
+        f"{_shown(summary['time_to_confirm_mean_s'], 's', 'no confirmed track')}, false-track "
+        f"fraction {_shown(summary['false_track_fraction'], '', 'no confirmed track')}",
         f"  engagements {summary['engagements']}, launch requests {summary['launch_requests']}, "
         f"launches {summary['launches']}, refused {summary['launch_requests_refused']}",
-        f"  latency frame→command p50 {summary['latency_p50_ms']} ms, p99 "
-        f"{summary['latency_p99_ms']} ms, max {summary['latency_max_ms']} ms; {jitter}",
+        f"  latency frame→command p50 {_shown(summary['latency_p50_ms'], 'ms')}, p99 "
+        f"{_shown(summary['latency_p99_ms'], 'ms')}, max {_shown(summary['latency_max_ms'], 'ms')}"
+        f"; {jitter}",
         f"  rig final state: {summary['rig_final_state']}",
         *_link_lines(summary["links"]),
     ]
@@ -160,7 +174,8 @@ def render(summary: dict[str, Any]) -> str:
         failing = ", ".join(record["interlocks_failing_at_end"]) or "-"
         lines.append(
             f"  engagement track {record['track_id']} ({record['source']}, truth "
-            f"{record['truth_id']}) at {record['designated_s']:.2f} s: {record['outcome']}"
+            f"{_shown(record['truth_id'])}) at {record['designated_s']:.2f} s: "
+            f"{record['outcome']}"
             + (f" — {record['reason']}" if record["reason"] else "")
             + (f"; interlocks not holding: {failing}" if record["outcome"] != "launched" else "")
         )
@@ -190,9 +205,14 @@ def _link_lines(links: dict[str, Any]) -> list[str]:
     for name, label, fields in (("radar", "radar", RADAR_FIELDS), ("plc", "PLC", PLC_FIELDS)):
         link = links[name]
         if link["lost"]:
-            state = f"LOST at {link['lost_at_s']} s, not recovered ({link['reason']})"
+            state = (
+                f"LOST at {_shown(link['lost_at_s'], 's')}, not recovered "
+                f"({_shown(link['reason'])})"
+            )
         elif link["outages"]:
-            state = f"up, {link['outages']} outages, longest {link['longest_outage_s']} s"
+            state = (
+                f"up, {link['outages']} outages, longest {_shown(link['longest_outage_s'], 's')}"
+            )
         else:
             state = "up"
         driver = link.get("driver")
@@ -203,7 +223,7 @@ def _link_lines(links: dict[str, Any]) -> list[str]:
             f"{key.replace('_', ' ')} {driver[key]}" for key in fields if key in driver
         )
         if name == "radar":
-            counters += f", longest silence {link['longest_silence_s']} s"
+            counters += f", longest silence {_shown(link['longest_silence_s'], 's')}"
         else:
             c = link["commands"]
             counters += (

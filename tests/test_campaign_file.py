@@ -83,6 +83,43 @@ CASES = {
         "cases[0].seeds",
         "seeds [1] appear more than once",
     ),
+    "zero-runs": (
+        campaign(GOOD_CASE + "seeds = 0\n"),
+        "cases[0].seeds",
+        "a count of runs is 1 to 100000 (seeds 1..N), or a list of seeds, each an integer "
+        "from 0 to 4294967295 (got 0)",
+    ),
+    "negative-runs": (
+        campaign(GOOD_CASE + "seeds = -3\n"),
+        "cases[0].seeds",
+        "a count of runs is 1 to 100000 (seeds 1..N), or a list of seeds, each an integer "
+        "from 0 to 4294967295 (got -3)",
+    ),
+    "too-many-runs": (
+        campaign(GOOD_CASE + "seeds = 1000000000\n"),
+        "cases[0].seeds",
+        "a count of runs is 1 to 100000 (seeds 1..N)",
+    ),
+    "bad-seed-in-list": (
+        campaign(GOOD_CASE + "seeds = [-1, 5e21]\n"),
+        "cases[0].seeds",
+        "seeds[0] = -1 is not a seed: each seed is an integer from 0 to 4294967295",
+    ),
+    "float-seed-in-list": (
+        campaign(GOOD_CASE + "seeds = [1, 5e21]\n"),
+        "cases[0].seeds",
+        "seeds[1] = 5e+21 is not a seed: each seed is an integer from 0 to 4294967295",
+    ),
+    "empty-seed-list": (
+        campaign(GOOD_CASE + "seeds = []\n"),
+        "cases[0].seeds",
+        "an empty list runs nothing: give at least one seed, or a count of runs",
+    ),
+    "seeds-not-a-number": (
+        campaign(GOOD_CASE + 'seeds = "many"\n'),
+        "cases[0].seeds",
+        "or a list of seeds, each an integer from 0 to 4294967295 (got 'many')",
+    ),
     "missing-scenario": (
         campaign(GOOD_CASE.replace(str(SCENARIO), "nowhere.toml")),
         "nowhere.toml",
@@ -128,6 +165,21 @@ def test_malformed_campaign_is_one_clear_line(
     assert out == "" and not (tmp_path / "runs").exists()
 
 
+def test_bad_seeds_are_one_line_without_pydantic_internals(tmp_path: Path) -> None:
+    """The command as an operator runs it: every bad ``seeds`` is one line naming the file, the
+    key and what is allowed, and never pydantic's validator chain."""
+    for seeds in ("0", "-3", "1000000000", "[-1, 5e21]"):
+        path = tmp_path / "campaign.toml"
+        path.write_text(campaign(GOOD_CASE + f"seeds = {seeds}\n"))
+        done = hil("campaign", "run", str(path), "--out", str(tmp_path / "runs"))
+        assert done.returncode == 2, done.stderr
+        (line,) = done.stderr.splitlines()
+        assert line.startswith(f"error: {path}: cases[0].seeds"), line
+        assert "function-after" not in line and "validator" not in line, line
+        assert "0 to 4294967295" in line or "1 to 100000" in line, line
+    assert not (tmp_path / "runs").exists()
+
+
 def test_unknown_only_case_lists_the_cases(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -160,3 +212,47 @@ def test_a_sweeps_runs_publish_no_telemetry_and_the_emulated_ones_do(tmp_path: P
     assert [job.settings.rig.telemetry for job in sweep.jobs if job.settings] == [None]
     (job,) = live.jobs
     assert job.settings is not None and job.settings.rig.telemetry is not None
+
+
+def _out_problem(tmp_path: Path, kind: str) -> tuple[list[str], dict[str, str], str, str]:
+    """(the --out arguments, the environment, the path the error names, what it says)."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder\n")
+    if kind == "out-is-a-file":
+        return ["--out", str(a_file)], {}, f"--out {a_file}", "is a file, not a directory"
+    if kind == "out-under-a-file":
+        out = a_file / "runs"
+        return ["--out", str(out)], {}, f"--out {out}", f"{a_file} is a file, not a directory"
+    if kind == "runs-dir-is-a-file":
+        return [], {"HIL_RUNS_DIR": str(a_file)}, f"HIL_RUNS_DIR={a_file}", "is a file"
+    if kind == "runs-dir-under-a-file":
+        out = a_file / "deeper" / "runs"
+        return [], {"HIL_RUNS_DIR": str(out)}, f"HIL_RUNS_DIR={out}", f"{a_file} is a file"
+    # /proc/sys takes no new entries from anyone, root included: the permission case runs in
+    # CI (as root) too
+    out = Path("/proc/sys/hil-runs")
+    return ["--out", str(out)], {}, f"--out {out}", "/proc/sys is not writable"
+
+
+OUT_PROBLEMS = [
+    "out-is-a-file",
+    "out-under-a-file",
+    "runs-dir-is-a-file",
+    "runs-dir-under-a-file",
+    "out-not-writable",
+]
+
+
+@pytest.mark.parametrize("kind", OUT_PROBLEMS)
+def test_unusable_results_folder_is_one_line_before_anything_runs(
+    kind: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "campaign.toml"
+    path.write_text(campaign(GOOD_CASE))
+    arguments, env, names, says = _out_problem(tmp_path, kind)
+    done = hil("campaign", "run", str(path), *arguments, env=env)
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"error: {names}: "), line
+    assert says in line, line
+    assert done.stdout == ""  # nothing ran: no "campaign c: 1 cases" line

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -305,3 +306,70 @@ def test_a_killed_campaign_leaves_no_worker_running(tmp_path: Path) -> None:
 
 def is_worker(process: psutil.Process) -> bool:
     return "spawn_main" in " ".join(process.cmdline())
+
+
+def _campaign_losing_its_folder(path: Path, out: Path) -> tuple[Path, str, str]:
+    """``hil campaign run PATH --out OUT --jobs 1 --json`` whose results folder is moved away
+    (as an ``rm -rf`` or a cleanup job would take it) as soon as its first recording exists:
+    the folder, stdout and stderr, after checking the exit code is 1."""
+    command = [sys.executable, "-m", "hil", "campaign", "run", str(path), "--out", str(out),
+               "--jobs", "1", "--json"]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as p:
+        try:
+            first = None
+            while first is None:
+                assert p.poll() is None, p.communicate()
+                first = next(out.glob("*/recordings/*.mcap"), None)
+                time.sleep(0.002)
+            folder = first.parents[1]
+            folder.rename(out.parent / "gone")
+            stdout, stderr = p.communicate(timeout=120)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    assert p.returncode == 1, stderr
+    return folder, stdout, stderr
+
+
+def test_a_results_folder_deleted_mid_sweep_says_what_was_lost(tmp_path: Path) -> None:
+    """The results folder disappears while a sweep runs: no run passes with its recording
+    gone, each says so, the campaign warns, and results.json is still written where the
+    campaign said it would be."""
+    case = sim_case("sweep", "4", 3.0, 'criteria = ["frames >= 1"]\n', DEFENDED_SITE)
+    path = write_campaign(tmp_path, case, name="doomed")
+    folder, stdout, stderr = _campaign_losing_its_folder(path, tmp_path / "runs")
+    outcome = json.loads(stdout.strip().splitlines()[-1])
+    assert Path(outcome["folder"]) == folder and outcome["verdict"] == "error"
+    results = json.loads(Path(outcome["results"]).read_text())
+    runs = results["cases"][0]["runs"]
+    assert len(runs) == 4 and runs[0]["seed"] == 1
+    lost = [run for run in runs if run["recording"] is None]
+    assert runs[0] in lost  # its recording was the one in the folder when it went
+    for run in runs:
+        if run["recording"] is None:
+            assert run["verdict"] == "error" and "recording lost" in run["error"], run
+            assert any("recording lost" in note for note in run["notes"]), run
+            assert run["measurements"]["frames"] > 0  # what was measured is kept
+        else:
+            assert (folder / run["recording"]).is_file(), run
+    assert any(f"{len(lost)} of 4 runs lost their recording" in w for w in results["warnings"])
+    assert "warning:" in stderr and "Traceback" not in stderr
+
+
+def test_a_results_folder_deleted_under_the_last_run_is_made_again(tmp_path: Path) -> None:
+    """Nothing runs after the folder went (its one run had started): the folder is made again
+    for results.json, junit.xml and the report, and the campaign says so."""
+    case = sim_case("one", "[7]", 3.0, 'criteria = ["frames >= 1"]\n', DEFENDED_SITE)
+    path = write_campaign(tmp_path, case, name="alone")
+    folder, stdout, stderr = _campaign_losing_its_folder(path, tmp_path / "runs")
+    outcome = json.loads(stdout.strip().splitlines()[-1])
+    results = json.loads(Path(outcome["results"]).read_text())
+    assert Path(outcome["results"]).parent == folder and Path(outcome["junit"]).is_file()
+    (run,) = results["cases"][0]["runs"]
+    assert (run["verdict"], run["recording"]) == ("error", None)
+    assert run["error"].startswith(f"recording lost: {folder.resolve()}/recordings/one-seed7.mcap")
+    made_again, lost = results["warnings"]
+    assert made_again.startswith(f"the results folder {folder} disappeared while the campaign")
+    assert lost.startswith("1 of 1 runs lost their recording (one seed 7)")
+    assert stderr.count("warning: ") == 2 and "Traceback" not in stderr

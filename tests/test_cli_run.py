@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from cli_support import hil
 from conftest import CONFIGS
 from test_loop_emulate import ONE_INJECTED, REQUIRED_KEYS, hil_run
 
@@ -200,3 +201,34 @@ async def test_a_signal_stops_a_long_sim_run_at_once(signum: int) -> None:
     summary = json.loads(out.decode().strip().splitlines()[-1])
     assert summary["stopped_early"] is True and 0 < summary["duration_s"] < 1e4
     assert summary["rig_final_state"] == "SAFE" and summary["devices_lost"] == []
+
+
+def test_replay_is_not_a_mode_for_hil_run() -> None:
+    done = hil_run("--rig", str(SIM_RIG), "--set", "rig.mode=replay", "--no-record")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"error: {SIM_RIG}: rig.mode: 'replay' plays a recording: use hil replay FILE; hil run "
+        "takes bench, emulate or sim [set by --set rig.mode=replay]\n"
+    )
+
+
+@pytest.mark.parametrize("name", ["HIL_RIG__", "HIL_RIG____"])
+def test_an_environment_override_without_a_key_is_refused(name: str) -> None:
+    for command in (["config", "check", str(SIM_RIG)], ["run", "--rig", str(SIM_RIG)]):
+        done = hil(*command, env={name: "x"})
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        assert done.stderr == (
+            f"error: {SIM_RIG}: bad environment variable {name}: expected "
+            "HIL_RIG__SECTION__KEY=value (double underscores between keys)\n"
+        )
+
+
+def test_text_summary_says_what_is_missing_instead_of_none() -> None:
+    """Half a second of single-cv: no track confirmed yet, so no RMSE and no time to confirm."""
+    scenario = CONFIGS / "scenarios" / "single-cv.toml"
+    done = hil_run("--rig", str(SIM_RIG), "--scenario", str(scenario), "--duration", "0.5",
+                   "--no-record")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "None" not in done.stdout, done.stdout
+    assert "RMSE — (no track on a target)" in done.stdout
+    assert "time to confirm — (no confirmed track)" in done.stdout

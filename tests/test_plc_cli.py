@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_support import hil
 from plc_support import plc_driver
 
 from hil.stub_process import PlcStubProcess
@@ -38,3 +39,22 @@ async def test_stub_serves_the_driver() -> None:
     finally:
         code, _, err = await stub.stop()
     assert code == 0 and "requests" in err
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("baud=12", "baud '12' is not a rate a serial port runs at"),
+        ("baud=fast", "baud 'fast' is not a rate a serial port runs at"),
+        ("baud=115200&parity=X", "parity 'X' is not one of N, E, O, M, S"),
+    ],
+    ids=["baud-12", "baud-word", "parity"],
+)
+def test_an_rtu_url_a_serial_port_cannot_do_is_one_line(query: str, says: str) -> None:
+    url = f"rtu:///dev/ttyUSB0?{query}"
+    done = hil("plc", "status", url)
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"error: PLC URL {url!r}: {says}"), line
+    if "baud" in says:
+        assert "allowed: 300, 600, 1200" in line and "460800, 500000, 576000, 921600" in line

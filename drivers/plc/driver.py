@@ -130,6 +130,17 @@ class PlcLinkState(enum.Enum):
     """A request or the heartbeat just failed; reconnecting."""
 
 
+SERIAL_BAUD_RATES = (
+    300, 600, 1200, 1800, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000,
+    576000, 921600,
+)  # fmt: skip
+"""Baud rates an RTU URL may ask for: the standard rates of termios and pyserial
+(``serial.Serial.BAUDRATES``) from 300 to 921600. Anything else (``baud=12``) is a typo that
+would otherwise surface only as a PLC that never answers."""
+SERIAL_PARITIES = ("N", "E", "O", "M", "S")
+"""Parity letters of pyserial (none, even, odd, mark, space)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PlcEndpoint:
     """Where the PLC is: Modbus TCP (host, port) or RTU (serial URL, baud, parity)."""
@@ -149,13 +160,24 @@ class PlcEndpoint:
             return cls("tcp", parts.hostname, parts.port or 502)
         if parts.scheme == "rtu" and (parts.netloc or parts.path):
             query = parse_qs(parts.query)
-            return cls(
-                "rtu",
-                serial_url=parts.netloc + parts.path,
-                baud=int(query.get("baud", ["115200"])[0]),
-                parity=query.get("parity", ["E"])[0],
-            )
-        raise ValueError(f"PLC URL {url!r}: expected tcp://host:port or rtu://<serial port>")
+            baud_text = query.get("baud", ["115200"])[0]
+            baud = int(baud_text) if baud_text.isdigit() else None
+            if baud not in SERIAL_BAUD_RATES:
+                raise ValueError(
+                    f"PLC URL {url!r}: baud {baud_text!r} is not a rate a serial port runs at; "
+                    f"allowed: {', '.join(map(str, SERIAL_BAUD_RATES))}"
+                )
+            parity = query.get("parity", ["E"])[0]
+            if parity not in SERIAL_PARITIES:
+                raise ValueError(
+                    f"PLC URL {url!r}: parity {parity!r} is not one of "
+                    f"{', '.join(SERIAL_PARITIES)} (none, even, odd, mark, space)"
+                )
+            return cls("rtu", serial_url=parts.netloc + parts.path, baud=baud, parity=parity)
+        raise ValueError(
+            f"PLC URL {url!r}: expected tcp://host:port or rtu://<serial port>, e.g. "
+            "tcp://192.168.0.10:502 or rtu:///dev/ttyUSB0?baud=115200&parity=E"
+        )
 
     def __str__(self) -> str:
         if self.transport == "tcp":

@@ -100,7 +100,7 @@ async def execute(
             settings = replay_settings(job.replay_of, job.replay_duration_s)
         record["seed"] = settings.seed if job.replay_of is not None else job.seed
         recording = open_run_recording(job.recording, settings)
-        result, summary, _ = await perform_recorded(settings, recording, stop, watchers)
+        result, summary, stats = await perform_recorded(settings, recording, stop, watchers)
     except HilError as error:
         record |= {"verdict": "error", "error": str(error).splitlines()[0]}
         result = None
@@ -142,6 +142,40 @@ async def execute(
             "the launcher was not confirmed SAFE at the end of the run (final state "
             f"{summary['rig_final_state']}): check the PLC before approaching the launcher"
         )
+    if stats.error is not None:
+        return lose_recording(record, f"{RECORDING_FAILED}: {stats.error}", keep=True)
+    if not job.recording.exists():
+        return lose_recording(record, recording_gone(job.recording))
+    if stats.messages_dropped:
+        record["notes"].append(
+            f"recording incomplete: {stats.messages_dropped} messages dropped (the disk could "
+            "not keep up)"
+        )
+    return record
+
+
+RECORDING_LOST = "recording lost"
+RECORDING_FAILED = "recording failed"
+
+
+def recording_gone(path: Path) -> str:
+    return (
+        f"{RECORDING_LOST}: {path} no longer exists (deleted or moved while the campaign ran); "
+        "the run cannot be replayed"
+    )
+
+
+def lose_recording(record: dict[str, Any], why: str, keep: bool = False) -> dict[str, Any]:
+    """``record`` of a run whose recording is lost or broken (``why``, one line): a note, and
+    the run is an ``error`` unless a criterion failed (its measurements and criteria are kept:
+    they were measured) — a run that cannot be replayed does not pass silently. ``keep``: the
+    file is still listed (a recording that failed mid-run holds what was written before)."""
+    record["notes"] = [*record["notes"], why]
+    if not keep:
+        record["recording"] = None
+    if record["verdict"] in ("pass", "error"):
+        record["verdict"] = "error"
+        record["error"] = record["error"] or why
     return record
 
 

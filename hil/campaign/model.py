@@ -17,9 +17,9 @@ by ``hil.campaign.loader``.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from hil.campaign.criteria import parse
 from hil.config.fields import MAX_RUN_S, ConfigModel, TableArray
@@ -58,6 +58,39 @@ PerRunCriterion = Annotated[str, AfterValidator(_per_run)]
 SweepCriterion = Annotated[str, AfterValidator(_over_sweep)]
 
 
+SEEDS_ALLOWED = (
+    f"a count of runs is 1 to {MAX_RUNS_PER_CASE} (seeds 1..N), or a list of seeds, each an "
+    f"integer from 0 to {MAX_SEED}"
+)
+
+
+def _seeds(value: Any) -> Any:
+    """``seeds`` checked whole, each problem one sentence saying what is allowed (instead of
+    pydantic's report of both branches of ``int | tuple``, validator chain included)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 1 <= value <= MAX_RUNS_PER_CASE:
+            raise ValueError(SEEDS_ALLOWED)
+        return value
+    if not isinstance(value, list | tuple):
+        raise ValueError(SEEDS_ALLOWED)
+    if not value:
+        raise ValueError("an empty list runs nothing: give at least one seed, or a count of runs")
+    if len(value) > MAX_RUNS_PER_CASE:
+        raise ValueError(
+            f"a list of {len(value)} seeds; a case runs at most {MAX_RUNS_PER_CASE} seeds"
+        )
+    for index, seed in enumerate(value):
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise ValueError(
+                f"seeds[{index}] = {seed!r} is not a seed: each seed is an integer from 0 to "
+                f"{MAX_SEED}"
+            )
+    repeated = sorted({seed for seed in value if value.count(seed) > 1})
+    if repeated:
+        raise ValueError(f"seeds {repeated} appear more than once; each seed is one run")
+    return tuple(value)
+
+
 class CampaignInfo(ConfigModel):
     name: SafeName
     """Names the results folder: letters, digits, ``.``, ``_``, ``-`` (at most 64)."""
@@ -87,28 +120,13 @@ class CaseSpec(ConfigModel):
     duration_s: Annotated[float, Field(gt=0, le=MAX_RUN_S)] | None = None
     """Seconds of loop time per run (default: the scenario's duration_s; replay: the whole
     recording)."""
-    seeds: (
-        Annotated[int, Field(ge=1, le=MAX_RUNS_PER_CASE)]
-        | Annotated[
-            tuple[Annotated[int, Field(ge=0, le=MAX_SEED)], ...],
-            TableArray,
-            Field(min_length=1, max_length=MAX_RUNS_PER_CASE),
-        ]
-    ) = (0,)
+    seeds: Annotated[int | tuple[int, ...], BeforeValidator(_seeds)] = (0,)
     """One run per seed; a count N is the Monte-Carlo sweep of seeds 1..N."""
     arm: bool = False
     """Arm the runs (sim and emulate: from the file; bench: only with ``--arm`` too)."""
     faults: Annotated[tuple[FaultSpec, ...], TableArray] = ()
     criteria: Annotated[tuple[PerRunCriterion, ...], TableArray] = ()
     sweep_criteria: Annotated[tuple[SweepCriterion, ...], TableArray] = ()
-
-    @field_validator("seeds")
-    @classmethod
-    def _distinct(cls, seeds: int | tuple[int, ...]) -> int | tuple[int, ...]:
-        if isinstance(seeds, tuple) and len(set(seeds)) != len(seeds):
-            repeated = sorted({s for s in seeds if seeds.count(s) > 1})
-            raise ValueError(f"seeds {repeated} appear more than once; each seed is one run")
-        return seeds
 
     @property
     def seed_list(self) -> tuple[int, ...]:

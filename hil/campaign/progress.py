@@ -4,6 +4,7 @@ run otherwise, nothing with ``--json`` (stdout is then the results' summary alon
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -18,6 +19,28 @@ from hil.campaign.execute import RunJob
 from hil.campaign.plan import PlannedCase
 from hil.live_status import LogAboveLive, RunCounters, status_text
 from hil.loop.observers import CycleObserver
+
+
+def say(text: str, out: TextIO | None = None) -> None:
+    """One line to ``out`` (default stdout), flushed. A reader that went away (``hil campaign
+    run | head``) ends the output, not the campaign: the runs go on, the results are written,
+    and later lines go nowhere."""
+    out = sys.stdout if out is None else out
+    try:
+        print(text, file=out, flush=True)
+    except BrokenPipeError:
+        _drop(out)
+
+
+def _drop(out: TextIO) -> None:
+    try:
+        descriptor = out.fileno()
+    except (OSError, ValueError):  # not a file (a test's capture): nothing to redirect
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
+
 
 VERDICT_STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta", "not_run": "dim"}
 
@@ -88,11 +111,10 @@ class LineProgress(_Cases):
         progress = self.finished(case, record)
         emulated = " EMULATED" if record.get("emulated") else ""
         why = f" — {record['error']}" if record.get("error") else ""
-        print(
+        say(
             f"{case} seed {record['seed']}{emulated}: {record['verdict'].upper()} "
             f"({record['wall_s']:.1f} s, {progress.done}/{progress.total}){why}",
-            file=self.out,
-            flush=True,
+            self.out,
         )
 
     def __enter__(self) -> LineProgress:

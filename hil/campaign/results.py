@@ -23,6 +23,7 @@ from typing import Any
 
 from hil import __version__
 from hil.campaign.criteria import judge_sweep
+from hil.campaign.execute import RECORDING_FAILED, RECORDING_LOST, lose_recording, recording_gone
 from hil.campaign.loader import Campaign
 from hil.campaign.plan import PlannedCase
 from hil.campaign.runner import CampaignRun
@@ -69,9 +70,11 @@ def build(
     folder: Path,
     started: datetime,
     finished: datetime,
+    warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The ``results.json`` document. ``folder`` as the operator named it (relative or not):
-    the replay commands are written with it."""
+    the replay commands are written with it. ``warnings``: what went wrong around the runs
+    (lost recordings, a results folder that disappeared)."""
     cases = [_case(p, outcome.records[p.case.name], folder) for p in planned]
     interrupted = outcome.stopped_by is not None
     verdict = "interrupted" if interrupted else worst(c["verdict"] for c in cases)
@@ -90,8 +93,38 @@ def build(
         "verdict": verdict,
         "environment": environment(),
         "preflight": outcome.preflight.as_json(),
+        "warnings": list(warnings),
         "cases": cases,
     }
+
+
+def check_recordings(outcome: CampaignRun) -> list[str]:
+    """Every run's recording checked at the end of the campaign: one listed but gone (deleted
+    or moved after its run ended) is lost, as ``execute`` says of one gone during its run.
+    Returns the campaign's warnings about lost and failed recordings (none: all there)."""
+    records = [record for runs in outcome.records.values() for record in runs]
+    for record in records:
+        path = record.get("recording")
+        if path is not None and not Path(path).exists():
+            lose_recording(record, recording_gone(Path(path)))
+    warnings = []
+    for what, prefix in (
+        ("lost their recording", RECORDING_LOST),
+        ("had their recording fail mid-run", RECORDING_FAILED),
+    ):
+        hit = [
+            f"{case} seed {record['seed']}"
+            for case, runs in outcome.records.items()
+            for record in runs
+            if any(str(note).startswith(prefix) for note in record["notes"])
+        ]
+        if hit:
+            shown = ", ".join(hit[:5]) + (f" and {len(hit) - 5} more" if len(hit) > 5 else "")
+            warnings.append(
+                f"{len(hit)} of {len(records)} runs {what} ({shown}): see each run's notes; "
+                "those runs are errors"
+            )
+    return warnings
 
 
 def _case(planned: PlannedCase, records: list[dict[str, Any]], folder: Path) -> dict[str, Any]:

@@ -96,6 +96,7 @@ def exit_summary(
     lines += preflight_lines(document.get("preflight"))
     for case in document["cases"]:
         lines += _case_lines(case)
+    lines += [f"  WARNING {warning}" for warning in document.get("warnings", [])]
     lines += [
         f"results: {results_path}",
         f"junit:   {junit_path}",

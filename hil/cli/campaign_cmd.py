@@ -30,14 +30,14 @@ from hil.campaign.executor import EXECUTOR_FORMS, ExecutorSpec, open_executor, p
 from hil.campaign.loader import DEMO, Campaign, load_campaign
 from hil.campaign.plan import plan
 from hil.campaign.preflight import PreflightGate, check_ignored
-from hil.campaign.progress import LineProgress, LiveProgress, SilentProgress
+from hil.campaign.progress import LineProgress, LiveProgress, SilentProgress, say
 from hil.campaign.report import render
 from hil.campaign.runner import CampaignRun, run_campaign
 from hil.campaign.summary import exit_summary
 from hil.cli import campaign_report_cmd
 from hil.cli.arguments import non_negative_int
-from hil.cli.run_cmd import runs_dir
-from hil.errors import ConfigError
+from hil.cli.run_cmd import RUNS_DIR_VARIABLE, runs_dir
+from hil.errors import ConfigError, HilError
 
 EXIT_FAILED = 1
 EXIT_SIGNAL_BASE = 128
@@ -134,18 +134,59 @@ def register(commands: Any) -> None:
     campaign_report_cmd.register_report(sub)
 
 
-def results_folder(out: Path, campaign: str, now: datetime) -> Path:
+def results_parent(out: Path | None) -> tuple[Path, str]:
+    """Where the results folder goes (``--out``, else ``$HIL_RUNS_DIR``, else ``runs/``) and
+    how the operator named it, checked before anything runs: ``ConfigError`` (exit 2) if it is
+    not a directory, or cannot be created or written."""
+    if out is not None:
+        where, named = out, f"--out {out}"
+    else:
+        where = runs_dir()
+        variable = os.environ.get(RUNS_DIR_VARIABLE)
+        named = f"{RUNS_DIR_VARIABLE}={variable}" if variable else f"the default {where}"
+    problem = _unusable(where)
+    if problem is not None:
+        raise ConfigError([f"{named}: {problem}; give a directory the results folder can go in"])
+    return where, named
+
+
+def _unusable(where: Path) -> str | None:
+    """Why a results folder cannot be made under ``where`` (None: it can, as far as one can
+    tell without making it)."""
+    if where.exists():
+        if not where.is_dir():
+            return "is a file, not a directory"
+        if not os.access(where, os.W_OK | os.X_OK):
+            return f"{where} is not writable"
+        return None
+    ancestor = where.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"cannot be created: {ancestor} is a file, not a directory"
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"cannot be created: {ancestor} is not writable"
+    return None
+
+
+def results_folder(out: Path, campaign: str, now: datetime, named: str | None = None) -> Path:
     """``out/<UTC stamp>-<campaign>``, created here and now (``-2``, ``-3``, ... when a
-    campaign of that name started in the same second)."""
+    campaign of that name started in the same second). A folder that cannot be made (a
+    read-only file system, ...) is a ``ConfigError`` naming ``named`` (default: ``out``)."""
     base = out / f"{now.strftime('%Y%m%dT%H%M%SZ')}-{campaign}"
-    out.mkdir(parents=True, exist_ok=True)
-    for attempt in range(1, 1000):
-        folder = base if attempt == 1 else base.with_name(f"{base.name}-{attempt}")
-        try:
-            folder.mkdir()
-            return folder
-        except FileExistsError:
-            continue
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for attempt in range(1, 1000):
+            folder = base if attempt == 1 else base.with_name(f"{base.name}-{attempt}")
+            try:
+                folder.mkdir()
+                return folder
+            except FileExistsError:
+                continue
+    except OSError as error:
+        raise ConfigError(
+            [f"{named or out}: cannot create the results folder: {error.strerror or error}"]
+        ) from error
     raise ConfigError([f"{out}: 999 campaigns named {campaign} started in one second"])
 
 
@@ -167,38 +208,56 @@ def _chosen(campaign: Campaign, only: Sequence[str] | None) -> Campaign:
 
 def run_campaign_command(args: argparse.Namespace) -> int:
     campaign = _chosen(load_campaign(args.file), args.only)
+    parent = results_parent(args.out)
     gate = PreflightGate(check_ignored(args.ignore_preflight))
     started = datetime.now(UTC)
-    folder, outcome = asyncio.run(_run(campaign, args, started, gate))
+    folder, outcome = asyncio.run(_run(campaign, args, started, gate, parent))
     planned = plan(campaign, folder.resolve(), args.arm)
-    document = results.build(campaign, planned, outcome, folder, started, datetime.now(UTC))
-    results_path = results.write(folder, document)
-    junit_path = junit.write(folder, document)
+    warnings = [*_folder_still_there(folder), *results.check_recordings(outcome)]
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    document = results.build(
+        campaign, planned, outcome, folder, started, datetime.now(UTC), warnings
+    )
+    try:
+        results_path = results.write(folder, document)
+        junit_path = junit.write(folder, document)
+    except OSError as error:
+        raise HilError(
+            f"cannot write the results in {folder}: {error.strerror or error}; the runs' "
+            "verdicts are lost"
+        ) from error
     report_path = render_report(folder)
     if args.json:
-        print(json.dumps(outcome_json(document, folder, results_path, junit_path, report_path)))
+        say(json.dumps(outcome_json(document, folder, results_path, junit_path, report_path)))
     else:
-        print(exit_summary(document, results_path, junit_path, report_path))
+        say(exit_summary(document, results_path, junit_path, report_path))
     if outcome.stopped_by is not None:
         return EXIT_SIGNAL_BASE + outcome.stopped_by
     return 0 if document["verdict"] == "pass" else EXIT_FAILED
 
 
 async def _run(
-    campaign: Campaign, args: argparse.Namespace, started: datetime, gate: PreflightGate
+    campaign: Campaign,
+    args: argparse.Namespace,
+    started: datetime,
+    gate: PreflightGate,
+    parent: tuple[Path, str],
 ) -> tuple[Path, CampaignRun]:
-    """The campaign's runs in its results folder, on the executor of ``--executor`` (ready
-    before the folder is made or anything runs: an unusable Dask scheduler is exit 2)."""
+    """The campaign's runs in its results folder under ``parent`` (``results_parent``), on the
+    executor of ``--executor`` (ready before the folder is made or anything runs: an unusable
+    Dask scheduler is exit 2)."""
     executor: ExecutorSpec = args.executor
     if not any(case.parallel for case in campaign.cases):
         executor = ExecutorSpec("pool")  # nothing would go to a cluster: none is started
     async with open_executor(executor, args.jobs, args.verbose) as workers:
-        folder = results_folder(args.out or runs_dir(), campaign.name, started)
+        out, named = parent
+        folder = results_folder(out, campaign.name, started, named)
         planned = plan(campaign, folder.resolve(), args.arm)
         total = sum(len(p.jobs) for p in planned)
         if not args.json:
             on = "" if executor.kind == "pool" else f" on {executor}"
-            print(f"campaign {campaign.name}: {len(planned)} cases, {total} runs{on} → {folder}")
+            say(f"campaign {campaign.name}: {len(planned)} cases, {total} runs{on} → {folder}")
         progress: LiveProgress | LineProgress | SilentProgress
         if args.json:
             progress = SilentProgress(planned)
@@ -208,6 +267,25 @@ async def _run(
             progress = LineProgress(planned)
         with progress:
             return folder, await run_campaign(planned, workers, progress, gate)
+
+
+def _folder_still_there(folder: Path) -> list[str]:
+    """The results folder, made again if it disappeared while the campaign ran (deleted or
+    moved): the results are still written where the campaign said. Returns the warning that
+    says so (none: it was there)."""
+    if folder.is_dir():
+        return []
+    try:
+        folder.mkdir(parents=True)
+    except OSError as error:
+        raise HilError(
+            f"the results folder {folder} disappeared while the campaign ran and cannot be "
+            f"made again ({error.strerror or error}); the runs' verdicts are lost"
+        ) from error
+    return [
+        f"the results folder {folder} disappeared while the campaign ran: made again for the "
+        "results; the recordings that were in it are lost"
+    ]
 
 
 def render_report(folder: Path) -> Path | None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.cli.arguments import add_overrides, run_duration, seed
-from hil.config.loader import load_rig, load_scenario
+from hil.config.loader import RIG_ENV_PREFIX, load_rig, load_scenario
 from hil.errors import ConfigError, RecordingError
 from hil.live_status import LiveRunStatus, show_live
 from hil.loop.observers import CycleObserver
@@ -156,6 +156,13 @@ def run_loop(args: argparse.Namespace) -> int:
     if args.telemetry is not None:
         overrides.append(f"telemetry.broker={json.dumps(args.telemetry)}")
     rig = load_rig(args.rig, overrides)
+    if rig.rig.mode == "replay":
+        raise ConfigError(
+            [
+                f"{args.rig}: rig.mode: 'replay' plays a recording: use hil replay FILE; hil run "
+                f"takes bench, emulate or sim{_mode_source(overrides)}"
+            ]
+        )
     if args.no_telemetry:
         rig = rig.model_copy(update={"telemetry": None})
     if rig.telemetry is not None:  # its password and TLS files, before a recording is opened
@@ -182,13 +189,31 @@ def run_loop(args: argparse.Namespace) -> int:
         result, stats = asyncio.run(perform_recorded_run(settings, recording, watchers))
     summary = summarize(result)
     summary["recording"] = None if stats is None else recording_summary(stats)
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print(render(summary))
-        if stats is not None:
-            print(recording_line(stats))
+    try:
+        if args.json:
+            print(json.dumps(summary))
+        else:
+            print(render(summary))
+            if stats is not None:
+                print(recording_line(stats))
+    except BrokenPipeError:  # stdout's reader went away: the rig's state still goes to stderr
+        code = exit_code(summary)
+        if code:
+            return code
+        raise
     return exit_code(summary)
+
+
+def _mode_source(overrides: Sequence[str]) -> str:
+    """`` [set by …]`` naming what set ``rig.mode`` (as config errors name overrides), or
+    nothing when the file did."""
+    for override in reversed(overrides):
+        if override.partition("=")[0].strip().replace(" ", "") == "rig.mode":
+            return f" [set by --set {override}]"
+    for name in os.environ:
+        if name.startswith(RIG_ENV_PREFIX) and name[len(RIG_ENV_PREFIX) :].lower() == "rig__mode":
+            return f" [set by environment {name}]"
+    return ""
 
 
 def open_default_recording(settings: RunSettings) -> RunRecorder:

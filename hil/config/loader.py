@@ -161,7 +161,9 @@ def apply_overrides(
 
 
 def _is_override(name: str, prefix: str) -> bool:
-    return name.startswith(prefix) and len(name) > len(prefix)
+    """``name`` is meant as an override: it starts with ``prefix`` (``HIL_RIG__`` alone, with
+    no key after it, is one too, and refused as such rather than silently ignored)."""
+    return name.startswith(prefix)
 
 
 def _apply_and_validate(

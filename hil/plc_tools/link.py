@@ -19,9 +19,7 @@ def endpoint(url: str) -> PlcEndpoint:
     try:
         return PlcEndpoint.parse(url)
     except ValueError as error:
-        raise ConfigError(
-            [f"{error}, e.g. tcp://192.168.0.10:502 or rtu:///dev/ttyUSB0?baud=115200&parity=E"]
-        ) from None
+        raise ConfigError([str(error)]) from None
 
 
 @contextlib.asynccontextmanager
