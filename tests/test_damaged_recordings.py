@@ -1,0 +1,140 @@
+"""Damaged recordings as an operator meets them (issue 21 §2): a file missing only its footer, a
+corrupt chunk in the middle, a bit flipped in the first chunk, garbage after the magic bytes, a
+campaign replaying a folder holding such files — and bad ``hil replay`` windows and stepping
+with stdin that is not a terminal. Every file is a real ``hil run`` recording damaged on disk,
+and every command is the real CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_support import hil
+from conftest import CONFIGS
+from mcap.records import Channel, Chunk, Message
+from mcap.stream_reader import StreamReader, breakup_chunk
+
+from hil.recording.reader import Recording
+
+SIM_RIG = CONFIGS / "rigs" / "sim.toml"
+
+
+def last_json(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert done.returncode == 0, done.stderr
+    loaded: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def assert_one_error_line(done: subprocess.CompletedProcess[str], *words: str) -> str:
+    """Exit 2 with exactly one ``error: …`` line on stderr holding every one of ``words``."""
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="session")
+def sim_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """An armed 12 s sim run's recording (4 chunks) and its summary; tests copy it, never
+    change it."""
+    path = tmp_path_factory.mktemp("damaged") / "sim.mcap"
+    run = last_json(
+        hil("run", "--rig", str(SIM_RIG), "--duration", "12", "--arm", "--record", str(path),
+            "--json")
+    )  # fmt: skip
+    return path, run
+
+
+def chunk_spans(path: Path) -> list[tuple[int, int, set[tuple[str, int, bytes]]]]:
+    """(start offset, end offset, its messages as (topic, log time, payload)) of every chunk
+    record, in file order."""
+    spans = []
+    topics: dict[int, str] = {}
+    with path.open("rb") as file:
+        records = StreamReader(file, emit_chunks=True).records
+        start = file.tell()
+        for record in records:
+            end = file.tell()
+            if isinstance(record, Channel):
+                topics[record.id] = record.topic
+            elif isinstance(record, Chunk):
+                inner = breakup_chunk(record, validate_crc=True)
+                messages = {
+                    (topics[m.channel_id], m.log_time, m.data)
+                    for m in inner
+                    if isinstance(m, Message)
+                }
+                spans.append((start, end, messages))
+            start = end
+    return spans
+
+
+def all_messages(path: Path) -> set[tuple[str, int, bytes]]:
+    with Recording(path) as recording:
+        return {(m.topic, m.log_time_ns, m.payload) for m in recording.messages()}
+
+
+def without_footer(source: Path, folder: Path) -> Path:
+    """``head -c -1 source``: every chunk and the summary there, the closing magic cut."""
+    path = folder / "no-footer.mcap"
+    path.write_bytes(source.read_bytes()[:-1])
+    return path
+
+
+def xored_middle(source: Path, folder: Path) -> Path:
+    """50 bytes in the middle of the file XOR-ed with 0xff (inside a chunk)."""
+    data = bytearray(source.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 50] = bytes(b ^ 0xFF for b in data[middle : middle + 50])
+    path = folder / "xored.mcap"
+    path.write_bytes(bytes(data))
+    return path
+
+
+# 1. missing only its footer
+
+
+def test_a_recording_missing_only_its_footer_is_unfinished_and_recovers_whole(
+    sim_run: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    source, run = sim_run
+    cut = without_footer(source, tmp_path)
+    info = hil("record", "info", str(cut))
+    assert_one_error_line(info, str(cut), "hil record recover")
+    assert "UNFINISHED" in info.stdout
+    as_json = hil("record", "info", "--json", str(cut))
+    assert_one_error_line(as_json, "hil record recover")
+    described = json.loads(as_json.stdout)
+    assert described["complete"] is False and described["problem"]
+    assert described["messages"] == run["recording"]["messages"]  # shown up to its end
+    for args in ((), ("--verify",)):
+        assert_one_error_line(hil("replay", str(cut), *args), str(cut), "hil record recover")
+    fixed = tmp_path / "fixed.mcap"
+    done = hil("record", "recover", str(cut), str(fixed))
+    assert done.returncode == 0, done.stderr
+    assert "the file was complete" not in done.stdout
+    assert f"recovered {run['recording']['messages']} messages into {fixed}" in done.stdout
+    assert all_messages(fixed) == all_messages(source)
+    verified = hil("replay", str(fixed), "--verify")
+    assert verified.returncode == 0, verified.stderr
+
+
+# 2. a corrupt chunk in the middle
+
+
+def test_every_form_of_replay_refuses_a_corrupt_recording(
+    sim_run: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    source, _ = sim_run
+    bad = xored_middle(source, tmp_path)
+    for args in ((), ("--compare",), ("--verify",), ("--to", "1")):
+        assert_one_error_line(
+            hil("replay", str(bad), *args), str(bad), "corrupt", "hil record recover"
+        )
+    assert_one_error_line(hil("record", "info", str(bad)), "corrupt", "hil record recover")
