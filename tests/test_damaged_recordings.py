@@ -7,6 +7,7 @@ and every command is the real CLI."""
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from conftest import CONFIGS
 from mcap.records import Channel, Chunk, Message
 from mcap.stream_reader import StreamReader, breakup_chunk
 
-from hil.recording.reader import Recording
+from hil.recording.reader import MCAP_MAGIC, Recording
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 
@@ -138,3 +139,38 @@ def test_every_form_of_replay_refuses_a_corrupt_recording(
             hil("replay", str(bad), *args), str(bad), "corrupt", "hil record recover"
         )
     assert_one_error_line(hil("record", "info", str(bad)), "corrupt", "hil record recover")
+
+
+# 3. recovery skips a damaged chunk; garbage is nothing to recover
+
+
+def test_recover_skips_a_damaged_first_chunk_and_keeps_every_valid_one(
+    sim_run: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    source, run = sim_run
+    spans = chunk_spans(source)
+    assert len(spans) >= 3
+    first_start, first_end, first_messages = spans[0]
+    data = bytearray(source.read_bytes())
+    data[(first_start + first_end) // 2] ^= 0x10  # one bit, inside the compressed records
+    bad = tmp_path / "bad.mcap"
+    bad.write_bytes(bytes(data))
+    fixed = tmp_path / "fixed.mcap"
+    done = hil("record", "recover", str(bad), str(fixed))
+    assert done.returncode == 0, done.stderr
+    lost = len(first_messages)
+    kept = run["recording"]["messages"] - lost
+    assert f"recovered {kept} messages into {fixed}" in done.stdout
+    assert f"1 damaged chunk ({lost} messages)" in done.stdout
+    assert all_messages(fixed) == all_messages(source) - first_messages
+    assert hil("record", "info", str(fixed)).returncode == 0
+
+
+def test_recover_finds_nothing_in_garbage_after_the_magic_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    bad = tmp_path / "garbage.mcap"
+    bad.write_bytes(MCAP_MAGIC + random.Random(21).randbytes(200_000))
+    done = hil("record", "recover", str(bad))
+    assert_one_error_line(done, str(bad), "nothing")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["garbage.mcap"]
