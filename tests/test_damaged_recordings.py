@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +175,38 @@ def test_recover_finds_nothing_in_garbage_after_the_magic_and_writes_nothing(
     done = hil("record", "recover", str(bad))
     assert_one_error_line(done, str(bad), "nothing")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["garbage.mcap"]
+
+
+# 5. bad windows and stepping without a terminal
+
+
+def test_a_bad_replay_window_is_one_error_line_and_exit_2(
+    sim_run: tuple[Path, dict[str, Any]],
+) -> None:
+    source, _ = sim_run
+    assert_one_error_line(hil("replay", str(source), "--from", "5", "--to", "2"), "--to", "--from")
+    assert_one_error_line(hil("replay", str(source), "--from", "20"), "--from", "12.0")
+    assert_one_error_line(hil("replay", str(source), "--from", "3", "--to", "3"), "--to")
+
+
+def test_stepping_with_stdin_at_end_or_a_file_plays_without_a_traceback(
+    sim_run: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    source, run = sim_run
+    command = [sys.executable, "-m", "hil", "replay", str(source), "--step", "--json"]
+    at_end = subprocess.run(
+        command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120
+    )
+    assert "Traceback" not in at_end.stderr, at_end.stderr
+    assert last_json(at_end)["digest"] == run["digest"]
+    assert at_end.stderr == ""  # the end of input plays the rest, no cycle stepped through
+    keys = tmp_path / "keys.txt"
+    keys.write_text("\n\n\nc\n")
+    with keys.open() as stdin:
+        from_file = subprocess.run(
+            command, stdin=stdin, capture_output=True, text=True, timeout=120
+        )
+    assert "Traceback" not in from_file.stderr, from_file.stderr
+    assert last_json(from_file)["digest"] == run["digest"]
+    lines = from_file.stderr.strip().splitlines()
+    assert [line.split(" t=")[0] for line in lines] == ["cycle 1", "cycle 2", "cycle 3"]
