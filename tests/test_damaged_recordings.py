@@ -10,6 +10,7 @@ import json
 import random
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,54 @@ def test_recover_finds_nothing_in_garbage_after_the_magic_and_writes_nothing(
     done = hil("record", "recover", str(bad))
     assert_one_error_line(done, str(bad), "nothing")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["garbage.mcap"]
+
+
+# 4. a campaign replaying a folder with bad files
+
+
+def test_a_campaign_replay_case_flags_bad_sources_and_names_them_honestly(
+    sim_run: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    source, _ = sim_run
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    (folder / "a-good.mcap").write_bytes(source.read_bytes())
+    without_footer(source, folder)
+    xored_middle(source, folder)
+    whole = source.read_bytes()
+    (folder / "truncated.mcap").write_bytes(whole[: len(whole) * 2 // 3])
+    (folder / "z-not-mcap.mcap").write_bytes(b"[rig]\nmode = 'sim'\n")
+    campaign = tmp_path / "campaign.toml"
+    campaign.write_text(
+        f'[campaign]\nname = "t"\nrig = "{SIM_RIG}"\n\n[[cases]]\nname = "again"\n'
+        f'mode = "replay"\nrecording = "{folder}"\ncriteria = ["frames >= 1"]\n'
+        'sweep_criteria = ["mean(frames) >= 1"]\n'
+    )
+    done = hil("campaign", "run", str(campaign), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1, done.stderr
+    (results_file,) = (tmp_path / "out").glob("*/results.json")
+    results = json.loads(results_file.read_text())
+    runs = {Path(r["replay_of"]).name: r for r in results["cases"][0]["runs"]}
+    assert runs["a-good.mcap"]["verdict"] == "pass"
+    for name in ("no-footer.mcap", "xored.mcap", "truncated.mcap", "z-not-mcap.mcap"):
+        run = runs[name]
+        assert run["verdict"] == "error", (name, run)
+        assert run["error"] and str(folder / name) in run["error"]
+        # reproducing means playing the bad source again, not a (partial) re-recording of it
+        assert run["replay_command"] == f"hil replay {folder / name} --compare", run
+        assert f"reproduce: hil replay {folder / name} --compare" in done.stdout
+    for name in ("no-footer.mcap", "xored.mcap", "truncated.mcap"):
+        assert "hil record recover" in runs[name]["error"]
+    # the unreadable file has no seed to show: it is named by its file, not its folder index
+    assert runs["z-not-mcap.mcap"]["seed"] is None
+    (sweep,) = results["cases"][0]["criteria"]
+    assert sweep["verdict"] == "error" and "z-not-mcap.mcap" in sweep["reason"], sweep
+    assert "again z-not-mcap.mcap: ERROR" in done.stdout  # its progress line
+    junit = results_file.parent / "junit.xml"
+    names = [c.get("name") for c in ET.parse(junit).getroot().iter("testcase")]
+    assert "z-not-mcap.mcap" in names and not any("seed 4" in n for n in names if n), names
+    report = hil("campaign", "report", str(results_file.parent))
+    assert report.returncode == 0, report.stderr
 
 
 # 5. bad windows and stepping without a terminal
