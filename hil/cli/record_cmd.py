@@ -1,9 +1,10 @@
 """``hil record info FILE [--json]`` and ``hil record recover FILE [OUT]``: look into a recording,
-and rewrite one whose writer was killed into a valid file.
+and rewrite one whose writer was killed, or that was damaged, into a valid file.
 
 Exit codes (as for every ``hil`` command): 0 done; 2 the file cannot be used as it is — missing,
 empty, not MCAP, corrupt, or (``info``) unfinished: ``info`` then still prints what the complete
-part holds, and the one error line says to run ``hil record recover``.
+part holds, and the one error line says to run ``hil record recover``; ``recover``: nothing in
+the file can be read (no file is written), or OUT exists.
 """
 
 from __future__ import annotations

@@ -124,10 +124,9 @@ def recover(source: Path, out: Path | None = None) -> RecoveryReport:
                 )
                 writer.finish()  # type: ignore[no-untyped-call]  # mcap leaves it unannotated
             if found == 0:
-                why = recording.scan_stopped or recording.damage.first or "no records"
                 raise RecordingError(
-                    f"{source}: nothing recoverable: not one record after its magic bytes can "
-                    f"be read ({why}); no file written"
+                    f"{source}: nothing recoverable: not one schema, channel, message, metadata "
+                    "or attachment record can be read after its magic bytes; no file written"
                 )
             os.replace(partial, out)
         except (OSError, McapError) as error:
