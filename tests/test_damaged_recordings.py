@@ -91,9 +91,13 @@ def without_footer(source: Path, folder: Path) -> Path:
 
 
 def xored_middle(source: Path, folder: Path) -> Path:
-    """50 bytes in the middle of the file XOR-ed with 0xff (inside a chunk)."""
+    """50 bytes XOR-ed with 0xff in the middle of the chunk nearest the file's middle (the
+    message index records between chunks carry no CRC, and losing them loses nothing)."""
     data = bytearray(source.read_bytes())
-    middle = len(data) // 2
+    start, end, _ = min(
+        chunk_spans(source), key=lambda span: abs((span[0] + span[1]) // 2 - len(data) // 2)
+    )
+    middle = (start + end) // 2
     data[middle : middle + 50] = bytes(b ^ 0xFF for b in data[middle : middle + 50])
     path = folder / "xored.mcap"
     path.write_bytes(bytes(data))
@@ -151,7 +155,7 @@ def test_recover_skips_a_damaged_first_chunk_and_keeps_every_valid_one(
 ) -> None:
     source, run = sim_run
     spans = chunk_spans(source)
-    assert len(spans) >= 3
+    assert len(spans) >= 2  # at least a chunk of cycle inputs and one of bulk topics
     first_start, first_end, first_messages = spans[0]
     data = bytearray(source.read_bytes())
     data[(first_start + first_end) // 2] ^= 0x10  # one bit, inside the compressed records
