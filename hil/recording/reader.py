@@ -128,9 +128,6 @@ class Damage:
         if self.first is None:
             self.first = problem
 
-    def __bool__(self) -> bool:
-        return self.first is not None
-
 
 class ScanItem(NamedTuple):
     """A record met in a front-to-back scan (schema, channel, message, metadata, attachment)."""
@@ -331,7 +328,7 @@ class Recording:
                 record = next(records)
             except StopIteration:
                 break
-            except (*DECODE_ERRORS, EndOfFile, RecordLengthLimitExceeded) as error:
+            except DECODE_ERRORS as error:  # EndOfFile and a too long record among them
                 resume = self._find_chunk(record_start + 1) if skip_damaged else None
                 if resume is not None:
                     self.damage.note(
