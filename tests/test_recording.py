@@ -14,7 +14,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from mcap.data_stream import ReadDataStream
 from mcap.reader import make_reader
+from mcap.records import Chunk, Message
+from mcap.stream_reader import StreamReader, breakup_chunk
 
 from hil.errors import HilError, RecordingError
 from hil.recording.channels import (
@@ -279,11 +282,21 @@ def test_recover_keeps_every_complete_message_at_any_cut(tmp_path: Path) -> None
     path = tmp_path / "run.mcap"
     write_steady(path, 200, chunk_size=512)
     whole = path.read_bytes()
+    with path.open("rb") as stream:  # the header record, then the first schema
+        records = StreamReader(stream).records
+        next(records)
+        next(records)
+        first_declaration_end = stream.tell()
     kept_before = -1
     for cut_at in range(8, len(whole), max(1, len(whole) // 40)):
         cut = tmp_path / "cut.mcap"
         cut.write_bytes(whole[:cut_at])
         (tmp_path / "fixed.mcap").unlink(missing_ok=True)
+        if cut_at < first_declaration_end:  # cut before its first declaration: nothing to keep
+            with pytest.raises(RecordingError, match="nothing recoverable"):
+                recover(cut, tmp_path / "fixed.mcap")
+            assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mcap", "run.mcap"]
+            continue
         report = recover(cut, tmp_path / "fixed.mcap")
         with Recording(report.out) as fixed:
             assert fixed.complete
@@ -301,7 +314,7 @@ def test_recover_keeps_every_complete_message_at_any_cut(tmp_path: Path) -> None
     assert kept_before > 300
 
 
-def test_corrupt_chunk_is_one_recording_error_and_recover_keeps_what_is_before(
+def test_corrupt_chunk_is_one_recording_error_and_recover_skips_only_that_chunk(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "run.mcap"
@@ -318,10 +331,54 @@ def test_corrupt_chunk_is_one_recording_error_and_recover_keeps_what_is_before(
             list(recording.messages())
         assert recording.info().problem is not None
     report = recover(bad, tmp_path / "fixed.mcap")
-    assert report.stopped is not None and "corrupt" in report.stopped
+    assert report.stopped is None  # read to the end of the data section
+    assert report.damage is not None and "corrupt" in report.damage and report.chunks_lost == 1
     with Recording(report.out) as fixed:
         cycles = [struct.unpack("<Q", m.payload)[0] for m in fixed.messages({"/cycle"})]
-    assert cycles == list(range(len(cycles))) and 200 < len(cycles) <= 300
+    # only the damaged chunk's cycles are missing: the valid chunks before and after it are kept
+    missing = sorted(set(range(400)) - set(cycles))
+    assert 300 in missing and missing == list(range(missing[0], missing[-1] + 1))
+    assert len(missing) < 50 and cycles == sorted(cycles)
+    assert report.messages_kept == 800 - report.messages_lost == 800 - 2 * len(missing)
+
+
+@pytest.mark.parametrize("extra", [1 << 60, 3000], ids=["past-the-end", "swallowing-chunks"])
+def test_recover_resumes_at_the_next_valid_chunk_after_a_broken_record_length(
+    tmp_path: Path, extra: int
+) -> None:
+    """A chunk whose record length is damaged: running past the file's end, it cannot be
+    framed, nor can what follows until a whole, CRC-valid chunk is found again (that chunk is
+    lost); claiming a few kB too many, it would swallow the chunks after it (it is read, and
+    so are they)."""
+    path = tmp_path / "run.mcap"
+    write_steady(path, 400, chunk_size=1024)
+    with path.open("rb") as stream:
+        summary = make_reader(stream).get_summary()
+    assert summary is not None
+    chunks = sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset)
+    assert len(chunks) > 6
+    broken = chunks[len(chunks) // 2]
+    data = bytearray(path.read_bytes())
+    at = broken.chunk_start_offset + 1
+    data[at : at + 8] = struct.pack("<Q", broken.chunk_length - 9 + extra)
+    bad = tmp_path / "bad.mcap"
+    bad.write_bytes(bytes(data))
+    report = recover(bad, tmp_path / "fixed.mcap")
+    assert report.stopped is None and report.damage is not None
+    with Recording(report.out) as fixed:
+        kept = sorted((m.topic, m.log_time_ns, m.payload) for m in fixed.messages())
+    with Recording(path) as whole:
+        every = sorted((m.topic, m.log_time_ns, m.payload) for m in whole.messages())
+    if extra > len(data):  # the broken chunk is lost, every other one kept
+        topics = {c.id: c.topic for c in summary.channels.values()}
+        with path.open("rb") as stream:
+            stream.seek(broken.chunk_start_offset + 9)
+            inner = breakup_chunk(Chunk.read(ReadDataStream(stream)), validate_crc=True)
+        lost = {(topics[m.channel_id], m.log_time, m.data) for m in inner if isinstance(m, Message)}
+        assert "unreadable" in report.damage and len(lost) > 10
+        assert kept == sorted(set(every) - lost)
+    else:  # nothing lost
+        assert "bytes more than it holds" in report.damage and kept == every
 
 
 def test_corrupt_summary_is_found_by_its_crc_and_recover_keeps_every_message(

@@ -18,6 +18,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
@@ -234,6 +235,19 @@ def judge_run(
     return [row(c, measurements.get(c.key)) for c in criteria]
 
 
+def run_identity(run: Mapping[str, Any]) -> str:
+    """How a run record is named to people: ``seed N``; a replay run by its recording's file
+    name, with the seed recorded in it once it could be read (``a.mcap (seed 3)``), else the
+    name alone — an unreadable recording has no seed, and its place in the folder is none."""
+    seed = run.get("seed")
+    seeded = None if seed is None else f"seed {seed}"
+    replay_of = run.get("replay_of")
+    if not replay_of:
+        return seeded or "seed unknown"
+    name = PurePath(replay_of).name
+    return name if seeded is None else f"{name} ({seeded})"
+
+
 def judge_sweep(
     criteria: Sequence[Criterion], runs: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -255,13 +269,15 @@ def judge_sweep(
             rows.append(row(criterion, round(passed / len(ran), 6)))
             continue
         values = [r["measurements"].get(criterion.key) for r in ran if r["measurements"]]
-        missing = [r["seed"] for r in ran if not r["measurements"]] + [
-            r["seed"]
-            for r in ran
-            if r["measurements"] and r["measurements"].get(criterion.key) is None
+        missing = [
+            r for r in ran if not r["measurements"] or r["measurements"].get(criterion.key) is None
         ]
         if missing or not values:
-            reason = f"{criterion.key} is missing in the runs of seeds {sorted(missing)}"
+            if all(r.get("replay_of") is None and r.get("seed") is not None for r in missing):
+                named = f"of seeds {sorted(r['seed'] for r in missing)}"
+            else:  # replay runs, by their recordings (an unreadable one has no seed)
+                named = ", ".join(run_identity(r) for r in missing)
+            reason = f"{criterion.key} is missing in the runs {named}"
             rows.append(row(criterion, None, reason))
             continue
         assert criterion.statistic is not None

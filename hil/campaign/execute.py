@@ -49,9 +49,11 @@ class RunJob:
 
 
 def not_run(job: RunJob, reason: str = "") -> dict[str, Any]:
-    """The record of a run that did not happen (the campaign was stopped first)."""
+    """The record of a run that did not happen (the campaign was stopped first). A replay
+    run's seed is the one recorded in its recording, None until that is read (``job.seed`` is
+    only its place in the case's folder)."""
     return {
-        "seed": job.seed,
+        "seed": None if job.replay_of is not None else job.seed,
         "verdict": "not_run",
         "wall_s": 0.0,
         "recording": None,

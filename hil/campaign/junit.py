@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hil.campaign.criteria import format_limit
+from hil.campaign.criteria import format_limit, run_identity
 
 JUNIT_FILE = "junit.xml"
 
@@ -53,10 +53,9 @@ def _criteria(case: ET.Element, rows: list[dict[str, Any]], replay: str | None) 
 
 
 def run_name(run: Mapping[str, Any]) -> str:
-    name = f"seed {run['seed']}"
-    if run.get("replay_of"):
-        name = f"{Path(run['replay_of']).name} ({name})"
-    return name + (" [EMULATED]" if run.get("emulated") else "")
+    """``seed N`` (a replay run: ``FILE (seed N)``, or ``FILE`` if it could not be read), with
+    `` [EMULATED]`` for a bench run on emulators."""
+    return run_identity(run) + (" [EMULATED]" if run.get("emulated") else "")
 
 
 def build(results: Mapping[str, Any]) -> ET.ElementTree:

@@ -15,6 +15,7 @@ from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.table import Table
 
+from hil.campaign.criteria import run_identity
 from hil.campaign.execute import RunJob
 from hil.campaign.plan import PlannedCase
 from hil.live_status import LogAboveLive, RunCounters, status_text
@@ -112,7 +113,7 @@ class LineProgress(_Cases):
         emulated = " EMULATED" if record.get("emulated") else ""
         why = f" — {record['error']}" if record.get("error") else ""
         say(
-            f"{case} seed {record['seed']}{emulated}: {record['verdict'].upper()} "
+            f"{case} {run_identity(record)}{emulated}: {record['verdict'].upper()} "
             f"({record['wall_s']:.1f} s, {progress.done}/{progress.total}){why}",
             self.out,
         )

@@ -158,7 +158,9 @@ def _case(planned: PlannedCase, records: list[dict[str, Any]], folder: Path) -> 
 
 def _run(record: dict[str, Any], folder: Path) -> dict[str, Any]:
     """The record with its recording relative to the results folder and the command that
-    replays it."""
+    reproduces it: ``hil replay`` of its recording; for a replay run that could not be
+    performed (or left no recording), of the recording it played — a bad source's partial
+    re-recording would replay cleanly and reproduce nothing."""
     run = dict(record)
     recording = run.get("recording")
     run["replay_command"] = None
@@ -166,6 +168,9 @@ def _run(record: dict[str, Any], folder: Path) -> dict[str, Any]:
         relative = Path(os.path.relpath(recording, folder.resolve()))
         run["recording"] = relative.as_posix()
         run["replay_command"] = f"hil replay {shlex.quote(str(folder / relative))} --compare"
+    source = run.get("replay_of")
+    if source is not None and (recording is None or run.get("verdict") == "error"):
+        run["replay_command"] = f"hil replay {shlex.quote(str(source))} --compare"
     return run
 
 

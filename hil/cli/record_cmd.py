@@ -1,9 +1,10 @@
 """``hil record info FILE [--json]`` and ``hil record recover FILE [OUT]``: look into a recording,
-and rewrite one whose writer was killed into a valid file.
+and rewrite one whose writer was killed, or that was damaged, into a valid file.
 
 Exit codes (as for every ``hil`` command): 0 done; 2 the file cannot be used as it is — missing,
 empty, not MCAP, corrupt, or (``info``) unfinished: ``info`` then still prints what the complete
-part holds, and the one error line says to run ``hil record recover``.
+part holds, and the one error line says to run ``hil record recover``; ``recover``: nothing in
+the file can be read (no file is written), or OUT exists.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from hil.errors import RecordingError
 from hil.recording.channels import CLOSE_METADATA, RUN_METADATA
 from hil.recording.reader import RECOVER_HINT, Recording, RecordingInfo
-from hil.recording.recover import default_out, recover
+from hil.recording.recover import RecoveryReport, default_out, recover
 
 EXIT_USAGE = 2
 UNIX_2000_NS = 946_684_800 * 10**9
@@ -45,9 +46,12 @@ def register(commands: Any) -> None:
     info.set_defaults(handler=run_info)
     repair = actions.add_parser(
         "recover",
-        help="rewrite a truncated recording into a valid one with all its complete messages",
-        description="Copy everything up to the last complete chunk of FILE into OUT (default: "
-        "FILE's name with .recovered before the suffix) as a finished, indexed recording.",
+        help="rewrite a truncated or damaged recording into a valid one with every message of "
+        "its whole, CRC-valid chunks",
+        description="Copy every whole, CRC-valid chunk of FILE into OUT (default: FILE's name "
+        "with .recovered before the suffix) as a finished, indexed recording, skipping damaged "
+        "chunks and saying how many chunks, messages and bytes were lost. Exit 2 if nothing "
+        "in FILE can be read (nothing is written) or OUT exists.",
     )
     repair.add_argument("file", type=Path, metavar="FILE")
     repair.add_argument("out", type=Path, nargs="?", metavar="OUT")
@@ -75,12 +79,26 @@ def run_recover(args: argparse.Namespace) -> int:
     except RecordingError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    why = "the file was complete" if report.stopped is None else report.stopped
-    print(
-        f"recovered {report.messages_kept} messages into {report.out}; "
-        f"{report.bytes_lost} bytes after the last complete chunk dropped ({why})"
-    )
+    print(recovery_text(report))
     return 0
+
+
+def recovery_text(report: RecoveryReport) -> str:
+    """``recovered N messages into OUT;`` then what was lost and why, or that nothing was."""
+    head = f"recovered {report.messages_kept} messages into {report.out}"
+    if report.damage is None and report.stopped is None:
+        return f"{head}; nothing lost (the file was complete)"
+    lost = []
+    if report.chunks_lost:
+        plural = "" if report.chunks_lost == 1 else "s"
+        lost.append(
+            f"{report.chunks_lost} damaged chunk{plural} ({report.messages_lost} messages) skipped"
+        )
+    elif report.messages_lost:
+        lost.append(f"{report.messages_lost} messages on undeclared channels dropped")
+    lost.append(f"{report.bytes_lost} bytes not copied")
+    why = "; then ".join(text for text in (report.damage, report.stopped) if text)
+    return f"{head}; {', '.join(lost)} ({why})"
 
 
 def info_dict(info: RecordingInfo) -> dict[str, Any]:

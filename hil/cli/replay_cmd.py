@@ -10,10 +10,12 @@
 - ``hil replay FILE --verify [--set KEY=VALUE]``: feeds every recorded cycle input to a fresh
   core and checks every output is bit-identical to the recorded one.
 
-Exit codes: 0 done (verified); 2 usage, a bad ``--set``, ``--frames raw`` on a recording
-without raw radar bytes, or a recording that is missing, unreadable or not a ``hil run``
-recording; 5 ``--verify`` found a cycle whose output differs
-(the cycle and the first differing field are named).
+Exit codes: 0 done (verified); 2 usage, a bad ``--set``, a ``--from``/``--to`` window that
+is empty (``--to`` not after ``--from``) or holds no recorded cycle, ``--frames raw`` on a
+recording without raw radar bytes, or a recording that is missing, unfinished, corrupt or not a
+``hil run`` recording (every chunk's CRC is checked before anything is played); 5
+``--verify`` found a cycle whose output differs (the cycle and the first differing field are
+named).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import asyncio
 import json
 import math
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,8 +36,14 @@ from hil.config.loader import apply_overrides
 from hil.config.rig import RigConfig
 from hil.errors import RecordingError
 from hil.loop.observers import CycleObserver
+from hil.recording.player import NS_PER_S, window_ns
 from hil.recording.reader import Recording
-from hil.recording.replay import has_raw_radar_bytes, verify_recording
+from hil.recording.replay import (
+    cycle_inputs,
+    first_cycle_ns,
+    has_raw_radar_bytes,
+    verify_recording,
+)
 from hil.recording.run_file import (
     RecordedRun,
     config_data,
@@ -140,12 +149,20 @@ def run_replay(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if args.from_s is not None and args.to_s is not None and args.to_s <= args.from_s:
+        print(
+            f"error: --to {args.to_s:g} s must come after --from {args.from_s:g} s (both are "
+            "seconds after the run's first cycle)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         with Recording(args.file) as recording:
             recorded = read_recorded_run(recording)
             rig = _with_overrides(args.file, recorded.rig, args.overrides)
             if args.verify:
                 return _verify(args.file, recording, rig, recorded)
+            _check_window(recording, args.from_s, args.to_s)
             result_message = recorded_result(recording) if args.compare else None
             frames = _frames(args.file, args.frames, has_raw_radar_bytes(recording))
     except RecordingError as error:
@@ -204,6 +221,25 @@ def _frames(path: Path, asked: Frames | None, raw: bool) -> Frames:
     if asked is not None:
         return asked
     return "raw" if raw else "recorded"
+
+
+def _check_window(recording: Recording, from_s: float | None, to_s: float | None) -> None:
+    """``RecordingError`` naming the recording's span unless the ``--from``/``--to`` window
+    holds at least one recorded cycle."""
+    first_ns = first_cycle_ns(recording)
+    if first_ns is None:
+        raise RecordingError(f"{recording.path}: no recorded cycles to replay")
+    start_ns, end_ns = window_ns(first_ns, from_s, to_s)
+    with closing(cycle_inputs(recording, start_ns, end_ns)) as cycles:
+        if next(cycles, None) is not None:
+            return
+    end = recording.info(verify=False).end_ns or first_ns
+    bounds = (("--from", from_s), ("--to", to_s))
+    given = " ".join(f"{name} {value:g}" for name, value in bounds if value is not None)
+    raise RecordingError(
+        f"{recording.path}: {given} s: no recorded cycle in that window; the run's cycles "
+        f"span 0 to {(end - first_ns) / NS_PER_S:.1f} s after its first one"
+    )
 
 
 def _with_overrides(path: Path, rig: RigConfig, overrides: list[str]) -> RigConfig:

@@ -2,8 +2,10 @@
 
 ``Stepper`` is the replay's step (awaited before each cycle): it waits for a line on stdin —
 Enter for the next cycle, ``c`` to play the rest without stopping; end of input also plays the
-rest. It reads stdin through the event loop (``add_reader``), so Ctrl-C still ends the replay
-cleanly while it waits. ``CyclePrinter`` is an observer that prints each played cycle as one line
+rest. A terminal or a pipe is read through the event loop (``add_reader``), so Ctrl-C still ends
+the replay cleanly while it waits. Stdin that the event loop cannot wait on — a regular file,
+``/dev/null`` — never blocks, so it is read directly, a line per step; no stdin at all (closed)
+is the end of input. ``CyclePrinter`` is an observer that prints each played cycle as one line
 on stderr (stdout keeps the summary, and ``--json``'s last line)."""
 
 from __future__ import annotations
@@ -26,21 +28,34 @@ class Stepper:
     async def __call__(self) -> None:
         if not self.stepping:
             return
+        text = await self._next_line()
+        if text == "" or text.strip().lower() in ("c", "continue"):
+            self.stepping = False
+
+    async def _next_line(self) -> str:
+        """The next line of input ("" at its end)."""
+        stream = self._stream
+        if stream is None or stream.closed:  # started with stdin closed
+            return ""
+        try:
+            fd = stream.fileno()
+        except (OSError, ValueError):
+            return ""
         loop = asyncio.get_running_loop()
         line: asyncio.Future[str] = loop.create_future()
-        fd = self._stream.fileno()
 
         def readable() -> None:
             if not line.done():
-                line.set_result(self._stream.readline())
+                line.set_result(stream.readline())
 
-        loop.add_reader(fd, readable)
         try:
-            text = await line
+            loop.add_reader(fd, readable)
+        except PermissionError:  # a regular file or /dev/null: epoll refuses it, reads never block
+            return stream.readline()
+        try:
+            return await line
         finally:
             loop.remove_reader(fd)
-        if text == "" or text.strip().lower() in ("c", "continue"):
-            self.stepping = False
 
 
 class CyclePrinter:

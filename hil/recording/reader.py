@@ -33,6 +33,7 @@ from mcap.records import (
     Footer,
     McapRecord,
     Message,
+    MessageIndex,
     Metadata,
     Schema,
 )
@@ -46,7 +47,15 @@ FOOTER = struct.Struct("<BQQQI")
 FOOTER_RECORD_SIZE = FOOTER.size
 MAX_CHUNK_BYTES = 1 << 30
 """A chunk claiming more than this uncompressed is taken as corrupt, not allocated."""
-RECOVER_HINT = "`hil record recover FILE [OUT]` rewrites the complete part into a valid file"
+CHUNK_OPCODE = bytes([Opcode.CHUNK])
+CHUNK_HEAD = struct.Struct("<BQQQQII")
+"""A chunk record's opcode, length, message start and end time, uncompressed size and CRC,
+and the length of its compression's name (the name, the records' length and records follow)."""
+MAX_COMPRESSION_NAME = 16
+KNOWN_COMPRESSIONS = (b"", b"zstd", b"lz4")
+RECOVER_HINT = (
+    "`hil record recover FILE [OUT]` rewrites its whole, CRC-valid chunks into a valid file"
+)
 # What the mcap library raises on bytes that are not what they claim to be.
 DECODE_ERRORS = (
     McapError,
@@ -102,6 +111,24 @@ class RecordingInfo:
         return sum(topic.messages for topic in self.topics.values())
 
 
+@dataclass
+class Damage:
+    """What a scan that skips damage (``Recording.scan(skip_damaged=True)``) passed over:
+    corrupt chunks, the messages lost with them (as their message index records count them,
+    and messages on channels never declared), unreadable bytes, and the first problem met."""
+
+    chunks: int = 0
+    messages: int = 0
+    bytes: int = 0
+    first: str | None = None
+
+    def note(self, problem: str, *, lost_bytes: int = 0, lost_chunks: int = 0) -> None:
+        self.chunks += lost_chunks
+        self.bytes += lost_bytes
+        if self.first is None:
+            self.first = problem
+
+
 class ScanItem(NamedTuple):
     """A record met in a front-to-back scan (schema, channel, message, metadata, attachment)."""
 
@@ -116,6 +143,7 @@ class Recording:
         self._scan_channels: dict[int, tuple[Channel, str]] = {}
         self.scan_stopped: str | None = None
         self.scan_end_offset = 0
+        self.damage = Damage()
         self.summary_problem: str | None = None
         try:
             self._file: IO[bytes] = path.open("rb")
@@ -269,26 +297,57 @@ class Recording:
                     yield RecordedMessage(topic, log_time, payload, schema_name)
 
     def scan(
-        self, *, allow_truncated: bool = False, open_chunks: bool = True
+        self,
+        *,
+        allow_truncated: bool = False,
+        open_chunks: bool = True,
+        skip_damaged: bool = False,
     ) -> Iterator[ScanItem]:
         """Every schema, channel, message, metadata and attachment in file order, chunk by chunk,
-        up to the last complete chunk. An incomplete or corrupt tail raises ``RecordingError``
-        unless ``allow_truncated``; ``self.scan_stopped`` then says where and why. Without
+        up to the last complete chunk. An incomplete or corrupt tail, or a file that does not
+        end as a finished recording does (its footer), raises ``RecordingError`` unless
+        ``allow_truncated``; ``self.scan_stopped`` then says where and why. Without
         ``open_chunks`` each chunk is only decompressed and its CRC checked, and nothing inside
-        it is yielded (a fast check of the whole file)."""
+        it is yielded (a fast check of the whole file).
+
+        With ``skip_damaged`` (recovery) damage does not end the scan: a chunk whose records are
+        corrupt (CRC, decompression) is skipped, messages on channels never declared are
+        dropped, and bytes that cannot be read as records are skipped up to the next whole,
+        CRC-valid chunk; ``self.damage`` counts what was passed over."""
         self._scan_channels = {}
         schemas: dict[int, Schema] = {}
         self.scan_stopped = None
         self.scan_end_offset = 0
+        self.damage = Damage()
         record: object = None
-        self._file.seek(0)
-        reader = StreamReader(self._file, emit_chunks=True, record_size_limit=self.size_bytes)
-        records = reader.records
+        records = self._records_at(0)
+        after_lost_chunk = False  # its message index records follow: they count its messages
         while True:
+            record_start = self._file.tell()
             try:
                 record = next(records)
-                inner: list[McapRecord] = [record]
-                if isinstance(record, Chunk):
+            except StopIteration:
+                break
+            except DECODE_ERRORS as error:  # EndOfFile and a too long record among them
+                resume = self._find_chunk(record_start + 1) if skip_damaged else None
+                if resume is not None:
+                    self.damage.note(
+                        f"bytes {record_start}–{resume} unreadable ({error})",
+                        lost_bytes=resume - record_start,
+                    )
+                    records = self._records_at(resume)
+                    record, after_lost_chunk = None, False
+                    continue
+                if (
+                    not isinstance(error, EndOfFile | RecordLengthLimitExceeded)
+                    and self._file.tell() < self.size_bytes
+                ):
+                    self.scan_stopped = f"corrupt after byte {self.scan_end_offset}: {error}"
+                # else the file ends inside a record (its length runs past the end): truncated
+                break
+            inner: list[McapRecord] = [record]
+            if isinstance(record, Chunk):
+                try:
                     if record.uncompressed_size > MAX_CHUNK_BYTES:
                         raise ValueError(
                             f"a chunk claims {record.uncompressed_size} bytes uncompressed"
@@ -298,14 +357,35 @@ class Recording:
                     else:
                         get_chunk_data_stream(record, validate_crc=True)
                         inner = []
-            except StopIteration:
-                break
-            except (EndOfFile, RecordLengthLimitExceeded):
-                break  # the file ends inside a record (its length runs past the end): truncated
-            except DECODE_ERRORS as error:
-                if self._file.tell() < self.size_bytes:
-                    self.scan_stopped = f"corrupt after byte {self.scan_end_offset}: {error}"
-                break  # else the file ends inside a record: truncated
+                except DECODE_ERRORS as error:
+                    if not skip_damaged:
+                        if self._file.tell() < self.size_bytes:
+                            self.scan_stopped = (
+                                f"corrupt after byte {self.scan_end_offset}: {error}"
+                            )
+                        break  # else the file ends inside a record: truncated
+                    self.damage.note(
+                        f"the chunk at byte {record_start} is corrupt ({error})",
+                        lost_bytes=self._file.tell() - record_start,
+                        lost_chunks=1,
+                    )
+                    self.scan_end_offset = self._file.tell()
+                    after_lost_chunk = True
+                    continue
+            elif isinstance(record, MessageIndex) and after_lost_chunk:
+                self.damage.messages += len(record.records)
+                self.scan_end_offset = self._file.tell()
+                continue
+            after_lost_chunk = False
+            resume_at = None
+            if skip_damaged and isinstance(record, Chunk):
+                true_end = record_start + chunk_record_size(record)
+                if self._file.tell() > true_end:  # its length field claims more: re-read that
+                    self.damage.note(
+                        f"the chunk at byte {record_start} claims "
+                        f"{self._file.tell() - true_end} bytes more than it holds"
+                    )
+                    resume_at = true_end
             undeclared = None
             for item in inner:
                 if isinstance(item, Schema):
@@ -316,23 +396,39 @@ class Recording:
                 elif isinstance(item, Message) and item.channel_id not in self._scan_channels:
                     undeclared = item.channel_id
             if undeclared is not None:
-                self.scan_stopped = (
-                    f"corrupt after byte {self.scan_end_offset}: a message on channel "
-                    f"{undeclared}, which was never declared"
-                )
-                break
+                problem = f"a message on channel {undeclared}, which was never declared"
+                if not skip_damaged:
+                    self.scan_stopped = f"corrupt after byte {self.scan_end_offset}: {problem}"
+                    break
+                dropped = [
+                    item
+                    for item in inner
+                    if isinstance(item, Message) and item.channel_id not in self._scan_channels
+                ]
+                self.damage.note(f"the chunk at byte {record_start} holds {problem}")
+                self.damage.messages += len(dropped)
+                inner = [item for item in inner if not any(item is d for d in dropped)]
             self.scan_end_offset = self._file.tell()
             for item in inner:
                 if isinstance(item, Schema | Channel | Message | Metadata | Attachment):
                     yield ScanItem(item)
             if isinstance(record, DataEnd | Footer):
                 break
+            if resume_at is not None:
+                records = self._records_at(resume_at)
+                self.scan_end_offset = resume_at
         if self.scan_stopped is None and not isinstance(record, DataEnd | Footer):
             self.scan_stopped = (
                 f"corrupt after byte {self.scan_end_offset}: a record runs past the data section"
                 if self.complete
                 else f"truncated: the file ends after byte {self.scan_end_offset} of "
                 f"{self.size_bytes} without its summary (its writer did not close it)"
+            )
+        if self.scan_stopped is None and not self.complete and self.summary_problem is None:
+            self.scan_stopped = (
+                f"unfinished: its data section is whole, but the {self.size_bytes} bytes do "
+                "not end with the footer and magic bytes that close a finished recording (cut "
+                "short, or its writer did not finish closing it)"
             )
         if self.summary_problem is not None:
             self.scan_stopped = (
@@ -342,6 +438,68 @@ class Recording:
             )
         if self.scan_stopped is not None and not allow_truncated:
             raise RecordingError(f"{self.path}: {self.scan_stopped}; {RECOVER_HINT}")
+
+    def check(self) -> None:
+        """``RecordingError`` (one line naming the problem and ``hil record recover``) unless
+        this is a finished recording whose every chunk is whole and CRC-valid: what replaying
+        it needs. Reads every chunk (about a second per GB)."""
+        for _ in self.scan(open_chunks=False):
+            pass
+
+    def _records_at(self, offset: int) -> Iterator[McapRecord]:
+        """The records from ``offset`` on (0: the start, after the magic bytes), chunks as
+        chunks; a record longer than the file raises ``RecordLengthLimitExceeded``."""
+        self._file.seek(offset)
+        reader = StreamReader(
+            self._file,
+            skip_magic=offset > 0,
+            emit_chunks=True,
+            record_size_limit=self.size_bytes,
+        )
+        return reader.records
+
+    def _find_chunk(self, start: int) -> int | None:
+        """Offset of the first whole, CRC-valid chunk record at or after ``start``, where
+        reading can resume after unreadable bytes (None: there is none)."""
+        block = 1 << 20
+        at = start
+        while at < self.size_bytes:
+            self._file.seek(at)
+            window = self._file.read(block)
+            found = window.find(CHUNK_OPCODE)
+            while found != -1:
+                if self._chunk_at(at + found):
+                    return at + found
+                found = window.find(CHUNK_OPCODE, found + 1)
+            at += block
+        return None
+
+    def _chunk_at(self, offset: int) -> bool:
+        """A whole chunk record starts at ``offset``: its lengths agree with each other and
+        the file, and its records decompress to the size and CRC it claims."""
+        self._file.seek(offset)
+        head = self._file.read(CHUNK_HEAD.size)
+        if len(head) < CHUNK_HEAD.size:
+            return False
+        _, length, _, _, uncompressed_size, _, name_length = CHUNK_HEAD.unpack(head)
+        if (
+            name_length > MAX_COMPRESSION_NAME
+            or uncompressed_size > MAX_CHUNK_BYTES
+            or offset + 9 + length > self.size_bytes
+        ):
+            return False
+        name = self._file.read(name_length)
+        size = self._file.read(8)
+        if name not in KNOWN_COMPRESSIONS or len(size) < 8:
+            return False
+        if CHUNK_HEAD.size - 9 + name_length + 8 + int.from_bytes(size, "little") != length:
+            return False
+        self._file.seek(offset + 9)
+        try:
+            chunk_bytes(Chunk.read(ReadDataStream(self._file)))
+        except DECODE_ERRORS:
+            return False
+        return True
 
     def attachments(self) -> dict[str, bytes]:
         """Attachments by name: their data (a later one of the same name wins)."""
@@ -440,6 +598,11 @@ _RECORD_HEAD = struct.Struct("<BQ")
 """A record's opcode and body length."""
 _MESSAGE_HEAD = struct.Struct("<HIQQ")
 """A message record's channel id, sequence, log time and publish time (its data follows)."""
+
+
+def chunk_record_size(chunk: Chunk) -> int:
+    """The bytes of ``chunk``'s record as written: opcode, length and its fields."""
+    return CHUNK_HEAD.size + len(chunk.compression.encode()) + 8 + len(chunk.data)
 
 
 def chunk_bytes(chunk: Chunk) -> bytes:

@@ -145,8 +145,12 @@ class RecordedRun:
 
 
 def read_recorded_run(recording: Recording) -> RecordedRun:
-    """The recorded run's effective configs and settings; ``RecordingError`` if the file is not
-    a ``hil run`` recording."""
+    """The recorded run's effective configs and settings; ``RecordingError`` (one line) if the
+    file is not a finished, whole ``hil run`` recording. Every chunk's CRC is checked first
+    (``Recording.check``, about a second per GB): a replay, a ``--verify`` or a campaign's
+    replay run plays a whole recording or none, never the part before a damaged chunk — an
+    unfinished or corrupt file is sent to ``hil record recover``."""
+    recording.check()
     metadata = recording.metadata().get(RUN_METADATA)
     attachments = recording.attachments()
     if metadata is None or RIG_ATTACHMENT not in attachments:

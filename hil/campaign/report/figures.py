@@ -83,7 +83,7 @@ def case_figures(case: Case) -> CaseFigures:
             if run.verdict in FAILED
             else ("the first run; none failed" if len(case.runs) > 1 else "the case's run")
         )
-        figures.run_note = f"seed {run.seed} ({which})"
+        figures.run_note = f"{run.identity} ({which})"
         _plot_run(figures, case, run)
     if len(case.runs) > 1:
         for criterion in case.criteria:

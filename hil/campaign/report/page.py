@@ -156,6 +156,13 @@ def _key_table(title: str, rows: list[tuple[str, str | None]]) -> str:
     return f"<h2>{escape(title)}</h2><table>{body}</table>"
 
 
+def _seed(run: Run, *, named: bool = False) -> str:
+    """The run's seed ("" if unknown); ``named``: a replay run by its recording too."""
+    if named and run.replay_of is not None:
+        return run.identity
+    return "" if run.seed is None else str(run.seed)
+
+
 def _verdict_table(results: CampaignResults) -> str:
     rows = []
     for case in results.cases:
@@ -169,9 +176,10 @@ def _verdict_table(results: CampaignResults) -> str:
             error = f'<div class="missing">{escape(run.error)}</div>' if run.error else ""
             wall = "—" if run.wall_s is None else f"{run.wall_s:.1f} s"
             rows.append(
-                f'<tr class="run" data-case="{escape(case.name)}" data-seed="{run.seed}">'
+                f'<tr class="run" data-case="{escape(case.name)}" data-seed="{_seed(run)}">'
                 f"<td>{escape(case.name)}</td><td>{_mode(case)}</td>"
-                f'<td class="num">{run.seed}</td><td>{_badge(run.verdict)}</td>'
+                f'<td class="num">{escape(_seed(run, named=True))}</td>'
+                f"<td>{_badge(run.verdict)}</td>"
                 f'<td class="num">{wall}</td>'
                 f"<td>{error}{_criteria_list(run.criteria)}</td></tr>"
             )
@@ -201,11 +209,11 @@ def _failures(results: CampaignResults, figures: list[CaseFigures]) -> str:
         for run in case.runs:
             failed = [c for c in run.criteria if c.verdict in FAILED]
             if failed or run.error:
-                items.append(_failure(case, run, failed, f"seed {run.seed}"))
+                items.append(_failure(case, run, failed, run.identity))
         failed_sweep = [c for c in case.criteria if c.verdict in FAILED]
         shown = case_figures.run
         if failed_sweep and shown is not None:
-            items.append(_failure(case, shown, failed_sweep, f"sweep, seed {shown.seed}"))
+            items.append(_failure(case, shown, failed_sweep, f"sweep, {shown.identity}"))
     if not items:
         return '<h2>Failures</h2><p class="note">none: every criterion passed</p>'
     joined = "".join(items)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hil.campaign.criteria import run_identity
 from hil.errors import HilError
 
 SCHEMA = "hil-campaign-results/1"
@@ -50,9 +51,10 @@ class Criterion:
 @dataclass(frozen=True, slots=True)
 class Run:
     """One run of a case (one seed). ``recording`` is the absolute path of its MCAP file, or
-    None when the run left none."""
+    None when the run left none. A replay run's ``seed`` is the one recorded in the recording
+    it played (``replay_of``), None when that recording could not be read."""
 
-    seed: int
+    seed: int | None
     verdict: str
     wall_s: float | None
     recording: Path | None
@@ -61,6 +63,12 @@ class Run:
     measurements: dict[str, Any]
     criteria: tuple[Criterion, ...]
     summary: dict[str, Any]
+    replay_of: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """``seed N``; a replay run: ``FILE (seed N)``, or ``FILE`` if it could not be read."""
+        return run_identity({"seed": self.seed, "replay_of": self.replay_of})
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +200,9 @@ def _run(item: object, folder: Path, where: _Where) -> Run:
     r = _table(item, where)
     recording = _optional(r, "recording", str, where)
     return Run(
-        seed=_required(r, "seed", int, where),
+        seed=_required(r, "seed", int, where)
+        if r.get("replay_of") is None
+        else _optional(r, "seed", int, where),
         verdict=_required(r, "verdict", str, where),
         wall_s=_optional(r, "wall_s", float, where),
         recording=None if recording is None else folder / recording,
@@ -201,6 +211,7 @@ def _run(item: object, folder: Path, where: _Where) -> Run:
         measurements=dict(_optional(r, "measurements", dict, where) or {}),
         criteria=_criteria(r, where),
         summary=dict(_optional(r, "summary", dict, where) or {}),
+        replay_of=_optional(r, "replay_of", str, where),
     )
 
 
