@@ -169,8 +169,9 @@ def draws_for(plc: int) -> list[tuple[bool, float]]:
     ]
 
 
+@pytest.mark.timeout(300)  # ~35 s alone; minutes on a loaded machine
 async def test_emulated_plc_made_safe_around_arm_and_fire_reads_back_safe_and_counts_fire() -> None:
-    async with asyncio.timeout(100):
+    async with asyncio.timeout(280):
         async with asyncio.TaskGroup() as group:
             for plc in range(PLCS):
                 group.create_task(trials_on_one_plc(draws_for(plc)))
@@ -226,6 +227,7 @@ EMULATE_ENDS = [
 ]
 
 
+@pytest.mark.timeout(300)  # ~55 s alone; minutes on a loaded machine
 def test_emulate_armed_runs_stopped_around_arm_and_fire_end_safe_with_launches_counted(
     tmp_path: Path,
 ) -> None:
@@ -234,7 +236,7 @@ def test_emulate_armed_runs_stopped_around_arm_and_fire_end_safe_with_launches_c
 
 
 async def emulate_runs_ended(tmp_path: Path) -> None:
-    async with asyncio.timeout(110):
+    async with asyncio.timeout(280):
         for first in range(0, len(EMULATE_ENDS), 2):  # two runs at a time: 2 cores
             pair = EMULATE_ENDS[first : first + 2]
             ended = await asyncio.gather(
@@ -271,6 +273,7 @@ def emulate_case(name: str, criteria: str) -> str:
     )
 
 
+@pytest.mark.timeout(300)  # two emulate runs: ~20 s alone, minutes on a machine loaded 3-fold
 def test_a_campaign_run_not_confirmed_safe_is_an_error_unless_its_case_judges_the_end(
     tmp_path: Path,
 ) -> None:
@@ -279,7 +282,9 @@ def test_a_campaign_run_not_confirmed_safe_is_an_error_unless_its_case_judges_th
     )
     path = tmp_path / "campaign.toml"
     path.write_text(f'[campaign]\nname = "end"\nrig = "{EMULATE_RIG}"\n{cases}')
-    done = hil("campaign", "run", str(path), "--out", str(tmp_path / "runs"), "--json")
+    done = hil(
+        "campaign", "run", str(path), "--out", str(tmp_path / "runs"), "--json", timeout_s=280
+    )
     assert done.returncode == 1, done.stderr
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
     results = json.loads(Path(outcome["results"]).read_text())
