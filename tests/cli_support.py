@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 
 def hil(
@@ -43,3 +45,10 @@ async def hil_async(*args: str, timeout_s: float = 60.0) -> tuple[int, str, str]
         raise
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+def last_json(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The JSON object on the last line of a command that exited 0 (its ``--json`` summary)."""
+    assert done.returncode == 0, done.stderr
+    loaded: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return loaded

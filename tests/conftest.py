@@ -8,8 +8,10 @@ import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cli_support import hil, last_json
 from hypothesis import settings
 
 pytest_plugins = ["leakguard", "mosquitto"]
@@ -47,3 +49,16 @@ def recordings_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -
         del os.environ["HIL_RUNS_DIR"]
     else:
         os.environ["HIL_RUNS_DIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def armed_sim_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """An armed 12 s run of the sim rig's default scenario, recorded (4 chunks), and its JSON
+    summary: made once per test process, shared by the tests that only read it (they copy the
+    file before damaging it)."""
+    path = tmp_path_factory.mktemp("sim-run") / "sim.mcap"
+    run = last_json(
+        hil("run", "--rig", str(CONFIGS / "rigs" / "sim.toml"), "--duration", "12", "--arm",
+            "--record", str(path), "--json")
+    )  # fmt: skip
+    return path, run

@@ -14,8 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-import pytest
-from cli_support import hil
+from cli_support import hil, last_json
 from conftest import CONFIGS
 from mcap.records import Channel, Chunk, Message
 from mcap.stream_reader import StreamReader, breakup_chunk
@@ -23,12 +22,6 @@ from mcap.stream_reader import StreamReader, breakup_chunk
 from hil.recording.reader import MCAP_MAGIC, Recording
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
-
-
-def last_json(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert done.returncode == 0, done.stderr
-    loaded: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return loaded
 
 
 def assert_one_error_line(done: subprocess.CompletedProcess[str], *words: str) -> str:
@@ -40,18 +33,6 @@ def assert_one_error_line(done: subprocess.CompletedProcess[str], *words: str) -
     for word in words:
         assert word in lines[0], lines[0]
     return lines[0]
-
-
-@pytest.fixture(scope="session")
-def sim_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """An armed 12 s sim run's recording (4 chunks) and its summary; tests copy it, never
-    change it."""
-    path = tmp_path_factory.mktemp("damaged") / "sim.mcap"
-    run = last_json(
-        hil("run", "--rig", str(SIM_RIG), "--duration", "12", "--arm", "--record", str(path),
-            "--json")
-    )  # fmt: skip
-    return path, run
 
 
 def chunk_spans(path: Path) -> list[tuple[int, int, set[tuple[str, int, bytes]]]]:
@@ -108,9 +89,9 @@ def xored_middle(source: Path, folder: Path) -> Path:
 
 
 def test_a_recording_missing_only_its_footer_is_unfinished_and_recovers_whole(
-    sim_run: tuple[Path, dict[str, Any]], tmp_path: Path
+    armed_sim_run: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
-    source, run = sim_run
+    source, run = armed_sim_run
     cut = without_footer(source, tmp_path)
     info = hil("record", "info", str(cut))
     assert_one_error_line(info, str(cut), "hil record recover")
@@ -136,9 +117,9 @@ def test_a_recording_missing_only_its_footer_is_unfinished_and_recovers_whole(
 
 
 def test_every_form_of_replay_refuses_a_corrupt_recording(
-    sim_run: tuple[Path, dict[str, Any]], tmp_path: Path
+    armed_sim_run: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
-    source, _ = sim_run
+    source, _ = armed_sim_run
     bad = xored_middle(source, tmp_path)
     for args in ((), ("--compare",), ("--verify",), ("--to", "1")):
         assert_one_error_line(
@@ -151,9 +132,9 @@ def test_every_form_of_replay_refuses_a_corrupt_recording(
 
 
 def test_recover_skips_a_damaged_first_chunk_and_keeps_every_valid_one(
-    sim_run: tuple[Path, dict[str, Any]], tmp_path: Path
+    armed_sim_run: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
-    source, run = sim_run
+    source, run = armed_sim_run
     spans = chunk_spans(source)
     assert len(spans) >= 2  # at least a chunk of cycle inputs and one of bulk topics
     first_start, first_end, first_messages = spans[0]
@@ -186,9 +167,9 @@ def test_recover_finds_nothing_in_garbage_after_the_magic_and_writes_nothing(
 
 
 def test_a_campaign_replay_case_flags_bad_sources_and_names_them_honestly(
-    sim_run: tuple[Path, dict[str, Any]], tmp_path: Path
+    armed_sim_run: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
-    source, _ = sim_run
+    source, _ = armed_sim_run
     folder = tmp_path / "recordings"
     folder.mkdir()
     (folder / "a-good.mcap").write_bytes(source.read_bytes())
@@ -234,18 +215,18 @@ def test_a_campaign_replay_case_flags_bad_sources_and_names_them_honestly(
 
 
 def test_a_bad_replay_window_is_one_error_line_and_exit_2(
-    sim_run: tuple[Path, dict[str, Any]],
+    armed_sim_run: tuple[Path, dict[str, Any]],
 ) -> None:
-    source, _ = sim_run
+    source, _ = armed_sim_run
     assert_one_error_line(hil("replay", str(source), "--from", "5", "--to", "2"), "--to", "--from")
     assert_one_error_line(hil("replay", str(source), "--from", "20"), "--from", "12.0")
     assert_one_error_line(hil("replay", str(source), "--from", "3", "--to", "3"), "--to")
 
 
 def test_stepping_with_stdin_at_end_or_a_file_plays_without_a_traceback(
-    sim_run: tuple[Path, dict[str, Any]], tmp_path: Path
+    armed_sim_run: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
-    source, run = sim_run
+    source, run = armed_sim_run
     command = [sys.executable, "-m", "hil", "replay", str(source), "--step", "--json"]
     at_end = subprocess.run(
         command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120

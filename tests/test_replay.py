@@ -16,7 +16,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from cli_support import hil
+from cli_support import hil, last_json
 from conftest import CONFIGS, DATA
 from mcap.reader import make_reader
 
@@ -37,32 +37,17 @@ GOLDEN = DATA / "golden-sim.mcap"
 why in the commit) only when a change is meant to alter the loop's decisions."""
 
 
-def last_json(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert done.returncode == 0, done.stderr
-    loaded: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return loaded
-
-
 def topic_counts(path: Path) -> dict[str, int]:
     with Recording(path) as recording:
         return {name: topic.messages for name, topic in recording.info().topics.items()}
 
 
-@pytest.fixture(scope="module")
-def sim_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """An armed 12 s sim run's recording and summary, shared by the tests that only read it."""
-    path = tmp_path_factory.mktemp("sim") / "sim.mcap"
-    run = last_json(
-        hil("run", "--rig", str(SIM_RIG), "--duration", "12", "--arm", "--record", str(path),
-            "--json")
-    )  # fmt: skip
-    return path, run
-
-
-def test_the_bulk_topics_are_in_chunks_of_their_own(sim_run: tuple[Path, dict[str, Any]]) -> None:
+def test_the_bulk_topics_are_in_chunks_of_their_own(
+    armed_sim_run: tuple[Path, dict[str, Any]],
+) -> None:
     """Replay reads the cycle inputs (and raw radar bytes); the cycle outputs and display topics
     (nearly all the bytes) sit in other chunks, which the chunk index lets a reader skip."""
-    path, _ = sim_run
+    path, _ = armed_sim_run
     with path.open("rb") as file:
         summary = make_reader(file).get_summary()
     assert summary is not None
@@ -78,9 +63,9 @@ def test_the_bulk_topics_are_in_chunks_of_their_own(sim_run: tuple[Path, dict[st
 
 
 def test_a_sim_run_records_and_replays_bit_identically(
-    sim_run: tuple[Path, dict[str, Any]],
+    armed_sim_run: tuple[Path, dict[str, Any]],
 ) -> None:
-    path, run = sim_run
+    path, run = armed_sim_run
     assert run["recording"]["path"] == str(path) and run["recording"]["dropped"] == 0
     counts = topic_counts(path)
     assert counts[TOPIC_CYCLE_INPUT] == counts[TOPIC_CYCLE_OUTPUT] == run["frames"]
@@ -97,9 +82,9 @@ def test_a_sim_run_records_and_replays_bit_identically(
 
 
 def test_a_changed_tracker_setting_fails_verify_naming_the_cycle_and_field(
-    sim_run: tuple[Path, dict[str, Any]],
+    armed_sim_run: tuple[Path, dict[str, Any]],
 ) -> None:
-    path, _ = sim_run
+    path, _ = armed_sim_run
     done = hil("replay", str(path), "--verify", "--set", "tracker.sigma_range_m=6")
     assert done.returncode == 5
     (line,) = done.stderr.strip().splitlines()
@@ -124,9 +109,9 @@ def test_an_emulated_run_records_its_device_traffic_and_verifies(tmp_path: Path)
 
 
 def test_the_display_topics_are_valid_foxglove_messages(
-    sim_run: tuple[Path, dict[str, Any]],
+    armed_sim_run: tuple[Path, dict[str, Any]],
 ) -> None:
-    path, _ = sim_run
+    path, _ = armed_sim_run
     checked: dict[str, int] = {}
     with Recording(path) as recording:
         for message in recording.messages():
@@ -218,9 +203,9 @@ def test_the_golden_recording_still_verifies_and_replays_to_its_scores() -> None
 
 
 def test_single_stepping_prints_each_cycle_and_changes_nothing(
-    sim_run: tuple[Path, dict[str, Any]],
+    armed_sim_run: tuple[Path, dict[str, Any]],
 ) -> None:
-    path, run = sim_run
+    path, run = armed_sim_run
     done = subprocess.run(
         [sys.executable, "-m", "hil", "replay", str(path), "--step", "--json"],
         input="\n\n\nc\n",

@@ -5,15 +5,13 @@ gives the run's digest, and a corrupted raw chunk is counted and skipped."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import hil
+from cli_support import hil, last_json
 from conftest import CONFIGS
 from mcap.records import Attachment, Channel, Message, Metadata, Schema
 from mcap.writer import CompressionType, Writer
@@ -28,12 +26,6 @@ SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 REDECODED = re.compile(
     r"(\d+) matched the recorded frames, (\d+) lost .*; (\d+) CRC errors, (\d+) resynchronisations"
 )
-
-
-def last_json(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert done.returncode == 0, done.stderr
-    loaded: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return loaded
 
 
 def redecoded(summary: dict[str, Any]) -> tuple[int, int, int, int]:
