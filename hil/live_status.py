@@ -25,7 +25,8 @@ from rich.live import Live
 from rich.text import Text
 
 from hil.fire_control.engagement import Phase
-from hil.loop.cycle import CycleInput, CycleOutput
+from hil.fire_control.interlocks import LauncherStatus
+from hil.loop.cycle import CycleInput, CycleOutput, EngagementEvent
 from hil.loop.timing import Histogram
 
 REFRESH_PER_SECOND = 4
@@ -70,7 +71,19 @@ class RunCounters:
         changes = cycle_output.track_changes
         self.tracks += changes.initiated - changes.deleted
         self.confirmed = len(cycle_output.picture.ids)
-        for event in cycle_output.events:
+        self._count(cycle_output.events)
+        self.phase = cycle_output.phase
+        if cycle_output.interlocks is not None:
+            self.not_holding = cycle_output.interlocks.failing
+        self.radar_problem = cycle_input.radar_problem
+        self.plc_problem = cycle_input.launcher_problem
+
+    def run_ended(self, events: tuple[EngagementEvent, ...], final: LauncherStatus | None) -> None:
+        """A launch seen only once the launcher was made safe counts like any other."""
+        self._count(events)
+
+    def _count(self, events: tuple[EngagementEvent, ...]) -> None:
+        for event in events:
             if event.kind == "designated":
                 self.engagements += 1
                 self.engaged_track = event.track_id
@@ -80,11 +93,6 @@ class RunCounters:
                 self.refused += 1
             elif event.kind == "aborted":
                 self.aborted += 1
-        self.phase = cycle_output.phase
-        if cycle_output.interlocks is not None:
-            self.not_holding = cycle_output.interlocks.failing
-        self.radar_problem = cycle_input.radar_problem
-        self.plc_problem = cycle_input.launcher_problem
 
     @property
     def elapsed_s(self) -> float:

@@ -38,6 +38,7 @@ from drivers.plc.types import ArmState
 from hil.cli.run_cmd import EXIT_UNKNOWN_RIG_STATE, exit_code
 from hil.config import load_rig, load_scenario
 from hil.fire_control.engagement import Demand
+from hil.live_status import RunCounters
 from hil.loop.cycle import CycleInput, CycleOutput
 from hil.loop.plc_launcher import PlcLauncher
 from hil.recording.reader import Recording
@@ -198,18 +199,20 @@ async def emulate_run_ended(
     what: str, delay_s: float, recording: Path
 ) -> tuple[StopAfter, dict[str, Any]]:
     """An armed emulate run, recorded, stopped ``delay_s`` after its first ``what`` demand;
-    its summary, checked against the launched events of its recording."""
+    its summary, checked against the launched events of its recording and the launches its
+    live status line counted."""
     settings = RunSettings(
         load_rig(EMULATE_RIG), load_scenario(ONE_INJECTED), ONE_INJECTED, 12.0, 5, True
     )
     stop = StopSwitch()
     end = StopAfter(stop, what, delay_s)
+    live = RunCounters()  # the terminal's status line
     _, summary, _ = await perform_recorded(
-        settings, open_run_recording(recording, settings), stop, [end]
+        settings, open_run_recording(recording, settings), stop, [end, live]
     )
     with Recording(recording) as opened:
         kinds = [json.loads(m.payload)["kind"] for m in opened.messages({TOPIC_EVENTS})]
-    assert kinds.count("launched") == summary["launches"], kinds
+    assert kinds.count("launched") == live.launches == summary["launches"], kinds
     return end, summary
 
 

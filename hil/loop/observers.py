@@ -8,6 +8,10 @@ decision.
 - :class:`TimingObserver`: stage times, frame→command latency and arrival jitter, from the
   marks the shell's :class:`StageTimer` took (perf_counter seconds).
 
+An observer that is also a :class:`RunEndObserver` is told how the run ended: the events of
+closing its open engagement on the launcher's final status (the recorder, telemetry and the
+live status line count a launch seen only then).
+
 The shell calls them in order after the demand has been applied, so none of them adds to the
 frame→command latency. Times are loop-clock seconds unless said otherwise.
 """
@@ -20,11 +24,12 @@ import math
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from hil.loop.cycle import CycleInput, CycleOutput
+from hil.fire_control.interlocks import LauncherStatus
+from hil.loop.cycle import CycleInput, CycleOutput, EngagementEvent
 from hil.loop.links import LinkWatches
 from hil.loop.timing import LoopTiming
 from hil.tracking.scoring import TrackScorer
@@ -37,6 +42,18 @@ class CycleObserver(Protocol):
     """Watches one cycle after its demand was applied."""
 
     def observe(self, cycle_input: CycleInput, cycle_output: CycleOutput) -> None: ...
+
+
+@runtime_checkable
+class RunEndObserver(Protocol):
+    """An observer that also watches the run's end: after the launcher was made safe, what
+    closing the open engagement did (``events``: a FIRE seen through to its launch or refusal,
+    or the engagement aborted) and the launcher's status read back (``final``; None: not
+    read)."""
+
+    def run_ended(
+        self, events: tuple[EngagementEvent, ...], final: LauncherStatus | None
+    ) -> None: ...
 
 
 @dataclass

@@ -37,6 +37,7 @@ from hil.loop.observers import (
     DigestObserver,
     LinkWatchObserver,
     LoopCounters,
+    RunEndObserver,
     ScoringObserver,
     StageTimer,
     TimingObserver,
@@ -146,6 +147,9 @@ class FireControlLoop:
             final = await self.launcher.make_safe()
             closing = self.core.finish(t_last, final)
             links.finish(t_last)
+            for observer in observers:
+                if isinstance(observer, RunEndObserver):
+                    observer.run_ended(closing, final)
         return LoopResult(
             self.stop_requested,
             start_s,

@@ -103,14 +103,7 @@ async def perform_recorded(
         )
         summary = summarize(result)
         loop = result.loop
-        recording.finish(
-            loop.start_s,
-            loop.duration_s,
-            loop.stopped_early,
-            loop.digest,
-            summary,
-            loop.closing_events,
-        )
+        recording.finish(loop.start_s, loop.duration_s, loop.stopped_early, loop.digest, summary)
     finally:
         stats = await asyncio.to_thread(recording.recorder.close)
     return result, summary, stats

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from drivers.plc.transaction import PlcTransaction
-from hil.fire_control.interlocks import Interlocks
+from hil.fire_control.interlocks import Interlocks, LauncherStatus
 from hil.loop.cycle import CycleInput, CycleOutput, EngagementEvent
 from hil.loop.cycle_codec import encode_input, encode_output
 from hil.recording import foxglove
@@ -186,14 +186,9 @@ class RunRecorder:
         stopped_early: bool,
         digest: str,
         summary: dict[str, Any],
-        closing_events: Sequence[EngagementEvent] = (),
     ) -> None:
-        """The run's last messages: what its end did to the open engagement
-        (``closing_events``, on the events topic: a FIRE seen through to its launch after the
-        launcher was made safe), then how it ended and its scores (``RESULT_SCORES`` of the
+        """The run's last message: how it ended and its scores (``RESULT_SCORES`` of the
         summary; a score that is not a finite number is recorded as null)."""
-        for event in closing_events:
-            self.recorder.record_json(TOPIC_EVENTS, self._ns(event.t_s), dataclasses.asdict(event))
         scores = {
             key: value if _finite_or_none(value) else None
             for key, value in summary.items()
@@ -226,6 +221,12 @@ class RunRecorder:
         )
 
     # --- the observer -----------------------------------------------------------------------
+
+    def run_ended(self, events: tuple[EngagementEvent, ...], final: LauncherStatus | None) -> None:
+        """What closing the open engagement did, on the events topic (a FIRE seen through to
+        its launch once the launcher was made safe is a ``launched`` event like any other)."""
+        for event in events:
+            self.recorder.record_json(TOPIC_EVENTS, self._ns(event.t_s), dataclasses.asdict(event))
 
     def observe(self, cycle_input: CycleInput, cycle_output: CycleOutput) -> None:
         t_s = cycle_input.t_s

@@ -20,7 +20,7 @@ from typing import Any
 
 from drivers.plc.types import ArmState, FaultCode
 from hil.fire_control.interlocks import Interlocks, LauncherStatus
-from hil.loop.cycle import CycleInput, CycleOutput
+from hil.loop.cycle import CycleInput, CycleOutput, EngagementEvent
 from hil.loop.timing import Histogram
 from hil.telemetry.handoff import HandOff
 from hil.telemetry.snapshots import (
@@ -117,6 +117,14 @@ class TelemetryObserver:
                 self._warned = True
                 log.exception("telemetry: building a snapshot failed; telemetry may be incomplete")
         self.observe_time.add(time.perf_counter() - started)
+
+    def run_ended(self, events: tuple[EngagementEvent, ...], final: LauncherStatus | None) -> None:
+        """The end of the run: closing the open engagement's events (a launch seen only on the
+        launcher's status read back after it was made safe) as any cycle's."""
+        for event in events:
+            self._event(
+                event.t_s - self.start_s, event.kind, track_id=event.track_id, reason=event.reason
+            )
 
     def _observe(self, cycle_input: CycleInput, cycle_output: CycleOutput) -> None:
         t = cycle_input.t_s
