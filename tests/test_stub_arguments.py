@@ -208,13 +208,17 @@ async def test_a_stub_that_cannot_start_is_a_clear_error_for_its_parent(busy_por
 
 
 async def test_killing_a_stub_that_already_ended_is_not_an_error() -> None:
-    """A stub that could not start has often exited, and asyncio seen it, by the time its
-    parent reads the closed stdout: the parent's kill must not raise ProcessLookupError (it
-    once replaced the clear 'did not start' error, on a loaded CI machine)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "pass", stdout=asyncio.subprocess.PIPE
-    )
-    await process.communicate()
-    with pytest.raises(ProcessLookupError):
-        process.kill()  # what start() did
-    kill_if_running(process)
+    """A stub that could not start has often exited by the time its parent reads the closed
+    stdout, and asyncio may or may not have seen the exit yet (it raises ProcessLookupError on
+    kill() once it has; that once replaced the clear 'did not start' error on a loaded CI
+    machine). Killing it is quiet either way: tried 20 times straight after the output ends
+    (asyncio had seen the exit in about 2 of 3 such tries here) and after the exit was
+    awaited."""
+    for _ in range(20):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "pass", stdout=asyncio.subprocess.PIPE
+        )
+        await process.communicate()
+        kill_if_running(process)  # what start() does when the READY line is not there
+        await process.wait()
+        kill_if_running(process)
