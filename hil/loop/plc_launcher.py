@@ -224,12 +224,16 @@ class PlcLauncher:
         return status_from_plc(status, True, status.t_read_s)
 
     async def _read_back_safe(self) -> PlcStatus:
-        """Read the status until it shows SAFE with the axes disabled, one read per PLC scan,
-        for at most ``SAFE_CONFIRM_S``; the last status read."""
+        """Read the status until it shows SAFE with the axes disabled and no FIRE_REJECTED,
+        one read per PLC scan, for at most ``SAFE_CONFIRM_S``; the last status read.
+        FIRE_REJECTED is published for the one scan that refused a FIRE (ICD rule 5, not
+        latched): a FIRE written just before the disarm is refused in the scan that disarms,
+        and the final state is the one after it (the refusal stays in the reject count)."""
         deadline = self._clock() + SAFE_CONFIRM_S
         while True:
             status = await self.driver.read_status()
-            if status.arm_state is ArmState.SAFE and not status.axes_enabled:
+            settled = status.fault_code is not FaultCode.FIRE_REJECTED and not status.axes_enabled
+            if status.arm_state is ArmState.SAFE and settled:
                 return status
             if self._clock() >= deadline:
                 return status
