@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.cli.arguments import add_overrides, run_duration, seed
-from hil.config.loader import RIG_ENV_PREFIX, load_rig, load_scenario
+from hil.config.loader import load_rig, load_scenario, rig_setting_source
 from hil.errors import ConfigError, RecordingError
 from hil.live_status import LiveRunStatus, show_live
 from hil.loop.observers import CycleObserver
@@ -160,7 +160,7 @@ def run_loop(args: argparse.Namespace) -> int:
         raise ConfigError(
             [
                 f"{args.rig}: rig.mode: 'replay' plays a recording: use hil replay FILE; hil run "
-                f"takes bench, emulate or sim{_mode_source(overrides)}"
+                f"takes bench, emulate or sim{_mode_source(args.rig, overrides)}"
             ]
         )
     if args.no_telemetry:
@@ -204,16 +204,11 @@ def run_loop(args: argparse.Namespace) -> int:
     return exit_code(summary)
 
 
-def _mode_source(overrides: Sequence[str]) -> str:
+def _mode_source(rig_path: Path, overrides: Sequence[str]) -> str:
     """`` [set by …]`` naming what set ``rig.mode`` (as config errors name overrides), or
     nothing when the file did."""
-    for override in reversed(overrides):
-        if override.partition("=")[0].strip().replace(" ", "") == "rig.mode":
-            return f" [set by --set {override}]"
-    for name in os.environ:
-        if name.startswith(RIG_ENV_PREFIX) and name[len(RIG_ENV_PREFIX) :].lower() == "rig__mode":
-            return f" [set by environment {name}]"
-    return ""
+    source = rig_setting_source(rig_path, ("rig", "mode"), overrides)
+    return f" [set by {source}]" if source else ""
 
 
 def open_default_recording(settings: RunSettings) -> RunRecorder:

@@ -175,6 +175,21 @@ def _apply_and_validate(
     env_prefix: str | None,
 ) -> BaseModel:
     sources: dict[tuple[str, ...], str] = {}
+    for keys, value, source in _override_items(path, overrides, environ, env_prefix):
+        _assign(path, data, keys, value, source)
+        sources[keys] = source
+    return validate(path, chosen, data, sources)
+
+
+def _override_items(
+    path: Path,
+    overrides: Sequence[str],
+    environ: Mapping[str, str] | None,
+    env_prefix: str | None,
+) -> list[tuple[tuple[str, ...], Any, str]]:
+    """Each override in the order it applies — the environment's (with ``env_prefix``), then
+    ``overrides`` — as (key path, parsed value, what set it); a malformed one is refused."""
+    items: list[tuple[tuple[str, ...], Any, str]] = []
     if env_prefix is not None:
         env = environ if environ is not None else os.environ
         for name, value in sorted(env.items()):
@@ -187,16 +202,23 @@ def _apply_and_validate(
                             f"{env_prefix}SECTION__KEY=value (double underscores between keys)"
                         ]
                     )
-                _assign(path, data, keys, _parse_value(value), f"environment {name}")
-                sources[keys] = f"environment {name}"
+                items.append((keys, _parse_value(value), f"environment {name}"))
     for override in overrides:
         key, sep, value = override.partition("=")
         keys = tuple(part.strip() for part in key.split("."))
         if not sep or not all(keys):
             raise ConfigError([f"{path}: bad override {override!r}: expected key.path=value"])
-        _assign(path, data, keys, _parse_value(value.strip()), f"--set {override}")
-        sources[keys] = f"--set {override}"
-    return validate(path, chosen, data, sources)
+        items.append((keys, _parse_value(value.strip()), f"--set {override}"))
+    return items
+
+
+def rig_setting_source(
+    path: Path, keys: tuple[str, ...], overrides: Sequence[str] = ()
+) -> str | None:
+    """What set the rig file's ``keys`` last — ``--set …`` or ``environment HIL_RIG__…``, as
+    config errors name it — or None when the file did."""
+    items = _override_items(path, overrides, None, RIG_ENV_PREFIX)
+    return next((source for k, _, source in reversed(items) if k == keys), None)
 
 
 def validate(
