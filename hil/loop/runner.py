@@ -28,7 +28,7 @@ from drivers.plc.types import ArmState
 from hil.fire_control.engagement import Engagement
 from hil.fire_control.interlocks import LauncherStatus
 from hil.loop.core import LoopCore
-from hil.loop.cycle import CycleInput, EngagementEvent
+from hil.loop.cycle import CycleInput
 from hil.loop.frames import Injector, TaggedFrame
 from hil.loop.launchers import Launcher
 from hil.loop.links import LinkWatches
@@ -72,9 +72,6 @@ class LoopResult:
     initial_status: LauncherStatus | None = None
     """The launcher at the first cycle that read it with its link up (None: never): its
     launch count is where the run's launches count from."""
-    closing_events: tuple[EngagementEvent, ...] = ()
-    """What the end of the run did to the open engagement (a FIRE seen through to its launch
-    on the final status, or the engagement aborted), at the last cycle's time."""
 
     @property
     def rig_safe_confirmed(self) -> bool:
@@ -162,7 +159,6 @@ class FireControlLoop:
             digest.hexdigest(),
             links,
             self._initial_status,
-            closing,
         )
 
     async def _cycle(self, frame: TaggedFrame | None, observers: Sequence[CycleObserver]) -> float:
