@@ -107,8 +107,9 @@ def child_loop(mode: str, duration_s: float, record: str | None) -> dict[str, An
     import numpy as np
 
     from hil.config.loader import load_rig, load_scenario
-    from hil.recording.run_file import open_run_recording
-    from hil.run import RunSettings, perform_run
+    from hil.rig.base import RunSettings
+    from hil.run.perform import perform_run
+    from hil.run.recorded import open_run_recording
 
     settings = RunSettings(
         load_rig(RIGS[mode], []), load_scenario(SCENARIO), SCENARIO, duration_s, SEED, False, ()
@@ -161,7 +162,7 @@ def child_read(path: str) -> dict[str, Any]:
     them again and decode each one: wall time of each pass and the count."""
     from hil.loop.cycle_codec import decode_input
     from hil.recording.reader import Recording
-    from hil.recording.run_recorder import TOPIC_CYCLE_INPUT
+    from hil.recording.run_layout import TOPIC_CYCLE_INPUT
 
     with Recording(Path(path)) as recording:
         start = time.perf_counter()
@@ -210,7 +211,7 @@ def child_memory(path: str) -> dict[str, Any]:
     """Read every message of every topic (log-time order), decoding cycle inputs: peak RSS."""
     from hil.loop.cycle_codec import decode_input
     from hil.recording.reader import Recording
-    from hil.recording.run_recorder import TOPIC_CYCLE_INPUT
+    from hil.recording.run_layout import TOPIC_CYCLE_INPUT
 
     before = rss_mb()
     start = time.perf_counter()
@@ -379,7 +380,7 @@ def build_big(source: Path, target: Path, min_bytes: int) -> dict[str, Any]:
     again) and silenced."""
     from hil.loop.cycle_codec import decode_input, encode_input
     from hil.recording.reader import Recording
-    from hil.recording.run_recorder import TOPIC_CYCLE_INPUT, TOPIC_RESULT, run_channels
+    from hil.recording.run_layout import TOPIC_CYCLE_INPUT, TOPIC_RESULT, run_channels
     from hil.recording.writer import Recorder
 
     logging.getLogger("hil.recording.writer").setLevel(logging.ERROR)

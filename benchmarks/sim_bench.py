@@ -23,8 +23,8 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from hil.config import ScenarioConfig  # noqa: E402
-from hil.scenario import build_scenario  # noqa: E402
+from hil.config.scenario import ScenarioConfig  # noqa: E402
+from hil.loop.sim_scenario import build_scenario  # noqa: E402
 from sim.run import simulate  # noqa: E402
 
 REALTIME_DWELLS_PER_S = 100.0

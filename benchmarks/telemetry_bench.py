@@ -45,10 +45,11 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hil.config import load_rig, load_scenario
+from hil.config.loader import load_rig, load_scenario
 from hil.config.telemetry import BrokerAddress, TelemetryConfig
 from hil.loop.timing import Histogram
-from hil.run import RunSettings, perform_run
+from hil.rig.base import RunSettings
+from hil.run.perform import perform_run
 from hil.telemetry.connection import ClientSettings
 from hil.telemetry.handoff import HandOff
 from hil.telemetry.publisher import Publisher

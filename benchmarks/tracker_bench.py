@@ -725,8 +725,9 @@ def describe_goals(entry: dict[str, Any]) -> str:
 
 def loop_latency(duration_s: float) -> dict[str, Any]:
     from hil.config.loader import load_rig, load_scenario
-    from hil.run import RunSettings, perform_run
-    from hil.run_summary import summarize
+    from hil.rig.base import RunSettings
+    from hil.run.perform import perform_run
+    from hil.run.summary import summarize
 
     scenario = ROOT / "configs" / "scenarios" / "raid-100.toml"
     settings = RunSettings(

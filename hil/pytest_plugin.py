@@ -7,7 +7,8 @@ A bench team writes its acceptance tests in pytest against our rig:
 - Tests marked ``@pytest.mark.rig`` need the real bench: they run only with ``--rig`` and are
   skipped, with the reason, without it.
 - The ``hil_rig`` fixture (async, pytest-asyncio) gives a test a running rig with its drivers
-  (``hil.run.RigDevices``: ``radar``, ``plc``, ``emulated``, ``panel_url``, ``config``). Without
+  (``hil.rig.devices.RigDevices``: ``radar``, ``plc``, ``emulated``, ``panel_url``,
+  ``config``). Without
   ``--rig`` it is the emulated rig (``configs/rigs/emulate.toml``: the emulated radar on a pty
   and the emulated PLC on loopback Modbus TCP, started as child processes); with ``--rig`` it is
   the rig named there, opened as ``hil run`` opens it (a bench rig's missing device is replaced
@@ -29,7 +30,7 @@ import pytest
 
 if TYPE_CHECKING:
     from hil.config.rig import RigConfig
-    from hil.run import RigDevices
+    from hil.rig.devices import RigDevices
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 EMULATED_RIG = CONFIGS / "rigs" / "emulate.toml"
@@ -57,7 +58,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _load_rig(path: str) -> RigConfig:
-    from hil.config import load_rig
+    from hil.config.loader import load_rig
     from hil.errors import ConfigError
 
     try:
@@ -104,12 +105,12 @@ else:
     async def _hil_rig(
         request: pytest.FixtureRequest, hil_rig_scenario: Path
     ) -> AsyncIterator[RigDevices]:
-        """A running rig with its drivers (``hil.run.RigDevices``): the ``--rig`` rig, or the
-        emulated one; closed, emulators stopped, after the test."""
+        """A running rig with its drivers (``hil.rig.devices.RigDevices``): the ``--rig`` rig, or
+        the emulated one; closed, emulators stopped, after the test."""
         from drivers.errors import DriverError
-        from hil.config import load_rig
+        from hil.config.loader import load_rig
         from hil.errors import HilError
-        from hil.run import open_rig_devices
+        from hil.rig.devices import open_rig_devices
 
         rig = request.config.stash.get(RIG_KEY, None) or load_rig(EMULATED_RIG)
         try:

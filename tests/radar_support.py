@@ -16,8 +16,8 @@ from conftest import CONFIGS
 from firmware_stubs.radar.emulator import RadarEmulator
 from firmware_stubs.radar.endpoints import Endpoint, PtyEndpoint, TcpEndpoint
 from firmware_stubs.radar.faults import LinkFaults
-from hil.config import load_scenario
-from hil.radar_stub import build_radar_firmware
+from hil.config.loader import load_scenario
+from hil.rig.emulators import build_radar_firmware
 
 TRANSPORTS = ["pty", "tcp"]
 ALL_SOURCES = ["pty", "tcp", pytest.param("rig", marks=pytest.mark.rig)]

@@ -27,8 +27,8 @@ from cli_support import hil
 from conftest import CONFIGS, DATA
 from test_campaign_run import results_of, sim_case, write_campaign
 
-from hil.campaign.dask_worker import TEMP_PREFIX
-from hil.campaign.executor import ExecutorSpec, parse_executor
+from hil.campaign.executor.base import ExecutorSpec, parse_executor
+from hil.campaign.executor.dask_worker import TEMP_PREFIX
 from hil.campaign.software import differences, identity
 
 DEFENDED_SITE = CONFIGS / "scenarios" / "defended-site.toml"
@@ -189,7 +189,7 @@ def dask_cluster(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         assert address.startswith("tcp://127.0.0.1:"), address
         worker = subprocess.Popen(
             [str(DASK), "worker", address, "--nthreads", "1", "--preload",
-             "hil.campaign.dask_worker", *common],
+             "hil.campaign.executor.dask_worker", *common],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
         assert worker.stderr is not None

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hil.cli.log_setup import HilHandler, configure_logging
+from hil.logs import HilHandler, configure_logging
 
 PYMODBUS_TIMEOUT = (
     "No response received after 2 retries, continue with next request\n"

@@ -18,7 +18,7 @@ from cli_support import hil
 from conftest import CONFIGS
 from test_loop_emulate import ONE_INJECTED, REQUIRED_KEYS, hil_run
 
-from hil.stub_process import PlcStubProcess
+from hil.rig.emulators import PlcStubProcess
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 

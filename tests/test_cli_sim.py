@@ -16,7 +16,7 @@ from conftest import CONFIGS
 from hil.cli import main
 from hil.config.fields import MAX_RUN_S
 from hil.config.loader import load_scenario
-from hil.scenario import build_scenario
+from hil.loop.sim_scenario import build_scenario
 from sim.clock import SimClock, WallClock
 from sim.run import CHUNK_DWELLS, SimulationLog, simulate, simulate_chunks
 

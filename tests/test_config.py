@@ -22,8 +22,17 @@ from pydantic import BaseModel, ValidationError
 from hil.campaign.loader import load_campaign
 from hil.campaign.model import CampaignFile
 from hil.cli import main
-from hil.config import ScenarioConfig, load_config, load_rig, load_scenario
-from hil.config.loader import CONFIG_KINDS, MAX_CONFIG_BYTES, kind_of, read_toml, validate
+from hil.config.loader import (
+    CONFIG_KINDS,
+    MAX_CONFIG_BYTES,
+    kind_of,
+    load_config,
+    load_rig,
+    load_scenario,
+    read_toml,
+    validate,
+)
+from hil.config.scenario import ScenarioConfig
 from hil.config.tracker import TrackerConfig
 from hil.errors import ConfigError
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from conftest import CONFIGS
 
-from hil.config import load_scenario
-from hil.scenario import build_scenario
+from hil.config.loader import load_scenario
+from hil.loop.sim_scenario import build_scenario
 from sim.clock import SimClock
 from sim.run import SimulationLog, simulate
 

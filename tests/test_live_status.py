@@ -19,8 +19,9 @@ from hil.campaign.plan import PlannedCase
 from hil.campaign.progress import LineProgress, LiveProgress, SilentProgress
 from hil.cli import main
 from hil.config.loader import load_rig, load_scenario
-from hil.live_status import RunCounters, status_text
-from hil.run import RunSettings, StopSwitch, perform_run
+from hil.rig.base import RunSettings
+from hil.run.live_status import RunCounters, status_text
+from hil.run.perform import StopSwitch, perform_run
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"

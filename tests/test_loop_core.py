@@ -11,14 +11,15 @@ from collections.abc import Callable
 import pytest
 from conftest import CONFIGS
 
-from hil.config import load_rig, load_scenario
+from hil.config.loader import load_rig, load_scenario
 from hil.config.rig import RigConfig
 from hil.errors import HilError
 from hil.loop.core import LoopCore
 from hil.loop.cycle import CycleInput, CycleOutput
 from hil.loop.cycle_codec import decode_input, decode_output, encode_input, encode_output
 from hil.loop.verify import Mismatch, verify_cycles
-from hil.run import RunResult, RunSettings, build_core, perform_run, resite
+from hil.rig.base import RunSettings, build_core, resite
+from hil.run.perform import RunResult, perform_run
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"

@@ -14,12 +14,13 @@ import psutil
 from conftest import CONFIGS
 from plc_support import panel_write
 
-from hil.config import load_rig, load_scenario
+from hil.config.loader import load_rig, load_scenario
 from hil.fire_control.engagement import Phase
 from hil.loop.cycle import CycleInput, CycleOutput
 from hil.loop.plc_launcher import PlcLauncher
-from hil.run import Rig, RunSettings, perform_run
-from hil.run_summary import summarize
+from hil.rig.base import Rig, RunSettings
+from hil.run.perform import perform_run
+from hil.run.summary import summarize
 
 DATA = Path(__file__).parent / "data"
 ONE_INJECTED = DATA / "scenarios" / "one-injected.toml"

@@ -26,7 +26,7 @@ from hil.errors import RecordingError
 from hil.fire_control.engagement import Demand
 from hil.loop.plc_launcher import PlcLauncher
 from hil.recording.reader import Recording
-from hil.recording.run_recorder import TOPIC_CYCLE_INPUT
+from hil.recording.run_layout import TOPIC_CYCLE_INPUT
 
 EXIT_UNKNOWN_RIG_STATE = 3
 EXIT_DEVICE_LOST = 4

@@ -9,8 +9,9 @@ import pytest
 from conftest import CONFIGS
 from numpy.testing import assert_allclose
 
-from hil.config import ScenarioConfig, load_scenario
-from hil.scenario import build_targets
+from hil.config.loader import load_scenario
+from hil.config.scenario import ScenarioConfig
+from hil.loop.sim_scenario import build_targets
 from sim.motion import (
     STANDARD_GRAVITY_MPS2,
     Ballistic,

@@ -8,7 +8,7 @@ import pytest
 from cli_support import hil
 from plc_support import plc_driver
 
-from hil.stub_process import PlcStubProcess
+from hil.rig.emulators import PlcStubProcess
 
 
 def pty_link_exists(link: Path) -> bool:

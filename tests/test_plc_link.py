@@ -22,7 +22,7 @@ from drivers.errors import DriverTimeoutError, LifecycleError, LinkDownError
 from drivers.plc.driver import PlcDriver, PlcEndpoint, PlcExceptionError, PlcLinkState, PlcStatus
 from drivers.plc.types import ArmState, Coil, FaultCode, Mode
 from firmware_stubs.plc.model import FIRING_MS, SCAN_MS
-from hil.stub_process import PlcStubProcess
+from hil.rig.emulators import PlcStubProcess
 
 
 async def wait_for_status(plc: PlcDriver, condition: object, timeout_s: float) -> object:

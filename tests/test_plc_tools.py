@@ -41,7 +41,7 @@ from hil.plc_tools.maintenance import (
 )
 from hil.plc_tools.snapshot import read_snapshot, snapshot_json
 from hil.plc_tools.watch_view import WatchState, watch_view
-from hil.stub_process import PlcStubProcess
+from hil.rig.emulators import PlcStubProcess
 
 MAP = load_register_map()
 ARM_OR_FIRE = {MAP["ARM_REQUEST"].address, MAP["FIRE"].address}

@@ -23,7 +23,7 @@ from conftest import CONFIGS
 from test_loop_emulate import ONE_INJECTED
 
 from firmware_stubs.ptys import SWEEP_MIN_AGE_S
-from hil.stub_process import PlcStubProcess, RadarStubProcess, StubProcess
+from hil.rig.emulators import PlcStubProcess, RadarStubProcess, StubProcess
 
 SCENARIO = str(CONFIGS / "scenarios" / "single-cv.toml")
 T = TypeVar("T")

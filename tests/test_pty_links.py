@@ -27,9 +27,8 @@ from firmware_stubs.plc.server import PlcEmulator
 from firmware_stubs.ptys import open_raw_pty
 from firmware_stubs.radar.emulator import RadarEmulator
 from firmware_stubs.radar.endpoints import PtyEndpoint
-from hil.config import load_scenario
-from hil.radar_stub import build_radar_firmware
-from hil.stub_process import PlcStubProcess, RadarStubProcess, StubProcess
+from hil.config.loader import load_scenario
+from hil.rig.emulators import PlcStubProcess, RadarStubProcess, StubProcess, build_radar_firmware
 
 SCENARIO = str(CONFIGS / "scenarios" / "single-cv.toml")
 BAUD = 921600

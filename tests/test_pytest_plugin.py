@@ -13,10 +13,10 @@ from radar_support import emulated_radar
 
 from drivers.plc.types import Coil, Mode
 from drivers.radar.messages import RadarMode
-from hil.config import load_rig
+from hil.config.loader import load_rig
 from hil.errors import HilError
 from hil.pytest_plugin import DEFAULT_SCENARIO
-from hil.run import open_rig_devices
+from hil.rig.devices import open_rig_devices
 
 RIG_TEST = '''
 import pytest

@@ -17,7 +17,7 @@ from cli_support import hil_async as hil
 from conftest import CONFIGS
 
 from hil.cli import main
-from hil.stub_process import RadarStubProcess as StubProcess
+from hil.rig.emulators import RadarStubProcess as StubProcess
 
 SCENARIO = str(CONFIGS / "scenarios" / "crossing-pair.toml")
 

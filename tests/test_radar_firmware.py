@@ -25,8 +25,8 @@ from drivers.radar.messages import (
 )
 from firmware_stubs.radar.faults import FaultInjector, LinkFaults
 from firmware_stubs.radar.firmware import RadarFirmware
-from hil.config import load_scenario
-from hil.radar_stub import build_radar_firmware
+from hil.config.loader import load_scenario
+from hil.rig.emulators import build_radar_firmware
 from sim.frames import polar_to_enu, wrap_pi
 
 

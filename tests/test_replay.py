@@ -22,7 +22,7 @@ from mcap.reader import make_reader
 
 from hil.recording import foxglove
 from hil.recording.reader import Recording
-from hil.recording.run_recorder import (
+from hil.recording.run_layout import (
     TOPIC_CYCLE_INPUT,
     TOPIC_CYCLE_OUTPUT,
     TOPIC_PLC_TRANSACTIONS,

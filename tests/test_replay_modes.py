@@ -19,8 +19,8 @@ from mcap.writer import CompressionType, Writer
 from drivers.radar.framing import HEADER_SIZE, decode
 from drivers.radar.messages import MsgType
 from hil.recording.reader import Recording
-from hil.recording.replay import ModelLauncher, first_cycle_ns
-from hil.recording.run_recorder import TOPIC_CYCLE_INPUT, TOPIC_RADAR_BYTES
+from hil.recording.run_layout import TOPIC_CYCLE_INPUT, TOPIC_RADAR_BYTES
+from hil.rig.replay import ModelLauncher, first_cycle_ns
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 REDECODED = re.compile(

@@ -20,8 +20,6 @@ from drivers.plc.types import Mode
 from drivers.radar.messages import RadarMode
 from hil.cli import main
 from hil.config.loader import load_rig
-from hil.fault_schedule import EmulatorActuators, FaultAction
-from hil.faults import FaultEvent
 from hil.preflight.check import ROWS, run_preflight
 from hil.preflight.report import (
     EXIT_RED,
@@ -31,7 +29,9 @@ from hil.preflight.report import (
     plain_lines,
     rich_table,
 )
-from hil.stub_process import RadarStubProcess
+from hil.rig.emulators import RadarStubProcess
+from hil.rig.fault_schedule import EmulatorActuators, FaultAction
+from hil.rig.faults import FaultEvent
 
 SINGLE_CV = CONFIGS / "scenarios" / "single-cv.toml"
 ESTOP_COIL = 0

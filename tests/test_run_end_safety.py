@@ -36,17 +36,18 @@ from plc_support import PANEL_UNIT, panel_write, plc_driver
 from drivers.plc.driver import PlcDriver, PlcStatus
 from drivers.plc.types import ArmState
 from hil.cli.run_cmd import EXIT_UNKNOWN_RIG_STATE, exit_code
-from hil.config import load_rig, load_scenario
+from hil.config.loader import load_rig, load_scenario
 from hil.fire_control.engagement import Demand
-from hil.live_status import RunCounters
 from hil.loop.cycle import CycleInput, CycleOutput
 from hil.loop.plc_launcher import PlcLauncher
 from hil.recording.reader import Recording
-from hil.recording.run_file import open_run_recording, perform_recorded
-from hil.recording.run_recorder import TOPIC_EVENTS
-from hil.run import RunSettings, StopSwitch, perform_run
-from hil.run_summary import summarize
-from hil.stub_process import PlcStubProcess
+from hil.recording.run_layout import TOPIC_EVENTS
+from hil.rig.base import RunSettings
+from hil.rig.emulators import PlcStubProcess
+from hil.run.live_status import RunCounters
+from hil.run.perform import StopSwitch, perform_run
+from hil.run.recorded import open_run_recording, perform_recorded
+from hil.run.summary import summarize
 
 DATA = Path(__file__).parent / "data"
 ONE_INJECTED = DATA / "scenarios" / "one-injected.toml"

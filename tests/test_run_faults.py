@@ -16,14 +16,15 @@ from conftest import CONFIGS
 from test_loop_emulate import EMULATE_RIG, ONE_INJECTED
 
 from drivers.plc.transaction import PlcTransaction
-from hil.config import load_rig, load_scenario
+from hil.config.loader import load_rig, load_scenario
 from hil.errors import ConfigError, HilError
-from hil.fault_schedule import EmulatorActuators, FaultSchedule
-from hil.faults import FaultEvent, check_faults
 from hil.loop.cycle import CycleInput, CycleOutput
-from hil.run import DeviceTaps, RunSettings, perform_run
-from hil.run_summary import summarize
-from hil.stub_process import RadarStubProcess
+from hil.rig.base import DeviceTaps, RunSettings
+from hil.rig.emulators import RadarStubProcess
+from hil.rig.fault_schedule import EmulatorActuators, FaultSchedule
+from hil.rig.faults import FaultEvent, check_faults
+from hil.run.perform import perform_run
+from hil.run.summary import summarize
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 SEED = 5

@@ -9,53 +9,21 @@ submodule is imported: that is what Python loads alongside, not what the code us
 
 from __future__ import annotations
 
-import ast
 import math
 from pathlib import Path
 
 import pytest
+from import_walk import imports as _imports
+from import_walk import module_file as _module_file
+from import_walk import module_name as _module_name
 
 from firmware_stubs.plc.model import DEFAULT_INHIBIT_SECTORS, PlcSettings
 from hil.config.fire_control import DEFAULT_SECTORS, FireControlConfig
 from hil.config.loader import load_plc_emulator
+from hil.rig.emulators import plc_settings
 from sim.sectors import InhibitSector
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("hil", "drivers", "firmware_stubs", "sim")
-
-
-def _module_file(name: str) -> Path | None:
-    """The repository file of module ``name``, or None if it is not one of ours."""
-    if name.split(".")[0] not in PACKAGES:
-        return None
-    base = ROOT.joinpath(*name.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _imports(path: Path) -> set[str]:
-    """Every module ``path`` imports (``from a import b`` counts a.b when b is a module)."""
-    package = _module_name(path).split(".")
-    if path.name != "__init__.py":
-        package = package[:-1]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            stem = package[: len(package) - node.level + 1] if node.level else []
-            base = ".".join([*stem, *([node.module] if node.module else [])])
-            for alias in node.names:
-                sub = f"{base}.{alias.name}"
-                found.add(sub if _module_file(sub) else base)
-    return found
 
 
 def _path_to(start: Path, forbidden: str) -> list[str] | None:
@@ -92,10 +60,12 @@ def test_fire_control_never_imports_the_emulator(path: Path) -> None:
 
 
 def test_the_import_walk_sees_an_import_of_the_emulator() -> None:
-    """The emulated PLC's config legitimately builds ``PlcSettings``: the walk must find it, or
-    the test above could never fail."""
-    chain = _path_to(ROOT / "hil" / "config" / "plc_emulator.py", "firmware_stubs")
-    assert chain == ["hil.config.plc_emulator", "firmware_stubs.plc.model"]
+    """The rig's emulators legitimately build ``PlcSettings``: the walk must find it, or the
+    test above could never fail."""
+    chain = _path_to(ROOT / "hil" / "rig" / "emulators.py", "firmware_stubs")
+    assert chain is not None
+    assert chain[0] == "hil.rig.emulators"
+    assert chain[-1].startswith("firmware_stubs.")
 
 
 @pytest.mark.parametrize(
@@ -127,7 +97,7 @@ def test_fire_control_default_sectors_equal_the_emulators_own() -> None:
     software = tuple(s.to_sector() for s in DEFAULT_SECTORS)
     assert FireControlConfig().inhibit_sectors == DEFAULT_SECTORS
     emulator_file = load_plc_emulator(ROOT / "configs" / "plc" / "emulator-default.toml")
-    assert _radians(software) == _radians(emulator_file.settings().inhibit_sectors)
+    assert _radians(software) == _radians(plc_settings(emulator_file).inhibit_sectors)
     assert _radians(software) == _radians(PlcSettings().inhibit_sectors)
     assert _radians(DEFAULT_INHIBIT_SECTORS) == [
         (math.radians(170.0), math.radians(190.0), -math.pi / 2, math.pi / 2),

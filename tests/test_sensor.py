@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import CONFIGS
 
-from hil.config import load_scenario
-from hil.scenario import build_scenario
+from hil.config.loader import load_scenario
+from hil.loop.sim_scenario import build_scenario
 from sim.frames import wrap_pi
 from sim.run import simulate
 from sim.scan import AntennaPose

@@ -19,7 +19,7 @@ from plc_support import plc_driver
 from drivers.radar.driver import RadarDriver
 from drivers.radar.messages import Detections
 from hil.errors import HilError
-from hil.stub_process import PlcStubProcess, RadarStubProcess, kill_if_running
+from hil.rig.emulators import PlcStubProcess, RadarStubProcess, kill_if_running
 
 SCENARIO = str(CONFIGS / "scenarios" / "single-cv.toml")
 RADAR = ["radar", "--scenario", SCENARIO]

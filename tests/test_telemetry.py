@@ -17,12 +17,13 @@ from conftest import CONFIGS
 
 from hil.cli import main
 from hil.cli.telemetry_cmd import LiveView, PlainLines
-from hil.config import load_rig, load_scenario
+from hil.config.loader import load_rig, load_scenario
 from hil.config.telemetry import TelemetryConfig
 from hil.errors import ConfigError
 from hil.loop.cycle import CycleInput, CycleOutput
-from hil.run import Rig, RunSettings, perform_run
-from hil.run_summary import summarize
+from hil.rig.base import Rig, RunSettings
+from hil.run.perform import perform_run
+from hil.run.summary import summarize
 from hil.telemetry.connection import client_settings
 from hil.telemetry.handoff import HandOff
 from hil.telemetry.observer import ObserverSettings, TelemetryObserver

@@ -28,12 +28,13 @@ import pytest_asyncio
 from conftest import CONFIGS, REPO
 from mosquitto import Broker, make_tls_files
 
-from hil.config import load_rig, load_scenario
+from hil.config.loader import load_rig, load_scenario
 from hil.config.rig import RigConfig
 from hil.config.telemetry import TelemetryConfig
 from hil.loop.cycle import CycleInput, CycleOutput, EngagementEvent
-from hil.run import RunSettings, perform_run
-from hil.run_summary import summarize
+from hil.rig.base import RunSettings
+from hil.run.perform import perform_run
+from hil.run.summary import summarize
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 EMULATE_RIG = CONFIGS / "rigs" / "emulate.toml"

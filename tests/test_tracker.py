@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from conftest import CONFIGS
 
-from hil.config import ScenarioConfig, load_config, load_scenario
+from hil.config.loader import load_config, load_scenario
+from hil.config.scenario import ScenarioConfig
 from hil.config.tracker import TrackerConfig
-from hil.scenario import SimulatedScenario, build_scenario
+from hil.loop.sim_scenario import SimulatedScenario, build_scenario
 from hil.tracking.measurement import PolarSensor
 from hil.tracking.metrics import assigned_rmse, gospa
 from hil.tracking.scoring import ScoreSummary, TrackScorer

@@ -28,8 +28,10 @@ from hil.campaign.measurements import RecordingFacts, measure, recording_facts
 from hil.errors import HilError, RecordingError
 from hil.loop.observers import CycleObserver
 from hil.recording.reader import Recording
-from hil.recording.run_file import open_run_recording, perform_recorded, read_recorded_run
-from hil.run import ReplayOptions, RunSettings, StopSwitch
+from hil.recording.run_layout import read_recorded_run
+from hil.rig.base import ReplayOptions, RunSettings
+from hil.run.perform import StopSwitch
+from hil.run.recorded import open_run_recording, perform_recorded
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ def worker_init(verbosity: int, campaign_pid: int) -> None:
     rest); and SIGTERM from the kernel when ``campaign_pid``, the campaign process, dies — a
     ``kill -9``'d campaign leaves no worker running on."""
     # imported here: hil.cli imports the campaign command, which imports this module
-    from hil.cli.log_setup import configure_logging
+    from hil.logs import configure_logging
 
     configure_logging(verbosity)
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -19,7 +19,7 @@ from hil.config.loader import load_rig, load_scenario, read_toml, validate
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
 from hil.errors import ConfigError
-from hil.faults import FaultEvent, check_faults, hardware_only
+from hil.rig.faults import FaultEvent, check_faults, hardware_only
 
 T = TypeVar("T")
 
@@ -212,7 +212,7 @@ def _with_context(load: Callable[[], T], asked: str) -> T:
 def _check_faults(
     where: str, case: CaseSpec, rig: RigConfig, faults: tuple[FaultEvent, ...], duration_s: float
 ) -> None:
-    """The case's faults by ``hil.faults.check_faults``' rules (times within the run, each
+    """The case's faults by ``hil.rig.faults.check_faults``' rules (times within the run, each
     kind's duration and value, the modes); on a bench rig without emulation fallback no device
     can be faulted."""
     if not faults:

@@ -1,7 +1,7 @@
 """What a run measured, by name: the table criteria are written against.
 
 Every measurement has a unit and is computed from the run's summary (``hil run --json``,
-``hil.run_summary.summarize``) or, for the safety check of launches against interlocks, from
+``hil.run.summary.summarize``) or, for the safety check of launches against interlocks, from
 the run's recording. A labelled measurement (``launches{source="injected"}``) counts only what
 matches its labels. A measurement a run cannot give (no arrival jitter on a simulated clock,
 no recording) is None, and a criterion on it gets the verdict ``error`` with the reason.
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.recording.reader import Recording
-from hil.recording.run_recorder import TOPIC_EVENTS, TOPIC_INTERLOCKS
+from hil.recording.run_layout import TOPIC_EVENTS, TOPIC_INTERLOCKS
 
 Value = float | int | str | None
 Summary = Mapping[str, Any]

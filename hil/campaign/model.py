@@ -6,7 +6,7 @@ Layout::
     [[cases]]    name, description, scenario (path), mode (bench | emulate | sim | replay),
                  recording (replay: an .mcap file or a folder of them), duration_s,
                  seeds ([1, 2] or a count N: seeds 1..N), arm, criteria, sweep_criteria
-    [[cases.faults]]  at_s, kind, duration_s, value (``hil.faults.FaultEvent``)
+    [[cases.faults]]  at_s, kind, duration_s, value (``hil.rig.faults.FaultEvent``)
 
 Unknown keys are refused, floats are finite, case names are filename-safe; each criterion is
 parsed against the measurement table as it is validated, so a problem names its key
@@ -23,7 +23,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from hil.campaign.criteria import parse
 from hil.config.fields import MAX_RUN_S, ConfigModel, TableArray
-from hil.faults import FaultKind
+from hil.rig.faults import FaultKind
 
 CaseMode = Literal["bench", "emulate", "sim", "replay"]
 MAX_SEED = 2**32 - 1
@@ -100,7 +100,7 @@ class CampaignInfo(ConfigModel):
 
 
 class FaultSpec(ConfigModel):
-    """One fault of a case's runs (``hil.faults.FaultEvent``)."""
+    """One fault of a case's runs (``hil.rig.faults.FaultEvent``)."""
 
     at_s: Annotated[float, Field(ge=0)]
     kind: FaultKind

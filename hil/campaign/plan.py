@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hil.campaign.execute import RunJob
 from hil.campaign.loader import Campaign, Case
-from hil.run import RunSettings
+from hil.rig.base import RunSettings
 
 BENCH_NOT_ARMED = (
     "NOT ARMED: the case has arm = true, but a bench run is armed only when the operator also "

@@ -19,7 +19,7 @@ from typing import Any
 from hil.errors import ConfigError, HilError
 from hil.preflight.check import ROWS, run_preflight
 from hil.preflight.report import PreflightReport, Verdict
-from hil.run import RunSettings
+from hil.rig.base import RunSettings
 
 
 def check_ignored(rows: Sequence[str]) -> tuple[str, ...]:

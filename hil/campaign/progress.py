@@ -1,5 +1,5 @@
 """Progress of a campaign as it runs: a live table on a terminal (rich), with the running
-``emulate`` or ``bench`` run's status line under it (``hil.live_status``); one line per finished
+``emulate`` or ``bench`` run's status line under it (``hil.run.live_status``); one line per finished
 run otherwise, nothing with ``--json`` (stdout is then the results' summary alone)."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from rich.table import Table
 from hil.campaign.criteria import run_identity
 from hil.campaign.execute import RunJob
 from hil.campaign.plan import PlannedCase
-from hil.live_status import LogAboveLive, RunCounters, status_text
 from hil.loop.observers import CycleObserver
+from hil.run.live_status import LogAboveLive, RunCounters, status_text
 
 
 def say(text: str, out: TextIO | None = None) -> None:

@@ -29,7 +29,7 @@ from hil.campaign.plan import PlannedCase
 from hil.campaign.runner import CampaignRun
 from hil.campaign.software import git_commit
 from hil.recording.channels import ICD_VERSIONS
-from hil.run_summary import plain
+from hil.run.summary import plain
 
 SCHEMA = "hil-campaign-results/1"
 RESULTS_FILE = "results.json"

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hil.campaign.execute import RunJob, execute, not_run
-from hil.campaign.executor import RunExecutor, RunLostError
+from hil.campaign.executor.base import RunExecutor, RunLostError
 from hil.campaign.plan import PlannedCase
 from hil.campaign.preflight import PreflightGate
 from hil.loop.observers import CycleObserver
-from hil.run import StopSwitch
+from hil.run.perform import StopSwitch
 
 
 class Progress(Protocol):

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from hil.campaign import junit, results
-from hil.campaign.executor import EXECUTOR_FORMS, ExecutorSpec, open_executor, parse_executor
+from hil.campaign.executor import open_executor
+from hil.campaign.executor.base import EXECUTOR_FORMS, ExecutorSpec, parse_executor
 from hil.campaign.loader import DEMO, Campaign, load_campaign
 from hil.campaign.plan import plan
 from hil.campaign.preflight import PreflightGate, check_ignored
@@ -36,8 +37,8 @@ from hil.campaign.runner import CampaignRun, run_campaign
 from hil.campaign.summary import exit_summary
 from hil.cli import campaign_report_cmd
 from hil.cli.arguments import non_negative_int
-from hil.cli.run_cmd import RUNS_DIR_VARIABLE, runs_dir
 from hil.errors import ConfigError, HilError
+from hil.run.runs_folder import RUNS_DIR_VARIABLE, runs_dir
 
 EXIT_FAILED = 1
 EXIT_SIGNAL_BASE = 128

@@ -22,8 +22,8 @@ from hil.cli import (
     stub_cmd,
     telemetry_cmd,
 )
-from hil.cli.log_setup import configure_logging
 from hil.errors import ConfigError, HilError
+from hil.logs import configure_logging
 
 EXIT_OK = 0
 EXIT_FAILURE = 1

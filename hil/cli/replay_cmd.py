@@ -2,7 +2,7 @@
 
 - ``hil replay FILE [--rate R|max] [--from S] [--to S] [--launcher recorded|model]
   [--frames raw|recorded] [--set KEY=VALUE] [--record OUT] [--compare] [--json]``: the
-  recorded cycles drive the loop again (``hil.recording.replay``) with the recording's effective
+  recorded cycles drive the loop again (``hil.rig.replay``) with the recording's effective
   rig config and any ``--set`` overrides — frames re-decoded from the raw radar bytes where the
   recording has them, the launcher the recorded one (open loop) or the in-process PLC model
   (closed loop); prints the summary ``hil run`` prints, and with ``--compare`` the score deltas
@@ -31,29 +31,22 @@ from typing import Any, Literal
 
 from hil.cli.arguments import add_overrides, non_negative_float, rate_or_max
 from hil.cli.replay_step import CyclePrinter, Stepper
-from hil.cli.run_cmd import perform_recorded_run
 from hil.config.loader import apply_overrides
 from hil.config.rig import RigConfig
 from hil.errors import RecordingError
 from hil.loop.observers import CycleObserver
 from hil.recording.player import NS_PER_S, window_ns
 from hil.recording.reader import Recording
-from hil.recording.replay import (
+from hil.recording.run_layout import RESULT_SCORES, RecordedRun, read_recorded_run, recorded_result
+from hil.rig.base import ReplayOptions, RunSettings
+from hil.rig.replay import (
     cycle_inputs,
     first_cycle_ns,
     has_raw_radar_bytes,
     verify_recording,
 )
-from hil.recording.run_file import (
-    RecordedRun,
-    config_data,
-    open_run_recording,
-    read_recorded_run,
-    recorded_result,
-)
-from hil.recording.run_recorder import RESULT_SCORES
-from hil.run import ReplayOptions, RunSettings
-from hil.run_summary import render, summarize
+from hil.run.recorded import config_data, open_run_recording, perform_recorded_run
+from hil.run.summary import render, summarize
 
 EXIT_USAGE = 2
 EXIT_VERIFY_FAILED = 5

@@ -21,7 +21,7 @@ from hil.config.loader import load_rig
 from hil.errors import ConfigError
 from hil.preflight.check import NoDevicesError, run_preflight
 from hil.preflight.report import plain_lines, rich_table, summary_line
-from hil.run_summary import plain
+from hil.run.summary import plain
 
 MAX_SECONDS = 60.0
 

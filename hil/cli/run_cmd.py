@@ -1,4 +1,4 @@
-"""``hil run``: the fire-control loop on a rig over a scenario (see ``hil.run``).
+"""``hil run``: the fire-control loop on a rig over a scenario (see ``hil.run.perform``).
 
 Exit codes, the first that applies: 2 usage or configuration error; 1 the run could not start
 or could not go on (``HilError``: a device missing at the start, no PLC status); 3 the rig's
@@ -13,38 +13,28 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from hil.cli.arguments import add_overrides, run_duration, seed
 from hil.config.loader import load_rig, load_scenario, rig_setting_source
-from hil.errors import ConfigError, RecordingError
-from hil.live_status import LiveRunStatus, show_live
-from hil.loop.observers import CycleObserver
-from hil.recording.channels import default_recording_path
-from hil.recording.run_file import open_run_recording, perform_recorded
-from hil.recording.run_recorder import RunRecorder
-from hil.recording.writer import RecordingStats
-from hil.run import RunResult, RunSettings, StopSwitch, perform_run
-from hil.run_summary import render, summarize
+from hil.errors import ConfigError
+from hil.rig.base import RunSettings
+from hil.run.live_status import LiveRunStatus, show_live
+from hil.run.recorded import open_run_recording, perform_recorded_run
+from hil.run.runs_folder import (
+    open_default_recording,
+    recording_line,
+    recording_summary,
+)
+from hil.run.summary import render, summarize
 from hil.telemetry.connection import client_settings
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 DEFAULT_RIG = CONFIGS / "rigs" / "emulate.toml"
 DEFAULT_SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
-RUNS_DIR_VARIABLE = "HIL_RUNS_DIR"
-"""Environment variable naming where recordings go by default (else ``runs/`` in the current
-directory)."""
-
-
-def runs_dir() -> Path:
-    """Default home of recordings: ``$HIL_RUNS_DIR``, else ``runs/`` where ``hil run`` started."""
-    return Path(os.environ.get(RUNS_DIR_VARIABLE) or "runs")
 
 
 EXIT_UNKNOWN_RIG_STATE = 3
@@ -127,30 +117,6 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run_loop)
 
 
-async def perform_recorded_run(
-    settings: RunSettings,
-    recording: RunRecorder | None,
-    watchers: Sequence[CycleObserver] = (),
-) -> tuple[RunResult, RecordingStats | None]:
-    """The run (or replay) with SIGINT, SIGTERM and SIGHUP (the operator's terminal closed)
-    ending it cleanly: the launcher made safe, the emulators stopped, the recording finished
-    and closed, and the summary printed (``stopped_early`` in it). ``watchers`` observe every
-    cycle beside the recorder."""
-    stop = StopSwitch()
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    for signum in signals:
-        loop.add_signal_handler(signum, stop.stop)
-    try:
-        if recording is None:
-            return await perform_run(settings, lambda rig: watchers, stop), None
-        result, _, stats = await perform_recorded(settings, recording, stop, watchers)
-        return result, stats
-    finally:
-        for signum in signals:
-            loop.remove_signal_handler(signum)
-
-
 def run_loop(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
     if args.telemetry is not None:
@@ -209,40 +175,6 @@ def _mode_source(rig_path: Path, overrides: Sequence[str]) -> str:
     nothing when the file did."""
     source = rig_setting_source(rig_path, ("rig", "mode"), overrides)
     return f" [set by {source}]" if source else ""
-
-
-def open_default_recording(settings: RunSettings) -> RunRecorder:
-    """The run's recording under ``runs_dir()``, named by its start; runs started within the
-    same second (a sweep) get ``-2``, ``-3``, ... (files are created exclusively, so two
-    processes never share one)."""
-    base = default_recording_path(runs_dir(), settings.rig.rig.mode, datetime.now(UTC))
-    for attempt in range(1, 1000):
-        path = base if attempt == 1 else base.with_stem(f"{base.stem}-{attempt}")
-        try:
-            return open_run_recording(path, settings)
-        except RecordingError:
-            if not path.exists():
-                raise
-    raise RecordingError(f"{base.parent}: 999 recordings started in one second; use --record")
-
-
-def recording_summary(stats: RecordingStats) -> dict[str, Any]:
-    return {
-        "path": str(stats.path),
-        "messages": stats.messages_written,
-        "dropped": stats.messages_dropped,
-        "size_bytes": stats.size_bytes,
-        "error": stats.error,
-    }
-
-
-def recording_line(stats: RecordingStats) -> str:
-    line = f"recording: {stats.path} ({stats.messages_written} messages, {stats.size_bytes} bytes"
-    if stats.messages_dropped:
-        line += f", {stats.messages_dropped} DROPPED: the disk could not keep up"
-    if stats.error:
-        line += f", FAILED: {stats.error}"
-    return line + ")"
 
 
 def exit_code(summary: dict[str, Any]) -> int:

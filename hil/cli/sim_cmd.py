@@ -14,9 +14,9 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from hil.cli.arguments import output_file, run_duration, seed
+from hil.cli.sim_summary import SimSummary, SummaryTally, render
 from hil.config.loader import load_scenario
-from hil.scenario import SimulatedScenario, build_scenario
-from hil.sim_summary import SimSummary, SummaryTally, render
+from hil.loop.sim_scenario import SimulatedScenario, build_scenario
 from sim.clock import SimClock
 from sim.run import SimulationLog, simulate_chunks
 from sim.scan import ScanMode

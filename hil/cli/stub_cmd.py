@@ -32,7 +32,7 @@ from hil.cli.stub_arguments import MAX_RPM, listen_address, milliseconds, period
 from hil.config.loader import load_config, load_plc_emulator
 from hil.config.scenario import ScenarioConfig
 from hil.errors import HilError
-from hil.radar_stub import build_radar_firmware
+from hil.rig.emulators import build_radar_firmware, plc_settings
 
 DEFAULT_PLC_CONFIG = (
     Path(__file__).resolve().parents[2] / "configs" / "plc" / "emulator-default.toml"
@@ -216,7 +216,7 @@ def run_plc_stub(args: argparse.Namespace) -> int:
     if args.pty_link is not None and not args.rtu_pty:
         usage_error("--pty-link goes with --rtu-pty")
     _tie_to_parent(args.parent_pid)
-    settings = load_plc_emulator(args.config).settings()
+    settings = plc_settings(load_plc_emulator(args.config))
     host, port = args.tcp if args.tcp else ("127.0.0.1", 0)
     emulator = PlcEmulator(
         load_register_map(),

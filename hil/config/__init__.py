@@ -1,7 +1,5 @@
-"""Validated, frozen configuration: rigs and scenarios as TOML files (see ``hil.config.loader``)."""
-
-from hil.config.loader import load_config, load_rig, load_scenario
-from hil.config.rig import RigConfig
-from hil.config.scenario import ScenarioConfig
-
-__all__ = ["RigConfig", "ScenarioConfig", "load_config", "load_rig", "load_scenario"]
+"""Configuration: TOML files validated by frozen typed models (``rig``, ``scenario``,
+``plc_emulator``, ``tracker``, ``fire_control``, ``telemetry``, ``preflight``), loaded with CLI
+overrides and environment variables by ``loader``. Import what you need from its module: this
+package's ``__init__`` loads nothing, so a module that needs one model loads only that model.
+"""

@@ -7,7 +7,8 @@ Layout::
                         through north; [0, 0] = any azimuth) × elevation interval (degrees)
 
 The sector form is ``hil.config.sectors.InhibitSectorConfig`` (re-exported here), the same form
-as the rig's ``[[fire_control.inhibit_sectors]]``; the emulated PLC reads only this file's.
+as the rig's ``[[fire_control.inhibit_sectors]]``; the emulated PLC reads only this file's
+(``hil.rig.emulators.plc_settings`` makes the emulator's ``PlcSettings`` of it).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Annotated
 
 from pydantic import Field
 
-from firmware_stubs.plc.model import PlcSettings
 from hil.config.fields import ConfigModel, TableArray
 from hil.config.sectors import InhibitSectorConfig as InhibitSectorConfig
 
@@ -30,11 +30,3 @@ class PlcEmulatorInfo(ConfigModel):
 class PlcEmulatorConfig(ConfigModel):
     plc_emulator: PlcEmulatorInfo
     inhibit_sectors: Annotated[tuple[InhibitSectorConfig, ...], TableArray] = ()
-
-    def settings(self) -> PlcSettings:
-        return PlcSettings(
-            rounds_at_power_on=self.plc_emulator.rounds_at_power_on,
-            inhibit_sectors=tuple(s.to_sector() for s in self.inhibit_sectors),
-            az_rate_limit_mrad_s=self.plc_emulator.az_rate_limit_mrad_s,
-            el_rate_limit_mrad_s=self.plc_emulator.el_rate_limit_mrad_s,
-        )

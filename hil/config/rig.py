@@ -10,7 +10,7 @@ Layout::
     [launcher]   launcher site (ENU m)
     [tracker]    tracker tuning (``hil.config.tracker``; defaults fit the ICD radar)
     [fire_control]  defended point, interceptor, engagement limits, interlock thresholds
-    [preflight]  limits of ``hil rig check`` (``hil.preflight.thresholds``, docs/preflight.md)
+    [preflight]  limits of ``hil rig check`` (``hil.config.preflight``, docs/preflight.md)
     [telemetry]  optional: live telemetry over MQTT (``hil.config.telemetry``)
 """
 
@@ -22,9 +22,9 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from hil.config.fields import ConfigModel, Vec3
 from hil.config.fire_control import FireControlConfig
+from hil.config.preflight import PreflightConfig
 from hil.config.telemetry import TelemetryConfig, topic_segment_problem
 from hil.config.tracker import TrackerConfig
-from hil.preflight.thresholds import PreflightConfig
 
 RigMode = Literal["bench", "emulate", "sim", "replay"]
 

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hil.config.scenario import ScenarioConfig
-from hil.scenario import build_targets, radar_parameters
+from hil.loop.sim_scenario import build_targets, radar_parameters
 from sim.scan import AntennaPose
 from sim.sensor import Dwell, RadarSensor
 

@@ -28,7 +28,7 @@ from drivers.errors import DriverTimeoutError
 from drivers.radar.driver import RadarDriver
 from drivers.radar.messages import Detections
 from hil.loop.frames import TaggedFrame, frame_from_dwell
-from hil.scenario import SimulatedScenario
+from hil.loop.sim_scenario import SimulatedScenario
 from sim.clock import SimClock
 
 YIELD_INTERVAL_S = 0.02

@@ -1,6 +1,6 @@
 """Rig preflight (``hil rig check``): is every device of a rig connected and healthy?
 
-- ``hil.preflight.thresholds``: the ``[preflight]`` table of a rig file (every limit, defaults).
+- ``hil.config.preflight``: the ``[preflight]`` table of a rig file (every limit, defaults).
 - ``hil.preflight.report``: rows (check, verdict, measured value, limit, what to do), the exit
   code, and the plain, rich and JSON renderings.
 - ``hil.preflight.radar_checks`` / ``hil.preflight.plc_checks``: one device's measurements and

@@ -14,41 +14,28 @@ itself), the PLC without a heartbeat (``hil.preflight.plc_checks``).
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
 
 from drivers.errors import DriverError
-from drivers.plc.driver import PlcDriver, PlcEndpoint
+from drivers.plc.driver import PlcDriver
 from drivers.radar.driver import RadarDriver
 from hil.config.rig import RigConfig
 from hil.errors import HilError
 from hil.preflight import plc_checks, radar_checks
 from hil.preflight.report import PreflightReport, Row, Verdict, not_checked
-from hil.run import site_overrides
-from hil.stub_process import PlcStubProcess, RadarStubProcess
+from hil.rig.devices import DeviceLink, DriverT, open_device, plc_link, radar_link
 
 DEFAULT_SCENARIO = (
     Path(__file__).resolve().parents[2] / "configs" / "scenarios" / "defended-site.toml"
 )
 """What the emulated radar sees during a check (``hil run``'s default scenario)."""
-EMULATOR_UP_S = 5.0
-"""How long a started emulator may take to accept its driver (as ``hil run`` waits)."""
 ROWS = ("radar.reachable", *radar_checks.ROWS, "plc.reachable", *plc_checks.ROWS)
 """Every row of a preflight, in the order shown (``--ignore-preflight`` takes these names)."""
 
 
 class NoDevicesError(HilError):
     """The rig's mode has no devices to check (``sim``, ``replay``)."""
-
-
-def plc_url(rig: RigConfig) -> str:
-    """The PLC's URL as the rig file gives it (``tcp://host:port`` or ``rtu://device``)."""
-    link = rig.plc
-    return f"tcp://{link.host}:{link.port}" if link.transport == "tcp" else f"rtu://{link.url}"
 
 
 async def run_preflight(
@@ -69,9 +56,9 @@ async def run_preflight(
         try:
             async with asyncio.TaskGroup() as group:  # a missing device's timeout, once
                 radar_open = group.create_task(
-                    _open_radar(stack, rig, scenario_file, seed, emulated)
+                    _open_radar(stack, rig, scenario_file, seed, emulated, report.notes)
                 )
-                plc_open = group.create_task(_open_plc(stack, rig, emulated))
+                plc_open = group.create_task(_open_plc(stack, rig, emulated, report.notes))
             (radar, radar_row), (plc, plc_row) = radar_open.result(), plc_open.result()
             async with asyncio.TaskGroup() as group:
                 radar_rows = group.create_task(_radar_rows(radar, radar_row, rig, seconds))
@@ -105,135 +92,76 @@ async def _plc_rows(
     return [reachable, *await plc_checks.check_plc(plc, rig.preflight, seconds)]
 
 
-class _Driver(Protocol):
-    """What opening a device needs of its driver (``RadarDriver`` and ``PlcDriver`` alike)."""
-
-    async def __aenter__(self) -> Any: ...
-
-    async def __aexit__(self, *exc: object) -> None: ...
-
-    async def wait_up(self, timeout_s: float) -> None: ...
-
-    async def close(self) -> None: ...
-
-    def health(self) -> Any: ...
-
-
-DriverT = TypeVar("DriverT", bound=_Driver)
-
-
-@dataclass(frozen=True)
-class _Device(Generic[DriverT]):
-    """How to open one device of a rig for its preflight."""
-
-    key: str
-    """Its rows' prefix and its name in ``emulated``: radar, plc."""
-    name: str
-    """As the rows say it: radar, PLC."""
-    bench_url: str
-    driver_for: Callable[[str], DriverT]
-    start_emulator: Callable[[], Awaitable[RadarStubProcess | PlcStubProcess]]
-    no_link: str
-    """What the driver's health says when it never got a link."""
-    unreachable_action: str
-    """What to do when the bench device is not up."""
-
-
 async def _open(
-    stack: AsyncExitStack, rig: RigConfig, device: _Device[DriverT], emulated: list[str]
+    stack: AsyncExitStack,
+    rig: RigConfig,
+    device: DeviceLink[DriverT],
+    action: str,
+    emulated: list[str],
+    notes: list[str],
 ) -> tuple[DriverT | None, Row]:
-    """The device's driver, up (None: unreachable), and its ``<device>.reachable`` row."""
+    """The device's driver, up (None: unreachable), and its ``<device>.reachable`` row; opened
+    as a run opens it (``hil.rig.devices.open_device``), with the preflight's connect timeout.
+    ``action``: what to do when the bench device is not up; a device whose emulator was
+    checked is added to ``emulated``."""
     row = f"{device.key}.reachable"
     timeout_s = rig.preflight.connect_timeout_s
     limit = f"up within {timeout_s:g} s (preflight.connect_timeout_s)"
     url = device.bench_url
-    missing = ""
-    if rig.rig.mode == "bench":
-        driver = device.driver_for(url)
-        await stack.enter_async_context(driver)
-        started = time.monotonic()
-        try:
-            await driver.wait_up(timeout_s)
-            took = time.monotonic() - started
-            return driver, Row(row, Verdict.GREEN, f"{url} up in {took:.2f} s", limit, "", url)
-        except DriverError:
-            problem = driver.health().last_error or device.no_link
-            await driver.close()
-            missing = f"{url} not up within {timeout_s:g} s ({problem})"
-            if not rig.rig.allow_emulation_fallback:
-                return None, Row(row, Verdict.RED, missing, limit, device.unreachable_action, url)
-    stub = await device.start_emulator()
-    stack.push_async_callback(_stop, stub)
+    opened = await open_device(
+        stack,
+        device,
+        bench=rig.rig.mode == "bench",
+        allow_fallback=rig.rig.allow_emulation_fallback,
+        connect_timeout_s=timeout_s,
+        notes=notes,
+    )
+    if opened.driver is None:
+        return None, Row(row, Verdict.RED, opened.missing, limit, action, url)
+    if opened.emulator is None:
+        took = f"{url} up in {opened.up_s or 0.0:.2f} s"
+        return opened.driver, Row(row, Verdict.GREEN, took, limit, "", url)
     emulated.append(device.key)
-    driver = device.driver_for(stub.url)
-    await stack.enter_async_context(driver)
-    await driver.wait_up(EMULATOR_UP_S)
-    if missing:
-        return driver, Row(
+    if opened.missing:
+        return opened.driver, Row(
             row,
             Verdict.AMBER,
-            f"{missing}; checked the EMULATED {device.name} at {stub.url} instead",
+            f"{opened.missing}; checked the EMULATED {device.name} at {opened.url} instead",
             limit,
             f"runs of this rig use the emulated {device.name} (allow_emulation_fallback): "
             f"connect the {device.name} at {url} to test the hardware",
             url,
         )
-    return driver, Row(
-        row, Verdict.GREEN, f"emulated {device.name} at {stub.url}", limit, "", stub.url
+    return opened.driver, Row(
+        row, Verdict.GREEN, f"emulated {device.name} at {opened.url}", limit, "", opened.url
     )
 
 
 async def _open_radar(
-    stack: AsyncExitStack, rig: RigConfig, scenario_file: Path, seed: int, emulated: list[str]
+    stack: AsyncExitStack,
+    rig: RigConfig,
+    scenario_file: Path,
+    seed: int,
+    emulated: list[str],
+    notes: list[str],
 ) -> tuple[RadarDriver | None, Row]:
-    """The radar's driver, up (None: unreachable), and its ``radar.reachable`` row."""
-    url = rig.radar.url
-
-    def start_emulator() -> Awaitable[RadarStubProcess]:
-        return RadarStubProcess.start(
-            "--scenario", str(scenario_file), "--seed", str(seed), "--pty", *site_overrides(rig)
-        )
-
-    radar = _Device(
-        "radar",
-        "radar",
-        url,
-        lambda port: RadarDriver(port, rig.radar.baud),
-        start_emulator,
-        "no link",
-        f"check the cable, the adapter and the port: [radar] url = {url!r} in the rig file "
-        "(or --set radar.url=...)",
+    """The radar's driver, up (None: unreachable), and its ``radar.reachable`` row; no
+    clock-sync task (the check PINGs itself)."""
+    radar = radar_link(rig, scenario_file, seed, clock_sync_interval_s=None)
+    action = (
+        f"check the cable, the adapter and the port: [radar] url = {rig.radar.url!r} in the "
+        "rig file (or --set radar.url=...)"
     )
-    return await _open(stack, rig, radar, emulated)
+    return await _open(stack, rig, radar, action, emulated, notes)
 
 
 async def _open_plc(
-    stack: AsyncExitStack, rig: RigConfig, emulated: list[str]
+    stack: AsyncExitStack, rig: RigConfig, emulated: list[str], notes: list[str]
 ) -> tuple[PlcDriver | None, Row]:
-    """The PLC's driver, up (None: unreachable), and its ``plc.reachable`` row."""
-    link = rig.plc
-
-    def driver_for(url: str) -> PlcDriver:
-        endpoint = PlcEndpoint.parse(url)
-        return PlcDriver(
-            endpoint,
-            unit_id=link.unit_id,
-            timeout_s=link.timeout_s,
-            retries=link.retries,
-            heartbeat_hz=None,
-        )
-
-    where = "[plc] host and port" if link.transport == "tcp" else "[plc] url"
-    plc = _Device(
-        "plc",
-        "PLC",
-        plc_url(rig),
-        driver_for,
-        lambda: PlcStubProcess.start("--tcp", "127.0.0.1:0"),
-        "no connection",
-        f"check the network (or the RTU cable) and the PLC's power: {where} in the rig file",
-    )
-    return await _open(stack, rig, plc, emulated)
+    """The PLC's driver, up (None: unreachable), and its ``plc.reachable`` row; no heartbeat."""
+    where = "[plc] host and port" if rig.plc.transport == "tcp" else "[plc] url"
+    action = f"check the network (or the RTU cable) and the PLC's power: {where} in the rig file"
+    return await _open(stack, rig, plc_link(rig, heartbeat_hz=None), action, emulated, notes)
 
 
 def _one_error(group: ExceptionGroup[Exception]) -> Exception:
@@ -247,7 +175,3 @@ def _one_error(group: ExceptionGroup[Exception]) -> Exception:
     if isinstance(first, DriverError):
         return HilError(f"preflight: {first}")
     return first
-
-
-async def _stop(stub: RadarStubProcess | PlcStubProcess) -> None:
-    await stub.stop()

@@ -19,8 +19,8 @@ import time
 from drivers.errors import DriverError
 from drivers.plc.driver import PlcDriver, PlcSetpoints, PlcStatus
 from drivers.plc.types import ArmState, FaultCode, Mode
+from hil.config.preflight import PreflightConfig
 from hil.preflight.report import Row, Verdict
-from hil.preflight.thresholds import PreflightConfig
 
 POLL_INTERVAL_S = 0.05
 ICD_VERSION = 1

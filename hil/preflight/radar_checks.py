@@ -22,8 +22,8 @@ import numpy as np
 from drivers.errors import DriverError
 from drivers.radar.driver import RadarDriver, RadarHealth
 from drivers.radar.messages import Detections, RadarMode, Status
+from hil.config.preflight import PreflightConfig
 from hil.preflight.report import Row, Verdict, not_checked
-from hil.preflight.thresholds import PreflightConfig
 
 PING_INTERVAL_S = 0.05
 FIRST_ANSWER_ATTEMPTS = 3

@@ -66,7 +66,7 @@ def window_ns(
     start_ns: int, from_s: float | None, to_s: float | None
 ) -> tuple[int | None, int | None]:
     """``--from S``/``--to S`` (seconds after ``start_ns``: the run's first cycle, see
-    ``hil.recording.replay.first_cycle_ns``) as the absolute ``(start_ns, end_ns)`` range a
+    ``hil.rig.replay.first_cycle_ns``) as the absolute ``(start_ns, end_ns)`` range a
     reader takes (end exclusive)."""
     for name, value in (("--from", from_s), ("--to", to_s)):
         if value is not None and not (math.isfinite(value) and value >= 0):

@@ -13,6 +13,6 @@ The publisher subscribes to nothing: nothing received over MQTT can command the 
 - ``observer``: the ``CycleObserver`` that builds the snapshots;
 - ``connection``: broker address, credentials and TLS as aiomqtt client arguments;
 - ``publisher``: the publisher thread (connect, publish, reconnect with backoff, stop);
-- ``session``: one run's telemetry, started and stopped with the run (``hil.run``);
+- ``session``: one run's telemetry, started and stopped with the run (``hil.run.perform``);
 - ``watch``: the subscriber behind ``hil telemetry watch``.
 """

@@ -1,5 +1,5 @@
 """One run's telemetry: checked and started before the rig is built, observing every cycle,
-stopped as part of the run's clean shutdown (``hil.run``).
+stopped as part of the run's clean shutdown (``hil.run.perform``).
 
 Started only when the rig file has a ``[telemetry]`` table and the run is not a replay (a
 replay is not the rig live). ``__aenter__`` raises ``ConfigError`` (one line) for a password

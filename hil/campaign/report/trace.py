@@ -23,20 +23,18 @@ from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
 from hil.errors import RecordingError
 from hil.loop.cycle_codec import decode_input, decode_output
+from hil.loop.sim_scenario import build_targets
 from hil.recording.reader import Recording
-from hil.recording.run_file import (
+from hil.recording.run_layout import (
     RIG_ATTACHMENT,
     SCENARIO_ATTACHMENT,
-    recorded_result,
-)
-from hil.recording.run_recorder import (
     TOPIC_CYCLE_INPUT,
     TOPIC_CYCLE_OUTPUT,
     TOPIC_EVENTS,
     TOPIC_INTERLOCKS,
     TOPIC_TIMING,
+    recorded_result,
 )
-from hil.scenario import build_targets
 from hil.tracking.scoring import TrackScorer
 from sim.targets import TargetSet
 

@@ -1,11 +1,8 @@
-"""Opening one run's recording (what it declares: channels, metadata, attachments) and reading
-back what a replay needs to rebuild the run: its effective rig and scenario, seed and settings.
-
-Metadata record ``hil.run`` (``channels.run_metadata``) plus, for replay: ``duration_s``,
-``armed``, ``loop_epoch_offset_s`` (log time = loop time + offset), ``rig_file``,
-``scenario_file``, ``rig_overrides`` (JSON list). Attachments: the rig and scenario files as
-given, and ``rig.effective.json`` / ``scenario.effective.json`` — the configs exactly as the run
-used them (environment and ``--set`` applied), which is what replay rebuilds the core from.
+"""One run recorded: its recording opened with what it declares (channels, metadata — settings
+a replay rebuilds the run from — and the rig and scenario attachments; the layout is
+``hil.recording.run_layout``), the run performed with the recorder observing it, and the
+recording finished with the run's result and closed, also when the run fails or is stopped by a
+signal (``perform_recorded_run``).
 """
 
 from __future__ import annotations
@@ -13,15 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import signal
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
-from hil.errors import RecordingError
 from hil.loop.observers import CycleObserver
 from hil.recording.channels import (
     RUN_METADATA,
@@ -29,14 +25,12 @@ from hil.recording.channels import (
     config_attachment,
     run_metadata,
 )
-from hil.recording.reader import Recording
-from hil.recording.run_recorder import TOPIC_RESULT, RunRecorder, run_channels
+from hil.recording.run_layout import RIG_ATTACHMENT, SCENARIO_ATTACHMENT, run_channels
 from hil.recording.writer import Recorder, RecordingStats
-from hil.run import RunResult, RunSettings, StopSwitch, perform_run
-from hil.run_summary import summarize
-
-RIG_ATTACHMENT = "rig.effective.json"
-SCENARIO_ATTACHMENT = "scenario.effective.json"
+from hil.rig.base import RunSettings
+from hil.run.perform import RunResult, StopSwitch, perform_run
+from hil.run.recorder import RunRecorder
+from hil.run.summary import summarize
 
 
 def loop_epoch_offset_s(mode: str) -> float:
@@ -95,7 +89,7 @@ async def perform_recorded(
 ) -> tuple[RunResult, dict[str, Any], RecordingStats]:
     """The run with ``recording`` observing every cycle (beside ``watchers``) and tapping its
     drivers, then the recording finished with the run's result and closed — closed also when
-    the run fails. Returns the result, its summary (``hil.run_summary.summarize``) and what
+    the run fails. Returns the result, its summary (``hil.run.summary.summarize``) and what
     the recorder wrote."""
     try:
         result = await perform_run(
@@ -115,56 +109,25 @@ def config_data(config: RigConfig | ScenarioConfig) -> dict[str, Any]:
     return data
 
 
-def recorded_result(recording: Recording) -> dict[str, Any] | None:
-    """The run's ``/hil/run/result`` message (start, digest, scores), None if the run did not
-    end cleanly."""
-    result = None
-    for message in recording.messages({TOPIC_RESULT}, allow_truncated=True):
-        result = json.loads(message.payload)
-    return result
-
-
-@dataclass(frozen=True)
-class RecordedRun:
-    """What a replay needs from a run's recording."""
-
-    rig: RigConfig
-    scenario: ScenarioConfig
-    seed: int
-    duration_s: float
-    armed: bool
-    mode: str
-    metadata: dict[str, str]
-
-
-def read_recorded_run(recording: Recording) -> RecordedRun:
-    """The recorded run's effective configs and settings; ``RecordingError`` (one line) if the
-    file is not a finished, whole ``hil run`` recording. Every chunk's CRC is checked first
-    (``Recording.check``, about a second per GB): a replay, a ``--verify`` or a campaign's
-    replay run plays a whole recording or none, never the part before a damaged chunk — an
-    unfinished or corrupt file is sent to ``hil record recover``."""
-    recording.check()
-    metadata = recording.metadata().get(RUN_METADATA)
-    attachments = recording.attachments()
-    if metadata is None or RIG_ATTACHMENT not in attachments:
-        raise RecordingError(
-            f"{recording.path} is not a hil run recording (no {RUN_METADATA} metadata or "
-            f"{RIG_ATTACHMENT} attachment)"
-        )
+async def perform_recorded_run(
+    settings: RunSettings,
+    recording: RunRecorder | None,
+    watchers: Sequence[CycleObserver] = (),
+) -> tuple[RunResult, RecordingStats | None]:
+    """The run (or replay) with SIGINT, SIGTERM and SIGHUP (the operator's terminal closed)
+    ending it cleanly: the launcher made safe, the emulators stopped, the recording finished
+    and closed, and the summary printed (``stopped_early`` in it). ``watchers`` observe every
+    cycle beside the recorder."""
+    stop = StopSwitch()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.stop)
     try:
-        rig = RigConfig.model_validate(json.loads(attachments[RIG_ATTACHMENT]))
-        scenario = ScenarioConfig.model_validate(json.loads(attachments[SCENARIO_ATTACHMENT]))
-        return RecordedRun(
-            rig,
-            scenario,
-            int(metadata.get("seed") or 0),
-            float(metadata["duration_s"]),
-            metadata.get("armed") == "true",
-            metadata.get("mode", rig.rig.mode),
-            dict(metadata),
-        )
-    except (KeyError, ValueError) as error:
-        raise RecordingError(
-            f"{recording.path}: its run description cannot be read ({error}); it was written "
-            "by another version of hil-testbed"
-        ) from error
+        if recording is None:
+            return await perform_run(settings, lambda rig: watchers, stop), None
+        result, _, stats = await perform_recorded(settings, recording, stop, watchers)
+        return result, stats
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)

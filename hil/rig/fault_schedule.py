@@ -6,7 +6,7 @@ A run's faults become a timeline of actions (:func:`timeline`): each fault is ap
 loop and acts on the emulators as a bench engineer would: the PLC through its bench panel (unit
 247 over Modbus: e-stop, interlock chain, response delay, dropped requests), the radar through
 its emulator-only control port (``firmware_stubs.radar.control``: corruption, stall, hang-up).
-``sim`` runs apply the same timeline in process (``hil.sim_faults``).
+``sim`` runs apply the same timeline in process (``hil.rig.sim_faults``).
 
 Every action taken is logged and added to the run's notes; one that cannot be taken is an
 error naming the fault: the run is stopped (the launcher made safe) and fails with that line.
@@ -28,7 +28,7 @@ from pymodbus.exceptions import ModbusException
 from pymodbus.pdu import ModbusPDU
 
 from hil.errors import HilError
-from hil.faults import RADAR_FAULTS, FaultEvent, describe
+from hil.rig.faults import RADAR_FAULTS, FaultEvent, describe
 
 log = logging.getLogger(__name__)
 PANEL_UNIT = 247

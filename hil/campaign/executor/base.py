@@ -1,12 +1,6 @@
-"""Where a campaign's ``sim`` and ``replay`` runs go: the seam between the runner and a pool of
-workers, chosen with ``hil campaign run --executor``.
-
-- ``pool`` (default): ``--jobs`` worker processes of this machine (``spawn``: a worker starts
-  clean, whatever this process holds); ``PoolExecutor`` here.
-- ``local-dask[:N]``: a Dask ``LocalCluster`` of N worker processes (default: the CPU count),
-  one thread each, started here and closed at the end;
-- ``dask://HOST:PORT``: the Dask scheduler running there and its workers
-  (``hil.campaign.dask_executor``, docs/scale-out.md).
+"""What every executor of a campaign's runs is (``RunExecutor``), how ``--executor`` names one
+(``ExecutorSpec``, ``parse_executor``) and how a run is lost (``RunLostError``). It names no
+implementation: ``hil.campaign.executor.EXECUTORS`` does, as strings.
 
 Every executor gives a run's record (``hil.campaign.results``) or raises ``RunLostError`` when the
 worker running it died and it was not, or no longer, retried; ``stop()`` (from a signal handler)
@@ -15,18 +9,12 @@ cancels what has not started and ends running runs cleanly through their ``StopS
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
-import os
 import re
-from collections.abc import AsyncIterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from hil.campaign.execute import RunJob, run_in_worker, worker_init
+from hil.campaign.execute import RunJob
+from hil.errors import HilError
 
 EXECUTOR_FORMS = (
     "pool, local-dask, local-dask:N (N ≥ 1 worker processes) or dask://HOST:PORT "
@@ -36,7 +24,7 @@ _LOCAL_DASK = re.compile(r"local-dask(?::(?P<workers>\d+))?")
 _DASK_ADDRESS = re.compile(r"dask://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>\d{1,5})")
 
 
-class RunLostError(Exception):
+class RunLostError(HilError):
     """The worker running a run died (killed, out of memory) and the run was not retried (the
     pool) or died on every retry (Dask): the message says which and why, in one line."""
 
@@ -98,56 +86,3 @@ def parse_executor(text: str) -> ExecutorSpec:
     if remote is not None and 0 < int(remote["port"]) < 65536:
         return ExecutorSpec("dask", address=f"tcp://{remote['host']}:{int(remote['port'])}")
     raise ValueError(f"{text!r} is not an executor; use {EXECUTOR_FORMS}")
-
-
-class PoolExecutor:
-    """Up to ``jobs`` worker processes of this machine (``spawn``ed as runs need them; each ends
-    its run cleanly on SIGTERM, ignores Ctrl-C and dies with the campaign: ``worker_init``)."""
-
-    def __init__(self, jobs: int, verbosity: int) -> None:
-        self.slots = jobs
-        self._pool = ProcessPoolExecutor(
-            jobs,
-            multiprocessing.get_context("spawn"),
-            initializer=worker_init,
-            initargs=(verbosity, os.getpid()),
-        )
-        self._futures: list[Future[dict[str, Any]]] = []
-
-    async def run(self, job: RunJob) -> dict[str, Any]:
-        future = self._pool.submit(run_in_worker, job)
-        self._futures.append(future)
-        try:
-            return await asyncio.wrap_future(future)
-        except BrokenProcessPool as error:  # a worker died (killed, out of memory)
-            raise RunLostError(f"the worker running this run died: {error!r}") from error
-
-    def stop(self) -> None:
-        for future in self._futures:
-            future.cancel()
-        for process in list(self._pool._processes.values()):
-            if process.is_alive():
-                process.terminate()
-
-    async def close(self) -> None:
-        await asyncio.to_thread(self._pool.shutdown, True, cancel_futures=True)
-
-
-@asynccontextmanager
-async def open_executor(
-    spec: ExecutorSpec, jobs: int, verbosity: int
-) -> AsyncIterator[RunExecutor]:
-    """The executor ``spec`` names, ready (a Dask scheduler connected, its workers checked:
-    ``ConfigError`` when it cannot be used), closed on leaving. ``jobs``: the pool's size."""
-    executor: RunExecutor
-    if spec.kind == "pool":
-        executor = PoolExecutor(jobs, verbosity)
-    else:
-        # imported here: Dask is loaded only by the campaigns that use it
-        from hil.campaign.dask_executor import DaskExecutor
-
-        executor = await DaskExecutor.start(spec, verbosity)
-    try:
-        yield executor
-    finally:
-        await executor.close()

@@ -7,16 +7,7 @@ messages on the ``Recorder``'s bounded queue — the writer thread does the disk
 builds the display topics (JSON, the costly part) at most every ``display_interval_s`` of loop
 time, so recording does not show in the loop's latency (``benchmarks/replay_bench.py``).
 
-Topics (docs/recording.md has every layout):
-
-- ``/hil/cycle/input``, ``/hil/cycle/output``: ``hil.loop.cycle_codec`` records, bit-exact —
-  what ``hil replay --verify`` feeds back to the core;
-- ``/radar/raw``: every chunk of radar bytes as received (log time = host receive time);
-- ``/plc/transactions``: every PLC request and its answer (JSON);
-- ``/hil/engagement/events``: designations, fire requests, launches, refusals, aborts (JSON);
-- ``/hil/interlocks``: the interlock decision whenever it changes (JSON);
-- ``/hil/loop/timing``: per cycle, frame-arrival-to-command latency (binary);
-- ``/display/*``: Foxglove ``SceneUpdate``/``FrameTransform`` (``hil.recording.foxglove``).
+The topics it writes are ``hil.recording.run_layout``'s (docs/recording.md has every layout).
 
 Log times are nanoseconds since the Unix epoch: loop-clock seconds plus ``epoch_offset_s`` (the
 loop clock is host monotonic time on a driver rig, simulated time from 0 in ``sim``); the exact
@@ -27,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import struct
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -39,112 +29,24 @@ from hil.fire_control.interlocks import Interlocks, LauncherStatus
 from hil.loop.cycle import CycleInput, CycleOutput, EngagementEvent
 from hil.loop.cycle_codec import encode_input, encode_output
 from hil.recording import foxglove
-from hil.recording.channels import ChannelSpec, as_bulk, binary_channel, json_channel
+from hil.recording.run_layout import (
+    RESULT_SCORES,
+    TIMING,
+    TOPIC_CYCLE_INPUT,
+    TOPIC_CYCLE_OUTPUT,
+    TOPIC_EVENTS,
+    TOPIC_INTERLOCKS,
+    TOPIC_LAUNCHER_POSE,
+    TOPIC_PLC_TRANSACTIONS,
+    TOPIC_RADAR_BYTES,
+    TOPIC_RESULT,
+    TOPIC_TIMING,
+)
 from hil.recording.writer import Recorder
-from hil.run import DeviceTaps
+from hil.rig.base import DeviceTaps
 from sim.frames import polar_to_enu
 
-TOPIC_CYCLE_INPUT = "/hil/cycle/input"
-TOPIC_CYCLE_OUTPUT = "/hil/cycle/output"
-TOPIC_RADAR_BYTES = "/radar/raw"
-TOPIC_PLC_TRANSACTIONS = "/plc/transactions"
-TOPIC_EVENTS = "/hil/engagement/events"
-TOPIC_INTERLOCKS = "/hil/interlocks"
-TOPIC_TIMING = "/hil/loop/timing"
-TOPIC_LAUNCHER_POSE = "/display/launcher_pose"
-TOPIC_RESULT = "/hil/run/result"
-RESULT_SCORES = (
-    "gospa_mean_m",
-    "ospa_mean_m",
-    "rmse_m",
-    "id_switches",
-    "time_to_confirm_mean_s",
-    "false_track_fraction",
-    "tracks_confirmed",
-    "launch_requests",
-    "launches",
-    "launch_requests_refused",
-)
-"""The run summary's scores the result message keeps (what ``hil replay --compare`` compares)."""
-CYCLE_INPUT_ENCODING = "hil.cycle_input.v1"
-CYCLE_OUTPUT_ENCODING = "hil.cycle_output.v1"
-RADAR_BYTES_ENCODING = "hil.radar_bytes.v1"
-TIMING_ENCODING = "hil.loop_timing.v1"
-_TIMING = struct.Struct("<dd")
-"""t_s (loop clock), latency_s (frame arrival to command sent; NaN on an idle cycle)."""
 DEFAULT_DISPLAY_INTERVAL_S = 0.2
-
-_PLC_SCHEMA: dict[str, Any] = {
-    "title": "hil.PlcTransaction",
-    "description": "One PLC request and its result (drivers.plc.transaction.PlcTransaction)",
-    "type": "object",
-    "properties": {
-        "what": {"type": "string"},
-        "function_code": {"type": "integer"},
-        "unit_id": {"type": "integer"},
-        "address": {"type": "integer"},
-        "count": {"type": "integer"},
-        "values": {"type": "array", "items": {"type": "integer"}},
-        "outcome": {"type": "string"},
-        "response": {"type": "array", "items": {"type": "integer"}},
-        "exception_code": {"type": ["integer", "null"]},
-        "error": {"type": ["string", "null"]},
-        "t_send_s": {"type": "number"},
-        "t_receive_s": {"type": "number"},
-    },
-}
-_EVENT_SCHEMA: dict[str, Any] = {
-    "title": "hil.EngagementEvent",
-    "description": "Something that happened to an engagement (hil.loop.cycle.EngagementEvent)",
-    "type": "object",
-    "properties": {
-        "t_s": {"type": "number", "description": "loop clock, s"},
-        "kind": {"type": "string"},
-        "track_id": {"type": "integer"},
-        "reason": {"type": "string"},
-    },
-}
-_RESULT_SCHEMA: dict[str, Any] = {
-    "title": "hil.RunResult",
-    "description": "How the run ended (its last message): loop-clock start and duration (s), "
-    "the determinism digest, and the summary's scores",
-    "type": "object",
-    "properties": {
-        "start_s": {"type": "number"},
-        "duration_s": {"type": "number"},
-        "stopped_early": {"type": "boolean"},
-        "digest": {"type": "string"},
-        "scores": {"type": "object"},
-    },
-}
-_INTERLOCK_SCHEMA: dict[str, Any] = {
-    "title": "hil.InterlockDecision",
-    "description": "The interlocks evaluated in a cycle, each true when it holds",
-    "type": "object",
-    "properties": {
-        "t_s": {"type": "number"},
-        "all_hold": {"type": "boolean"},
-        "failing": {"type": "array", "items": {"type": "string"}},
-        "interlocks": {"type": "object", "additionalProperties": {"type": "boolean"}},
-    },
-}
-
-
-def run_channels() -> list[ChannelSpec]:
-    """Every topic a run's recording declares. The cycle outputs and the display topics are
-    bulk (chunks of their own): 97 % of a 100-target run's bytes, which replay never reads."""
-    return [
-        binary_channel(TOPIC_CYCLE_INPUT, CYCLE_INPUT_ENCODING),
-        as_bulk(binary_channel(TOPIC_CYCLE_OUTPUT, CYCLE_OUTPUT_ENCODING)),
-        binary_channel(TOPIC_RADAR_BYTES, RADAR_BYTES_ENCODING),
-        json_channel(TOPIC_PLC_TRANSACTIONS, _PLC_SCHEMA),
-        json_channel(TOPIC_EVENTS, _EVENT_SCHEMA),
-        json_channel(TOPIC_INTERLOCKS, _INTERLOCK_SCHEMA),
-        binary_channel(TOPIC_TIMING, TIMING_ENCODING),
-        json_channel(TOPIC_RESULT, _RESULT_SCHEMA),
-        *(as_bulk(channel) for channel in foxglove.display_channels()),
-        as_bulk(json_channel(TOPIC_LAUNCHER_POSE, foxglove.schema(foxglove.FRAME_TRANSFORM))),
-    ]
 
 
 class RunRecorder:
@@ -236,7 +138,7 @@ class RunRecorder:
         rec.record(TOPIC_CYCLE_OUTPUT, t_ns, encode_output(cycle_output))
         frame = cycle_input.frame
         latency = math.nan if frame is None else time.perf_counter() - frame.t_arrival_s
-        rec.record(TOPIC_TIMING, t_ns, _TIMING.pack(t_s, latency))
+        rec.record(TOPIC_TIMING, t_ns, TIMING.pack(t_s, latency))
         for event in cycle_output.events:
             rec.record_json(TOPIC_EVENTS, self._ns(event.t_s), dataclasses.asdict(event))
             self._engaged[event.track_id] = event.kind

@@ -5,7 +5,7 @@ The client runs on the campaign's event loop (``asynchronous=True``). Before any
 connects (an unreachable scheduler is a ``ConfigError``: exit 2) and asks every worker which
 software it runs: a worker whose hil version, commit, source, Python, numpy or scipy differs
 from the client's is refused (it would not give the same digests); a worker that joins later is
-checked by each run it takes (``hil.campaign.dask_worker.run_task``).
+checked by each run it takes (``hil.campaign.executor.dask_worker.run_task``).
 
 Each run is one task (``pure=False``: a run is never taken from a cache). A task whose worker
 dies is rescheduled on another worker by the scheduler, up to its
@@ -30,7 +30,9 @@ import dask
 from distributed import Client, Future, LocalCluster
 from distributed.scheduler import KilledWorker
 
-from hil.campaign.dask_worker import (
+from hil.campaign.execute import RunJob
+from hil.campaign.executor.base import ExecutorSpec, RunLostError
+from hil.campaign.executor.dask_worker import (
     RunOutcome,
     RunTask,
     quiet_shutdown,
@@ -38,14 +40,12 @@ from hil.campaign.dask_worker import (
     stop_campaign,
     worker_software,
 )
-from hil.campaign.execute import RunJob
-from hil.campaign.executor import ExecutorSpec, RunLostError
 from hil.campaign.software import differences, identity
 from hil.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-WORKER_PRELOAD = "hil.campaign.dask_worker"
+WORKER_PRELOAD = "hil.campaign.executor.dask_worker"
 _CONFIG = {
     # a replay run ships the recording it plays inside its task: no warning for a large one
     "distributed.admin.large-graph-warning-threshold": "4GiB",
@@ -264,3 +264,8 @@ def _write(path: Path, data: bytes) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_bytes(data)
     partial.replace(path)
+
+
+async def start(spec: ExecutorSpec, jobs: int, verbosity: int) -> DaskExecutor:
+    """``DaskExecutor.start`` (``jobs`` is the pool's: a Dask cluster has its own workers)."""
+    return await DaskExecutor.start(spec, verbosity)

@@ -9,7 +9,8 @@ from dataclasses import asdict
 from typing import Any
 
 from drivers.plc.types import ArmState, FaultCode
-from hil.run import LinkDetails, RunResult
+from hil.rig.base import LinkDetails
+from hil.run.perform import RunResult
 from hil.telemetry.session import telemetry_line
 
 

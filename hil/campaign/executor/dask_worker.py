@@ -12,7 +12,7 @@ that campaign's running runs cleanly through their ``StopSwitch`` and makes its 
 started return at once as ``not_run``.
 
 ``dask_setup`` is the preload of a ``local-dask`` cluster's workers (``--preload
-hil.campaign.dask_worker`` for ``dask worker`` on a terminal): Ctrl-C and a closed terminal
+hil.campaign.executor.dask_worker`` for ``dask worker`` on a terminal): Ctrl-C and a closed terminal
 reach every process of the foreground group, and the campaign, not the worker, decides what
 they mean.
 """
@@ -33,7 +33,7 @@ from typing import Any
 
 from hil.campaign.execute import RunJob, execute, not_run
 from hil.campaign.software import differences, identity
-from hil.run import StopSwitch
+from hil.run.perform import StopSwitch
 
 
 @dataclass(frozen=True)

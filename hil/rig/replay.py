@@ -1,13 +1,13 @@
 """Replaying a run's recording: the ``replay`` rig mode, and bit-exact verification.
 
-**Replay** (``build_replay_rig``, the ``replay`` row of ``hil.run.RIG_BUILDERS``): the recorded
+**Replay** (``build``, the ``replay`` row of ``hil.rig.RIG_BUILDERS``): the recorded
 cycle inputs drive the loop again, paced by ``hil.recording.player.Player`` (recorded speed × rate,
 or as fast as possible). ``RecordedRadar`` yields each recorded frame without its injected
 detections — the loop injects them again from the scenario and seed, so injection changes are
 exercised too — and an idle cycle where the run had one. Its frames (``ReplayOptions.frames``):
 
 - ``raw`` (the default when the recording has raw radar bytes: emulate, bench): the recorded
-  ``/radar/raw`` chunks re-decoded through today's radar codec (``hil.recording.raw_frames``),
+  ``/radar/raw`` chunks re-decoded through today's radar codec (``hil.rig.raw_frames``),
   matched to the recorded frames in order, with the recorded timing — codec changes are exercised;
 - ``recorded`` (the only choice for a sim recording): the frames as they were decoded then.
 
@@ -32,7 +32,6 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iter
 from contextlib import AsyncExitStack, closing
 
 from firmware_stubs.plc.model import PlcModel
-from hil.config.loader import load_plc_emulator
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
 from hil.errors import HilError, RecordingError
@@ -42,26 +41,19 @@ from hil.loop.cycle import CycleInput
 from hil.loop.cycle_codec import decode_input
 from hil.loop.frames import TaggedFrame
 from hil.loop.launchers import CommandCounts, InProcessLauncher, Launcher
+from hil.loop.sim_scenario import build_targets
 from hil.loop.verify import Mismatch, verify_cycles
 from hil.recording.player import NS_PER_S, MonotonicClock, Player, window_ns
-from hil.recording.raw_frames import RawRadarDecoder
 from hil.recording.reader import RecordedMessage, Recording
-from hil.recording.run_file import recorded_result
-from hil.recording.run_recorder import (
+from hil.recording.run_layout import (
     TOPIC_CYCLE_INPUT,
     TOPIC_CYCLE_OUTPUT,
     TOPIC_RADAR_BYTES,
+    recorded_result,
 )
-from hil.run import (
-    EMULATED_PLC_SETTINGS,
-    DeviceTaps,
-    ReplayOptions,
-    Rig,
-    RunSettings,
-    build_core,
-    resite,
-)
-from hil.scenario import build_targets
+from hil.rig.base import DeviceTaps, ReplayOptions, Rig, RunSettings, build_core, resite
+from hil.rig.emulators import load_plc_settings
+from hil.rig.raw_frames import RawRadarDecoder
 
 RAW_LEAD_NS = NS_PER_S
 """How far beyond a ``--from``/``--to`` window the raw radar bytes are read: a frame's bytes
@@ -194,7 +186,7 @@ class ModelLauncher:
     name = "in-process PLC model"
 
     def __init__(self, origin_s: float) -> None:
-        model = PlcModel(load_plc_emulator(EMULATED_PLC_SETTINGS).settings())
+        model = PlcModel(load_plc_settings())
         self.plc = InProcessLauncher(model)
         """The model as the sim rig has it, on its own clock (s from 0)."""
         self.counts = self.plc.counts
@@ -238,7 +230,7 @@ def _radar_part(frame: TaggedFrame) -> TaggedFrame:
     )
 
 
-async def build_replay_rig(
+async def build(
     settings: RunSettings, scenario: ScenarioConfig, stack: AsyncExitStack, taps: DeviceTaps
 ) -> Rig:
     """``replay``: the recording's cycles drive the loop (see the module doc)."""

@@ -39,13 +39,13 @@ from drivers.plc.types import Mode
 from drivers.radar.framing import CRC_SIZE, HEADER_SIZE
 from drivers.radar.messages import DETECTION_RECORD, DETECTIONS_HEADER
 from firmware_stubs.plc.model import PlcModel
-from hil.fault_schedule import FaultAction, note, timeline
-from hil.faults import RADAR_FAULTS, FaultEvent
 from hil.fire_control.engagement import Demand
 from hil.fire_control.interlocks import LauncherStatus
 from hil.loop.frames import TaggedFrame
 from hil.loop.launchers import InProcessLauncher, LauncherWrites
 from hil.loop.sources import SimulatedRadar
+from hil.rig.fault_schedule import FaultAction, note, timeline
+from hil.rig.faults import RADAR_FAULTS, FaultEvent
 
 RECONNECT_S = 0.1
 """A ``radar_disconnect`` in sim: seconds without frames (see the module doc)."""

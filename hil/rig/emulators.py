@@ -1,4 +1,5 @@
-"""An emulated device (`hil stub radar|plc`) in a child process, as an operator starts one.
+"""The emulated devices: each in a child process (`hil stub radar|plc`), as an operator
+starts one; what the emulated radar's firmware and the emulated PLC are built from.
 
 The child never outlives this process: it gets ``--parent-pid`` (so it stops at end of file on
 the stdin pipe held here, and on Linux at its parent-death signal) and it runs in its own
@@ -9,6 +10,10 @@ thread that lives as long as they should (Linux's parent-death signal follows th
 Its stderr is read all along (a full pipe would block the emulator), keeping the last lines.
 Once it has exited, a pty link it left behind (it was SIGKILLed) is removed with its temporary
 directory (``firmware_stubs.ptys.remove_dead_link``).
+
+The emulated radar's firmware is built from a scenario (``build_radar_firmware``); the emulated
+PLC (child process or in-process model) from an emulated-PLC file (``plc_settings``; default
+``EMULATED_PLC_SETTINGS``).
 """
 
 from __future__ import annotations
@@ -16,19 +21,33 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import math
 import os
 import sys
 from pathlib import Path
 from typing import ClassVar, Self
 from urllib.parse import urlsplit
 
+import numpy as np
+
+from firmware_stubs.plc.model import PlcSettings
 from firmware_stubs.ptys import remove_dead_link
+from firmware_stubs.radar.firmware import RadarFirmware
+from hil.config.loader import load_plc_emulator
+from hil.config.plc_emulator import PlcEmulatorConfig
+from hil.config.scenario import ScenarioConfig
 from hil.errors import HilError
+from hil.loop.sim_scenario import build_targets, radar_parameters
+from sim.sensor import RadarSensor
 
 READY_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 5.0
 """After SIGTERM, how long the child gets to stop before it is killed."""
 STDERR_LINES = 200
+EMULATED_PLC_SETTINGS = (
+    Path(__file__).resolve().parents[2] / "configs" / "plc" / "emulator-default.toml"
+)
+"""The emulated PLC's program settings (rounds, rate limits, inhibit sectors) when none given."""
 
 
 class StubProcess:
@@ -144,3 +163,39 @@ class RadarStubProcess(StubProcess):
 
 class PlcStubProcess(StubProcess):
     DEVICE = "plc"
+
+
+def build_radar_firmware(
+    config: ScenarioConfig, seed: int, rotate_rpm: float | None = None
+) -> RadarFirmware:
+    """Firmware whose detections come from the scenario's ``real`` targets (``injected`` ones are
+    the loop's to add); STANDBY at power-on unless ``rotate_rpm`` is given. ``seed`` drives the
+    sensor noise, detections and clutter."""
+    radar = config.radar
+    firmware = RadarFirmware(
+        RadarSensor(radar_parameters(radar)),
+        build_targets(config, "real"),
+        np.random.default_rng(seed),
+        dwell_s=radar.dwell_s,
+        sector_centre_rad=math.radians(radar.sector_centre_deg),
+        sector_width_rad=math.radians(radar.sector_width_deg),
+        boresight_el_rad=math.radians(radar.boresight_el_deg),
+    )
+    if rotate_rpm is not None:
+        firmware.start_rotating(rotate_rpm)
+    return firmware
+
+
+def plc_settings(config: PlcEmulatorConfig) -> PlcSettings:
+    """The emulated PLC program's settings from an emulated-PLC file (degrees → radians)."""
+    return PlcSettings(
+        rounds_at_power_on=config.plc_emulator.rounds_at_power_on,
+        inhibit_sectors=tuple(s.to_sector() for s in config.inhibit_sectors),
+        az_rate_limit_mrad_s=config.plc_emulator.az_rate_limit_mrad_s,
+        el_rate_limit_mrad_s=config.plc_emulator.el_rate_limit_mrad_s,
+    )
+
+
+def load_plc_settings(path: Path = EMULATED_PLC_SETTINGS) -> PlcSettings:
+    """``plc_settings`` of the emulated-PLC file at ``path`` (``ConfigError`` if invalid)."""
+    return plc_settings(load_plc_emulator(path))
