@@ -16,7 +16,7 @@ from hil.loop.frames import Injector, TaggedFrame, frame_from_dwell
 from hil.run import RunResult, RunSettings, perform_run, resite
 from hil.run_summary import summarize
 from hil.scenario import build_targets, radar_parameters, scan_pattern
-from sim.frames import wrap_pi
+from sim.coordinates import wrap_pi
 from sim.sensor import RadarSensor
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"

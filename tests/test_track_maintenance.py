@@ -15,7 +15,7 @@ from scipy.stats import chi2
 from hil.config.tracker import TrackerConfig
 from hil.tracking.measurement import PolarSensor
 from hil.tracking.tracker import CONFIRMED, TENTATIVE, DetectionBatch, Tracker
-from sim.frames import enu_to_polar
+from sim.coordinates import enu_to_polar
 
 SITE = (100.0, -50.0, 12.0)
 """Antenna ENU position (m): off the origin, so nothing passes by accident of a zero."""

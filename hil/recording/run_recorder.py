@@ -42,7 +42,7 @@ from hil.recording import foxglove
 from hil.recording.channels import ChannelSpec, as_bulk, binary_channel, json_channel
 from hil.recording.writer import Recorder
 from hil.run import DeviceTaps
-from sim.frames import polar_to_enu
+from sim.coordinates import polar_to_enu
 
 TOPIC_CYCLE_INPUT = "/hil/cycle/input"
 TOPIC_CYCLE_OUTPUT = "/hil/cycle/output"

@@ -42,7 +42,7 @@ from hil.config.tracker import TrackerConfig
 from hil.tracking.imm import MotionModels, combine, gaussian_log_likelihood
 from hil.tracking.measurement import PolarSensor, ekf_update, innovation, mahalanobis2
 from hil.tracking.motion import STATE_DIM, FloatArray
-from sim.frames import polar_to_enu, wrap_pi
+from sim.coordinates import polar_to_enu, wrap_pi
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
