@@ -58,7 +58,7 @@ from hil.fault_schedule import EmulatorActuators, FaultSchedule, plc_faults, rad
 from hil.faults import FaultEvent, check_faults, hardware_only
 from hil.fire_control.engagement import Engagement
 from hil.loop.core import LoopCore
-from hil.loop.frames import Injector
+from hil.loop.injection import Injector
 from hil.loop.launchers import CommandCounts, InProcessLauncher, Launcher
 from hil.loop.observers import CycleObserver
 from hil.loop.plc_launcher import PlcLauncher

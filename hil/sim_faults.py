@@ -43,7 +43,7 @@ from hil.fault_schedule import FaultAction, note, timeline
 from hil.faults import RADAR_FAULTS, FaultEvent
 from hil.fire_control.engagement import Demand
 from hil.fire_control.interlocks import LauncherStatus
-from hil.loop.frames import TaggedFrame
+from hil.loop.injection import TaggedFrame
 from hil.loop.launchers import InProcessLauncher, LauncherWrites
 from hil.loop.sources import SimulatedRadar
 

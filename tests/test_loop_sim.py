@@ -12,7 +12,7 @@ from conftest import CONFIGS
 
 from hil.config import load_rig, load_scenario
 from hil.config.scenario import ScenarioConfig
-from hil.loop.frames import Injector, TaggedFrame, frame_from_dwell
+from hil.loop.injection import Injector, TaggedFrame, frame_from_dwell
 from hil.run import RunResult, RunSettings, perform_run, resite
 from hil.run_summary import summarize
 from hil.scenario import build_targets, radar_parameters, scan_pattern

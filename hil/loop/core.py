@@ -24,7 +24,7 @@ import numpy as np
 from hil.fire_control.engagement import Demand, Engagement, TrackPicture
 from hil.fire_control.interlocks import LauncherStatus
 from hil.loop.cycle import CycleInput, CycleOutput, EngagementEvent, TrackChanges
-from hil.loop.frames import TaggedFrame
+from hil.loop.injection import TaggedFrame
 from hil.tracking.tracker import DetectionBatch, StepReport, Tracker
 
 SOURCE_RADAR, SOURCE_INJECTED = 0, 1

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from hil.fire_control.engagement import Demand, Phase, TrackPicture
 from hil.fire_control.interlocks import Interlocks, LauncherStatus
-from hil.loop.frames import TaggedFrame
+from hil.loop.injection import TaggedFrame
 
 IntArray = npt.NDArray[np.int64]
 

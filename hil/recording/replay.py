@@ -40,7 +40,7 @@ from hil.fire_control.engagement import Demand
 from hil.fire_control.interlocks import LauncherStatus
 from hil.loop.cycle import CycleInput
 from hil.loop.cycle_codec import decode_input
-from hil.loop.frames import TaggedFrame
+from hil.loop.injection import TaggedFrame
 from hil.loop.launchers import CommandCounts, InProcessLauncher, Launcher
 from hil.loop.verify import Mismatch, verify_cycles
 from hil.recording.player import NS_PER_S, MonotonicClock, Player, window_ns
