@@ -62,7 +62,7 @@ from hil.loop.injection import Injector
 from hil.loop.launchers import CommandCounts, InProcessLauncher, Launcher
 from hil.loop.observers import CycleObserver
 from hil.loop.plc_launcher import PlcLauncher
-from hil.loop.runner import FireControlLoop, LoopResult
+from hil.loop.shell import FireControlLoop, LoopResult
 from hil.loop.sources import DriverRadar, FrameSource, SimulatedRadar
 from hil.loop.timing import Histogram
 from hil.scenario import SimulatedScenario, build_targets, radar_parameters, scan_pattern

@@ -9,7 +9,7 @@
 - ``observers``: what watches each (input, output): counters, link watch, digest, scoring, timing
 - ``timing``: per-stage latency histograms and cycle jitter
 - ``links``: the loop's view of both device links (outages, lost at the end)
-- ``runner``: the async shell — gathers the input, steps the core, applies the demand
+- ``shell``: the async shell — gathers the input, steps the core, applies the demand
 - ``cycle_codec``: a cycle's input and output as compact, bit-exact bytes (recording)
 - ``verify``: recorded cycles replayed through a fresh core, the first difference named
 """
