@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from drivers.plc.register_map import RegisterMap, Table, decode_words, encode_words
 from drivers.plc.types import ArmState, Coil, FaultCode, Mode
+from firmware_stubs.errors import StubError
 from sim.sectors import InhibitSector as InhibitSector
 from sim.sectors import wrap
 
@@ -373,8 +374,9 @@ class PlcModel:
         )
 
 
-class PlcWriteError(Exception):
-    """A host write the PLC refuses; ``code`` is the Modbus exception code to answer."""
+class PlcWriteError(StubError):
+    """A host write the PLC refuses; ``code`` is the Modbus exception code to answer (in
+    ``firmware_stubs.errors``' tree; defined here beside the ``ExceptionCode`` it carries)."""
 
     def __init__(self, code: ExceptionCode, message: str) -> None:
         super().__init__(message)
