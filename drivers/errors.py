@@ -1,4 +1,5 @@
-"""Exceptions of the ``drivers`` package: every error it raises is in this tree.
+"""Exceptions of the ``drivers`` package: every exception class it defines is in this tree
+(``tests/test_exception_roots.py`` holds it so).
 
     DriverError
     ├── LifecycleError             a driver method called in the wrong lifecycle state

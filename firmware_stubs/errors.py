@@ -1,4 +1,5 @@
-"""Exceptions of the emulators (``firmware_stubs``): every error they raise is in this tree.
+"""Exceptions of the emulators (``firmware_stubs``): every exception class they define is in
+this tree (``tests/test_exception_roots.py`` holds it so).
 
     StubError
     ├── EndpointError      an emulator cannot serve where it was asked to (TCP address, pty link)

@@ -1,4 +1,5 @@
-"""Exceptions of the ``hil`` package: every error it raises is in this tree.
+"""Exceptions of the ``hil`` package: every exception class it defines is in this tree
+(``tests/test_exception_roots.py`` holds it so).
 
     HilError
     ├── ConfigError            a configuration file or override is missing or invalid
