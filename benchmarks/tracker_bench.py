@@ -282,7 +282,7 @@ def hil_api_missing() -> str | None:
     try:
         from hil.config.tracker import TrackerConfig
         from hil.tracking.measurement import PolarSensor
-        from hil.tracking.tracker import RadarFrame
+        from hil.tracking.tracker import DetectionBatch
     except ImportError as error:
         return str(error)
     missing = [
@@ -292,11 +292,11 @@ def hil_api_missing() -> str | None:
     ]
     if "elevation" not in {f.name for f in dataclasses.fields(PolarSensor)}:
         missing.append("PolarSensor(elevation=...)")
-    frame_defaults = {f.name: f.default for f in dataclasses.fields(RadarFrame)}
+    frame_defaults = {f.name: f.default for f in dataclasses.fields(DetectionBatch)}
     if frame_defaults.get("el_rad", dataclasses.MISSING) is not None:
-        missing.append("RadarFrame.el_rad = None")
+        missing.append("DetectionBatch.el_rad = None")
     if frame_defaults.get("vr_mps", dataclasses.MISSING) is not None:
-        missing.append("RadarFrame.vr_mps = None")
+        missing.append("DetectionBatch.vr_mps = None")
     return ", ".join(missing) or None
 
 
@@ -306,7 +306,7 @@ def run_hil(case: Case, scans: list[Scan]) -> Iterator[FloatArray]:
         raise RuntimeError(f"the hil tracker API of issue 10 is missing ({missing})")
     from hil.config.tracker import TrackerConfig
     from hil.tracking.measurement import PolarSensor
-    from hil.tracking.tracker import RadarFrame, Tracker
+    from hil.tracking.tracker import DetectionBatch, Tracker
 
     config = TrackerConfig(
         use_radial_velocity=False,
@@ -330,9 +330,9 @@ def run_hil(case: Case, scans: list[Scan]) -> Iterator[FloatArray]:
         tracker = Tracker(config, PolarSensor())
     for scan in scans:
         if scan.el_rad is None:
-            tracker.step(RadarFrame(scan.t_s, scan.range_m, scan.az_rad))
+            tracker.step(DetectionBatch(scan.t_s, scan.range_m, scan.az_rad))
         else:
-            tracker.step(RadarFrame(scan.t_s, scan.range_m, scan.az_rad, scan.el_rad))
+            tracker.step(DetectionBatch(scan.t_s, scan.range_m, scan.az_rad, scan.el_rad))
         yield tracker.tracks_at(scan.t_s).position_enu_m[:, : case.dims]
 
 

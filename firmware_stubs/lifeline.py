@@ -22,11 +22,9 @@ import stat
 import sys
 from collections.abc import Callable
 
+from firmware_stubs.errors import ParentGoneError
+
 PR_SET_PDEATHSIG = 1
-
-
-class ParentGoneError(Exception):
-    """The process that should own this emulator is not (or no longer) its parent."""
 
 
 def die_with_parent(parent_pid: int, signum: int = signal.SIGTERM) -> None:

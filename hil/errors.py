@@ -1,10 +1,19 @@
-"""Exceptions of the ``hil`` package.
+"""Exceptions of the ``hil`` package: every exception class it defines is in this tree
+(``tests/test_exception_roots.py`` holds it so).
 
     HilError
-    ├── ConfigError        a configuration file or override is missing or invalid
-    └── RecordingError     a recording cannot be written, or a file is not a readable recording
+    ├── ConfigError            a configuration file or override is missing or invalid
+    ├── RecordingError         a recording cannot be written, or a file is not a readable recording
+    ├── ResultsError           a campaign's results folder or results.json cannot be read
+    │                          (``hil.campaign.results``)
+    ├── NoDevicesError         the rig's mode has no devices to preflight (``hil.preflight.check``)
+    ├── RunLostError           the worker running a campaign's run died and the run was not, or
+    │                          no longer, retried (``hil.campaign.executor.base``)
+    └── ForbiddenWriteError    a PLC write outside the maintenance tools' allowed set; nothing
+                               was sent (``hil.plc_tools.maintenance``)
 
-Every library error is translated at the boundary with ``raise ... from``.
+The errors named with a module are defined there, beside the one job that raises them. Every
+library error is translated at the boundary with ``raise ... from``.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.integrate import solve_ivp
 
-from sim.frames import FloatArray
+from sim.coordinates import FloatArray
 
 STANDARD_GRAVITY_MPS2 = 9.80665
 SEA_LEVEL_AIR_DENSITY_KG_M3 = 1.225

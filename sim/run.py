@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.clock import SimClock
-from sim.frames import FloatArray
+from sim.coordinates import FloatArray
 from sim.scan import ScanPattern
 from sim.sensor import Dwell, RadarSensor
 from sim.targets import IntArray, TargetSet

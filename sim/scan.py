@@ -1,7 +1,7 @@
 """Antenna scan patterns of the turntable radar: where the beam points at any dwell.
 
 Azimuths are in the turntable frame (radians clockwise from the turntable's zero mark, see
-``sim.frames``); times are seconds of scenario time. Dwell k is centred at (k + ½)·dwell_s.
+``sim.coordinates``); times are seconds of scenario time. Dwell k is centred at (k + ½)·dwell_s.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.frames import TWO_PI, FloatArray
+from sim.coordinates import TWO_PI, FloatArray
 
 
 class ScanMode(enum.IntEnum):

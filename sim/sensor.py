@@ -1,8 +1,8 @@
 """Turntable radar sensor model: what a dwell illuminates, what it detects, what it measures.
 
 Geometry: the antenna phase centre sits at ``position_enu_m`` in the rig's ENU frame; measured
-azimuths are in the turntable frame (``sim.frames``), elevations above the horizontal, ranges are
-slant ranges from the phase centre, radial velocity is positive when receding.
+azimuths are in the turntable frame (``sim.coordinates``), elevations above the horizontal,
+ranges are slant ranges from the phase centre, radial velocity is positive when receding.
 
 Illumination: a live target is illuminated in a dwell when its azimuth lies within the beam as it
 sweeps during the dwell (|Δaz| ≤ beamwidth/2 + sweep/2), its elevation within the elevation
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.frames import FloatArray, wrap_pi
+from sim.coordinates import FloatArray, wrap_pi
 from sim.scan import AntennaPose
 from sim.targets import IntArray, TruthState
 

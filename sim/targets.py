@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sim.frames import FloatArray
+from sim.coordinates import FloatArray
 from sim.motion import MotionGroup
 
 IntArray = npt.NDArray[np.int64]

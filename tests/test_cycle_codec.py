@@ -24,7 +24,7 @@ from hil.loop.cycle_codec import (
     encode_input,
     encode_output,
 )
-from hil.loop.frames import TaggedFrame
+from hil.loop.injection import TaggedFrame
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 STATUS = LauncherStatus(

@@ -18,8 +18,8 @@ from plc_support import emulated_plc, panel_write, plc_driver
 from radar_support import TRANSPORTS as RADAR_TRANSPORTS
 from radar_support import emulated_radar, raw_device
 
-from drivers.errors import DriverTimeoutError, LinkDownError
-from drivers.plc.driver import PlcExceptionError, PlcLinkState, pointing_words
+from drivers.errors import DriverTimeoutError, LinkDownError, PlcExceptionError
+from drivers.plc.driver import PlcLinkState, pointing_words
 from drivers.plc.transaction import PlcOutcome, PlcTransaction
 from drivers.plc.types import Mode
 from drivers.radar.driver import LinkState, RadarDriver, RadarFrame

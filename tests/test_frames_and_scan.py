@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from sim.frames import TWO_PI, enu_to_polar, polar_to_enu, wrap_pi, wrap_two_pi
+from sim.coordinates import TWO_PI, enu_to_polar, polar_to_enu, wrap_pi, wrap_two_pi
 from sim.scan import ScanMode, ScanPattern
 
 angles = st.floats(-1e4, 1e4, allow_nan=False)

@@ -12,12 +12,12 @@ from conftest import CONFIGS
 
 from hil.config.loader import load_rig, load_scenario
 from hil.config.scenario import ScenarioConfig
-from hil.loop.frames import Injector, TaggedFrame, frame_from_dwell
+from hil.loop.injection import Injector, TaggedFrame, frame_from_dwell
 from hil.loop.sim_scenario import build_targets, radar_parameters, scan_pattern
 from hil.rig.base import RunSettings, resite
 from hil.run.perform import RunResult, perform_run
 from hil.run.summary import summarize
-from sim.frames import wrap_pi
+from sim.coordinates import wrap_pi
 from sim.sensor import RadarSensor
 
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"

@@ -18,8 +18,8 @@ from plc_support import (
     plc_under_test,
 )
 
-from drivers.errors import DriverTimeoutError, LifecycleError, LinkDownError
-from drivers.plc.driver import PlcDriver, PlcEndpoint, PlcExceptionError, PlcLinkState, PlcStatus
+from drivers.errors import DriverTimeoutError, LifecycleError, LinkDownError, PlcExceptionError
+from drivers.plc.driver import PlcDriver, PlcEndpoint, PlcLinkState, PlcStatus
 from drivers.plc.types import ArmState, Coil, FaultCode, Mode
 from firmware_stubs.plc.model import FIRING_MS, SCAN_MS
 from hil.rig.emulators import PlcStubProcess

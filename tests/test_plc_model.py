@@ -21,8 +21,8 @@ from firmware_stubs.plc.model import (
     DEFAULT_INHIBIT_SECTORS,
     SCAN_MS,
     WATCHDOG_MS,
+    ExceptionCode,
     InhibitSector,
-    ModbusException,
     PlcModel,
     PlcWriteError,
 )
@@ -313,17 +313,17 @@ def test_watchdog_trips_500_ms_after_the_last_heartbeat() -> None:
 @pytest.mark.parametrize(
     ("address", "values", "code"),
     [
-        (0, [0x4000], ModbusException.ILLEGAL_VALUE),  # half of AZ_SETPOINT
-        (1, [0, 0], ModbusException.ILLEGAL_VALUE),  # straddles AZ and EL setpoints
-        (2, [0x7FC0, 0], ModbusException.ILLEGAL_VALUE),  # EL NaN
-        (2, [0x4100, 0], ModbusException.ILLEGAL_VALUE),  # EL 8.0 rad
-        (4, [0], ModbusException.ILLEGAL_VALUE),  # rate limit 0
-        (5, [501], ModbusException.ILLEGAL_VALUE),
-        (6, [3], ModbusException.ILLEGAL_VALUE),  # no MODE 3
-        (7, [0], ModbusException.ILLEGAL_ADDRESS),
+        (0, [0x4000], ExceptionCode.ILLEGAL_VALUE),  # half of AZ_SETPOINT
+        (1, [0, 0], ExceptionCode.ILLEGAL_VALUE),  # straddles AZ and EL setpoints
+        (2, [0x7FC0, 0], ExceptionCode.ILLEGAL_VALUE),  # EL NaN
+        (2, [0x4100, 0], ExceptionCode.ILLEGAL_VALUE),  # EL 8.0 rad
+        (4, [0], ExceptionCode.ILLEGAL_VALUE),  # rate limit 0
+        (5, [501], ExceptionCode.ILLEGAL_VALUE),
+        (6, [3], ExceptionCode.ILLEGAL_VALUE),  # no MODE 3
+        (7, [0], ExceptionCode.ILLEGAL_ADDRESS),
     ],
 )
-def test_bad_writes_change_nothing(address: int, values: list[int], code: ModbusException) -> None:
+def test_bad_writes_change_nothing(address: int, values: list[int], code: ExceptionCode) -> None:
     model = PlcModel()
     before = model.holding_registers()
     with pytest.raises(PlcWriteError) as refused:

@@ -27,7 +27,7 @@ from firmware_stubs.radar.faults import FaultInjector, LinkFaults
 from firmware_stubs.radar.firmware import RadarFirmware
 from hil.config.loader import load_scenario
 from hil.rig.emulators import build_radar_firmware
-from sim.frames import polar_to_enu, wrap_pi
+from sim.coordinates import polar_to_enu, wrap_pi
 
 
 def firmware(scenario: str = "single-cv.toml", rotate: float | None = None) -> RadarFirmware:

@@ -37,7 +37,7 @@ from drivers.radar.messages import (
 from drivers.serial_transport import SerialTransport
 from firmware_stubs.radar.faults import BadPayload, LinkFaults, break_detections
 from hil.rig.emulators import RadarStubProcess as StubProcess
-from sim.frames import polar_to_enu
+from sim.coordinates import polar_to_enu
 
 
 async def detections_for(radar: RadarDriver, seconds: float) -> list[RadarFrame]:

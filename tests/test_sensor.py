@@ -11,7 +11,7 @@ from conftest import CONFIGS
 
 from hil.config.loader import load_scenario
 from hil.loop.sim_scenario import build_scenario
-from sim.frames import wrap_pi
+from sim.coordinates import wrap_pi
 from sim.run import simulate
 from sim.scan import AntennaPose
 from sim.sensor import CLUTTER_ID, RadarParameters, RadarSensor

@@ -14,8 +14,8 @@ from scipy.stats import chi2
 
 from hil.config.tracker import TrackerConfig
 from hil.tracking.measurement import PolarSensor
-from hil.tracking.tracker import CONFIRMED, TENTATIVE, RadarFrame, Tracker
-from sim.frames import enu_to_polar
+from hil.tracking.tracker import CONFIRMED, TENTATIVE, DetectionBatch, Tracker
+from sim.coordinates import enu_to_polar
 
 SITE = (100.0, -50.0, 12.0)
 """Antenna ENU position (m): off the origin, so nothing passes by accident of a zero."""
@@ -50,7 +50,7 @@ def frame(
     config: TrackerConfig = LONG_RANGE,
     source: int | None = None,
     truth_id: int | None = None,
-) -> RadarFrame:
+) -> DetectionBatch:
     """A whole-scan frame seeing ``positions_enu_m`` (K, 3) from SITE, with noise if ``rng``."""
     p = np.asarray(positions_enu_m, dtype=float).reshape(-1, 3)
     r, az, el = enu_to_polar(p - np.asarray(SITE))
@@ -63,7 +63,7 @@ def frame(
         los = (p - np.asarray(SITE)) / r[:, None]
         vr = np.einsum("ki,ki->k", los, velocity_enu_mps.reshape(-1, 3))
     k = len(p)
-    return RadarFrame(
+    return DetectionBatch(
         t_s,
         r,
         az,
@@ -74,8 +74,8 @@ def frame(
     )
 
 
-def empty(t_s: float) -> RadarFrame:
-    return RadarFrame(t_s, np.empty(0), np.empty(0), np.empty(0))
+def empty(t_s: float) -> DetectionBatch:
+    return DetectionBatch(t_s, np.empty(0), np.empty(0), np.empty(0))
 
 
 def target_at(ground_range_m: float, height_m: float, t_s: float) -> np.ndarray:
@@ -160,7 +160,7 @@ def test_a_diverged_track_is_deleted_relative_to_the_sensor_resolution() -> None
     fresh = float(tracker.uncertainty_sigmas(rows, 5.0)[0])
     assert 0.5 < fresh < 2.0  # just updated: about one measurement σ at any range
     # a sector of the beam away from the track: a look that does not see it, 120 s later
-    beam = RadarFrame(125.0, np.empty(0), np.empty(0), np.empty(0), None, math.pi, 0.1)
+    beam = DetectionBatch(125.0, np.empty(0), np.empty(0), np.empty(0), None, math.pi, 0.1)
     tracker.step(beam)
     assert len(tracker) == 1  # not looked at: not judged
     assert float(tracker.uncertainty_sigmas(rows, 125.0)[0]) > 20.0
@@ -178,7 +178,7 @@ def test_two_d_frames_need_no_elevation_and_no_radial_velocity() -> None:
         t = float(scan)
         truth = target_at(40_000.0, SITE[2], t)
         f = frame(t, truth, elevation=False, rng=rng)
-        shifted = RadarFrame(t, f.range_m, f.az_rad - 0.3)  # turntable frame: bearing − 0.3
+        shifted = DetectionBatch(t, f.range_m, f.az_rad - 0.3)  # turntable frame: bearing − 0.3
         tracker.step(shifted)
         snapshot = tracker.tracks_at(t + 0.5)
         if scan >= 10:
@@ -193,7 +193,7 @@ def test_two_d_frames_need_no_elevation_and_no_radial_velocity() -> None:
 def test_a_three_d_sensor_refuses_a_frame_without_elevation() -> None:
     tracker = Tracker(LONG_RANGE, PolarSensor(SITE))
     with pytest.raises(ValueError, match="el_rad"):
-        tracker.step(RadarFrame(0.0, np.array([1000.0]), np.array([0.1])))
+        tracker.step(DetectionBatch(0.0, np.array([1000.0]), np.array([0.1])))
 
 
 def test_frames_without_radial_velocity_update_on_position_alone() -> None:

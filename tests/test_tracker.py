@@ -14,7 +14,7 @@ from hil.loop.sim_scenario import SimulatedScenario, build_scenario
 from hil.tracking.measurement import PolarSensor
 from hil.tracking.metrics import assigned_rmse, gospa
 from hil.tracking.scoring import ScoreSummary, TrackScorer
-from hil.tracking.tracker import CONFIRMED, RadarFrame, Tracker
+from hil.tracking.tracker import CONFIRMED, DetectionBatch, Tracker
 from sim.scan import AntennaPose
 
 CUTOFF_M = 200.0
@@ -56,7 +56,7 @@ def run(
         dwell = scenario.sensor.observe(pose, truth, rng)
         half = 0.5 * (p.beamwidth_az_rad + pose.sweep_rad)
         report = tracker.step(
-            RadarFrame(
+            DetectionBatch(
                 float(t), dwell.range_m, dwell.az_rad, dwell.el_rad, dwell.vr_mps, pose.az_rad, half
             )
         )
@@ -170,7 +170,9 @@ def test_whole_scan_batches() -> None:
     for scan, t in enumerate(np.arange(0.0, 60.0, 2.0)):
         truth = sc.targets.state_at(float(t))
         dwell = sc.sensor.observe(AntennaPose(float(t), scan, np.pi, 0.0, 2 * np.pi), truth, rng)
-        tracker.step(RadarFrame(float(t), dwell.range_m, dwell.az_rad, dwell.el_rad, dwell.vr_mps))
+        tracker.step(
+            DetectionBatch(float(t), dwell.range_m, dwell.az_rad, dwell.el_rad, dwell.vr_mps)
+        )
         snapshot = tracker.tracks_at(float(t))
         alive = truth.alive
         scorer.add(
@@ -194,11 +196,11 @@ def test_confirmed_tracks_choose_before_tentative_ones() -> None:
     tracker = Tracker(config, PolarSensor())
     target = np.array([0.0, 8000.0, 1000.0])
 
-    def frame(t: float, *points: np.ndarray) -> RadarFrame:
+    def frame(t: float, *points: np.ndarray) -> DetectionBatch:
         p = np.array(points)
         r = np.linalg.norm(p, axis=1)
         az, el = np.arctan2(p[:, 0], p[:, 1]), np.arcsin(p[:, 2] / r)
-        return RadarFrame(t, r, az, el, np.zeros(len(p)))
+        return DetectionBatch(t, r, az, el, np.zeros(len(p)))
 
     for t in (0.0, 1.0, 2.0):
         tracker.step(frame(t, target))

@@ -52,7 +52,13 @@ from pymodbus.exceptions import ConnectionException, ModbusException
 from pymodbus.framer import FramerType
 from pymodbus.pdu import ExceptionResponse
 
-from drivers.errors import DriverError, DriverTimeoutError, LinkDownError
+from drivers.errors import (
+    DriverError,
+    DriverTimeoutError,
+    LinkDownError,
+    PlcExceptionError,
+    RequestExpiredError,
+)
 from drivers.lifecycle import SupervisedDriver
 from drivers.plc.register_map import RegisterMap, Table, as_float32, load_register_map
 from drivers.plc.transaction import PlcOutcome, PlcTransaction, TransactionTap
@@ -64,13 +70,6 @@ log = logging.getLogger(__name__)
 TWO_PI = 2.0 * math.pi
 STATUS_REGISTERS = 20
 STATUS_BITS = 8
-EXCEPTION_NAMES = {
-    1: "ILLEGAL FUNCTION",
-    2: "ILLEGAL DATA ADDRESS",
-    3: "ILLEGAL DATA VALUE",
-    4: "SERVER DEVICE FAILURE",
-    6: "SERVER DEVICE BUSY",
-}
 
 
 REQUESTS: dict[str, tuple[int, Table]] = {
@@ -102,24 +101,6 @@ def pointing_words(register_map: RegisterMap, az_rad: float, el_rad: float) -> l
     az = az_rad % TWO_PI
     az_spec, el_spec = register_map["AZ_SETPOINT"], register_map["EL_SETPOINT"]
     return az_spec.to_words(az if as_float32(az) < TWO_PI else 0.0) + el_spec.to_words(el_rad)
-
-
-class PlcExceptionError(DriverError):
-    """The PLC answered with a Modbus exception."""
-
-    def __init__(self, register: str, function_code: int, exception_code: int) -> None:
-        name = EXCEPTION_NAMES.get(exception_code, "UNKNOWN")
-        super().__init__(
-            f"PLC refused FC {function_code:02d} on {register}: exception "
-            f"{exception_code:02d} ({name})"
-        )
-        self.register = register
-        self.function_code = function_code
-        self.exception_code = exception_code
-
-
-class RequestExpiredError(DriverError):
-    """A request with a deadline could not go on the wire before it; nothing was sent."""
 
 
 class PlcLinkState(enum.Enum):

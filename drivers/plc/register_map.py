@@ -21,13 +21,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from drivers.errors import DriverError
+from drivers.errors import RegisterMapError
 
 DEFAULT_MAP_PATH = Path(__file__).resolve().parents[2] / "configs" / "plc" / "launcher-plc-v1.toml"
-
-
-class RegisterMapError(DriverError):
-    """The register map file is missing or invalid."""
 
 
 class Table(enum.Enum):

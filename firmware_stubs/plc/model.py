@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from drivers.plc.register_map import RegisterMap, Table, decode_words, encode_words
 from drivers.plc.types import ArmState, Coil, FaultCode, Mode
+from firmware_stubs.errors import StubError
 from sim.sectors import InhibitSector as InhibitSector
 from sim.sectors import wrap
 
@@ -45,7 +46,9 @@ TWO_PI = 2.0 * math.pi
 ICD_VERSION = 1
 
 
-class ModbusException(enum.IntEnum):
+class ExceptionCode(enum.IntEnum):
+    """The Modbus exception codes the emulated PLC answers a refused write with."""
+
     ILLEGAL_ADDRESS = 0x02
     ILLEGAL_VALUE = 0x03
 
@@ -159,7 +162,7 @@ class PlcModel:
 
     def write_coil(self, address: int, value: bool) -> None:
         if not 0 <= address < len(self.coils):
-            raise PlcWriteError(ModbusException.ILLEGAL_ADDRESS, f"no coil at {address}")
+            raise PlcWriteError(ExceptionCode.ILLEGAL_ADDRESS, f"no coil at {address}")
         if address == Coil.HEARTBEAT and value != self.coils[Coil.HEARTBEAT]:
             self.heartbeat_seen = True
             self.heartbeat_changed_ms = self.time_ms
@@ -174,18 +177,18 @@ class PlcModel:
             entry = register_map.entry_at(Table.HOLDING_REGISTERS, position)
             if entry is None:
                 raise PlcWriteError(
-                    ModbusException.ILLEGAL_ADDRESS, f"no holding register at {position}"
+                    ExceptionCode.ILLEGAL_ADDRESS, f"no holding register at {position}"
                 )
             if entry.address != position or entry.address + entry.width > end:
                 raise PlcWriteError(
-                    ModbusException.ILLEGAL_VALUE,
+                    ExceptionCode.ILLEGAL_VALUE,
                     f"{entry.name} must be written whole ({entry.width} registers)",
                 )
             chunk = words[position - address : position - address + entry.width]
             wire = decode_words(entry.type, chunk)
             problem = entry.check_wire(wire)
             if problem:
-                raise PlcWriteError(ModbusException.ILLEGAL_VALUE, problem)
+                raise PlcWriteError(ExceptionCode.ILLEGAL_VALUE, problem)
             updates.append((entry.name, wire * entry.scale if entry.type == "float32" else wire))
             position += entry.width
         for name, value in updates:
@@ -371,10 +374,11 @@ class PlcModel:
         )
 
 
-class PlcWriteError(Exception):
-    """A host write the PLC refuses; ``code`` is the Modbus exception code to answer."""
+class PlcWriteError(StubError):
+    """A host write the PLC refuses; ``code`` is the Modbus exception code to answer (in
+    ``firmware_stubs.errors``' tree; defined here beside the ``ExceptionCode`` it carries)."""
 
-    def __init__(self, code: ModbusException, message: str) -> None:
+    def __init__(self, code: ExceptionCode, message: str) -> None:
         super().__init__(message)
         self.code = code
 

@@ -33,7 +33,7 @@ from drivers.radar.messages import (
     Status,
     Unknown,
 )
-from sim.frames import TWO_PI
+from sim.coordinates import TWO_PI
 from sim.scan import AntennaPose, ScanMode, ScanPattern
 from sim.sensor import Dwell, RadarSensor
 from sim.targets import TargetSet

@@ -10,7 +10,8 @@ the file format and the measurements are described in docs/campaigns.md.
 - ``execute``: one run, recorded and measured (in a worker process or the main one);
 - ``runner``: every run of a campaign, parallel where the mode allows, stoppable;
 - ``progress``: the live table (or one line per run) while it runs;
-- ``results`` and ``junit``: the files a campaign leaves in its results folder;
+- ``results``: ``results.json``, written at the end of a campaign and read back for the report;
+- ``junit``: ``junit.xml``, the same verdicts for a CI;
 - ``summary``: the lines the command ends with;
 - ``report``: ``report.html`` from ``results.json`` and the recordings (``hil campaign report
   DIR``).

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from drivers.plc.register_map import load_register_map
-from firmware_stubs.errors import EndpointError
-from firmware_stubs.lifeline import ParentGoneError, die_with_parent, is_pipe, watch_pipe
+from firmware_stubs.errors import EndpointError, ParentGoneError
+from firmware_stubs.lifeline import die_with_parent, is_pipe, watch_pipe
 from firmware_stubs.plc.server import PlcEmulator
 from firmware_stubs.radar.control import ControlServer
 from firmware_stubs.radar.emulator import RadarEmulator

@@ -24,11 +24,11 @@ import numpy as np
 from hil.fire_control.engagement import Demand, Engagement, TrackPicture
 from hil.fire_control.interlocks import LauncherStatus
 from hil.loop.cycle import CycleInput, CycleOutput, EngagementEvent, TrackChanges
-from hil.loop.frames import TaggedFrame
-from hil.tracking.tracker import RadarFrame, StepReport, Tracker
+from hil.loop.injection import TaggedFrame
+from hil.tracking.tracker import DetectionBatch, StepReport, Tracker
 
 SOURCE_RADAR, SOURCE_INJECTED = 0, 1
-"""``RadarFrame.source`` of a detection: from the radar's frames, or injected by the loop."""
+"""``DetectionBatch.source`` of a detection: from the radar's frames, or injected by the loop."""
 
 StageLap = Callable[[str], None]
 """Called with a stage's name as it ends (the shell's stage timer); never changes anything."""
@@ -85,7 +85,7 @@ class LoopCore:
 
     def _track(self, frame: TaggedFrame) -> StepReport:
         return self.tracker.step(
-            RadarFrame(
+            DetectionBatch(
                 frame.t_s,
                 frame.range_m,
                 frame.az_rad,

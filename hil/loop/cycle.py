@@ -1,7 +1,7 @@
 """One loop cycle as data: what it depends on (:class:`CycleInput`) and what it decided
 (:class:`CycleOutput`).
 
-The async shell (``hil.loop.runner``) gathers a :class:`CycleInput`, the pure core
+The async shell (``hil.loop.shell``) gathers a :class:`CycleInput`, the pure core
 (``hil.loop.core``) turns it into a :class:`CycleOutput`, and observers (``hil.loop.observers``)
 watch the pair. ``hil.loop.cycle_codec`` turns both into bytes for recording and replay. Times
 are loop-clock seconds; angles rad (azimuth clockwise from north); positions ENU metres.
@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from hil.fire_control.engagement import Demand, Phase, TrackPicture
 from hil.fire_control.interlocks import Interlocks, LauncherStatus
-from hil.loop.frames import TaggedFrame
+from hil.loop.injection import TaggedFrame
 
 IntArray = npt.NDArray[np.int64]
 

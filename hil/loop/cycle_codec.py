@@ -53,7 +53,7 @@ import numpy.typing as npt
 from hil.fire_control.engagement import Demand, Phase, TrackPicture
 from hil.fire_control.interlocks import Interlocks, LauncherStatus
 from hil.loop.cycle import EVENT_KINDS, CycleInput, CycleOutput, EngagementEvent, TrackChanges
-from hil.loop.frames import TaggedFrame
+from hil.loop.injection import TaggedFrame
 
 VERSION = 1
 

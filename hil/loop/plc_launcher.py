@@ -37,8 +37,8 @@ import math
 import time
 from collections.abc import Callable
 
-from drivers.errors import DriverError, DriverTimeoutError, LinkDownError
-from drivers.plc.driver import PlcDriver, PlcLinkState, PlcStatus, RequestExpiredError
+from drivers.errors import DriverError, DriverTimeoutError, LinkDownError, RequestExpiredError
+from drivers.plc.driver import PlcDriver, PlcLinkState, PlcStatus
 from drivers.plc.types import ArmState, FaultCode, Mode
 from hil.fire_control.engagement import Demand
 from hil.fire_control.interlocks import LauncherStatus

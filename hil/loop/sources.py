@@ -27,7 +27,7 @@ import numpy as np
 from drivers.errors import DriverTimeoutError
 from drivers.radar.driver import RadarDriver
 from drivers.radar.messages import Detections
-from hil.loop.frames import TaggedFrame, frame_from_dwell
+from hil.loop.injection import TaggedFrame, frame_from_dwell
 from hil.loop.sim_scenario import SimulatedScenario
 from sim.clock import SimClock
 

@@ -58,7 +58,7 @@ class Histogram:
 
 
 STAGES = ("decode", "inject", "gather", "track", "fire_control", "command")
-"""The loop's stages in cycle order (``hil.loop.runner``): ``gather`` reads the cycle's inputs
+"""The loop's stages in cycle order (``hil.loop.shell``): ``gather`` reads the cycle's inputs
 (launcher status, frame age, link problems); ``track`` and ``fire_control`` are the core's step."""
 
 

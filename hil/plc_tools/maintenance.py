@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from drivers.plc.driver import PlcDriver
 from drivers.plc.transaction import PlcOutcome, PlcTransaction
 from drivers.plc.types import Mode
+from hil.errors import HilError
 from hil.plc_tools.snapshot import PlcSnapshot, read_snapshot
 
 SCAN_WAIT_S = 1.0
@@ -49,7 +50,7 @@ ALLOWED_WRITES = frozenset(VERBS.values())
 """Every write the tool can make."""
 
 
-class ForbiddenWriteError(ValueError):
+class ForbiddenWriteError(HilError):
     """A write outside ``ALLOWED_WRITES``: nothing was sent."""
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from drivers.errors import ProtocolError
 from drivers.radar.framing import StreamCounters, StreamDecoder
 from drivers.radar.messages import Detections, MsgType
-from hil.loop.frames import TaggedFrame
+from hil.loop.injection import TaggedFrame
 
 MAX_PENDING = 4096
 """Re-decoded DETECTIONS waiting for their recorded frame; older ones are dropped as unused

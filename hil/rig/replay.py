@@ -39,7 +39,7 @@ from hil.fire_control.engagement import Demand
 from hil.fire_control.interlocks import LauncherStatus
 from hil.loop.cycle import CycleInput
 from hil.loop.cycle_codec import decode_input
-from hil.loop.frames import TaggedFrame
+from hil.loop.injection import TaggedFrame
 from hil.loop.launchers import CommandCounts, InProcessLauncher, Launcher
 from hil.loop.sim_scenario import build_targets
 from hil.loop.verify import Mismatch, verify_cycles

@@ -41,7 +41,7 @@ from drivers.radar.messages import DETECTION_RECORD, DETECTIONS_HEADER
 from firmware_stubs.plc.model import PlcModel
 from hil.fire_control.engagement import Demand
 from hil.fire_control.interlocks import LauncherStatus
-from hil.loop.frames import TaggedFrame
+from hil.loop.injection import TaggedFrame
 from hil.loop.launchers import InProcessLauncher, LauncherWrites
 from hil.loop.sources import SimulatedRadar
 from hil.rig.fault_schedule import FaultAction, note, timeline

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 
 from drivers.errors import DriverError
 from hil.errors import HilError
-from hil.loop.frames import Injector
+from hil.loop.injection import Injector
 from hil.loop.launchers import CommandCounts
 from hil.loop.observers import CycleObserver
-from hil.loop.runner import FireControlLoop, LoopResult
+from hil.loop.shell import FireControlLoop, LoopResult
 from hil.rig import rig_builder
 from hil.rig.base import DeviceTaps, LinkDetails, Rig, RigBuilder, RunSettings, build_core, resite
 from hil.rig.faults import check_faults, hardware_only

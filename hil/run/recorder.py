@@ -44,7 +44,7 @@ from hil.recording.run_layout import (
 )
 from hil.recording.writer import Recorder
 from hil.rig.base import DeviceTaps
-from sim.frames import polar_to_enu
+from sim.coordinates import polar_to_enu
 
 DEFAULT_DISPLAY_INTERVAL_S = 0.2
 

@@ -3,10 +3,10 @@ package's README.md documents the API, with a runnable example)::
 
     from hil.config.tracker import TrackerConfig
     from hil.tracking.measurement import PolarSensor
-    from hil.tracking.tracker import RadarFrame, Tracker
+    from hil.tracking.tracker import DetectionBatch, Tracker
 
     tracker = Tracker(TrackerConfig(motion="imm"), PolarSensor((0.0, 0.0, 2.5), 0.0))
-    tracker.step(RadarFrame(t_s, range_m, az_rad, el_rad, vr_mps))   # SI arrays, one dwell
+    tracker.step(DetectionBatch(t_s, range_m, az_rad, el_rad, vr_mps))   # SI arrays, one dwell
     snapshot = tracker.tracks_at(t_s)  # confirmed: ids, ENU states, covariances, source, truth
 
 A 2-D radar is ``PolarSensor(..., elevation=False)`` with frames of range and azimuth only;

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hil.tracking.motion import STATE_DIM, FloatArray
-from sim.frames import wrap_pi
+from sim.coordinates import wrap_pi
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ from hil.config.tracker import TrackerConfig
 from hil.tracking.imm import MotionModels, combine, gaussian_log_likelihood
 from hil.tracking.measurement import PolarSensor, ekf_update, innovation, mahalanobis2
 from hil.tracking.motion import STATE_DIM, FloatArray
-from sim.frames import polar_to_enu, wrap_pi
+from sim.coordinates import polar_to_enu, wrap_pi
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -59,7 +59,7 @@ above it, a k-d tree keeps the cost near-linear in tracks + detections."""
 
 
 @dataclass(frozen=True, slots=True)
-class RadarFrame:
+class DetectionBatch:
     """Detections of one dwell (or one whole scan) in SI units, turntable-frame azimuths
     (rad, clockwise from the turntable's zero), slant ranges (m) from the antenna.
 
@@ -195,7 +195,7 @@ class Tracker:
 
     @property
     def source(self) -> IntArray:
-        """``RadarFrame.source`` of each track's latest detection (−1: none given)."""
+        """``DetectionBatch.source`` of each track's latest detection (−1: none given)."""
         return self._int[:, 5]
 
     @property
@@ -205,7 +205,7 @@ class Tracker:
 
     @property
     def truth_id(self) -> IntArray:
-        """``RadarFrame.truth_id`` of each track's latest detection (−1: none given)."""
+        """``DetectionBatch.truth_id`` of each track's latest detection (−1: none given)."""
         return self._int[:, 6]
 
     @property
@@ -236,7 +236,7 @@ class Tracker:
 
     # --- the step ---------------------------------------------------------------------------
 
-    def step(self, frame: RadarFrame) -> StepReport:
+    def step(self, frame: DetectionBatch) -> StepReport:
         """Take one frame's detections: predict, gate, associate, update, maintain, initiate."""
         report = StepReport()
         z, velocity = self._measurements(frame)
@@ -343,7 +343,7 @@ class Tracker:
         self.mode_probability[rows] = probability
         self.state[rows], self.covariance[rows] = combine(x, p, probability)
 
-    def _measurements(self, frame: RadarFrame) -> tuple[FloatArray, bool]:
+    def _measurements(self, frame: DetectionBatch) -> tuple[FloatArray, bool]:
         """The frame's measurements (K, m) in the sensor's layout, and whether they include
         the radial velocity."""
         columns = [frame.range_m, frame.az_rad]
@@ -359,7 +359,7 @@ class Tracker:
             return np.empty((0, len(columns))), velocity
         return np.column_stack(columns), velocity
 
-    def _visible(self, frame: RadarFrame) -> tuple[BoolArray, BoolArray]:
+    def _visible(self, frame: DetectionBatch) -> tuple[BoolArray, BoolArray]:
         """(may be associated, should have been detected) per track. A track near the beam
         edge may take a detection but is not blamed for missing one: the margin is three
         sigmas of its azimuth uncertainty plus the measurement's."""
@@ -377,7 +377,7 @@ class Tracker:
         return offset <= half + margin, offset <= half - margin
 
     def _gate(
-        self, x: FloatArray, p: FloatArray, z: FloatArray, frame: RadarFrame, velocity: bool
+        self, x: FloatArray, p: FloatArray, z: FloatArray, frame: DetectionBatch, velocity: bool
     ) -> tuple[IntArray, IntArray, FloatArray, tuple[FloatArray, FloatArray]]:
         """Gated (track row, detection, Mahalanobis²) pairs, and h(x), H of every track (the
         update's first linearisation, so it is not computed twice)."""
@@ -630,14 +630,14 @@ class Tracker:
         variance = np.einsum("kij,kjl,kil->ki", h_p, p_pp, h_p)
         return np.asarray(np.sqrt((variance / self._position_variance).sum(axis=1)))
 
-    def _elevation(self, frame: RadarFrame) -> FloatArray:
+    def _elevation(self, frame: DetectionBatch) -> FloatArray:
         """The frame's elevations, or zeros for a 2-D sensor (targets at the antenna's height)."""
         if self.sensor.elevation and frame.el_rad is not None:
             return frame.el_rad
         return np.zeros(len(frame.range_m))
 
     def _initiate(
-        self, frame: RadarFrame, free: BoolArray, velocity_measured: bool, parent: IntArray
+        self, frame: DetectionBatch, free: BoolArray, velocity_measured: bool, parent: IntArray
     ) -> int:
         """A tentative track per free detection: position from the measurement with its
         covariance exact in the measurement's own axes (range along the line of sight, azimuth

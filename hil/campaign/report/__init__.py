@@ -1,8 +1,9 @@
 """A campaign's ``report.html``, rendered from its ``results.json`` and the runs' recordings.
 
-``render(folder)`` reads ``folder/results.json`` (``results``), draws each case's plots from one
-representative recording (``trace``, ``plots``, ``figures``) and writes the self-contained page
-(``page``) as ``folder/report.html``. ``hil campaign report DIR`` runs it from the command line.
+``render(folder)`` reads ``folder/results.json`` (``hil.campaign.results``), draws each case's
+plots from one representative recording (``trace``, ``plots``, ``figures``) and writes the
+self-contained page (``page``) as ``folder/report.html``. ``hil campaign report DIR`` runs it
+from the command line.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from hil.campaign.report.figures import case_figures
 from hil.campaign.report.page import build_page
-from hil.campaign.report.results import ResultsError, load_results
+from hil.campaign.results import ResultsError, load_results
 
 REPORT_FILE = "report.html"
 

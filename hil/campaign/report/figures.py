@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hil.campaign.report import plots
-from hil.campaign.report.results import Case, Criterion, Run
 from hil.campaign.report.trace import RunTrace, read_trace
+from hil.campaign.results import CaseResult, CriterionResult, RunResult
 from hil.errors import RecordingError
 
 FAILED = ("fail", "error")
@@ -38,31 +38,23 @@ class Plot:
 class CaseFigures:
     """A case's figures; ``run_note`` says which run was plotted, or why none could be."""
 
-    case: Case
-    run: Run | None
+    case: CaseResult
+    run: RunResult | None
     run_note: str
     run_plots: list[Plot] = field(default_factory=list)
     sweep_plots: list[Plot] = field(default_factory=list)
 
 
-def representative_run(case: Case) -> Run | None:
+def representative_run(case: CaseResult) -> RunResult | None:
     """The run a case's plots show: its first failing run, else its first run — among the runs
     that left a recording when any did (an interrupted case has runs that never ran)."""
     recorded = [r for r in case.runs if r.recording is not None] or list(case.runs)
     return next((r for r in recorded if r.verdict in FAILED), recorded[0] if recorded else None)
 
 
-def measurement_key(criterion: Criterion) -> str:
-    """A labelled measurement's key as results.json spells it: ``launches{source="injected"}``."""
-    if not criterion.labels:
-        return criterion.measurement
-    inner = ",".join(f'{key}="{value}"' for key, value in sorted(criterion.labels.items()))
-    return f"{criterion.measurement}{{{inner}}}"
-
-
-def measured_values(case: Case, criterion: Criterion) -> list[float]:
+def measured_values(case: CaseResult, criterion: CriterionResult) -> list[float]:
     """The criterion's measurement in every run that has it (booleans as 0/1)."""
-    key = measurement_key(criterion)
+    key = criterion.key
     values = []
     for run in case.runs:
         value = run.measurements.get(key)
@@ -71,7 +63,7 @@ def measured_values(case: Case, criterion: Criterion) -> list[float]:
     return values
 
 
-def case_figures(case: Case) -> CaseFigures:
+def case_figures(case: CaseResult) -> CaseFigures:
     """The figures of ``case``."""
     run = representative_run(case)
     figures = CaseFigures(case, run, "")
@@ -106,7 +98,7 @@ def case_figures(case: Case) -> CaseFigures:
     return figures
 
 
-def _plot_run(figures: CaseFigures, case: Case, run: Run) -> None:
+def _plot_run(figures: CaseFigures, case: CaseResult, run: RunResult) -> None:
     if run.recording is None:
         figures.run_note += ": it left no recording, so its plots cannot be drawn"
         return

@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 
 from hil.campaign.report.figures import FAILED, CaseFigures, Plot
-from hil.campaign.report.results import CampaignResults, Case, Criterion, Run
+from hil.campaign.results import CampaignResults, CaseResult, CriterionResult, RunResult
 
 COLOURS = {
     "pass": "#1a7f37",
@@ -67,7 +67,7 @@ def _badge(verdict: str) -> str:
     return f'<span class="badge" style="background:{colour}">{escape(verdict.upper())}</span>'
 
 
-def _mode(case: Case) -> str:
+def _mode(case: CaseResult) -> str:
     if case.emulated:
         return f'{escape(case.mode)} <span class="emulated">EMULATED</span>'
     return escape(case.mode)
@@ -79,7 +79,7 @@ def _with_unit(value: float | str | None, unit: str) -> str:
     return f"{text} {escape(unit)}" if shown else text
 
 
-def criterion_line(c: Criterion) -> str:
+def criterion_line(c: CriterionResult) -> str:
     """``gospa_mean_m <= 60: measured 41.2 m, limit ≤ 60 m PASS`` as HTML."""
     comparator = _COMPARATORS.get(c.comparator, c.comparator)
     reason = f" — {escape(c.reason)}" if c.reason else ""
@@ -91,14 +91,14 @@ def criterion_line(c: Criterion) -> str:
     )
 
 
-def _criteria_list(criteria: tuple[Criterion, ...]) -> str:
+def _criteria_list(criteria: tuple[CriterionResult, ...]) -> str:
     if not criteria:
         return '<span class="note">no criteria</span>'
     items = "".join(f"<li>{criterion_line(c)}</li>" for c in criteria)
     return f'<ul class="criteria">{items}</ul>'
 
 
-def replay_command(run: Run) -> str | None:
+def replay_command(run: RunResult) -> str | None:
     """The command that reproduces a run from its recording."""
     if run.replay_command:
         return run.replay_command
@@ -156,7 +156,7 @@ def _key_table(title: str, rows: list[tuple[str, str | None]]) -> str:
     return f"<h2>{escape(title)}</h2><table>{body}</table>"
 
 
-def _seed(run: Run, *, named: bool = False) -> str:
+def _seed(run: RunResult, *, named: bool = False) -> str:
     """The run's seed ("" if unknown); ``named``: a replay run by its recording too."""
     if named and run.replay_of is not None:
         return run.identity
@@ -220,7 +220,7 @@ def _failures(results: CampaignResults, figures: list[CaseFigures]) -> str:
     return f'<h2>Failures and how to reproduce them</h2><div id="failures">{joined}</div>'
 
 
-def _failure(case: Case, run: Run, failed: list[Criterion], which: str) -> str:
+def _failure(case: CaseResult, run: RunResult, failed: list[CriterionResult], which: str) -> str:
     lines = "".join(f"<li>{criterion_line(c)}</li>" for c in failed)
     error = f'<li class="missing">run error: {escape(run.error)}</li>' if run.error else ""
     command = replay_command(run)

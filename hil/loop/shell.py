@@ -29,7 +29,7 @@ from hil.fire_control.engagement import Engagement
 from hil.fire_control.interlocks import LauncherStatus
 from hil.loop.core import LoopCore
 from hil.loop.cycle import CycleInput
-from hil.loop.frames import Injector, TaggedFrame
+from hil.loop.injection import Injector, TaggedFrame
 from hil.loop.launchers import Launcher
 from hil.loop.links import LinkWatches
 from hil.loop.observers import (
