@@ -19,6 +19,7 @@ from cli_support import hil
 from conftest import CONFIGS, DATA
 from pydantic import BaseModel, ValidationError
 
+from drivers.plc.driver import PlcEndpoint
 from hil.campaign.loader import load_campaign
 from hil.campaign.model import CampaignFile
 from hil.cli import main
@@ -35,6 +36,7 @@ from hil.config.loader import (
 from hil.config.scenario import ScenarioConfig
 from hil.config.tracker import TrackerConfig
 from hil.errors import ConfigError
+from hil.rig.devices import plc_url
 
 BAD = DATA / "bad_configs"
 
@@ -516,3 +518,15 @@ def test_the_documented_tracker_table_lists_every_key_with_its_default() -> None
     (rig,) = [tomllib.loads(b) for b in documented_examples() if "[rig]" in b]
     documented = {k: tuple(v) if isinstance(v, list) else v for k, v in rig["tracker"].items()}
     assert documented == TrackerConfig().model_dump()
+
+
+@pytest.mark.parametrize("baud", [9600, 57600, 115200])
+def test_a_bench_rtu_plc_is_opened_at_the_rig_files_baud(tmp_path: Path, baud: int) -> None:
+    """Runs, ``hil_rig`` and the preflight open the PLC at ``plc_url(rig)``: an RTU link must
+    carry the rig file's ``[plc] baud`` (the bare ``rtu://device`` opened every port at 115200)."""
+    rig = load_rig(
+        CONFIGS / "rigs" / "bench-example.toml",
+        ["plc.transport=rtu", "plc.url=/dev/ttyUSB1", f"plc.baud={baud}"],
+    )
+    endpoint = PlcEndpoint.parse(plc_url(rig))
+    assert (endpoint.transport, endpoint.serial_url, endpoint.baud) == ("rtu", "/dev/ttyUSB1", baud)

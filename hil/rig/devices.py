@@ -187,9 +187,12 @@ def radar_link(
 
 
 def plc_url(rig: RigConfig) -> str:
-    """The PLC's URL as the rig file gives it (``tcp://host:port`` or ``rtu://device``)."""
+    """The PLC's URL as the rig file gives it: ``tcp://host:port``, or ``rtu://device?baud=B``
+    with the file's ``[plc] baud`` (the URL alone would have opened the port at 115200)."""
     link = rig.plc
-    return f"tcp://{link.host}:{link.port}" if link.transport == "tcp" else f"rtu://{link.url}"
+    if link.transport == "tcp":
+        return f"tcp://{link.host}:{link.port}"
+    return f"rtu://{link.url}?baud={link.baud}"
 
 
 def plc_link(
