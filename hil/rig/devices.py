@@ -229,7 +229,8 @@ async def open_for_run(
 ) -> OpenedDevice[DriverT]:
     """``open_device`` as a run opens a device: a missing bench device without the fallback is
     a ``HilError`` naming what to check; one replaced by its emulator is added to ``emulated``
-    with a WARNING note (and log line) that results do not describe the bench hardware."""
+    (the bench fallback only: on an emulate rig every device is an emulator by design) with a
+    WARNING note (and log line) that results do not describe the bench hardware."""
     bench = rig.rig.mode == "bench"
     opened = await open_device(
         stack,
@@ -245,16 +246,15 @@ async def open_for_run(
             f"({opened.error}); {link.check}, or set rig.allow_emulation_fallback = true to run "
             "against the emulator"
         ) from opened.error
-    if opened.emulator is not None:
+    if opened.emulator is not None and bench:
         emulated.append(link.key)
-        if bench:
-            message = (
-                f"WARNING: the {link.key} at {link.bench_url} is missing; this run uses the "
-                f"EMULATED {link.key} (rig.allow_emulation_fallback = true). Results do not "
-                "describe the bench hardware."
-            )
-            notes.append(message)
-            log.warning(message)
+        message = (
+            f"WARNING: the {link.key} at {link.bench_url} is missing; this run uses the "
+            f"EMULATED {link.key} (rig.allow_emulation_fallback = true). Results do not "
+            "describe the bench hardware."
+        )
+        notes.append(message)
+        log.warning(message)
     return opened
 
 
@@ -404,7 +404,7 @@ async def open_rig_devices(
             rig,
             radar,
             plc,
-            tuple(emulated),
+            tuple(emulated) if rig.rig.mode == "bench" else ("radar", "plc"),
             str(plc.endpoint) if plc_opened.emulator is not None else None,
             tuple(notes),
         )
