@@ -50,6 +50,7 @@ from drivers.plc.types import Mode
 from drivers.radar.driver import BytesTap, RadarDriver
 from drivers.radar.messages import RadarMode
 from firmware_stubs.plc.model import PlcModel
+from hil.config.bundled import bundled_file
 from hil.config.loader import load_plc_emulator, load_scenario
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
@@ -78,9 +79,7 @@ from sim.targets import TargetSet
 log = logging.getLogger(__name__)
 BENCH_CONNECT_S = 3.0
 STATUS_WAIT_S = 2.0
-EMULATED_PLC_SETTINGS = (
-    Path(__file__).resolve().parents[1] / "configs" / "plc" / "emulator-default.toml"
-)
+EMULATED_PLC_SETTINGS = bundled_file("plc/emulator-default.toml")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.cli.arguments import add_overrides, run_duration, seed
+from hil.config.bundled import bundled_file
 from hil.config.loader import load_rig, load_scenario, rig_setting_source
 from hil.errors import ConfigError, RecordingError
 from hil.live_status import LiveRunStatus, show_live
@@ -34,9 +35,8 @@ from hil.run import RunResult, RunSettings, StopSwitch, perform_run
 from hil.run_summary import render, summarize
 from hil.telemetry.connection import client_settings
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-DEFAULT_RIG = CONFIGS / "rigs" / "emulate.toml"
-DEFAULT_SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
+DEFAULT_RIG = bundled_file("rigs/emulate.toml")
+DEFAULT_SCENARIO = bundled_file("scenarios/defended-site.toml")
 RUNS_DIR_VARIABLE = "HIL_RUNS_DIR"
 """Environment variable naming where recordings go by default (else ``runs/`` in the current
 directory)."""
@@ -66,7 +66,7 @@ def register(commands: Any) -> None:
         type=Path,
         default=DEFAULT_RIG,
         metavar="FILE",
-        help="rig TOML (default: configs/rigs/emulate.toml — emulated radar and PLC)",
+        help="rig TOML (default: the bundled rigs/emulate.toml — emulated radar and PLC)",
     )
     parser.add_argument(
         "--scenario",
@@ -74,7 +74,7 @@ def register(commands: Any) -> None:
         default=DEFAULT_SCENARIO,
         metavar="FILE",
         help="scenario TOML: real targets for the emulated radar, injected ones for the loop "
-        "(default: configs/scenarios/defended-site.toml)",
+        "(default: the bundled scenarios/defended-site.toml)",
     )
     parser.add_argument(
         "--duration",

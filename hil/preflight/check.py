@@ -24,6 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from drivers.errors import DriverError
 from drivers.plc.driver import PlcDriver, PlcEndpoint
 from drivers.radar.driver import RadarDriver
+from hil.config.bundled import bundled_file
 from hil.config.rig import RigConfig
 from hil.errors import HilError
 from hil.preflight import plc_checks, radar_checks
@@ -31,9 +32,7 @@ from hil.preflight.report import PreflightReport, Row, Verdict, not_checked
 from hil.run import site_overrides
 from hil.stub_process import PlcStubProcess, RadarStubProcess
 
-DEFAULT_SCENARIO = (
-    Path(__file__).resolve().parents[2] / "configs" / "scenarios" / "defended-site.toml"
-)
+DEFAULT_SCENARIO = bundled_file("scenarios/defended-site.toml")
 """What the emulated radar sees during a check (``hil run``'s default scenario)."""
 EMULATOR_UP_S = 5.0
 """How long a started emulator may take to accept its driver (as ``hil run`` waits)."""
