@@ -73,7 +73,7 @@ def template(name: str) -> bytes:
 def write_starter(folder: Path, force: bool = False) -> list[Path]:
     """Write every file of ``FILES`` into ``folder`` (made if missing); returns their paths.
     Without ``force`` an existing file is a ``ConfigError`` naming it, and nothing is written;
-    an unwritable folder is one too."""
+    a folder that cannot be made or written is one too (no file written if a folder failed)."""
     if folder.exists() and not folder.is_dir():
         raise ConfigError([f"{folder}: not a folder; hil init writes a repository into a folder"])
     targets = [folder.joinpath(*name.split("/")) for name in FILES]
@@ -85,8 +85,9 @@ def write_starter(folder: Path, force: bool = False) -> list[Path]:
         )
     contents = {path: template(name) for path, name in zip(targets, FILES, strict=True)}
     try:
-        for path, data in contents.items():
+        for path in targets:  # every folder first: one that cannot be made stops it before a file
             path.parent.mkdir(parents=True, exist_ok=True)
+        for path, data in contents.items():
             path.unlink(missing_ok=True)  # a symlink is replaced, not written through
             path.write_bytes(data)
     except OSError as error:
