@@ -13,7 +13,7 @@ from setuptools import find_namespace_packages, setup
 TOP_LEVEL = ("hil", "drivers", "firmware_stubs", "sim")
 PACKAGES = find_namespace_packages(
     include=[pattern for name in TOP_LEVEL for pattern in (name, f"{name}.*")],
-    exclude=["*.__pycache__"],
+    exclude=["*.__pycache__", "hil.cli.init_template", "hil.cli.init_template.*"],  # data
 )
 
 setup(packages=[*PACKAGES, "hil.bundled"], package_dir={"hil.bundled": "configs"})
