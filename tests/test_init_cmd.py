@@ -101,7 +101,7 @@ def test_it_refuses_to_overwrite_and_writes_nothing_unless_forced(
     assert edited.read_bytes() == template("rigs/bench.toml")
     code, _, err = _init(capsys, str(tmp_path))
     assert code == 2
-    assert f"(and {len(FILES) - 1} more of its files)" in err
+    assert f"(and {len(FILES) - 1} more it writes)" in err
 
 
 def test_a_file_as_dir_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

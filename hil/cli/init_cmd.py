@@ -79,7 +79,7 @@ def write_starter(folder: Path, force: bool = False) -> list[Path]:
     targets = [folder.joinpath(*name.split("/")) for name in FILES]
     existing = [path for path in targets if path.exists() or path.is_symlink()]
     if existing and not force:
-        more = f" (and {len(existing) - 1} more of its files)" if len(existing) > 1 else ""
+        more = f" (and {len(existing) - 1} more it writes)" if len(existing) > 1 else ""
         raise ConfigError(
             [f"{existing[0]}: exists{more}; hil init wrote nothing (--force replaces them)"]
         )
