@@ -2,20 +2,20 @@
 
 A bench team writes its acceptance tests in pytest against our rig:
 
-- ``--rig FILE`` names the rig file (``configs/rigs/<bench>.toml``); a file that cannot be
-  loaded stops pytest with one line naming it and what is wrong.
+- ``--rig FILE`` names the rig file (``rigs/<bench>.toml`` where ``hil init`` lays them out); a
+  file that cannot be loaded stops pytest with one line naming it and what is wrong.
 - Tests marked ``@pytest.mark.rig`` need the real bench: they run only with ``--rig`` and are
   skipped, with the reason, without it.
 - The ``hil_rig`` fixture (async, pytest-asyncio) gives a test a running rig with its drivers
   (``hil.rig.devices.RigDevices``: ``radar``, ``plc``, ``emulated``, ``panel_url``,
-  ``config``). Without
-  ``--rig`` it is the emulated rig (``configs/rigs/emulate.toml``: the emulated radar on a pty
-  and the emulated PLC on loopback Modbus TCP, started as child processes); with ``--rig`` it is
-  the rig named there, opened as ``hil run`` opens it (a bench rig's missing device is replaced
-  by its emulator only where the rig allows the fallback). The same test body runs against both.
+  ``config``). Without ``--rig`` it is the bundled emulated rig (``rigs/emulate.toml``: the
+  emulated radar on a pty and the emulated PLC on loopback Modbus TCP, started as child
+  processes); with ``--rig`` it is the rig named there, opened as ``hil run`` opens it (a
+  bench rig's missing device is replaced by its emulator only where the rig allows the
+  fallback). The same test body runs against both.
   Everything is closed, the emulators stopped, after the test.
 - ``hil_rig_scenario`` (a path; override the fixture to change it) is the scenario whose real
-  targets the emulated radar sees (default ``configs/scenarios/defended-site.toml``).
+  targets the emulated radar sees (default: the bundled ``scenarios/defended-site.toml``).
 - ``bench_rig`` is the loaded ``--rig`` config for tests marked ``rig``.
 """
 
@@ -32,10 +32,11 @@ if TYPE_CHECKING:
     from hil.config.rig import RigConfig
     from hil.rig.devices import RigDevices
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-EMULATED_RIG = CONFIGS / "rigs" / "emulate.toml"
-DEFAULT_SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
-SKIP_REASON = "bench hardware test: pass --rig configs/rigs/<bench>.toml"
+EMULATED_RIG = "rigs/emulate.toml"
+"""The bundled rig (``hil.config.bundled``) ``hil_rig`` opens without ``--rig``."""
+DEFAULT_SCENARIO = "scenarios/defended-site.toml"
+"""The bundled scenario ``hil_rig_scenario`` gives by default."""
+SKIP_REASON = "bench hardware test: pass --rig rigs/<bench>.toml"
 RIG_KEY = pytest.StashKey["RigConfig | None"]()
 
 
@@ -88,7 +89,9 @@ def bench_rig(request: pytest.FixtureRequest) -> RigConfig:
 @pytest.fixture
 def hil_rig_scenario() -> Path:
     """The scenario whose real targets the emulated radar sees (override to change it)."""
-    return DEFAULT_SCENARIO
+    from hil.config.bundled import bundled_file
+
+    return bundled_file(DEFAULT_SCENARIO)
 
 
 if importlib.util.find_spec("pytest_asyncio") is None:
@@ -108,11 +111,12 @@ else:
         """A running rig with its drivers (``hil.rig.devices.RigDevices``): the ``--rig`` rig, or
         the emulated one; closed, emulators stopped, after the test."""
         from drivers.errors import DriverError
+        from hil.config.bundled import bundled_file
         from hil.config.loader import load_rig
         from hil.errors import HilError
         from hil.rig.devices import open_rig_devices
 
-        rig = request.config.stash.get(RIG_KEY, None) or load_rig(EMULATED_RIG)
+        rig = request.config.stash.get(RIG_KEY, None) or load_rig(bundled_file(EMULATED_RIG))
         try:
             async with open_rig_devices(rig, hil_rig_scenario) as running:
                 yield running

@@ -15,8 +15,9 @@ from drivers.plc.types import Coil, Mode
 from drivers.radar.messages import RadarMode
 from hil.config.loader import load_rig
 from hil.errors import HilError
-from hil.pytest_plugin import DEFAULT_SCENARIO
 from hil.rig.devices import open_rig_devices
+
+SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
 
 RIG_TEST = '''
 import pytest
@@ -78,9 +79,7 @@ def test_rig_marked_tests_are_skipped_without_rig(pytester: pytest.Pytester) -> 
     )
     result = pytester.runpytest_subprocess("-rs", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, skipped=1)
-    result.stdout.fnmatch_lines(
-        ["SKIPPED*bench hardware test: pass --rig configs/rigs/<bench>.toml"]
-    )
+    result.stdout.fnmatch_lines(["SKIPPED*bench hardware test: pass --rig rigs/<bench>.toml"])
 
 
 @pytest.mark.parametrize(
@@ -115,7 +114,7 @@ async def test_the_fixture_body_on_a_bench_rig_leaves_it_safe(tmp_path: Path) ->
             f"[rig]\nname = 'bench'\nmode = 'bench'\n\n[radar]\nurl = '{radar.url}'\n\n"
             f"[plc]\nhost = '127.0.0.1'\nport = {plc.port}\n"
         )
-        async with open_rig_devices(load_rig(rig_file), DEFAULT_SCENARIO) as rig:
+        async with open_rig_devices(load_rig(rig_file), SCENARIO) as rig:
             assert rig.emulated == () and rig.panel_url is None and rig.notes == ()
             await rig.radar.set_rpm(6.0)
             await rig.radar.set_mode(RadarMode.ROTATING)
@@ -133,5 +132,5 @@ async def test_the_fixture_refuses_a_sim_rig() -> None:
     with pytest.raises(
         HilError, match="rig 'sim' is a sim rig, it has no devices; use an emulate or bench rig"
     ):
-        async with open_rig_devices(load_rig(CONFIGS / "rigs" / "sim.toml"), DEFAULT_SCENARIO):
+        async with open_rig_devices(load_rig(CONFIGS / "rigs" / "sim.toml"), SCENARIO):
             pass

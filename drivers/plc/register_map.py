@@ -1,7 +1,8 @@
 """The PLC register map as data, and the pure codecs between SI values and Modbus words.
 
-The map lives in ``configs/plc/launcher-plc-v1.toml`` (written from the ICD); both the driver
-and the emulated PLC load it, so neither hard-codes an address. Conventions of the ICD:
+The map lives in ``configs/plc/launcher-plc-v1.toml`` (written from the ICD), installed with the
+package data ``hil.bundled`` (``hil.config.bundled``); both the driver and the emulated PLC load
+it, so neither hard-codes an address. Conventions of the ICD:
 
 - addresses are PDU addresses (0-based);
 - ``float32`` and ``u32`` occupy two registers, **high word first** (big-endian words, "ABCD");
@@ -16,6 +17,7 @@ import math
 import struct
 import tomllib
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -23,7 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from drivers.errors import RegisterMapError
 
-DEFAULT_MAP_PATH = Path(__file__).resolve().parents[2] / "configs" / "plc" / "launcher-plc-v1.toml"
+DEFAULT_MAP_PATH = Path(str(files("hil.bundled").joinpath("plc", "launcher-plc-v1.toml")))
+"""The ICD map bundled with hil-testbed, found as ``hil.config.bundled`` finds every bundled
+config: by resource, not beside the source tree. ``drivers`` imports no ``hil`` code: the data
+package ``hil.bundled`` holds only files (loading it runs two docstring-only ``__init__``)."""
 
 
 class Table(enum.Enum):

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from hil.campaign.criteria import Criterion, parse
 from hil.campaign.model import CampaignFile, CaseMode, CaseSpec
+from hil.config.bundled import bundled_file
 from hil.config.loader import load_rig, load_scenario, read_toml, validate
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
@@ -23,7 +24,7 @@ from hil.rig.faults import FaultEvent, check_faults, hardware_only
 
 T = TypeVar("T")
 
-DEMO = Path(__file__).resolve().parents[2] / "configs" / "campaigns" / "demo.toml"
+DEMO = bundled_file("campaigns/demo.toml")
 """The campaign ``hil campaign run`` runs without a FILE."""
 
 

@@ -1,5 +1,5 @@
 """``hil campaign run [FILE] [--out DIR] [--only CASE] [--jobs N] [--executor E] [--arm] [--json]``:
-every case of a campaign file (default: configs/campaigns/demo.toml), results in
+every case of a campaign file (default: the bundled campaigns/demo.toml), results in
 ``<out>/<UTC YYYYmmddTHHMMSSZ>-<campaign>/``: ``results.json``, ``junit.xml``, ``report.html``
 and ``recordings/``. ``hil campaign report DIR`` (``hil.cli.campaign_report_cmd``) renders the
 report again.
@@ -80,7 +80,7 @@ def register(commands: Any) -> None:
         nargs="?",
         default=DEMO,
         metavar="FILE",
-        help="campaign TOML (default: configs/campaigns/demo.toml, the emulated demo)",
+        help="campaign TOML (default: the bundled campaigns/demo.toml, the emulated demo)",
     )
     run.add_argument(
         "--out",

@@ -12,6 +12,7 @@ from hil import __version__
 from hil.cli import (
     campaign_cmd,
     config_cmd,
+    init_cmd,
     plc_cmd,
     radar_cmd,
     record_cmd,
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         record_cmd,
         rig_cmd,
         telemetry_cmd,
+        init_cmd,
     ):
         module.register(commands)
     return parser

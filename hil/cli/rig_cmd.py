@@ -52,7 +52,7 @@ def register(commands: Any) -> None:
         type=Path,
         default=DEFAULT_RIG,
         metavar="FILE",
-        help="rig TOML (default: configs/rigs/emulate.toml — the emulators, started and "
+        help="rig TOML (default: the bundled rigs/emulate.toml — the emulators, started and "
         "stopped by the check)",
     )
     check.add_argument(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.cli.arguments import add_overrides, run_duration, seed
+from hil.config.bundled import bundled_file
 from hil.config.loader import load_rig, load_scenario, rig_setting_source
 from hil.errors import ConfigError
 from hil.rig.base import RunSettings
@@ -32,9 +33,8 @@ from hil.run.runs_folder import (
 from hil.run.summary import render, summarize
 from hil.telemetry.connection import client_settings
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-DEFAULT_RIG = CONFIGS / "rigs" / "emulate.toml"
-DEFAULT_SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
+DEFAULT_RIG = bundled_file("rigs/emulate.toml")
+DEFAULT_SCENARIO = bundled_file("scenarios/defended-site.toml")
 
 
 EXIT_UNKNOWN_RIG_STATE = 3
@@ -56,7 +56,7 @@ def register(commands: Any) -> None:
         type=Path,
         default=DEFAULT_RIG,
         metavar="FILE",
-        help="rig TOML (default: configs/rigs/emulate.toml — emulated radar and PLC)",
+        help="rig TOML (default: the bundled rigs/emulate.toml — emulated radar and PLC)",
     )
     parser.add_argument(
         "--scenario",
@@ -64,7 +64,7 @@ def register(commands: Any) -> None:
         default=DEFAULT_SCENARIO,
         metavar="FILE",
         help="scenario TOML: real targets for the emulated radar, injected ones for the loop "
-        "(default: configs/scenarios/defended-site.toml)",
+        "(default: the bundled scenarios/defended-site.toml)",
     )
     parser.add_argument(
         "--duration",

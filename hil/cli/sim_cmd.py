@@ -15,13 +15,14 @@ import numpy as np
 
 from hil.cli.arguments import output_file, run_duration, seed
 from hil.cli.sim_summary import SimSummary, SummaryTally, render
+from hil.config.bundled import bundled_file
 from hil.config.loader import load_scenario
 from hil.loop.sim_scenario import SimulatedScenario, build_scenario
 from sim.clock import SimClock
 from sim.run import SimulationLog, simulate_chunks
 from sim.scan import ScanMode
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "configs" / "scenarios" / "raid-100.toml"
+DEFAULT_SCENARIO = bundled_file("scenarios/raid-100.toml")
 TRUTH_SAMPLE_S = 0.1
 MAX_OUT_BYTES = 2 * 1024**3
 """Largest run ``--out`` holds in memory before saving (2 GiB)."""

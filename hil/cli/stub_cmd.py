@@ -29,14 +29,13 @@ from firmware_stubs.radar.endpoints import Endpoint, PtyEndpoint, TcpEndpoint
 from firmware_stubs.radar.faults import LinkFaults
 from hil.cli.arguments import add_overrides, probability, seed
 from hil.cli.stub_arguments import MAX_RPM, listen_address, milliseconds, period_s, process_id, rpm
+from hil.config.bundled import bundled_file
 from hil.config.loader import load_config, load_plc_emulator
 from hil.config.scenario import ScenarioConfig
 from hil.errors import HilError
 from hil.rig.emulators import build_radar_firmware, plc_settings
 
-DEFAULT_PLC_CONFIG = (
-    Path(__file__).resolve().parents[2] / "configs" / "plc" / "emulator-default.toml"
-)
+DEFAULT_PLC_CONFIG = bundled_file("plc/emulator-default.toml")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -180,7 +179,7 @@ def register(commands: Any) -> None:
         type=Path,
         default=DEFAULT_PLC_CONFIG,
         metavar="FILE",
-        help="emulated-PLC settings (default: configs/plc/emulator-default.toml)",
+        help="emulated-PLC settings (default: the bundled plc/emulator-default.toml)",
     )
     add_parent_pid(plc)
     plc.set_defaults(handler=run_plc_stub, usage_error=plc.error)

@@ -20,15 +20,14 @@ from pathlib import Path
 from drivers.errors import DriverError
 from drivers.plc.driver import PlcDriver
 from drivers.radar.driver import RadarDriver
+from hil.config.bundled import bundled_file
 from hil.config.rig import RigConfig
 from hil.errors import HilError
 from hil.preflight import plc_checks, radar_checks
 from hil.preflight.report import PreflightReport, Row, Verdict, not_checked
 from hil.rig.devices import DeviceLink, DriverT, open_device, plc_link, radar_link
 
-DEFAULT_SCENARIO = (
-    Path(__file__).resolve().parents[2] / "configs" / "scenarios" / "defended-site.toml"
-)
+DEFAULT_SCENARIO = bundled_file("scenarios/defended-site.toml")
 """What the emulated radar sees during a check (``hil run``'s default scenario)."""
 ROWS = ("radar.reachable", *radar_checks.ROWS, "plc.reachable", *plc_checks.ROWS)
 """Every row of a preflight, in the order shown (``--ignore-preflight`` takes these names)."""

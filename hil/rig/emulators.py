@@ -33,6 +33,7 @@ import numpy as np
 from firmware_stubs.plc.model import PlcSettings
 from firmware_stubs.ptys import remove_dead_link
 from firmware_stubs.radar.firmware import RadarFirmware
+from hil.config.bundled import bundled_file
 from hil.config.loader import load_plc_emulator
 from hil.config.plc_emulator import PlcEmulatorConfig
 from hil.config.scenario import ScenarioConfig
@@ -44,9 +45,7 @@ READY_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 5.0
 """After SIGTERM, how long the child gets to stop before it is killed."""
 STDERR_LINES = 200
-EMULATED_PLC_SETTINGS = (
-    Path(__file__).resolve().parents[2] / "configs" / "plc" / "emulator-default.toml"
-)
+EMULATED_PLC_SETTINGS = bundled_file("plc/emulator-default.toml")
 """The emulated PLC's program settings (rounds, rate limits, inhibit sectors) when none given."""
 
 
