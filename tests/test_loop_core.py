@@ -20,6 +20,10 @@ from hil.loop.cycle_codec import decode_input, decode_output, encode_input, enco
 from hil.loop.verify import Mismatch, verify_cycles
 from hil.run import RunResult, RunSettings, build_core, perform_run, resite
 
+pytestmark = pytest.mark.xdist_group("test_loop_core")
+"""One worker for the whole file (``make pytest`` runs ``--dist loadgroup``): its tests share
+a module-scoped fixture, which each worker would otherwise make again."""
+
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
 
