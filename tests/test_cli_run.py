@@ -192,7 +192,7 @@ async def test_a_signal_stops_a_long_sim_run_at_once(signum: int) -> None:
         await asyncio.sleep(0.5)  # let it run, then stop it mid-stream
         run.send_signal(signum)
         stopped = time.monotonic()
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(30):
             out, err = await run.communicate()
         elapsed = time.monotonic() - stopped
     finally:
@@ -200,7 +200,9 @@ async def test_a_signal_stops_a_long_sim_run_at_once(signum: int) -> None:
             run.kill()
             await run.communicate()
     assert run.returncode == 0, err.decode()
-    assert elapsed < 2.0
+    # the stop, the launcher made safe, the summary and the exit: ~0.3 s alone, 2.5 s once at
+    # load 6; a run that ignored the stop would go on for hours of its 1e5 s
+    assert elapsed < 10.0
     summary = json.loads(out.decode().strip().splitlines()[-1])
     assert summary["stopped_early"] is True and 0 < summary["duration_s"] < 1e4
     assert summary["rig_final_state"] == "SAFE" and summary["devices_lost"] == []
