@@ -1,7 +1,12 @@
 """A real mosquitto broker for a test: its own config file in the test's tmp_path, a free
-loopback port, ready when a TCP connect succeeds (within ``READY_S``), killed and waited for at
-teardown. Outside CI a missing mosquitto skips the test with the apt-get command; under CI it
-fails (``tests/debian_tools.py``). mosquitto lives in /usr/sbin, which is not on every PATH.
+loopback port, ready when mosquitto says it is running (within ``READY_S``), killed and waited
+for at teardown. mosquitto 2.0 cannot listen on port 0 (``listener 0`` is a unix socket), so a
+port is picked free and a start that finds it taken meanwhile (another test process picked it
+too: ``Address already in use``) is retried on another; readiness is mosquitto's own "running"
+line on its stderr, printed once every listener is bound, so the broker a test talks to is
+never some other process that happens to listen on the port. Outside CI a missing mosquitto
+skips the test with the apt-get command; under CI it fails (``tests/debian_tools.py``).
+mosquitto lives in /usr/sbin, which is not on every PATH.
 
 Configured for tests: ``max_queued_messages 0`` (mosquitto's default of 1000 queued messages
 per client drops the rest silently), ``persistence false``, anonymous clients allowed unless a
@@ -12,6 +17,7 @@ which clients subscribed), optionally a TLS listener.
 from __future__ import annotations
 
 import os
+import selectors
 import shutil
 import signal
 import socket
@@ -25,6 +31,8 @@ import pytest
 from debian_tools import require_tool
 
 READY_S = 10.0
+START_ATTEMPTS = 5
+"""Ports tried by a first start whose port is taken meanwhile (each a fresh free port)."""
 SBIN = ("/usr/sbin", "/sbin", "/usr/bin")
 
 
@@ -36,6 +44,7 @@ def mosquitto_path(command: str = "mosquitto") -> str:
 
 
 def free_port() -> int:
+    """A loopback port free now (it may be taken before it is used: see ``Broker.start``)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -89,12 +98,13 @@ class Broker:
         self.log = directory / "mosquitto.log"
         self.config = directory / "mosquitto.conf"
         self.tls = tls
-        lines = [
-            f"listener {self.port} 127.0.0.1",
+        self._settings = [
             "persistence false",
             "max_queued_messages 0",
             f"log_dest file {self.log}",
+            "log_dest stderr",  # read up to the "running" line, then closed (see ``start``)
             f"log_type {'all' if log_all else 'error'}",
+            "log_type information",  # the "running" line
             "user root" if os.geteuid() == 0 else "",
         ]
         if passwords:
@@ -108,43 +118,72 @@ class Broker:
                     capture_output=True,
                     timeout=30,
                 )
-            lines += ["allow_anonymous false", f"password_file {password_file}"]
+            self._settings += ["allow_anonymous false", f"password_file {password_file}"]
         else:
-            lines.append("allow_anonymous true")
+            self._settings.append("allow_anonymous true")
         if tls is not None:
-            lines += [
+            self._settings += [
                 f"cafile {tls.ca_file}",
                 f"certfile {tls.cert_file}",
                 f"keyfile {tls.key_file}",
             ]
-        self.config.write_text("\n".join(lines) + "\n")
         self.scheme = "mqtts" if tls is not None else "mqtt"
-        self.url = f"{self.scheme}://127.0.0.1:{self.port}"
         self._executable = mosquitto_path()
         self.process: subprocess.Popen[bytes] | None = None
+        self._started = False
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        """Start mosquitto and return once it accepts TCP connections."""
+        """Start mosquitto and return once it is running. The first start retries on another
+        free port if its port was taken meanwhile; a restart (after ``kill``) keeps the port
+        its clients know, and fails if that is taken."""
         assert self.process is None
-        self.process = subprocess.Popen(
+        attempts = 1 if self._started else START_ATTEMPTS
+        for attempt in range(attempts):
+            if attempt > 0:
+                self.port = free_port()
+            outcome = self._start_once()
+            if outcome is None:
+                self._started = True
+                return
+            if "Address already in use" not in outcome or attempt == attempts - 1:
+                pytest.fail(f"mosquitto did not start on port {self.port}: {outcome[-500:]}")
+
+    def _start_once(self) -> str | None:
+        """One start on ``self.port``: None once running, else what mosquitto said."""
+        self.config.write_text("\n".join([f"listener {self.port} 127.0.0.1", *self._settings, ""]))
+        process = subprocess.Popen(
             [self._executable, "-c", str(self.config)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
+        assert process.stderr is not None
+        said = b""
         deadline = time.monotonic() + READY_S
-        while True:
-            if self.process.poll() is not None:
-                log = self.log.read_text() if self.log.exists() else ""
-                pytest.fail(f"mosquitto exited with {self.process.returncode}: {log[-500:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.kill()
-                    pytest.fail(f"mosquitto did not accept connections within {READY_S} s")
-                time.sleep(0.02)  # not listening yet: a connect attempt is the only probe
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stderr, selectors.EVENT_READ)
+            while b" running\n" not in said:
+                left_s = deadline - time.monotonic()
+                if left_s <= 0 or not selector.select(left_s):
+                    said += f"(no running line within {READY_S} s)".encode()
+                    break
+                chunk = os.read(process.stderr.fileno(), 4096)
+                if not chunk:  # it exited
+                    break
+                said += chunk
+        # mosquitto ignores SIGPIPE: from here on it logs to its file only
+        process.stderr.close()
+        if b" running\n" in said and process.poll() is None:
+            self.process = process
+            return None
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        return said.decode(errors="replace")
 
     def kill(self) -> None:
         """SIGKILL and wait (no clean shutdown: clients see their connection die)."""

@@ -8,13 +8,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "campaign_bench.py"
 
 
+LOADED_S = 540
+"""The tiny sweep's bound: well under a minute alone; it passed 110 s once on a machine loaded
+4-fold (other suites beside this one), and its figures are the benchmark's, not a time limit."""
+
+
+@pytest.mark.timeout(LOADED_S + 60)
 def test_tiny_sweep_reports_every_figure() -> None:
     done = subprocess.run(
         [sys.executable, str(BENCH), "--runs", "4", "--duration", "1", "--no-demo"],
-        capture_output=True, text=True, timeout=110, check=False,
+        capture_output=True, text=True, timeout=LOADED_S, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout.strip().splitlines()[-1])

@@ -25,6 +25,10 @@ from hil.campaign.report.trace import read_trace
 from hil.cli import main
 from hil.recording.reader import FOOTER
 
+pytestmark = pytest.mark.xdist_group("test_campaign_report")
+"""One worker for the whole file (``make pytest`` runs ``--dist loadgroup``): its tests share
+a module-scoped fixture, which each worker would otherwise make again."""
+
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
 ARTEFACTS = REPO / "runs" / "ci-artefacts"

@@ -17,6 +17,10 @@ import pytest
 from cli_support import hil
 from conftest import CONFIGS
 
+pytestmark = pytest.mark.xdist_group("test_cli_entry")
+"""One worker for the whole file (``make pytest`` runs ``--dist loadgroup``): its tests share
+a module-scoped fixture, which each worker would otherwise make again."""
+
 HIL_SCRIPT = Path(sys.executable).with_name("hil")
 ENTRY_POINTS = {"python -m hil": [sys.executable, "-m", "hil"], "hil script": [str(HIL_SCRIPT)]}
 LONG_SIM = ["sim", "--scenario", str(CONFIGS / "scenarios" / "single-cv.toml"), "--duration",

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -97,43 +95,45 @@ def test_bad_rig_override_names_the_field() -> None:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
-def test_a_signal_ends_an_emulated_run_cleanly(signum: int) -> None:
+async def test_a_signal_ends_an_emulated_run_cleanly(signum: int) -> None:
     """Stopping ``hil run`` mid-run (an operator's Ctrl-C, a supervisor's SIGTERM) still makes
     the launcher safe, stops both emulators and prints the summary."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hil", "run", "--scenario", str(ONE_INJECTED),
-         "--duration", "60", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    run = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hil", "-v", "run", "--scenario", str(ONE_INJECTED),
+        "--duration", "60", "--json",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         start_new_session=True,  # its own process group, like a terminal job
     )  # fmt: skip
     try:
-        stubs = _wait_for_stubs(process.pid, 2)
-        os.kill(process.pid, signum)
-        out, err = process.communicate(timeout=30)
+        stubs = await _wait_for_run_started(run, 2)
+        run.send_signal(signum)
+        async with asyncio.timeout(30):
+            out, err = await run.communicate()
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 0, err
-    summary = json.loads(out.strip().splitlines()[-1])
+        if run.returncode is None:
+            run.kill()
+            await run.communicate()
+    assert run.returncode == 0, err.decode()
+    summary = json.loads(out.decode().strip().splitlines()[-1])
     assert summary["stopped_early"] is True and summary["duration_s"] < 60
+    # the loop checks for a stop only after a cycle: once started, it has run at least one
     assert summary["frames"] > 0
     assert summary["rig_final_state"] == "SAFE"
     assert all(not stub.is_running() or stub.status() == psutil.STATUS_ZOMBIE for stub in stubs)
 
 
-def _wait_for_stubs(pid: int, count: int) -> list[psutil.Process]:
-    """The run's emulators once both are up (their READY lines come before the run starts)."""
-    parent = psutil.Process(pid)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        stubs = [c for c in parent.children() if "stub" in c.cmdline()]
-        if len(stubs) == count:
-            # the loop starts within a second of the stubs; give it cycles to run
-            time.sleep(3.0)
-            return stubs
-        time.sleep(0.1)
-    raise AssertionError("the emulators never started")
+async def _wait_for_run_started(
+    run: asyncio.subprocess.Process, count: int
+) -> list[psutil.Process]:
+    """The run's ``count`` emulators, once ``hil -v run`` has logged "run started" (their READY
+    lines come before it, its signal handlers are in place, and its loop runs next)."""
+    assert run.stderr is not None
+    async with asyncio.timeout(60):  # starting the emulators takes seconds on a loaded machine
+        while b"run started" not in (line := await run.stderr.readline()):
+            assert line, "the run ended before it started"
+    stubs = [c for c in psutil.Process(run.pid).children() if "stub" in c.cmdline()]
+    assert len(stubs) == count, stubs
+    return stubs
 
 
 async def test_a_plc_that_does_not_answer_is_a_clear_error(tmp_path: Path) -> None:
@@ -165,10 +165,13 @@ async def test_a_plc_that_does_not_answer_is_a_clear_error(tmp_path: Path) -> No
     assert "check the unit id" in lines[-1]
     assert out == b""
     # the emulated radar it fell back to went with it (an orphan would be re-parented to init)
+    # (only this run's: other tests' runs start emulators of the same scenario meanwhile)
+    ours = ["--parent-pid", str(run.pid)]
     orphans = [
         p
-        for p in psutil.process_iter(["cmdline", "create_time"])
-        if "radar" in (p.info["cmdline"] or []) and str(ONE_INJECTED) in (p.info["cmdline"] or [])
+        for p in psutil.process_iter(["cmdline"])
+        if "radar" in (cmdline := p.info["cmdline"] or [])
+        and any(cmdline[i : i + 2] == ours for i in range(len(cmdline)))
     ]
     assert orphans == []
 
@@ -189,7 +192,7 @@ async def test_a_signal_stops_a_long_sim_run_at_once(signum: int) -> None:
         await asyncio.sleep(0.5)  # let it run, then stop it mid-stream
         run.send_signal(signum)
         stopped = time.monotonic()
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(30):
             out, err = await run.communicate()
         elapsed = time.monotonic() - stopped
     finally:
@@ -197,7 +200,9 @@ async def test_a_signal_stops_a_long_sim_run_at_once(signum: int) -> None:
             run.kill()
             await run.communicate()
     assert run.returncode == 0, err.decode()
-    assert elapsed < 2.0
+    # the stop, the launcher made safe, the summary and the exit: ~0.3 s alone, 2.5 s once at
+    # load 6; a run that ignored the stop would go on for hours of its 1e5 s
+    assert elapsed < 10.0
     summary = json.loads(out.decode().strip().splitlines()[-1])
     assert summary["stopped_early"] is True and 0 < summary["duration_s"] < 1e4
     assert summary["rig_final_state"] == "SAFE" and summary["devices_lost"] == []

@@ -21,6 +21,10 @@ from hil.loop.verify import Mismatch, verify_cycles
 from hil.rig.base import RunSettings, build_core, resite
 from hil.run.perform import RunResult, perform_run
 
+pytestmark = pytest.mark.xdist_group("test_loop_core")
+"""One worker for the whole file (``make pytest`` runs ``--dist loadgroup``): its tests share
+a module-scoped fixture, which each worker would otherwise make again."""
+
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 SCENARIO = CONFIGS / "scenarios" / "defended-site.toml"
 

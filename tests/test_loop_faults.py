@@ -56,27 +56,29 @@ def _stub(run: Run, device: str) -> psutil.Process:
     """The run's emulated ``device`` once the loop has run for a second: a fault must land
     mid-run, and starting the emulators and the launcher's first status takes seconds more
     on a loaded machine than on an idle one (a fixed wait once killed the radar before the
-    loop's first cycle). The loop's first cycle is seen in the run's recording, which is
-    flushed at least once a second; no process outside the run can await it."""
+    loop's first cycle). The loop's cycles are seen in the run's recording, which is flushed
+    at least once a second; no process outside the run can await them, so the file is looked
+    at every 0.1 s until it holds a second of cycles."""
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not _has_a_cycle(run.recording):
+    while time.monotonic() < deadline and _seconds_of_cycles(run.recording) < 1.0:
         assert run.process.poll() is None, run.process.communicate()
-        time.sleep(0.1)
+        time.sleep(0.1)  # pacing the looks at the file
     stubs = [c for c in psutil.Process(run.process.pid).children() if "stub" in c.cmdline()]
     assert len(stubs) == 2, "the emulators never started"
-    time.sleep(1.0)  # let the loop run
     return next(s for s in stubs if device in s.cmdline())
 
 
-def _has_a_cycle(recording: Path) -> bool:
+def _seconds_of_cycles(recording: Path) -> float:
+    """Loop-clock seconds between the first and the last cycle on disk (0: none yet)."""
     if not recording.exists():
-        return False
+        return 0.0
     try:
         with Recording(recording) as opened:
             cycles = opened.messages({TOPIC_CYCLE_INPUT}, allow_truncated=True, file_order=True)
-            return next(cycles, None) is not None
+            times = [message.log_time_ns for message in cycles]
     except RecordingError:  # not even its header written yet
-        return False
+        return 0.0
+    return (max(times) - min(times)) / 1e9 if times else 0.0
 
 
 def _finish(run: Run) -> tuple[dict[str, Any], str]:

@@ -139,16 +139,22 @@ async def test_queue_overflow_drops_the_oldest() -> None:
 
 
 async def test_link_goes_stale_when_the_device_is_quiet() -> None:
+    stale = asyncio.Event()
+
+    def on_change(change: LinkChange) -> None:
+        if change.state is LinkState.STALE:
+            stale.set()
+
     async with (
         emulated_radar("tcp") as emu,
-        RadarDriver(emu.url, stale_after_s=0.3) as radar,
+        RadarDriver(emu.url, stale_after_s=0.3, on_link_change=on_change) as radar,
     ):  # STANDBY: one STATUS a second
         await radar.wait_up(2.0)
         status = await radar.receive(2.0)
         assert isinstance(status.message, Status)
         assert radar.link_state is LinkState.UP
-        await asyncio.sleep(0.5)
-        assert radar.link_state is LinkState.STALE
+        async with asyncio.timeout(5.0):  # said 0.3 s after that STATUS, whatever the load
+            await stale.wait()
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

@@ -20,6 +20,7 @@ from cli_support import hil, last_json
 from conftest import CONFIGS, DATA
 from mcap.reader import make_reader
 
+from hil.errors import RecordingError
 from hil.recording import foxglove
 from hil.recording.reader import Recording
 from hil.recording.run_layout import (
@@ -156,11 +157,11 @@ def test_a_sigkilled_run_recovers_with_at_most_the_last_second_missing(tmp_path:
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 30.0
-        while time.monotonic() < deadline:  # the loop's first flushed cycles on disk
-            if path.exists() and path.stat().st_size > 50_000:
-                break
-            time.sleep(0.05)
+        deadline = time.monotonic() + 60.0  # starting the emulators: seconds when loaded
+        while not _a_cycle_on_disk(path):  # the loop's first flushed cycles
+            assert child.poll() is None and time.monotonic() < deadline, "no cycle recorded"
+            time.sleep(0.05)  # pacing the looks at the file: no event crosses the process
+        # the stimulus, not a wait: the kill lands 2 s on, anywhere between two flushes
         time.sleep(2.0)
         killed_at_ns = time.time_ns()
         os.killpg(child.pid, signal.SIGKILL)
@@ -178,6 +179,15 @@ def test_a_sigkilled_run_recovers_with_at_most_the_last_second_missing(tmp_path:
     assert times and killed_at_ns - max(times) <= 1_000_000_000
     verified = hil("replay", str(recovered), "--verify")
     assert verified.returncode == 0, verified.stderr
+
+
+def _a_cycle_on_disk(path: Path) -> bool:
+    try:
+        with Recording(path) as recording:
+            cycles = recording.messages({TOPIC_CYCLE_INPUT}, allow_truncated=True, file_order=True)
+            return next(cycles, None) is not None
+    except (OSError, RecordingError):  # not there, or not even its header written yet
+        return False
 
 
 @pytest.mark.parametrize("content", [b"", b"not an mcap file at all", None])

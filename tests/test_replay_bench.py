@@ -9,17 +9,25 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "replay_bench.py"
 BIG_MIB = 8
 
 
+LOADED_S = 540
+"""The tiny run's bound: ~40 s alone; it passed the suite's 120 s once on a machine loaded 4-fold
+(other suites beside this one), and its figures are the benchmark's, not a time limit."""
+
+
+@pytest.mark.timeout(LOADED_S + 60)
 def test_tiny_run_reports_every_figure_and_drops_nothing() -> None:
     temp = Path(tempfile.gettempdir())
     before = set(temp.glob("hil-replay-bench-*"))
     done = subprocess.run(
         [sys.executable, str(BENCH), "--minutes", "0.1", "--big-mib", str(BIG_MIB),
          "--runs", "1", "--sim-s", "1", "--emulate-s", "1"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True, text=True, timeout=LOADED_S, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])

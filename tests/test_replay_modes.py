@@ -22,6 +22,10 @@ from hil.recording.reader import Recording
 from hil.recording.run_layout import TOPIC_CYCLE_INPUT, TOPIC_RADAR_BYTES
 from hil.rig.replay import ModelLauncher, first_cycle_ns
 
+pytestmark = pytest.mark.xdist_group("test_replay_modes")
+"""One worker for the whole file (``make pytest`` runs ``--dist loadgroup``): its tests share
+a module-scoped fixture, which each worker would otherwise make again."""
+
 SIM_RIG = CONFIGS / "rigs" / "sim.toml"
 REDECODED = re.compile(
     r"(\d+) matched the recorded frames, (\d+) lost .*; (\d+) CRC errors, (\d+) resynchronisations"
@@ -55,14 +59,12 @@ def test_the_model_launcher_starts_its_clock_at_the_replays_start() -> None:
     assert status.link_up and status.launch_count == 0
 
 
-def test_a_sim_recording_closed_on_the_plc_model_reproduces_its_run(tmp_path: Path) -> None:
+def test_a_sim_recording_closed_on_the_plc_model_reproduces_its_run(
+    armed_sim_run: tuple[Path, dict[str, Any]],
+) -> None:
     """The sim run's launcher was the same PLC model on the same loop times (its clock from
     0, the replay's origin 0), so the closed loop gives back every status: the same digest."""
-    path = tmp_path / "sim.mcap"
-    run = last_json(
-        hil("run", "--rig", str(SIM_RIG), "--duration", "12", "--arm", "--record", str(path),
-            "--json")
-    )  # fmt: skip
+    path, run = armed_sim_run  # the sim rig's default scenario, 12 s, armed, recorded
     assert run["launches"] >= 1
     replay = last_json(hil("replay", str(path), "--launcher", "model", "--json"))
     assert replay["replay"] == {"launcher": "model", "frames": "recorded"}

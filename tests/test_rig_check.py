@@ -37,10 +37,25 @@ SINGLE_CV = CONFIGS / "scenarios" / "single-cv.toml"
 ESTOP_COIL = 0
 
 
-UNLOADED_LATENCY = "radar_max_latency_p99_ms = 1000.0\nplc_max_latency_p99_ms = 1000.0\n"
-"""Round-trip limits for tests that are not about latency: a few PINGs' p99 is their slowest,
-and on a test machine busy with other tests one scheduling delay made a healthy emulator red
-(the latency rows' own limits are tested where latency is the point)."""
+LOADED_MACHINE_LIMITS = {
+    "radar_max_latency_p99_ms": 1000.0,
+    "plc_max_latency_p99_ms": 1000.0,
+    "radar_min_frame_rate_hz": 50.0,
+    "radar_max_clock_drift_ppm": 100_000.0,
+}
+"""Limits on timing for tests that are not about timing, which a machine busy with other tests
+still meets. A few PINGs' p99 is their slowest, and one scheduling delay made a healthy
+emulator's latency red; frames are counted on the host's clock over the window, so an emulator
+held off the CPU for 60 ms of a 0.6 s window is red at the ICD's 90 /s (its frames come late,
+not fewer: the dwell is still 10 ms, and 50 /s still tells a 20 ms one); the drift of a 1 s
+window of loaded PINGs was ± 8,000 ppm, amber at 1,000. The rows' own limits are
+tested where timing is the point."""
+LOADED_LIMITS_TOML = "".join(f"{key} = {value}\n" for key, value in LOADED_MACHINE_LIMITS.items())
+LOADED_LIMITS_SET = [
+    word
+    for key, value in LOADED_MACHINE_LIMITS.items()
+    for word in ("--set", f"preflight.{key}={value}")
+]
 
 
 def bench_rig(folder: Path, radar_url: str, plc_port: int, preflight: str = "") -> Path:
@@ -50,7 +65,7 @@ def bench_rig(folder: Path, radar_url: str, plc_port: int, preflight: str = "") 
         "[rig]\nname = 'bench-under-test'\nmode = 'bench'\n\n"
         f"[radar]\nurl = '{radar_url}'\n\n"
         f"[plc]\nhost = '127.0.0.1'\nport = {plc_port}\n\n"
-        f"[preflight]\nwindow_s = 0.6\n{UNLOADED_LATENCY}{preflight}"
+        f"[preflight]\nwindow_s = 0.6\n{LOADED_LIMITS_TOML}{preflight}"
     )
     return path
 
@@ -72,11 +87,7 @@ def rows_of(report: PreflightReport) -> dict[str, Row]:
 def test_the_emulated_rig_is_all_green_in_one_json_object(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code = main(
-        ["rig", "check", "--seconds", "1", "--json",
-         "--set", "preflight.radar_max_latency_p99_ms=1000",
-         "--set", "preflight.plc_max_latency_p99_ms=1000"]
-    )  # fmt: skip
+    code = main(["rig", "check", "--seconds", "1", "--json", *LOADED_LIMITS_SET])
     out, err = capsys.readouterr()
     report = json.loads(out)
     not_green = [row for row in report["rows"] if row["verdict"] != "green"]
@@ -88,7 +99,9 @@ def test_the_emulated_rig_is_all_green_in_one_json_object(
     assert all(set(row) == keys for row in report["rows"])
     measured = {row["name"]: row["measured"] for row in report["rows"]}
     assert measured["plc.icd_version"] == 1 and measured["radar.icd_version"] == 1
-    assert 90 <= measured["radar.frame_rate"] <= 110  # the ICD's 10 ms dwell
+    # the ICD's 10 ms dwell (not 5 or 20 ms), counted on the host's clock: fewer when the
+    # emulator comes late at the window's end, more when it catches up at its start
+    assert 50 <= measured["radar.frame_rate"] <= 150
     assert measured["radar.crc_errors"] == 0 and measured["plc.rounds_ready"] == 4
     assert measured["plc.scan_counter"] >= 50 and measured["plc.estop"] is True
 

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -367,3 +368,25 @@ async def test_a_stalled_broker_costs_a_short_flush_one_warning_and_true_counter
     for name in published:
         assert len(collector.payloads(name)) >= published[name], name
     assert len(collector.messages) <= sum(published.values()) + telemetry["dropped"]
+
+
+def test_a_broker_port_taken_before_mosquitto_binds_it_is_traded_for_another(
+    tmp_path: Path,
+) -> None:
+    """``tests/mosquitto.py``: a port picked free can be taken before mosquitto binds it (other
+    test processes pick ports too); the first start then moves to another free port, and is
+    ready only once mosquitto itself listens — never on the process that took the port."""
+    broker = Broker(tmp_path / "broker")
+    with socket.socket() as taker:
+        taker.bind(("127.0.0.1", 0))
+        taker.listen()
+        broker.port = taker.getsockname()[1]
+        broker.start()
+        try:
+            assert broker.port != taker.getsockname()[1]
+            assert broker.url == f"mqtt://127.0.0.1:{broker.port}"
+            assert "Address already in use" in broker.log_text()
+            with socket.create_connection(("127.0.0.1", broker.port), timeout=5.0):
+                pass
+        finally:
+            broker.kill()

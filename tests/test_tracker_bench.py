@@ -10,14 +10,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "tracker_bench.py"
 PEERS = ("stonesoup", "filterpy")
+PEER_CAP_S = 240
+"""How long each peer tracker may take (its run is cut, "capped", after that): 30 s was passed
+by a peer once on a machine loaded 4-fold, which failed the agreement for nothing hil did."""
+LOADED_S = 600
 
 
 def run_bench(*args: str) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, str(BENCH), "--peer-cap-s", "30", *args],
-        capture_output=True, text=True, timeout=300, check=False,
+        [sys.executable, str(BENCH), "--peer-cap-s", str(PEER_CAP_S), *args],
+        capture_output=True, text=True, timeout=LOADED_S, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -40,6 +46,7 @@ def check_peer_agreement(result: dict[str, Any], case: str, scans: int) -> dict[
     return hil
 
 
+@pytest.mark.timeout(LOADED_S + 60)
 def test_short_3d_case_smoke_and_peer_agreement() -> None:
     result = run_bench("--cases", "short-3d", "--sizes", "10", "--scans", "10",
                        "--loop-duration-s", "1")  # fmt: skip
@@ -49,6 +56,7 @@ def test_short_3d_case_smoke_and_peer_agreement() -> None:
     assert result["loop"]["frames"] == 100 and result["loop"]["latency_p99_ms"] > 0
 
 
+@pytest.mark.timeout(LOADED_S + 60)
 def test_long_2d_case_peer_agreement() -> None:
     """20-80 km, bearing σ 0.1°, 3-of-5 confirmation: the case issue 10 found hil worse on."""
     result = run_bench("--cases", "long-2d", "--sizes", "15", "--scans", "15",
