@@ -134,7 +134,9 @@ async def test_radar_corruption_switched_on_makes_the_crc_row_red(tmp_path: Path
                 await other_host.set_mode(Mode.POINTING)  # drives off: nothing moves
             actuators = EmulatorActuators(None, stub.control_url)
             async with actuators.open():
-                corrupt = FaultEvent(0.0, "radar_corrupt", 10.0, 0.005)
+                # 0.2 % of the bytes: a frame of detections has a fair chance of a bad CRC, while
+                # the first (STATUS, PONG) pair gets through within the preflight's tries
+                corrupt = FaultEvent(0.0, "radar_corrupt", 10.0, 0.002)
                 await actuators.take(FaultAction(0.0, corrupt))
                 rig = load_rig(bench_rig(tmp_path, stub.url, port_of(plc.url)))
                 report = await run_preflight(rig, 0.6)
