@@ -239,18 +239,32 @@ def test_emulate_armed_runs_stopped_around_arm_and_fire_end_safe_with_launches_c
     asyncio.run(emulate_runs_ended(tmp_path))
 
 
+ANCHOR_TRIES = 3
+"""Runs tried per end until one reaches its arm or fire demand: on a machine loaded 5-fold the
+emulated PLC's status can go quiet for half a second, the link watch aborts the engagement, and
+that run never asks to fire — it still must end SAFE and tell the truth, but it says nothing
+about an end around a fire, so the end is tried again (at most ``ANCHOR_TRIES`` times)."""
+
+
 async def emulate_runs_ended(tmp_path: Path) -> None:
     async with asyncio.timeout(280):
         for first in range(0, len(EMULATE_ENDS), 2):  # two runs at a time: 2 cores
             pair = EMULATE_ENDS[first : first + 2]
-            ended = await asyncio.gather(
-                *(emulate_run_ended(w, d, tmp_path / f"{w}-{d}.mcap") for w, d in pair)
-            )
-            for (what, delay_s), (end, summary) in zip(pair, ended, strict=True):
-                assert end.anchored, (what, summary["engagement_log"], summary["links"])
-                assert summary["rig_safe_confirmed"], (what, delay_s, summary["rig_final_state"])
-                assert summary["rig_final_state"] == "SAFE"
-                assert_end_tells_the_truth(summary)
+            await asyncio.gather(*(emulate_end_anchored(w, d, tmp_path) for w, d in pair))
+
+
+async def emulate_end_anchored(what: str, delay_s: float, tmp_path: Path) -> None:
+    """Runs stopped ``delay_s`` after their first ``what`` demand until one had it; every run
+    ends confirmed SAFE with its launches counted alike everywhere."""
+    for attempt in range(ANCHOR_TRIES):
+        recording = tmp_path / f"{what}-{delay_s}-{attempt}.mcap"
+        end, summary = await emulate_run_ended(what, delay_s, recording)
+        assert summary["rig_safe_confirmed"], (what, delay_s, summary["rig_final_state"])
+        assert summary["rig_final_state"] == "SAFE"
+        assert_end_tells_the_truth(summary)
+        if end.anchored:
+            return
+    raise AssertionError((what, delay_s, summary["engagement_log"], summary["links"]))
 
 
 # --- what the end says: exit code, campaign verdict, recording --------------------------------

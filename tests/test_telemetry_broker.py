@@ -354,8 +354,9 @@ async def test_a_stalled_broker_costs_a_short_flush_one_warning_and_true_counter
                 await asyncio.gather(run, return_exceptions=True)
     telemetry = summarize(result)["telemetry"]
     assert not result.loop.stopped_early
-    # the end waited for the flush (FLUSH_S, 1 s), not 5 s; the rest is the emulators' stop
-    assert ended_s - last.at_s < 3.0, ended_s - last.at_s
+    # the end waited for the flush (FLUSH_S, 1 s), not 5 s; the rest is the emulators' stop,
+    # which took 2.1 s at a load of 10 on 2 cores (3.0 failed once there)
+    assert ended_s - last.at_s < 4.5, ended_s - last.at_s
     assert telemetry["dropped"] >= 1 and telemetry["dropped_queue_full"] == 0, telemetry
     assert telemetry["state"] == "stopped", telemetry
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -16,9 +16,10 @@ import pytest
 from cli_support import hil_async
 from mosquitto import free_port
 
-CONNECT_MARGIN_S = 1.5
+CONNECT_MARGIN_S = 2.5
 """What `--seconds S` may take beyond S, from the watcher's TCP connect to its exit (its own
-bound is half a second; the rest is a loaded machine's scheduling)."""
+bound is half a second; the rest is a loaded machine's scheduling: 1.5 s was exceeded by 0.2 s
+at a load of 10 on 2 cores). With S = 2 the bound, 4.5 s, still tells it from the old 5 s."""
 
 
 @dataclass
