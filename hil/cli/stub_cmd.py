@@ -30,10 +30,10 @@ from firmware_stubs.radar.faults import LinkFaults
 from hil.cli.arguments import add_overrides, probability, seed
 from hil.cli.stub_arguments import MAX_RPM, listen_address, milliseconds, period_s, process_id, rpm
 from hil.config.bundled import bundled_file
-from hil.config.loader import load_config, load_plc_emulator
+from hil.config.loader import load_config
 from hil.config.scenario import ScenarioConfig
 from hil.errors import HilError
-from hil.rig.emulators import build_radar_firmware, plc_settings
+from hil.rig.emulators import build_radar_firmware, load_plc_settings
 
 DEFAULT_PLC_CONFIG = bundled_file("plc/emulator-default.toml")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -215,7 +215,7 @@ def run_plc_stub(args: argparse.Namespace) -> int:
     if args.pty_link is not None and not args.rtu_pty:
         usage_error("--pty-link goes with --rtu-pty")
     _tie_to_parent(args.parent_pid)
-    settings = plc_settings(load_plc_emulator(args.config))
+    settings = load_plc_settings(args.config)
     host, port = args.tcp if args.tcp else ("127.0.0.1", 0)
     emulator = PlcEmulator(
         load_register_map(),

@@ -226,8 +226,9 @@ async def open_for_run(
     rig: RigConfig,
     emulated: list[str],
     notes: list[str],
-) -> OpenedDevice[DriverT]:
-    """``open_device`` as a run opens a device: a missing bench device without the fallback is
+) -> tuple[DriverT, StubProcess | None]:
+    """``open_device`` as a run opens a device (its driver, up, and the emulator started in its
+    place, if one was): a missing bench device without the fallback is
     a ``HilError`` naming what to check; one replaced by its emulator is added to ``emulated``
     (the bench fallback only: on an emulate rig every device is an emulator by design) with a
     WARNING note (and log line) that results do not describe the bench hardware."""
@@ -255,7 +256,7 @@ async def open_for_run(
         )
         notes.append(message)
         log.warning(message)
-    return opened
+    return opened.driver, opened.emulator
 
 
 async def build(
@@ -267,7 +268,7 @@ async def build(
     bench = rig.rig.mode == "bench"
     emulated: list[str] = []
     notes: list[str] = []
-    radar_opened = await open_for_run(
+    radar, radar_emulator = await open_for_run(
         stack,
         radar_link(
             rig,
@@ -280,13 +281,12 @@ async def build(
         emulated,
         notes,
     )
-    plc_opened = await open_for_run(
+    plc, _ = await open_for_run(
         stack, plc_link(rig, tap=taps.plc_transactions), rig, emulated, notes
     )
-    radar, plc = radar_opened.driver, plc_opened.driver
-    assert radar is not None and plc is not None  # open_for_run raised otherwise
-    emulator = radar_opened.emulator
-    control_url = emulator.control_url if isinstance(emulator, RadarStubProcess) else None
+    control_url = (
+        radar_emulator.control_url if isinstance(radar_emulator, RadarStubProcess) else None
+    )
     faults = _fault_schedule(settings, bench, emulated, control_url, plc, notes)
     radar_cfg = scenario.radar
     await radar.set_rpm(radar_cfg.rpm)
@@ -390,22 +390,18 @@ async def open_rig_devices(
     emulated: list[str] = []
     notes: list[str] = []
     async with AsyncExitStack() as stack:
-        radar_opened = await open_for_run(
+        radar, _ = await open_for_run(
             stack, radar_link(rig, scenario_file, seed), rig, emulated, notes
         )
-        radar = radar_opened.driver
-        assert radar is not None  # open_for_run raised otherwise
         stack.push_async_callback(radar_standby, radar)
-        plc_opened = await open_for_run(stack, plc_link(rig), rig, emulated, notes)
-        plc = plc_opened.driver
-        assert plc is not None
+        plc, plc_emulator = await open_for_run(stack, plc_link(rig), rig, emulated, notes)
         stack.push_async_callback(plc_safe, plc)
         yield RigDevices(
             rig,
             radar,
             plc,
             tuple(emulated) if rig.rig.mode == "bench" else ("radar", "plc"),
-            str(plc.endpoint) if plc_opened.emulator is not None else None,
+            str(plc.endpoint) if plc_emulator is not None else None,
             tuple(notes),
         )
 
