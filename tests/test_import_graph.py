@@ -39,6 +39,8 @@ FLOORS: dict[str, int] = {
     "hil.campaign": 6,
     "hil.preflight": 6,
     "hil.plc_tools": 6,
+    # the results history: the store of campaigns, trends, comparisons and regressions
+    "hil.history": 6,
     # the entry points
     "hil.cli": 7,
     "hil.pytest_plugin": 7,

@@ -1,0 +1,40 @@
+"""What the results store hands to the analyses (trend, compare, regression): stored campaigns
+and measurement samples, plain frozen records with no database types in them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class StoredCampaign:
+    """One campaign as stored. ``campaign_digest``: SHA-256 hex of the campaign file's bytes;
+    ``rig_fingerprint``: SHA-256 hex of the canonical rig-identity document (the bench's
+    devices, not the loop's tuning). Two campaigns are *comparable* when both are equal."""
+
+    campaign_id: str
+    name: str
+    campaign_digest: str
+    rig_fingerprint: str
+    started_utc: datetime
+    finished_utc: datetime
+    verdict: str
+    software_version: str
+    git_commit: str | None
+    results_folder: str
+
+
+@dataclass(frozen=True)
+class MeasurementSample:
+    """One run's value of one measurement in one stored campaign. ``name`` is the measurement
+    key as results.json writes it (labels included: ``launches{source="injected"}``); ``unit``
+    as the criteria give it (``m``, ``ms``, ``s``, ``count``, ...); ``seed`` the run's seed."""
+
+    campaign_id: str
+    case: str
+    mode: str
+    seed: int
+    name: str
+    value: float
+    unit: str
