@@ -184,3 +184,28 @@ def test_importing_a_room_loads_only_what_it_needs(module: str, absent: tuple[st
         name for name in loaded if any(name == a or name.startswith(a + ".") for a in absent)
     ]
     assert not unwanted, f"import {module} loads {unwanted}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "absent"),
+    [
+        # the emulators every emulated run starts: no tracker, no plots, no Dask, no scipy
+        (["stub", "radar"], ("scipy", "matplotlib", "distributed", "hil.tracking", "hil.campaign")),
+        (["stub", "plc"], ("scipy", "matplotlib", "distributed", "hil.tracking", "hil.campaign")),
+        # one run: the loop, not the campaign's report or Dask
+        (["run"], ("matplotlib", "distributed", "hil.campaign")),
+    ],
+)
+def test_a_command_loads_only_its_own_module(argv: list[str], absent: tuple[str, ...]) -> None:
+    """``hil.cli.commands`` imports the command being run, not every command's libraries."""
+    code = (
+        "import sys; from hil.cli.commands import build_parser; "
+        f"build_parser({argv!r}); print(*sorted(sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT
+    ).stdout.split()
+    unwanted = [
+        name for name in loaded if any(name == a or name.startswith(a + ".") for a in absent)
+    ]
+    assert not unwanted, f"hil {' '.join(argv)} loads {unwanted}"
