@@ -17,7 +17,6 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-from scipy.integrate import solve_ivp
 
 from sim.coordinates import FloatArray
 
@@ -189,6 +188,10 @@ class Ballistic:
         tables = []
         ends = []
         impacts = np.full(len(p0), np.inf)
+        # scipy.integrate takes ~0.4 s to import: loaded by the ballistic targets that use it,
+        # not by every process that moves a target (the radar emulator's start, a run's)
+        from scipy.integrate import solve_ivp
+
         for i in range(len(p0)):
             solution = solve_ivp(
                 _ballistic_rhs(float(beta[i])),

@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 import numpy as np
 import numpy.typing as npt
 from pydantic import Field, field_validator, model_validator
-from scipy.special import gammaincinv
 
 from hil.config.fields import ConfigModel
 
@@ -22,7 +21,11 @@ Positive = Annotated[float, Field(gt=0)]
 
 def chi2_quantile(probability: float, dims: int) -> float:
     """The χ² quantile: ``scipy.stats.chi2.ppf(probability, dims)`` bit for bit (the same
-    formula), without importing scipy.stats — 0.6 s of every ``hil`` command's start-up."""
+    formula), without importing scipy.stats — 0.6 s of every ``hil`` command's start-up.
+    scipy.special itself (0.3 s) is loaded on the first call, by the tracker that needs the gate,
+    not by every process that reads a rig file (the emulators, the preflight)."""
+    from scipy.special import gammaincinv
+
     return float(2.0 * gammaincinv(dims / 2.0, probability))
 
 
