@@ -30,6 +30,21 @@ CONFIGS = REPO / "configs"
 DATA = Path(__file__).resolve().parent / "data"
 
 
+def _declared_long(item: pytest.Item, ordinary_timeout_s: float) -> bool:
+    """A test that gives itself more than the suite's per-test timeout says it is long (the
+    safety campaigns, the demo campaign, the benchmarks' smoke runs, the wheel install)."""
+    marker = item.get_closest_marker("timeout")
+    return marker is not None and bool(marker.args) and float(marker.args[0]) > ordinary_timeout_s
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long tests first, each kind in its collection order: ``make pytest`` hands tests to its
+    workers in this order, and a minute-long test handed out last would run on one core while
+    the other idles at the end of the suite."""
+    ordinary_timeout_s = float(config.getini("timeout") or 0)
+    items.sort(key=lambda item: not _declared_long(item, ordinary_timeout_s))
+
+
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     # A suite started as a background job of a non-interactive shell (`make test &`, some CI
     # runners) inherits SIGINT ignored, and so would every child it starts: the tests that press
