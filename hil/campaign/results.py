@@ -17,12 +17,14 @@ this layout raises :class:`ResultsError` with one line naming the file, the key 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import platform
 import shlex
 import socket
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,6 +77,15 @@ def environment() -> dict[str, Any]:
     }
 
 
+def file_digest(path: Path) -> str | None:
+    """SHA-256 hex of a file's bytes (the campaign file's digest: campaigns run from the same
+    file are comparable); None if it cannot be read (a campaign file deleted while it ran)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def build(
     campaign: Campaign,
     planned: Sequence[PlannedCase],
@@ -85,16 +96,20 @@ def build(
     warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The ``results.json`` document. ``folder`` as the operator named it (relative or not):
-    the replay commands are written with it. ``warnings``: what went wrong around the runs
-    (lost recordings, a results folder that disappeared)."""
+    the replay commands are written with it. ``campaign.id`` is a fresh UUID (the campaign's
+    key in the results store), ``campaign.digest`` the SHA-256 of the campaign file.
+    ``warnings``: what went wrong around the runs (lost recordings, a results folder that
+    disappeared)."""
     cases = [_case(p, outcome.records[p.case.name], folder) for p in planned]
     interrupted = outcome.stopped_by is not None
     verdict = "interrupted" if interrupted else worst(c["verdict"] for c in cases)
     return {
         "schema": SCHEMA,
         "campaign": {
+            "id": str(uuid.uuid4()),
             "name": campaign.name,
             "file": str(campaign.file),
+            "digest": file_digest(campaign.file),
             "description": campaign.description,
             "rig": str(campaign.rig_file.resolve()),
         },
