@@ -434,6 +434,12 @@ def _read_case(item: object, folder: Path, where: _Where) -> CaseResult:
 def load_results(folder: Path) -> CampaignResults:
     """The ``results.json`` of a results folder; ``ResultsError`` (one line) if the folder or
     the file is missing or not a campaign's results."""
+    return results_from_document(folder, read_document(folder))
+
+
+def read_document(folder: Path) -> Any:
+    """The parsed JSON of ``folder``'s ``results.json``, not yet checked; ``ResultsError`` (one
+    line) if the folder or the file is missing or not JSON."""
     if not folder.is_dir():
         raise ResultsError(
             f"{folder}: not a folder; give the results folder of a campaign run "
@@ -452,6 +458,13 @@ def load_results(folder: Path) -> CampaignResults:
         raise ResultsError(f"{path}: cannot read: {error.strerror}") from error
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise where.fail(f"not valid JSON ({error})") from error
+    return data
+
+
+def results_from_document(folder: Path, data: object) -> CampaignResults:
+    """``data``, the parsed ``results.json`` of ``folder`` (``read_document``), checked and
+    read (``load_results`` in two steps, for a reader that needs the raw document too)."""
+    where = _Where(folder / RESULTS_FILE)
     top = _table(data, where)
     schema = _required(top, "schema", str, where)
     if schema != SCHEMA:

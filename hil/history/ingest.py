@@ -15,7 +15,6 @@ campaign file if it can still be read, else of what results.json says of the cam
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -34,7 +33,8 @@ from hil.campaign.results import (
     CriterionResult,
     RunResult,
     file_digest,
-    load_results,
+    read_document,
+    results_from_document,
 )
 from hil.config.loader import load_rig
 from hil.config.rig import RigConfig
@@ -77,10 +77,10 @@ def _number_or_text(value: object) -> tuple[float | None, str | None]:
     return None, None
 
 
-def _unit(key: str, criteria: Sequence[CriterionResult]) -> str:
-    for criterion in criteria:
-        if criterion.key == key and criterion.unit:
-            return criterion.unit
+def _unit(key: str, units: Mapping[str, str]) -> str:
+    """A measurement's unit: its criterion's, else the measurement table's, else ``""``."""
+    if key in units:
+        return units[key]
     known = MEASUREMENTS.get(key.split("{", 1)[0])
     return known.unit if known is not None else ""
 
@@ -120,11 +120,15 @@ def _rig(path: str | None, overrides: Sequence[str]) -> RigConfig | None:
 
 def _measurement_rows(campaign_id: str, position: int, run: RunResult) -> list[dict[str, Any]]:
     judged: dict[str, CriterionResult] = {}
+    units: dict[str, str] = {}
     for criterion in run.criteria:
-        held = judged.get(criterion.key)
+        key = criterion.key
+        if criterion.unit:
+            units.setdefault(key, criterion.unit)
+        held = judged.get(key)
         rank = OUTCOME_RANK.get(criterion.verdict, 1)
         if held is None or rank < OUTCOME_RANK.get(held.verdict, 1):
-            judged[criterion.key] = criterion
+            judged[key] = criterion
     names = list(run.measurements) + [k for k in judged if k not in run.measurements]
     rows = []
     for name in names:
@@ -138,7 +142,7 @@ def _measurement_rows(campaign_id: str, position: int, run: RunResult) -> list[d
                 "name": name,
                 "value": value,
                 "text_value": text,
-                "unit": _unit(name, run.criteria),
+                "unit": _unit(name, units),
                 "comparator": None if held is None else held.comparator,
                 "limit_value": limit,
                 "limit_text": limit_text,
@@ -163,9 +167,8 @@ class CampaignRows:
 def campaign_rows(folder: Path) -> CampaignRows:
     """The rows of the campaign in results folder ``folder``; ``ResultsError`` (one line) if it
     is not a readable results folder."""
-    results = load_results(folder)
-    raw_text = (folder / RESULTS_FILE).read_text(encoding="utf-8")
-    raw: dict[str, Any] = json.loads(raw_text)
+    raw = read_document(folder)
+    results = results_from_document(folder, raw)  # the report's checks and one-line errors
     meta: Mapping[str, Any] = raw["campaign"]
     campaign_id = meta.get("id") if isinstance(meta.get("id"), str) else digest(raw)
     assert isinstance(campaign_id, str)
