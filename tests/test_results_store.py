@@ -269,7 +269,8 @@ def test_a_sqlite_store_locked_past_its_timeout_is_one_line_in_bounded_time(
             open_store(location, busy_timeout_s=0.2)
     finally:
         holder.close()
-    assert "locked" in str(locked.value) and "\n" not in str(locked.value)
+    assert "locked (still locked after 0.2 s)" in str(locked.value)
+    assert "\n" not in str(locked.value)
 
 
 def tiny_campaign(folder: Path) -> Path:
@@ -332,3 +333,15 @@ def test_an_unreachable_store_is_one_warning_and_leaves_the_verdict(tmp_path: Pa
     assert warnings[0].startswith("warning: results not stored: results store postgresql")
     assert warnings[0].endswith(f"add them later: hil results import {folder}")
     assert not (tmp_path / "runs" / "results.db").exists()
+
+
+def test_no_store_writes_nowhere(tmp_path: Path) -> None:
+    campaign = tiny_campaign(tmp_path)
+    named = tmp_path / "named.db"  # what HIL_RESULTS_STORE would have used
+    done = hil(
+        "campaign", "run", str(campaign), "--out", str(tmp_path / "runs"), "--jobs", "2",
+        "--no-store", env={"HIL_RESULTS_STORE": str(named)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "results store" not in done.stdout + done.stderr
+    assert not named.exists()

@@ -31,7 +31,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
-from hil.history.location import StoreError, StoreLocation
+from hil.history.location import StoreError, StoreLocation, parse_store_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_S = 10.0
@@ -88,12 +88,17 @@ def make_engine(location: StoreLocation, busy_timeout_s: float = BUSY_TIMEOUT_S)
     )
 
 
-def failure(location: StoreLocation, error: BaseException, doing: str) -> StoreError:
+def failure(
+    location: StoreLocation,
+    error: BaseException,
+    doing: str,
+    busy_timeout_s: float = BUSY_TIMEOUT_S,
+) -> StoreError:
     """One line for a database error while ``doing`` (``open``, ``write``, ...)."""
     original = error.orig if isinstance(error, DBAPIError) else error
     reason = " ".join(str(original).split()) or type(original).__name__
     if isinstance(original, sqlite3.OperationalError) and "locked" in reason:
-        reason += f" (still locked after {BUSY_TIMEOUT_S:g} s)"
+        reason += f" (still locked after {busy_timeout_s:g} s)"
     return StoreError(f"results store {location.shown()}: cannot {doing}: {reason}")
 
 
@@ -136,9 +141,12 @@ class Store:
     """An open results store: ``engine`` on ``location``, its schema at this package's head.
     A context manager; ``close`` releases its connections."""
 
-    def __init__(self, location: StoreLocation, engine: Engine) -> None:
+    def __init__(
+        self, location: StoreLocation, engine: Engine, busy_timeout_s: float = BUSY_TIMEOUT_S
+    ) -> None:
         self.location = location
         self.engine = engine
+        self.busy_timeout_s = busy_timeout_s
 
     @contextmanager
     def transaction(self, doing: str) -> Iterator[Connection]:
@@ -151,7 +159,7 @@ class Store:
         except IntegrityError:
             raise  # a key stored meanwhile: the caller decides (``ingest.write_rows``)
         except SQLAlchemyError as error:
-            raise failure(self.location, error, doing) from error
+            raise failure(self.location, error, doing, self.busy_timeout_s) from error
 
     def close(self) -> None:
         self.engine.dispose()
@@ -168,12 +176,15 @@ class Store:
         self.close()
 
 
-def open_store(location: StoreLocation, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Store:
-    """The store at ``location``, migrated to this package's schema (made on first use).
-    ``StoreError`` (one line) if it cannot be reached in bounded time, is locked past its
-    timeout, is not a store, or is newer than this package."""
+def open_store(location: StoreLocation | str, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Store:
+    """The store at ``location`` (or a URL / SQLite path, ``hil.history.location``), migrated
+    to this package's schema (made on first use). ``StoreError`` (one line) if it cannot be
+    reached in bounded time, is locked past its timeout, is not a store, or is newer than this
+    package."""
+    if isinstance(location, str):
+        location = StoreLocation(parse_store_url(location), "given")
     engine = make_engine(location, busy_timeout_s)
-    store = Store(location, engine)
+    store = Store(location, engine, busy_timeout_s)
     try:
         with store.transaction("open it") as connection:
             migrate(connection, location)
