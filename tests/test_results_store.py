@@ -255,6 +255,11 @@ def test_list_and_show_print_what_is_stored(tmp_path: Path) -> None:
     with open_store(choose_location(url)) as store, pytest.raises(StoreError) as missing:
         resolve_id(store, "zzz")
     assert "no campaign 'zzz'" in str(missing.value)
+    nowhere = tmp_path / "none.db"
+    listed_nowhere = hil("results", "list", "--store", str(nowhere))
+    assert listed_nowhere.returncode == 2
+    assert listed_nowhere.stderr.startswith(f"error: no results store at {nowhere} ")
+    assert not nowhere.exists()  # reading a store never makes one
 
 
 def test_a_sqlite_store_locked_past_its_timeout_is_one_line_in_bounded_time(

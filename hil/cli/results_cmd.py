@@ -8,7 +8,8 @@ The store: ``--store URL``, else ``HIL_RESULTS_STORE``, else ``runs/results.db``
 Exit codes: 0 done; 1 ``import``: a folder could not be read or stored (each named on one
 line; the others are still imported), ``show``: no stored campaign has that id (or the prefix
 names several); 2 usage, or a store that cannot be used (a bad URL, unreachable or locked past
-its timeout, or made by a newer hil-testbed).
+its timeout, or made by a newer hil-testbed; for list and show, a SQLite file that does not
+exist: reading never makes a store).
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def register(commands: Any) -> None:
         description="The results store of every campaign (docs/results-store.md). Exit codes: "
         "0 done; 1 a folder could not be imported (the rest were) or no campaign has that id; "
         "2 usage, or a store that cannot be used (bad URL, unreachable, locked past its "
-        "timeout, or newer than this hil-testbed).",
+        "timeout, newer than this hil-testbed, or for list/show a SQLite file that does not "
+        "exist).",
     )
     sub = parser.add_subparsers(dest="results_command", required=True, metavar="COMMAND")
     imported = sub.add_parser(
@@ -103,11 +105,19 @@ def register(commands: Any) -> None:
     shown.set_defaults(handler=run_show)
 
 
-def _open(option: str | None) -> Store | None:
+def _open(option: str | None, reading: bool = False) -> Store | None:
     """The store of ``--store`` / the environment / the default; None (after one error line)
-    when it cannot be used."""
+    when it cannot be used. ``reading`` (list, show): a SQLite file that does not exist is not
+    made — an error line says no store is there."""
     try:
-        return open_store(choose_location(option))
+        location = choose_location(option)
+        if reading and location.is_sqlite and not Path(str(location.url.database)).exists():
+            raise StoreError(
+                f"no results store at {location.shown()} (nothing stored yet); give the store "
+                "with --store or HIL_RESULTS_STORE, or store campaigns with hil campaign run "
+                "or hil results import"
+            )
+        return open_store(location)
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return None
@@ -154,7 +164,7 @@ def _listing(store: Store, name: str | None, last: int | None) -> list[dict[str,
 
 
 def run_list(args: argparse.Namespace) -> int:
-    store = _open(args.store)
+    store = _open(args.store, reading=True)
     if store is None:
         return EXIT_USAGE
     with store:
@@ -182,7 +192,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    store = _open(args.store)
+    store = _open(args.store, reading=True)
     if store is None:
         return EXIT_USAGE
     with store:
