@@ -26,7 +26,7 @@ from sqlalchemy import func, select, text
 from hil.history import schema
 from hil.history.ingest import HOLD_VARIABLE, campaign_rows, write_campaign, write_rows
 from hil.history.location import StoreError, choose_location
-from hil.history.queries import campaigns, resolve_id, samples
+from hil.history.queries import campaign_detail, campaigns, resolve_id, samples
 from hil.history.store import head_revision, make_engine, migrate, open_store
 
 HOLDING = "holding the transaction"
@@ -321,6 +321,10 @@ def test_campaign_run_writes_its_campaign_to_the_store(tmp_path: Path, postgres_
         assert stored.campaign_digest == document["campaign"]["digest"]
         assert stored.results_folder == str(folder.resolve())
         assert len(samples(store, [stored.campaign_id], "gospa_mean_m")) == 2
+        detail = campaign_detail(store, stored.campaign_id)
+    assert detail["source_digest"] == document["environment"]["source_digest"]
+    assert len(detail["source_digest"]) == 16
+    assert detail["effective_config"]["rig"]["name"] == "sim"
 
 
 def test_an_unreachable_store_is_one_warning_and_leaves_the_verdict(tmp_path: Path) -> None:

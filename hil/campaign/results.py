@@ -38,7 +38,7 @@ from hil.campaign.loader import Campaign
 from hil.campaign.measurements import measurement_key
 from hil.campaign.plan import PlannedCase
 from hil.campaign.runner import CampaignRun
-from hil.campaign.software import git_commit
+from hil.campaign.software import git_commit, source_digest
 from hil.errors import HilError
 from hil.recording.channels import ICD_VERSIONS
 from hil.run.summary import plain
@@ -63,10 +63,12 @@ def worst(verdicts: Iterable[str]) -> str:
 
 
 def environment() -> dict[str, Any]:
-    """The software and machine the campaign ran on."""
+    """The software and machine the campaign ran on; ``source_digest``: the hil source's
+    digest (``hil.campaign.software``), equal code whatever the commit says."""
     return {
         "software_version": __version__,
         "git_commit": git_commit(),
+        "source_digest": source_digest(),
         "python": platform.python_version(),
         "host": socket.gethostname(),
         "platform": platform.platform(),
