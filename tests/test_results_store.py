@@ -21,7 +21,7 @@ import pytest
 from cli_support import hil
 from mosquitto import free_port
 from results_folders import new_id, sweep_document, write_folder
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 
 from hil.history import schema
 from hil.history.ingest import HOLD_VARIABLE, campaign_rows, write_campaign, write_rows
@@ -354,3 +354,20 @@ def test_no_store_writes_nowhere(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "results store" not in done.stdout + done.stderr
     assert not named.exists()
+
+
+def test_the_migrations_make_the_tables_the_code_reads(tmp_path: Path, store_url: str) -> None:
+    """``hil.history.schema`` and the Alembic revisions describe the same tables, columns,
+    primary keys and indexes."""
+    with open_store(choose_location(store_url)) as store:
+        found = inspect(store.engine)
+        assert set(found.get_table_names()) == {*schema.metadata.tables, "alembic_version"}
+        for name, table in schema.metadata.tables.items():
+            assert [c["name"] for c in found.get_columns(name)] == [c.name for c in table.c]
+            assert [c["nullable"] for c in found.get_columns(name)] == [
+                c.nullable for c in table.c
+            ], name
+            primary = found.get_pk_constraint(name)["constrained_columns"]
+            assert primary == [c.name for c in table.primary_key.columns], name
+            indexes = {i["name"]: i["column_names"] for i in found.get_indexes(name)}
+            assert indexes == {i.name: [c.name for c in i.columns] for i in table.indexes}, name
