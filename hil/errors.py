@@ -5,7 +5,9 @@
     ├── ConfigError            a configuration file or override is missing or invalid
     ├── RecordingError         a recording cannot be written, or a file is not a readable recording
     ├── ResultsError           a campaign's results folder or results.json cannot be read
-    │                          (``hil.campaign.results``)
+    │   │                      (``hil.campaign.results``)
+    │   └── StoreError         the results store cannot be opened, migrated, read or written,
+    │                          or is newer than this package (``hil.history.location``)
     ├── NoDevicesError         the rig's mode has no devices to preflight (``hil.preflight.check``)
     ├── RunLostError           the worker running a campaign's run died and the run was not, or
     │                          no longer, retried (``hil.campaign.executor.base``)

@@ -14,7 +14,7 @@ import pytest
 from cli_support import hil, last_json
 from hypothesis import settings
 
-pytest_plugins = ["leakguard", "mosquitto"]
+pytest_plugins = ["leakguard", "mosquitto", "postgres"]
 
 # Hypothesis profiles. "default" (make test, and CI) is derandomised: every run tries the same
 # examples, so a red CI is never luck; ordinary properties get 200 examples, the safety properties

@@ -169,6 +169,10 @@ def test_the_demo_campaigns_sim_sweep_passes(installed: Installed) -> None:
     cases = {case["name"]: case for case in json.loads(results.read_text())["cases"]}
     assert cases["sim-sweep"]["verdict"] == "pass"
     assert Path(cases["sim-sweep"]["scenario"]).is_relative_to(installed.venv)
+    # the store's Alembic migrations ship in the wheel: the campaign was stored, not warned about
+    assert "warning: results not stored" not in done.stderr
+    assert "stored in the results store " in done.stdout
+    assert (installed.work / "runs" / "results.db").is_file()
 
 
 def test_hil_init_and_the_generated_pytest_pass_with_the_plugin_registered_once(

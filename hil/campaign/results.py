@@ -17,12 +17,14 @@ this layout raises :class:`ResultsError` with one line naming the file, the key 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import platform
 import shlex
 import socket
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,7 +38,7 @@ from hil.campaign.loader import Campaign
 from hil.campaign.measurements import measurement_key
 from hil.campaign.plan import PlannedCase
 from hil.campaign.runner import CampaignRun
-from hil.campaign.software import git_commit
+from hil.campaign.software import git_commit, source_digest
 from hil.errors import HilError
 from hil.recording.channels import ICD_VERSIONS
 from hil.run.summary import plain
@@ -61,10 +63,12 @@ def worst(verdicts: Iterable[str]) -> str:
 
 
 def environment() -> dict[str, Any]:
-    """The software and machine the campaign ran on."""
+    """The software and machine the campaign ran on; ``source_digest``: the hil source's
+    digest (``hil.campaign.software``), equal code whatever the commit says."""
     return {
         "software_version": __version__,
         "git_commit": git_commit(),
+        "source_digest": source_digest(),
         "python": platform.python_version(),
         "host": socket.gethostname(),
         "platform": platform.platform(),
@@ -73,6 +77,15 @@ def environment() -> dict[str, Any]:
             "plc": ICD_VERSIONS["icd_plc"].rsplit("rev ", 1)[-1],
         },
     }
+
+
+def file_digest(path: Path) -> str | None:
+    """SHA-256 hex of a file's bytes (the campaign file's digest: campaigns run from the same
+    file are comparable); None if it cannot be read (a campaign file deleted while it ran)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def build(
@@ -85,16 +98,20 @@ def build(
     warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The ``results.json`` document. ``folder`` as the operator named it (relative or not):
-    the replay commands are written with it. ``warnings``: what went wrong around the runs
-    (lost recordings, a results folder that disappeared)."""
+    the replay commands are written with it. ``campaign.id`` is a fresh UUID (the campaign's
+    key in the results store), ``campaign.digest`` the SHA-256 of the campaign file.
+    ``warnings``: what went wrong around the runs (lost recordings, a results folder that
+    disappeared)."""
     cases = [_case(p, outcome.records[p.case.name], folder) for p in planned]
     interrupted = outcome.stopped_by is not None
     verdict = "interrupted" if interrupted else worst(c["verdict"] for c in cases)
     return {
         "schema": SCHEMA,
         "campaign": {
+            "id": str(uuid.uuid4()),
             "name": campaign.name,
             "file": str(campaign.file),
+            "digest": file_digest(campaign.file),
             "description": campaign.description,
             "rig": str(campaign.rig_file.resolve()),
         },
@@ -419,6 +436,12 @@ def _read_case(item: object, folder: Path, where: _Where) -> CaseResult:
 def load_results(folder: Path) -> CampaignResults:
     """The ``results.json`` of a results folder; ``ResultsError`` (one line) if the folder or
     the file is missing or not a campaign's results."""
+    return results_from_document(folder, read_document(folder))
+
+
+def read_document(folder: Path) -> Any:
+    """The parsed JSON of ``folder``'s ``results.json``, not yet checked; ``ResultsError`` (one
+    line) if the folder or the file is missing or not JSON."""
     if not folder.is_dir():
         raise ResultsError(
             f"{folder}: not a folder; give the results folder of a campaign run "
@@ -437,6 +460,13 @@ def load_results(folder: Path) -> CampaignResults:
         raise ResultsError(f"{path}: cannot read: {error.strerror}") from error
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise where.fail(f"not valid JSON ({error})") from error
+    return data
+
+
+def results_from_document(folder: Path, data: object) -> CampaignResults:
+    """``data``, the parsed ``results.json`` of ``folder`` (``read_document``), checked and
+    read (``load_results`` in two steps, for a reader that needs the raw document too)."""
+    where = _Where(folder / RESULTS_FILE)
     top = _table(data, where)
     schema = _required(top, "schema", str, where)
     if schema != SCHEMA:

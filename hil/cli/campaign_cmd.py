@@ -2,7 +2,9 @@
 every case of a campaign file (default: the bundled campaigns/demo.toml), results in
 ``<out>/<UTC YYYYmmddTHHMMSSZ>-<campaign>/``: ``results.json``, ``junit.xml``, ``report.html``
 and ``recordings/``. ``hil campaign report DIR`` (``hil.cli.campaign_report_cmd``) renders the
-report again.
+report again. Once results.json is written the campaign goes to the results store (``--store``,
+``--no-store``; ``hil.cli.results_cmd.store_after_run``): a store that cannot be used is one
+warning line, never a change of verdict or exit code.
 
 Bench runs wait for a rig preflight (``hil.campaign.preflight``): a red row refuses them (each an
 ``error`` record naming the row) unless ``--ignore-preflight ROW`` lets it pass.
@@ -37,6 +39,7 @@ from hil.campaign.runner import CampaignRun, run_campaign
 from hil.campaign.summary import exit_summary
 from hil.cli import campaign_report_cmd
 from hil.cli.arguments import non_negative_int
+from hil.cli.results_cmd import store_after_run
 from hil.errors import ConfigError, HilError
 from hil.run.runs_folder import RUNS_DIR_VARIABLE, runs_dir
 
@@ -72,7 +75,8 @@ def register(commands: Any) -> None:
         "in parallel worker processes (or on a Dask cluster: --executor). Exit codes: 0 every "
         "criterion passed, 1 a criterion failed or a run could not be performed, 2 a bad "
         "campaign file or an unusable Dask scheduler, 130/143/129 stopped by "
-        "SIGINT/SIGTERM/SIGHUP (finished runs kept, results written).",
+        "SIGINT/SIGTERM/SIGHUP (finished runs kept, results written). A results store that "
+        "cannot be used changes none of these: one warning line names hil results import.",
     )
     run.add_argument(
         "file",
@@ -125,6 +129,19 @@ def register(commands: Any) -> None:
         metavar="ROW",
         help="let this red row of the rig preflight made before the first bench run pass "
         "(repeat for more; e.g. plc.rounds_ready); logged in results.json and the report",
+    )
+    run.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="the results store the campaign is written to: sqlite:///FILE.db, a file path, or "
+        "postgresql://USER@HOST:PORT/DB (default: $HIL_RESULTS_STORE, else the rig file's "
+        "[results] store, else results.db in the runs folder; docs/results-store.md)",
+    )
+    run.add_argument(
+        "--no-store",
+        action="store_true",
+        help="do not write this campaign to the results store",
     )
     run.add_argument(
         "--json",
@@ -229,6 +246,12 @@ def run_campaign_command(args: argparse.Namespace) -> int:
             "verdicts are lost"
         ) from error
     report_path = render_report(folder)
+    if not args.no_store:
+        line, failed = store_after_run(folder, args.store, campaign.rig_file)
+        if failed:
+            print(f"warning: {line}", file=sys.stderr)
+        else:
+            say(line, sys.stderr if args.json else None)
     if args.json:
         say(json.dumps(outcome_json(document, folder, results_path, junit_path, report_path)))
     else:

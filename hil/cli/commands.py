@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "run": "hil.cli.run_cmd",
     "replay": "hil.cli.replay_cmd",
     "campaign": "hil.cli.campaign_cmd",
+    "results": "hil.cli.results_cmd",
     "sim": "hil.cli.sim_cmd",
     "stub": "hil.cli.stub_cmd",
     "radar": "hil.cli.radar_cmd",

@@ -12,6 +12,7 @@ Layout::
     [fire_control]  defended point, interceptor, engagement limits, interlock thresholds
     [preflight]  limits of ``hil rig check`` (``hil.config.preflight``, docs/preflight.md)
     [telemetry]  optional: live telemetry over MQTT (``hil.config.telemetry``)
+    [results]    optional: the results store of its campaigns (``hil.config.results``)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from hil.config.fields import ConfigModel, Vec3
 from hil.config.fire_control import FireControlConfig
 from hil.config.preflight import PreflightConfig
+from hil.config.results import ResultsStoreConfig
 from hil.config.telemetry import TelemetryConfig, topic_segment_problem
 from hil.config.tracker import TrackerConfig
 
@@ -81,6 +83,8 @@ class RigConfig(ConfigModel):
     preflight: PreflightConfig = PreflightConfig()
     telemetry: TelemetryConfig | None = None
     """Live telemetry (docs/telemetry.md); None: none is started."""
+    results: ResultsStoreConfig | None = None
+    """The results store of campaigns on this rig (docs/results-store.md); None: the default."""
 
     @field_validator("telemetry")
     @classmethod
