@@ -1,4 +1,5 @@
-"""``hil campaign run [FILE] [--out DIR] [--only CASE] [--jobs N] [--executor E] [--arm] [--json]``:
+"""``hil campaign run [FILE] [--out DIR] [--only CASE] [--jobs N] [--executor E] [--arm]
+[--set KEY=VALUE] [--json]``:
 every case of a campaign file (default: the bundled campaigns/demo.toml), results in
 ``<out>/<UTC YYYYmmddTHHMMSSZ>-<campaign>/``: ``results.json``, ``junit.xml``, ``report.html``
 and ``recordings/``. ``hil campaign report DIR`` (``hil.cli.campaign_report_cmd``) renders the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -36,7 +38,7 @@ from hil.campaign.report import render
 from hil.campaign.runner import CampaignRun, run_campaign
 from hil.campaign.summary import exit_summary
 from hil.cli import campaign_report_cmd
-from hil.cli.arguments import non_negative_int
+from hil.cli.arguments import add_overrides, non_negative_int
 from hil.errors import ConfigError, HilError
 from hil.run.runs_folder import RUNS_DIR_VARIABLE, runs_dir
 
@@ -126,6 +128,7 @@ def register(commands: Any) -> None:
         help="let this red row of the rig preflight made before the first bench run pass "
         "(repeat for more; e.g. plc.rounds_ready); logged in results.json and the report",
     )
+    add_overrides(run, "rig", "tracker.gate_probability=0.99 (applied to every case's rig)")
     run.add_argument(
         "--json",
         action="store_true",
@@ -204,11 +207,11 @@ def _chosen(campaign: Campaign, only: Sequence[str] | None) -> Campaign:
             ]
         )
     cases = tuple(case for case in campaign.cases if case.name in only)
-    return Campaign(campaign.name, campaign.description, campaign.file, campaign.rig_file, cases)
+    return dataclasses.replace(campaign, cases=cases)
 
 
 def run_campaign_command(args: argparse.Namespace) -> int:
-    campaign = _chosen(load_campaign(args.file), args.only)
+    campaign = _chosen(load_campaign(args.file, args.overrides), args.only)
     parent = results_parent(args.out)
     gate = PreflightGate(check_ignored(args.ignore_preflight))
     started = datetime.now(UTC)

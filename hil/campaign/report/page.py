@@ -126,9 +126,16 @@ def _head(results: CampaignResults) -> str:
         )
     if results.interrupted:
         parts.append('<div class="banner">INTERRUPTED: the campaign was stopped early</div>')
+    if results.overrides:
+        parts.append(
+            '<div class="banner" id="overrides">RIG OVERRIDDEN for every case: '
+            + escape(" ".join(f"--set {o}" for o in results.overrides))
+            + "</div>"
+        )
     rows = [
         ("campaign file", results.file),
         ("rig", results.rig),
+        ("rig overrides (--set)", " ".join(results.overrides) or "none"),
         ("started (UTC)", results.started_utc),
         ("finished (UTC)", results.finished_utc),
         ("wall time", None if results.wall_s is None else f"{results.wall_s:.1f} s"),
