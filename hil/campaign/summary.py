@@ -53,9 +53,11 @@ def _case_lines(case: Mapping[str, Any]) -> list[str]:
         if (run.get("summary") or {}).get("rig_safe_confirmed") is False
     ]
     if case["verdict"] != "not_run":  # an interrupted sweep was not judged
-        lines += [
-            f"      sweep: {_criterion(r)}" for r in case["criteria"] if r["verdict"] != "pass"
-        ]
+        for row in case["criteria"]:
+            if row["verdict"] != "pass":
+                lines.append(f"      sweep: {_criterion(row)}")
+                if row.get("replay_command"):  # a regression's worst run
+                    lines.append(f"        reproduce: {row['replay_command']}")
     return lines
 
 
