@@ -34,13 +34,14 @@ from hil.campaign.loader import DEMO, Campaign, load_campaign
 from hil.campaign.plan import plan
 from hil.campaign.preflight import PreflightGate, check_ignored
 from hil.campaign.progress import LineProgress, LiveProgress, SilentProgress, say
-from hil.campaign.report import render
+from hil.campaign.report import ReportHistory, render
 from hil.campaign.runner import CampaignRun, run_campaign
 from hil.campaign.summary import exit_summary
 from hil.cli import campaign_report_cmd
 from hil.cli.arguments import add_overrides, non_negative_int
 from hil.errors import ConfigError, HilError
 from hil.history.regression import judge_regressions
+from hil.history.report_history import report_history
 from hil.history.source import HistorySource
 from hil.run.runs_folder import RUNS_DIR_VARIABLE, runs_dir
 
@@ -225,8 +226,9 @@ def run_campaign_command(args: argparse.Namespace) -> int:
     document = results.build(
         campaign, planned, outcome, folder, started, datetime.now(UTC), warnings
     )
+    source, digest, fingerprint = regression_history(args)
     if campaign.regression is not None:
-        document = judge_regressions(document, campaign.regression, *regression_history(args))
+        document = judge_regressions(document, campaign.regression, source, digest, fingerprint)
     try:
         results_path = results.write(folder, document)
         junit_path = junit.write(folder, document)
@@ -235,7 +237,9 @@ def run_campaign_command(args: argparse.Namespace) -> int:
             f"cannot write the results in {folder}: {error.strerror or error}; the runs' "
             "verdicts are lost"
         ) from error
-    report_path = render_report(folder)
+    key_measurements = campaign.regression.measurements if campaign.regression else ()
+    history = report_history(source, document, digest, fingerprint, key_measurements)
+    report_path = render_report(folder, history)
     if args.json:
         say(json.dumps(outcome_json(document, folder, results_path, junit_path, report_path)))
     else:
@@ -306,11 +310,11 @@ def regression_history(
     return None, "", ""
 
 
-def render_report(folder: Path) -> Path | None:
-    """``report.html`` (``hil.campaign.report.render``); a failure to render is a warning: the
-    results are written already."""
+def render_report(folder: Path, history: ReportHistory | None = None) -> Path | None:
+    """``report.html`` (``hil.campaign.report.render``, with the campaign's ``history``); a
+    failure to render is a warning: the results are written already."""
     try:
-        return render(folder)
+        return render(folder, history)
     except Exception as error:  # the results must survive a plotting problem
         print(f"warning: report.html could not be rendered: {error}", file=sys.stderr)
         return None

@@ -208,7 +208,7 @@ def judge_regressions(
         summary["notes"].append("the campaign was interrupted: its regressions are not judged")
         return document
     overrides = document["campaign"].get("overrides") or []
-    started = _parse_utc(document["started_utc"])
+    started = parse_utc(document["started_utc"])
     comparable = comparable_campaigns(source, digest, fingerprint, overrides, started)
     order = {c.campaign_id: i for i, c in enumerate(comparable)}
     current = document_samples(document, "current")
@@ -345,5 +345,5 @@ def _rounded(value: float) -> float:
     return float(f"{value:.6g}")
 
 
-def _parse_utc(text: str) -> datetime:
+def parse_utc(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)

@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 from hil.campaign.report.figures import FAILED, CaseFigures, Plot
+from hil.campaign.report.history import ReportHistory, history_section
 from hil.campaign.results import CampaignResults, CaseResult, CriterionResult, RunResult
 
 COLOURS = {
@@ -315,8 +316,11 @@ def _preflight_section(preflight: dict[str, Any] | None) -> str:
     return "\n".join(parts)
 
 
-def build_page(results: CampaignResults, figures: list[CaseFigures]) -> str:
-    """The whole report page for ``results`` with each case's ``figures`` (same order)."""
+def build_page(
+    results: CampaignResults, figures: list[CaseFigures], history: ReportHistory | None = None
+) -> str:
+    """The whole report page for ``results`` with each case's ``figures`` (same order) and
+    the history section (``history``: None when there is no results store)."""
     body = "\n".join(
         [
             _head(results),
@@ -324,6 +328,7 @@ def build_page(results: CampaignResults, figures: list[CaseFigures]) -> str:
             _verdict_table(results),
             _sweep_table(results),
             _failures(results, figures),
+            history_section(history),
             *(_case_section(f) for f in figures),
         ]
     )
