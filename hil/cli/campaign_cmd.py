@@ -8,10 +8,15 @@ report again.
 Bench runs wait for a rig preflight (``hil.campaign.preflight``): a red row refuses them (each an
 ``error`` record naming the row) unless ``--ignore-preflight ROW`` lets it pass.
 
-Exit codes: 0 every criterion passed; 1 a criterion failed or a run could not be performed;
-2 a bad campaign file or usage, or a Dask scheduler that cannot be used (unreachable, or a worker
-running other software); 130 stopped by SIGINT (Ctrl-C), 143 by SIGTERM, 129 by SIGHUP —
-finished runs kept, the rest ``not_run``, the rig left SAFE, and the results still written.
+``--set KEY=VALUE`` is applied to every case's rig (not replay cases: they play their
+recordings' own) and recorded in results.json. A ``[regression]`` table is judged against the
+results store's earlier comparable campaigns (``hil.history.regression``).
+
+Exit codes: 0 every criterion passed; 1 a criterion failed, a regression was found, or a run
+could not be performed; 2 a bad campaign file, ``--set`` or usage, or a Dask scheduler that
+cannot be used (unreachable, or a worker running other software); 130 stopped by SIGINT
+(Ctrl-C), 143 by SIGTERM, 129 by SIGHUP — finished runs kept, the rest ``not_run``, the rig
+left SAFE, and the results still written.
 """
 
 from __future__ import annotations
@@ -75,8 +80,9 @@ def register(commands: Any) -> None:
         help="run every case of a campaign file and write results.json, junit.xml and report",
         description="Run a campaign: emulate and bench runs one at a time, sim and replay runs "
         "in parallel worker processes (or on a Dask cluster: --executor). Exit codes: 0 every "
-        "criterion passed, 1 a criterion failed or a run could not be performed, 2 a bad "
-        "campaign file or an unusable Dask scheduler, 130/143/129 stopped by "
+        "criterion passed, 1 a criterion failed, a regression against earlier comparable "
+        "campaigns was found ([regression]) or a run could not be performed, 2 a bad campaign "
+        "file, a bad --set or an unusable Dask scheduler, 130/143/129 stopped by "
         "SIGINT/SIGTERM/SIGHUP (finished runs kept, results written).",
     )
     run.add_argument(
