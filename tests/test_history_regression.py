@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from history_support import EPOCH, FINGERPRINT, MemoryHistory, document, finite_everywhere
 
+from hil.campaign import junit
 from hil.campaign.model import RegressionSpec
+from hil.campaign.summary import exit_summary
 from hil.history.regression import NO_BASELINE, judge, judge_regressions
 from hil.history.stats import PAIRED_TEST, UNPAIRED_TEST
 
@@ -138,3 +141,24 @@ def test_without_a_store_nothing_is_judged_and_it_says_so() -> None:
     result = judge_regressions(current, SPEC, None, "", "")
     assert result["verdict"] == "pass" and result["regression"]["status"] == "not judged"
     assert judge_regressions(current, None, MemoryHistory(), "", "") is current
+
+
+def test_a_regression_reaches_junit_and_the_exit_summary() -> None:
+    history = MemoryHistory()
+    for _ in range(3):
+        history.add(sweep(1.0))
+    result = judge_regressions(
+        document({"sweep": sweep(1.5)}), SPEC, history, "d" * 64, FINGERPRINT
+    )
+    result |= {"wall_s": 1.0, "environment": {"host": "h"}}
+    for case in result["cases"]:
+        case |= {"emulated": False}
+        for run in case["runs"]:
+            run |= {"wall_s": 0.1, "error": None}
+    failure = junit.build(result).getroot().find(".//testcase[@name='sweep of 8 runs']/failure")
+    assert failure is not None and failure.text is not None
+    assert failure.get("message", "").startswith("regression: median(gospa_mean_m) worse than")
+    assert "reproduce: hil replay runs/x/recordings/sweep-seed8.mcap --compare" in failure.text
+    lines = exit_summary(result, Path("r.json"), Path("j.xml"), None)
+    assert "sweep: FAIL regression: median(gospa_mean_m)" in lines
+    assert "reproduce: hil replay runs/x/recordings/sweep-seed8.mcap --compare" in lines

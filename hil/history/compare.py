@@ -93,10 +93,8 @@ def compare(a: Sequence[MeasurementSample], b: Sequence[MeasurementSample]) -> l
 
 
 def _judge(measurement: str, a: Band | None, b: Band | None) -> Judgement:
-    if a is None:
-        return "only in B"
-    if b is None:
-        return "only in A"
+    if a is None or b is None:
+        return "only in B" if b is not None else "only in A"
     if a.median == b.median:
         return "same"
     better = better_direction(measurement)
