@@ -162,3 +162,13 @@ def test_a_regression_reaches_junit_and_the_exit_summary() -> None:
     lines = exit_summary(result, Path("r.json"), Path("j.xml"), None)
     assert "sweep: FAIL regression: median(gospa_mean_m)" in lines
     assert "reproduce: hil replay runs/x/recordings/sweep-seed8.mcap --compare" in lines
+
+
+def test_the_exit_summary_says_when_regressions_were_not_judged() -> None:
+    result = judge_regressions(document({"sweep": sweep(1.0)}), SPEC, None, "", "")
+    result |= {"wall_s": 1.0}
+    for case in result["cases"]:
+        case |= {"emulated": False}
+    lines = exit_summary(result, Path("r.json"), Path("j.xml"), None).splitlines()
+    assert "  regressions: not judged" in lines
+    assert "    no results store: regressions are not judged" in lines

@@ -85,6 +85,17 @@ def preflight_lines(preflight: Mapping[str, Any] | None) -> list[str]:
     return lines
 
 
+def regression_lines(regression: Mapping[str, Any] | None) -> list[str]:
+    """What the ``[regression]`` judgement compared against, or why it judged nothing (none
+    without a ``[regression]`` table)."""
+    if regression is None:
+        return []
+    against = regression.get("baseline_campaigns") or []
+    shown = f" against {len(against)} earlier comparable campaign(s)" if against else ""
+    lines = [f"  regressions: {regression.get('status')}{shown}"]
+    return lines + [f"    {note}" for note in regression.get("notes") or []]
+
+
 def exit_summary(
     document: Mapping[str, Any], results_path: Path, junit_path: Path, report_path: Path | None
 ) -> str:
@@ -99,6 +110,7 @@ def exit_summary(
     for case in document["cases"]:
         lines += _case_lines(case)
     lines += [f"  WARNING {warning}" for warning in document.get("warnings", [])]
+    lines += regression_lines(document.get("regression"))
     lines += [
         f"results: {results_path}",
         f"junit:   {junit_path}",
