@@ -8,8 +8,9 @@ different 10-seed sweeps, each judged against re-runs of itself) raise no alarm 
 construction. To test the statistics against run-to-run noise as a bench has it, the seeds are
 also used as independent draws: a sweep of some seeds judged (unpaired, Mann–Whitney U) against
 baselines of other seeds. There the rule's false-alarm rate is about alpha by design, so "0 in
-10" would hold only with ~90 % probability for any one draw of seeds (one fixed draw of ten
-5-seed blocks here has one: seeds 41–45 are all hard, p = 0.003, median 12 % worse). The test
+10" would hold only with ~90 % probability for any one draw of seeds (ten consecutive 5-seed
+blocks of seeds 1–50, each judged against five others, had one: seeds 41–45 are all hard,
+p = 0.003, median 12 % worse). The test
 therefore measures the rate: 2,000 judgements resampled from the real sweep's values (a fixed
 generator seed), and requires it to be at most alpha plus the resampling's tolerance.
 
@@ -27,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 from conftest import CONFIGS
 from history_support import DIGEST, FINGERPRINT, MemoryHistory, document
 
@@ -38,9 +38,7 @@ from hil.campaign.plan import plan
 from hil.history.regression import judge, judge_regressions
 from hil.run.perform import StopSwitch
 
-pytestmark = pytest.mark.xdist_group("test_regression_sim")  # one worker runs the sweeps once
-
-SEEDS, REPEATS, SEEDS_PER_SWEEP, AGAINST = 40, 10, 10, 5
+SEEDS, REPEATS, SEEDS_PER_SWEEP, AGAINST = 20, 10, 10, 5
 RESAMPLED = 2000
 DEGRADE = "tracker.gate_probability=0.02"
 """A gate far too narrow: a track's own detections fall outside it and tracks are lost."""
@@ -77,9 +75,9 @@ def values(records: dict[int, dict[str, Any]], seeds: Sequence[int]) -> dict[str
     return {m: {s: float(records[s]["measurements"][m]) for s in seeds} for m in MEASURED}
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    folder = tmp_path_factory.mktemp("sweeps")
+def perform_sweeps(folder: Path) -> dict[str, Any]:
+    """The unchanged sweep (seeds 1..SEEDS), the degraded one (the first SEEDS_PER_SWEEP seeds
+    with ``--set DEGRADE``), seed 7 again, and the ``[regression]`` table as loaded."""
     seeds = range(1, SEEDS + 1)
     unchanged = perform(campaign_file(folder, seeds), folder / "unchanged")
     degraded_seeds = range(1, SEEDS_PER_SWEEP + 1)
@@ -91,8 +89,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def sweep_seeds(index: int) -> list[int]:
     """The ``index``-th of ``REPEATS`` different sweeps of ``SEEDS_PER_SWEEP`` seeds out of
-    ``SEEDS`` (windows 3 seeds apart)."""
-    return list(range(3 * index + 1, 3 * index + SEEDS_PER_SWEEP + 1))
+    ``SEEDS`` (windows one seed apart)."""
+    return list(range(index + 1, index + SEEDS_PER_SWEEP + 1))
 
 
 def judged(
@@ -109,14 +107,14 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in case["criteria"] if r.get("kind") == "regression"]
 
 
-def test_sim_runs_are_deterministic_per_seed(runs: dict[str, Any]) -> None:
+def check_sim_runs_are_deterministic_per_seed(runs: dict[str, Any]) -> None:
     """Everything but the latencies, which are wall-clock time even on a simulated clock."""
     again, first = runs["again"][7]["measurements"], runs["unchanged"][7]["measurements"]
     kept = [key for key in first if not key.startswith("latency")]
     assert {k: again[k] for k in kept} == {k: first[k] for k in kept}
 
 
-def test_ten_unchanged_sweeps_rerun_raise_no_alarm(runs: dict[str, Any]) -> None:
+def check_ten_unchanged_sweeps_rerun_raise_no_alarm(runs: dict[str, Any]) -> None:
     unchanged, spec = runs["unchanged"], runs["spec"]
     for index in range(REPEATS):
         sweep = values(unchanged, sweep_seeds(index))
@@ -127,7 +125,7 @@ def test_ten_unchanged_sweeps_rerun_raise_no_alarm(runs: dict[str, Any]) -> None
         assert result["verdict"] == "pass"
 
 
-def test_unchanged_sweeps_of_other_seeds_false_alarm_at_most_alpha(runs: dict[str, Any]) -> None:
+def check_unchanged_sweeps_of_other_seeds_false_alarm_at_most_alpha(runs: dict[str, Any]) -> None:
     """Each judgement: a sweep of ``SEEDS_PER_SWEEP`` values and ``AGAINST`` baseline sweeps,
     drawn with replacement from the real sweep's values (unpaired: seeds differ)."""
     unchanged, spec = runs["unchanged"], runs["spec"]
@@ -151,10 +149,11 @@ def test_unchanged_sweeps_of_other_seeds_false_alarm_at_most_alpha(runs: dict[st
     assert rate <= spec.alpha + tolerance, (alarms, RESAMPLED)
 
 
-def test_a_degraded_sweep_is_caught_against_other_seeds(runs: dict[str, Any]) -> None:
+def check_a_degraded_sweep_is_caught_against_other_seeds(runs: dict[str, Any]) -> None:
     unchanged, degraded, spec = runs["unchanged"], runs["degraded"], runs["spec"]
     others = range(SEEDS_PER_SWEEP + 1, SEEDS + 1)
-    baselines = [values(unchanged, list(others)[k * 6 : (k + 1) * 6]) for k in range(AGAINST)]
+    per = len(others) // AGAINST
+    baselines = [values(unchanged, list(others)[k * per : (k + 1) * per]) for k in range(AGAINST)]
     result = judged(spec, baselines, values(degraded, list(degraded)))
     assert result["verdict"] == "fail"
     gospa = next(r for r in rows(result) if r["measurement"] == "gospa_mean_m")
@@ -164,7 +163,7 @@ def test_a_degraded_sweep_is_caught_against_other_seeds(runs: dict[str, Any]) ->
     assert gospa["replay_command"] is not None
 
 
-def test_paired_same_seeds_degraded_is_caught(runs: dict[str, Any]) -> None:
+def check_paired_same_seeds_degraded_is_caught(runs: dict[str, Any]) -> None:
     unchanged, degraded, spec = runs["unchanged"], runs["degraded"], runs["spec"]
     seeds = list(degraded)
     rerun = values(unchanged, seeds)  # deterministic: a re-run of the file gives these again
@@ -173,3 +172,14 @@ def test_paired_same_seeds_degraded_is_caught(runs: dict[str, Any]) -> None:
     gospa = next(r for r in rows(worse) if r["measurement"] == "gospa_mean_m")
     assert gospa["verdict"] == "fail" and gospa["test"]["test"] == "wilcoxon-signed-rank"
     assert gospa["p_value"] < spec.alpha
+
+
+def test_regressions_on_real_sim_sweeps(tmp_path: Path) -> None:
+    """One test over the sweeps rather than one per check over a module fixture: the ~30 runs
+    are performed once even where pytest-xdist spreads a module's tests over workers."""
+    runs = perform_sweeps(tmp_path)
+    check_sim_runs_are_deterministic_per_seed(runs)
+    check_ten_unchanged_sweeps_rerun_raise_no_alarm(runs)
+    check_unchanged_sweeps_of_other_seeds_false_alarm_at_most_alpha(runs)
+    check_a_degraded_sweep_is_caught_against_other_seeds(runs)
+    check_paired_same_seeds_degraded_is_caught(runs)
