@@ -145,6 +145,57 @@ CASES = {
         "cases[0].seeds",
         "a replay case plays its recordings' own seeds",
     ),
+    "regression-without-direction": (
+        campaign(GOOD_CASE + '[regression]\nmeasurements = ["gospa_mean_m", "duration_s"]\n'),
+        "regression.measurements[1]",
+        "'duration_s' has no better direction (loop time the run lasted): a regression is a "
+        "change for the worse; give a measurement that improves lower or higher: frames,",
+    ),
+    "regression-state": (
+        campaign(GOOD_CASE + '[regression]\nmeasurements = ["rig_final_state"]\n'),
+        "regression.measurements[0]",
+        "'rig_final_state' has no better direction",
+    ),
+    "regression-unknown-measurement": (
+        campaign(GOOD_CASE + '[regression]\nmeasurements = ["gospa"]\n'),
+        "regression.measurements[0]",
+        "unknown measurement 'gospa'; known: frames (count)",
+    ),
+    "regression-bad-label": (
+        campaign(GOOD_CASE + "[regression]\nmeasurements = ['launches{source=\"x\"}']\n"),
+        "regression.measurements[0]",
+        "source='x' is not one of injected, real",
+    ),
+    "regression-against-one": (
+        campaign(GOOD_CASE + '[regression]\nagainst = 1\nmeasurements = ["rmse_m"]\n'),
+        "regression.against",
+        "greater than or equal to 2",
+    ),
+    "regression-alpha-one": (
+        campaign(GOOD_CASE + '[regression]\nalpha = 1.0\nmeasurements = ["rmse_m"]\n'),
+        "regression.alpha",
+        "less than 1",
+    ),
+    "regression-max-worse-negative": (
+        campaign(GOOD_CASE + '[regression]\nmax_worse = -0.1\nmeasurements = ["rmse_m"]\n'),
+        "regression.max_worse",
+        "greater than or equal to 0",
+    ),
+    "regression-max-worse-inf": (
+        campaign(GOOD_CASE + '[regression]\nmax_worse = inf\nmeasurements = ["rmse_m"]\n'),
+        "regression.max_worse",
+        "finite number",
+    ),
+    "regression-no-measurements": (
+        campaign(GOOD_CASE + "[regression]\nagainst = 3\n"),
+        "regression.measurements",
+        "required key is missing",
+    ),
+    "regression-unknown-key": (
+        campaign(GOOD_CASE + '[regression]\nwindow = 3\nmeasurements = ["rmse_m"]\n'),
+        "regression.window",
+        "unknown key",
+    ),
 }
 
 
@@ -256,3 +307,17 @@ def test_unusable_results_folder_is_one_line_before_anything_runs(
     assert line.startswith(f"error: {names}: "), line
     assert says in line, line
     assert done.stdout == ""  # nothing ran: no "campaign c: 1 cases" line
+
+
+def test_regression_table_is_loaded_with_its_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "campaign.toml"
+    labelled = 'launches{ source = "real" }'
+    path.write_text(
+        campaign(GOOD_CASE + f"[regression]\nmeasurements = ['gospa_mean_m', '{labelled}']\n")
+    )
+    spec = load_campaign(path).regression
+    assert spec is not None
+    assert spec.measurements == ("gospa_mean_m", 'launches{source="real"}')
+    assert (spec.against, spec.max_worse, spec.alpha) == (5, 0.05, 0.01)
+    path.write_text(campaign(GOOD_CASE))
+    assert load_campaign(path).regression is None

@@ -41,8 +41,9 @@ def _testcase(suite: ET.Element, classname: str, name: str, wall_s: float) -> ET
 
 
 def _criteria(case: ET.Element, rows: list[dict[str, Any]], replay: str | None) -> None:
-    hint = f"\nreproduce: {replay}" if replay else ""
     for row in rows:
+        reproduce = row.get("replay_command") or replay  # a regression names its worst run
+        hint = f"\nreproduce: {reproduce}" if reproduce else ""
         if row["verdict"] == "fail":
             message = measured_text(row)
             failure = ET.SubElement(case, "failure", {"type": "criterion", "message": message})

@@ -8,13 +8,13 @@ asked for it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from hil.campaign.criteria import Criterion, parse
-from hil.campaign.model import CampaignFile, CaseMode, CaseSpec
+from hil.campaign.model import CampaignFile, CaseMode, CaseSpec, RegressionSpec
 from hil.config.bundled import bundled_file
 from hil.config.loader import load_rig, load_scenario, read_toml, validate
 from hil.config.rig import RigConfig
@@ -56,11 +56,16 @@ class Case:
 
 @dataclass(frozen=True)
 class Campaign:
+    """A loaded campaign file; ``overrides``: the ``--set KEY=VALUE`` applied to every case's
+    rig (as ``hil run --set``); ``regression``: its ``[regression]`` table, if any."""
+
     name: str
     description: str
     file: Path
     rig_file: Path
     cases: tuple[Case, ...]
+    overrides: tuple[str, ...] = ()
+    regression: RegressionSpec | None = None
 
 
 def is_campaign_file(path: Path) -> bool:
@@ -68,9 +73,13 @@ def is_campaign_file(path: Path) -> bool:
     return "campaign" in read_toml(path)
 
 
-def load_campaign(path: Path) -> Campaign:
-    """The campaign file at ``path``, every file it names loaded and checked; ``ConfigError``
-    with one line per problem."""
+MODE_KEY = "rig.mode"
+
+
+def load_campaign(path: Path, overrides: Sequence[str] = ()) -> Campaign:
+    """The campaign file at ``path``, every file it names loaded and checked, ``overrides``
+    (``KEY=VALUE``, TOML values, as ``hil run --set``) applied to every case's rig;
+    ``ConfigError`` with one line per problem."""
     path = path.resolve() if path.exists() else path
     data = read_toml(path)
     if "campaign" not in data:
@@ -84,6 +93,7 @@ def load_campaign(path: Path) -> Campaign:
     spec = validate(path, CampaignFile, data)
     folder = path.parent
     rig_file = folder / spec.campaign.rig
+    _check_overrides(rig_file, overrides)
     problems: list[str] = []
     seen: dict[str, int] = {}
     cases = []
@@ -97,15 +107,40 @@ def load_campaign(path: Path) -> Campaign:
             continue
         seen[case.name] = index
         try:
-            cases.append(_resolve(path, index, case, rig_file))
+            cases.append(_resolve(path, index, case, rig_file, overrides))
         except ConfigError as error:
             problems.extend(error.problems)
     if problems:
         raise ConfigError(problems)
-    return Campaign(spec.campaign.name, spec.campaign.description, path, rig_file, tuple(cases))
+    return Campaign(
+        spec.campaign.name,
+        spec.campaign.description,
+        path,
+        rig_file,
+        tuple(cases),
+        tuple(overrides),
+        spec.regression,
+    )
 
 
-def _resolve(path: Path, index: int, case: CaseSpec, rig_file: Path) -> Case:
+def _check_overrides(rig_file: Path, overrides: Sequence[str]) -> None:
+    """``--set`` overrides checked once against the campaign's rig file (one line each, not one
+    per case); ``rig.mode`` is each case's ``mode`` and cannot be set for all."""
+    for override in overrides:
+        if override.split("=", 1)[0].strip() == MODE_KEY:
+            raise ConfigError(
+                [
+                    f"--set {override}: each case's mode sets {MODE_KEY}; change the case's "
+                    "mode in the campaign file instead"
+                ]
+            )
+    if overrides and rig_file.is_file():
+        load_rig(rig_file, overrides)
+
+
+def _resolve(
+    path: Path, index: int, case: CaseSpec, rig_file: Path, overrides: Sequence[str]
+) -> Case:
     where = f"{path}: cases[{index}]"
     asked = f"(cases[{index}] of {path})"
     criteria = tuple(parse(text, sweep=False) for text in case.criteria)
@@ -126,7 +161,8 @@ def _resolve(path: Path, index: int, case: CaseSpec, rig_file: Path) -> Case:
                 'campaign file, e.g. "../scenarios/defended-site.toml")'
             ]
         )
-    rig = _with_context(lambda: load_rig(rig_file, [f"rig.mode={case.mode}"]), asked)
+    mode = f"{MODE_KEY}={case.mode}"
+    rig = _with_context(lambda: load_rig(rig_file, [*overrides, mode]), asked)
     scenario_file = path.parent / case.scenario
     scenario = _with_context(lambda: load_scenario(scenario_file), asked)
     duration = case.duration_s if case.duration_s is not None else scenario.scenario.duration_s

@@ -14,13 +14,17 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from hil.recording.reader import Recording
 from hil.recording.run_layout import TOPIC_EVENTS, TOPIC_INTERLOCKS
 
 Value = float | int | str | None
 Summary = Mapping[str, Any]
+Better = Literal["lower", "higher"]
+"""Which way a measurement improves; None for one with no better side (a duration, a state)."""
+LOWER: Better = "lower"
+HIGHER: Better = "higher"
 
 
 @dataclass(frozen=True)
@@ -33,13 +37,16 @@ class RecordingFacts:
 @dataclass(frozen=True)
 class Measurement:
     """A named measurement: ``unit`` (``m``, ``s``, ``ms``, ``count``, ``fraction`` or
-    ``state`` for text), what it is, the labels it accepts (key → allowed values) and how it is
-    computed from the summary, the recording facts and the chosen labels."""
+    ``state`` for text), what it is, how it is computed from the summary, the recording facts
+    and the chosen labels, its ``better`` direction (``lower``, ``higher`` or None: neither,
+    e.g. a duration or a state; a regression is judged only on one that has it) and the labels
+    it accepts (key → allowed values; a labelled value improves the same way)."""
 
     name: str
     unit: str
     description: str
     compute: Callable[[Summary, RecordingFacts, Mapping[str, str]], Value]
+    better: Better | None
     labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
@@ -120,89 +127,121 @@ def _table(*measurements: Measurement) -> dict[str, Measurement]:
     return {m.name: m for m in measurements}
 
 
-def _from_summary(name: str, unit: str, description: str, key: str | None = None) -> Measurement:
-    return Measurement(name, unit, description, _summary_key(key or name))
+def _from_summary(
+    name: str, unit: str, description: str, better: Better | None, key: str | None = None
+) -> Measurement:
+    return Measurement(name, unit, description, _summary_key(key or name), better)
 
 
 MEASUREMENTS: dict[str, Measurement] = _table(
-    _from_summary("frames", "count", "radar frames the loop processed"),
+    _from_summary("frames", "count", "radar frames the loop processed", HIGHER),
     Measurement(
         "frames_lost",
         "count",
         "radar frames sent but never delivered (seq gaps + queue overflows)",
         _frames_lost,
+        LOWER,
     ),
-    _from_summary("detections", "count", "detections processed, injected ones included"),
-    _from_summary("injected_detections", "count", "detections the loop injected"),
-    _from_summary("tracks_confirmed", "count", "tracks confirmed during the run"),
-    _from_summary("engagements", "count", "engagements started"),
-    _from_summary("launch_requests", "count", "FIRE requests sent to the launcher"),
+    _from_summary("detections", "count", "detections processed, injected ones included", HIGHER),
+    _from_summary("injected_detections", "count", "detections the loop injected", None),
+    _from_summary("tracks_confirmed", "count", "tracks confirmed during the run", HIGHER),
+    _from_summary("engagements", "count", "engagements started", HIGHER),
+    _from_summary("launch_requests", "count", "FIRE requests sent to the launcher", None),
     Measurement(
         "launches",
         "count",
         'launches the PLC confirmed; {source="injected"|"real"}: of that target source',
         _launches,
+        HIGHER,
         {"source": SOURCES},
     ),
-    _from_summary("launch_requests_refused", "count", "FIRE requests refused or unconfirmed"),
+    _from_summary(
+        "launch_requests_refused", "count", "FIRE requests refused or unconfirmed", LOWER
+    ),
     Measurement(
         "launches_with_interlock_false",
         "count",
         "launches whose last interlock decision did not all hold, plus launches the PLC "
         "counted that no engagement requested (from the recording)",
         _interlock_false,
+        LOWER,
     ),
-    _from_summary("fire_suppressed", "count", "cycles whose FIRE the interlock gate removed"),
-    _from_summary("gospa_mean_m", "m", "mean GOSPA distance, tracks vs truth"),
-    _from_summary("ospa_mean_m", "m", "mean OSPA distance, tracks vs truth"),
-    _from_summary("rmse_m", "m", "position RMSE of assigned tracks"),
-    _from_summary("id_switches", "count", "track identity switches"),
+    _from_summary("fire_suppressed", "count", "cycles whose FIRE the interlock gate removed", None),
+    _from_summary("gospa_mean_m", "m", "mean GOSPA distance, tracks vs truth", LOWER),
+    _from_summary("ospa_mean_m", "m", "mean OSPA distance, tracks vs truth", LOWER),
+    _from_summary("rmse_m", "m", "position RMSE of assigned tracks", LOWER),
+    _from_summary("id_switches", "count", "track identity switches", LOWER),
     _from_summary(
         "time_to_confirm_s",
         "s",
         "mean time from birth to confirmed track",
+        LOWER,
         "time_to_confirm_mean_s",
     ),
-    _from_summary("false_track_fraction", "fraction", "confirmed tracks on no target"),
-    _from_summary("latency_p50_ms", "ms", "frame arrival → launcher command, median"),
-    _from_summary("latency_p99_ms", "ms", "frame arrival → launcher command, 99th percentile"),
-    _from_summary("latency_max_ms", "ms", "frame arrival → launcher command, maximum"),
-    _from_summary("jitter_p99_ms", "ms", "frame arrival jitter, 99th percentile (not in sim)"),
-    _from_summary("duration_s", "s", "loop time the run lasted"),
-    Measurement("radar_outages", "count", "radar link outages", _link("radar", "outages")),
-    Measurement(
-        "radar_longest_outage_s", "s", "longest radar outage", _link("radar", "longest_outage_s")
+    _from_summary("false_track_fraction", "fraction", "confirmed tracks on no target", LOWER),
+    _from_summary("latency_p50_ms", "ms", "frame arrival → launcher command, median", LOWER),
+    _from_summary(
+        "latency_p99_ms", "ms", "frame arrival → launcher command, 99th percentile", LOWER
     ),
-    Measurement("plc_outages", "count", "PLC link outages", _link("plc", "outages")),
+    _from_summary("latency_max_ms", "ms", "frame arrival → launcher command, maximum", LOWER),
+    _from_summary(
+        "jitter_p99_ms", "ms", "frame arrival jitter, 99th percentile (not in sim)", LOWER
+    ),
+    _from_summary("duration_s", "s", "loop time the run lasted", None),
+    Measurement("radar_outages", "count", "radar link outages", _link("radar", "outages"), LOWER),
     Measurement(
-        "plc_longest_outage_s", "s", "longest PLC outage", _link("plc", "longest_outage_s")
+        "radar_longest_outage_s",
+        "s",
+        "longest radar outage",
+        _link("radar", "longest_outage_s"),
+        LOWER,
+    ),
+    Measurement("plc_outages", "count", "PLC link outages", _link("plc", "outages"), LOWER),
+    Measurement(
+        "plc_longest_outage_s",
+        "s",
+        "longest PLC outage",
+        _link("plc", "longest_outage_s"),
+        LOWER,
     ),
     Measurement(
         "radar_reconnects",
         "count",
         "times the radar driver reconnected",
         _radar_driver("reconnects"),
+        LOWER,
     ),
     Measurement(
         "radar_longest_silence_s",
         "s",
         "longest time the radar driver received no frame",
         _radar_driver("longest_silence_s"),
+        LOWER,
     ),
-    Measurement("devices_lost", "count", "links lost and not recovered", _devices_lost),
+    Measurement("devices_lost", "count", "links lost and not recovered", _devices_lost, LOWER),
     _from_summary(
         "rig_final_state",
         "state",
         "launcher state at the end with the PLC's fault: SAFE, SAFE (fault ESTOP), ... or unknown",
+        None,
     ),
     Measurement(
         "rig_final_arm_state",
         "state",
         "launcher arm state at the end, without the fault: SAFE, ARMED, ... or unknown",
         _arm_state,
+        None,
     ),
 )
 """Every measurement a criterion can name."""
+
+
+def better_direction(key: str) -> Better | None:
+    """The better direction of a measurement key as results write it (labels included:
+    ``launches{source="injected"}`` improves as ``launches`` does); None for a key with no
+    direction or not in the table."""
+    measurement = MEASUREMENTS.get(key.split("{", 1)[0])
+    return None if measurement is None else measurement.better
 
 
 def measurement_key(name: str, labels: Mapping[str, str]) -> str:

@@ -7,6 +7,8 @@ Layout::
                  recording (replay: an .mcap file or a folder of them), duration_s,
                  seeds ([1, 2] or a count N: seeds 1..N), arm, criteria, sweep_criteria
     [[cases.faults]]  at_s, kind, duration_s, value (``hil.rig.faults.FaultEvent``)
+    [regression] against, measurements, max_worse, alpha (judged against earlier comparable
+                 campaigns of the results store, ``hil.history.regression``)
 
 Unknown keys are refused, floats are finite, case names are filename-safe; each criterion is
 parsed against the measurement table as it is validated, so a problem names its key
@@ -19,9 +21,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
-from hil.campaign.criteria import parse
+from hil.campaign.criteria import known_measurements, parse
+from hil.campaign.measurements import MEASUREMENTS
 from hil.config.fields import MAX_RUN_S, ConfigModel, TableArray
 from hil.rig.faults import FaultKind
 
@@ -135,8 +138,48 @@ class CaseSpec(ConfigModel):
         return self.seeds
 
 
+def _directed(key: str) -> str:
+    """A measurement key of ``[regression]``: known, its labels allowed, and with a better
+    direction (a regression is a change for the worse)."""
+    name = key.split("{", 1)[0].strip()
+    measurement = MEASUREMENTS.get(name)
+    if measurement is None:
+        raise ValueError(f"unknown measurement {name!r}; known: {known_measurements()}")
+    if measurement.better is None:
+        directed = ", ".join(m.name for m in MEASUREMENTS.values() if m.better is not None)
+        raise ValueError(
+            f"{key!r} has no better direction ({measurement.description}): a regression is a "
+            f"change for the worse; give a measurement that improves lower or higher: {directed}"
+        )
+    return parse(f"{key} >= 0", sweep=False).key  # its labels checked, written as results do
+
+
+DirectedMeasurement = Annotated[str, AfterValidator(_directed)]
+
+
+class RegressionSpec(ConfigModel):
+    """``[regression]``: each of ``measurements`` judged against the ``against`` last finished
+    comparable campaigns (same campaign file digest and rig fingerprint) — worse by more than
+    ``max_worse`` (a fraction of the baseline, in the measurement's worse direction) and, for a
+    sweep, a one-sided test over the seeds with p < ``alpha``."""
+
+    against: Annotated[int, Field(ge=2, le=1000)] = 5
+    measurements: Annotated[tuple[DirectedMeasurement, ...], TableArray, Field(min_length=1)]
+    max_worse: Annotated[float, Field(ge=0)] = 0.05
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.01
+
+    @field_validator("measurements")
+    @classmethod
+    def _unique(cls, keys: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise ValueError(f"{repeated} appear more than once; name each measurement once")
+        return keys
+
+
 class CampaignFile(ConfigModel):
     """A whole campaign file."""
 
     campaign: CampaignInfo
     cases: Annotated[tuple[CaseSpec, ...], TableArray, Field(min_length=1)]
+    regression: RegressionSpec | None = None

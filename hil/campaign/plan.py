@@ -62,7 +62,7 @@ def plan(campaign: Campaign, folder: Path, operator_armed: bool) -> list[Planned
                 case.duration_s,
                 seed,
                 armed,
-                (f"rig.mode={case.mode}",),
+                (*campaign.overrides, f"rig.mode={case.mode}"),
                 faults=case.faults,
             )
             path = recordings / recording_name(case.name, seed)

@@ -114,6 +114,7 @@ def build(
             "digest": file_digest(campaign.file),
             "description": campaign.description,
             "rig": str(campaign.rig_file.resolve()),
+            "overrides": list(campaign.overrides),
         },
         "started_utc": utc(started),
         "finished_utc": utc(finished),
@@ -303,6 +304,8 @@ class CampaignResults:
     cases: tuple[CaseResult, ...]
     preflight: dict[str, Any] | None = None
     """The rig preflight made before the bench runs (``hil.campaign.preflight``), as written."""
+    overrides: tuple[str, ...] = ()
+    """``hil campaign run --set KEY=VALUE`` applied to every case's rig."""
 
 
 class _Where:
@@ -491,4 +494,8 @@ def results_from_document(folder: Path, data: object) -> CampaignResults:
             _read_case(case, folder, where.key("cases").key(i)) for i, case in enumerate(cases)
         ),
         preflight=_optional(top, "preflight", dict, where),
+        overrides=tuple(
+            _typed(item, str, at.key("overrides").key(i))
+            for i, item in enumerate(_optional(campaign, "overrides", list, at) or [])
+        ),
     )

@@ -53,9 +53,11 @@ def _case_lines(case: Mapping[str, Any]) -> list[str]:
         if (run.get("summary") or {}).get("rig_safe_confirmed") is False
     ]
     if case["verdict"] != "not_run":  # an interrupted sweep was not judged
-        lines += [
-            f"      sweep: {_criterion(r)}" for r in case["criteria"] if r["verdict"] != "pass"
-        ]
+        for row in case["criteria"]:
+            if row["verdict"] != "pass":
+                lines.append(f"      sweep: {_criterion(row)}")
+                if row.get("replay_command"):  # a regression's worst run
+                    lines.append(f"        reproduce: {row['replay_command']}")
     return lines
 
 
@@ -83,6 +85,17 @@ def preflight_lines(preflight: Mapping[str, Any] | None) -> list[str]:
     return lines
 
 
+def regression_lines(regression: Mapping[str, Any] | None) -> list[str]:
+    """What the ``[regression]`` judgement compared against, or why it judged nothing (none
+    without a ``[regression]`` table)."""
+    if regression is None:
+        return []
+    against = regression.get("baseline_campaigns") or []
+    shown = f" against {len(against)} earlier comparable campaign(s)" if against else ""
+    lines = [f"  regressions: {regression.get('status')}{shown}"]
+    return lines + [f"    {note}" for note in regression.get("notes") or []]
+
+
 def exit_summary(
     document: Mapping[str, Any], results_path: Path, junit_path: Path, report_path: Path | None
 ) -> str:
@@ -97,6 +110,7 @@ def exit_summary(
     for case in document["cases"]:
         lines += _case_lines(case)
     lines += [f"  WARNING {warning}" for warning in document.get("warnings", [])]
+    lines += regression_lines(document.get("regression"))
     lines += [
         f"results: {results_path}",
         f"junit:   {junit_path}",

@@ -113,3 +113,14 @@ def connect_timeout_s(text: str) -> float:
             f"must be seconds in (0, {MAX_CONNECT_TIMEOUT_S:g}], got {text}"
         )
     return value
+
+
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="the results store: sqlite:///FILE.db, a file path, or "
+        "postgresql://USER@HOST:PORT/DB (default: $HIL_RESULTS_STORE, else results.db in "
+        "$HIL_RUNS_DIR or runs/)",
+    )

@@ -1,4 +1,5 @@
-"""``hil campaign run [FILE] [--out DIR] [--only CASE] [--jobs N] [--executor E] [--arm] [--json]``:
+"""``hil campaign run [FILE] [--out DIR] [--only CASE] [--jobs N] [--executor E] [--arm]
+[--set KEY=VALUE] [--json]``:
 every case of a campaign file (default: the bundled campaigns/demo.toml), results in
 ``<out>/<UTC YYYYmmddTHHMMSSZ>-<campaign>/``: ``results.json``, ``junit.xml``, ``report.html``
 and ``recordings/``. ``hil campaign report DIR`` (``hil.cli.campaign_report_cmd``) renders the
@@ -9,16 +10,23 @@ warning line, never a change of verdict or exit code.
 Bench runs wait for a rig preflight (``hil.campaign.preflight``): a red row refuses them (each an
 ``error`` record naming the row) unless ``--ignore-preflight ROW`` lets it pass.
 
-Exit codes: 0 every criterion passed; 1 a criterion failed or a run could not be performed;
-2 a bad campaign file or usage, or a Dask scheduler that cannot be used (unreachable, or a worker
-running other software); 130 stopped by SIGINT (Ctrl-C), 143 by SIGTERM, 129 by SIGHUP —
-finished runs kept, the rest ``not_run``, the rig left SAFE, and the results still written.
+``--set KEY=VALUE`` is applied to every case's rig (not replay cases: they play their
+recordings' own) and recorded in results.json. A ``[regression]`` table is judged against the
+results store's earlier comparable campaigns (``hil.history.regression``).
+
+Exit codes: 0 every criterion passed; 1 a criterion failed, a regression was found, or a run
+could not be performed; 2 a bad campaign file, ``--set`` or usage, or a Dask scheduler that
+cannot be used (unreachable, or a worker running other software); 130 stopped by SIGINT
+(Ctrl-C), 143 by SIGTERM, 129 by SIGHUP — finished runs kept, the rest ``not_run``, the rig
+left SAFE, and the results still written.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -27,20 +35,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from hil.campaign import junit, results
 from hil.campaign.executor import open_executor
 from hil.campaign.executor.base import EXECUTOR_FORMS, ExecutorSpec, parse_executor
 from hil.campaign.loader import DEMO, Campaign, load_campaign
+from hil.campaign.model import RegressionSpec
 from hil.campaign.plan import plan
 from hil.campaign.preflight import PreflightGate, check_ignored
 from hil.campaign.progress import LineProgress, LiveProgress, SilentProgress, say
-from hil.campaign.report import render
+from hil.campaign.report import ReportHistory, render
 from hil.campaign.runner import CampaignRun, run_campaign
 from hil.campaign.summary import exit_summary
 from hil.cli import campaign_report_cmd
-from hil.cli.arguments import non_negative_int
+from hil.cli.arguments import add_overrides, non_negative_int
 from hil.cli.results_cmd import store_after_run
+from hil.config.loader import load_rig
 from hil.errors import ConfigError, HilError
+from hil.history.ingest import rig_fingerprint
+from hil.history.location import choose_location
+from hil.history.regression import judge_regressions
+from hil.history.report_history import report_history
+from hil.history.source import HistorySource
+from hil.history.store import open_store
+from hil.history.store_source import StoreHistory
 from hil.run.runs_folder import RUNS_DIR_VARIABLE, runs_dir
 
 EXIT_FAILED = 1
@@ -73,8 +92,9 @@ def register(commands: Any) -> None:
         help="run every case of a campaign file and write results.json, junit.xml and report",
         description="Run a campaign: emulate and bench runs one at a time, sim and replay runs "
         "in parallel worker processes (or on a Dask cluster: --executor). Exit codes: 0 every "
-        "criterion passed, 1 a criterion failed or a run could not be performed, 2 a bad "
-        "campaign file or an unusable Dask scheduler, 130/143/129 stopped by "
+        "criterion passed, 1 a criterion failed, a regression against earlier comparable "
+        "campaigns was found ([regression]) or a run could not be performed, 2 a bad campaign "
+        "file, a bad --set or an unusable Dask scheduler, 130/143/129 stopped by "
         "SIGINT/SIGTERM/SIGHUP (finished runs kept, results written). A results store that "
         "cannot be used changes none of these: one warning line names hil results import.",
     )
@@ -130,6 +150,7 @@ def register(commands: Any) -> None:
         help="let this red row of the rig preflight made before the first bench run pass "
         "(repeat for more; e.g. plc.rounds_ready); logged in results.json and the report",
     )
+    add_overrides(run, "rig", "tracker.gate_probability=0.99 (applied to every case's rig)")
     run.add_argument(
         "--store",
         default=None,
@@ -221,11 +242,11 @@ def _chosen(campaign: Campaign, only: Sequence[str] | None) -> Campaign:
             ]
         )
     cases = tuple(case for case in campaign.cases if case.name in only)
-    return Campaign(campaign.name, campaign.description, campaign.file, campaign.rig_file, cases)
+    return dataclasses.replace(campaign, cases=cases)
 
 
 def run_campaign_command(args: argparse.Namespace) -> int:
-    campaign = _chosen(load_campaign(args.file), args.only)
+    campaign = _chosen(load_campaign(args.file, args.overrides), args.only)
     parent = results_parent(args.out)
     gate = PreflightGate(check_ignored(args.ignore_preflight))
     started = datetime.now(UTC)
@@ -237,15 +258,27 @@ def run_campaign_command(args: argparse.Namespace) -> int:
     document = results.build(
         campaign, planned, outcome, folder, started, datetime.now(UTC), warnings
     )
-    try:
-        results_path = results.write(folder, document)
-        junit_path = junit.write(folder, document)
-    except OSError as error:
-        raise HilError(
-            f"cannot write the results in {folder}: {error.strerror or error}; the runs' "
-            "verdicts are lost"
-        ) from error
-    report_path = render_report(folder)
+    with contextlib.ExitStack() as history_open:
+        source = None if args.no_store else open_history(args, campaign, history_open)
+        digest, fingerprint = document["campaign"]["digest"], rig_fingerprint(document)
+        if campaign.regression is not None:
+            document = judged(document, campaign.regression, source, digest, fingerprint)
+        try:
+            results_path = results.write(folder, document)
+            junit_path = junit.write(folder, document)
+        except OSError as error:
+            raise HilError(
+                f"cannot write the results in {folder}: {error.strerror or error}; the runs' "
+                "verdicts are lost"
+            ) from error
+        key_measurements = campaign.regression.measurements if campaign.regression else ()
+        history = None
+        if source is not None:
+            try:
+                history = report_history(source, document, digest, fingerprint, key_measurements)
+            except (HilError, SQLAlchemyError) as error:
+                print(f"warning: the report has no history: {_one_line(error)}", file=sys.stderr)
+    report_path = render_report(folder, history)
     if not args.no_store:
         line, failed = store_after_run(folder, args.store, campaign.rig_file)
         if failed:
@@ -312,11 +345,48 @@ def _folder_still_there(folder: Path) -> list[str]:
     ]
 
 
-def render_report(folder: Path) -> Path | None:
-    """``report.html`` (``hil.campaign.report.render``); a failure to render is a warning: the
-    results are written already."""
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
+def open_history(
+    args: argparse.Namespace, campaign: Campaign, closing: contextlib.ExitStack
+) -> HistorySource | None:
+    """The results store (``--store``, else ``HIL_RESULTS_STORE``, else the rig file's
+    ``[results]``, else the runs folder's ``results.db``) as what ``[regression]`` and the
+    report's history are judged against, closed by ``closing``; None, after one warning line,
+    when it cannot be used: the campaign's verdict never depends on the store being there."""
     try:
-        return render(folder)
+        rig_results = load_rig(campaign.rig_file).results
+        location = choose_location(args.store, rig_results, campaign.rig_file)
+        store = closing.enter_context(open_store(location))
+    except (HilError, OSError, SQLAlchemyError) as error:
+        print(f"warning: no results history: {_one_line(error)}", file=sys.stderr)
+        return None
+    return StoreHistory(store)
+
+
+def judged(
+    document: dict[str, Any],
+    spec: RegressionSpec,
+    source: HistorySource | None,
+    digest: str,
+    fingerprint: str,
+) -> dict[str, Any]:
+    """``judge_regressions``; a store that fails mid-query leaves them not judged (one warning
+    line, and the exit summary says so), never a changed verdict."""
+    try:
+        return judge_regressions(document, spec, source, digest, fingerprint)
+    except (HilError, SQLAlchemyError) as error:
+        print(f"warning: regressions not judged: {_one_line(error)}", file=sys.stderr)
+        return judge_regressions(document, spec, None, digest, fingerprint)
+
+
+def render_report(folder: Path, history: ReportHistory | None = None) -> Path | None:
+    """``report.html`` (``hil.campaign.report.render``, with the campaign's ``history``); a
+    failure to render is a warning: the results are written already."""
+    try:
+        return render(folder, history)
     except Exception as error:  # the results must survive a plotting problem
         print(f"warning: report.html could not be rendered: {error}", file=sys.stderr)
         return None

@@ -24,6 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hil.campaign.progress import say
 from hil.campaign.results import ResultsError
+from hil.cli import results_analysis_cmd
+from hil.cli.arguments import add_store_option
 from hil.config.loader import load_rig
 from hil.errors import HilError
 from hil.history.ingest import write_campaign
@@ -43,17 +45,6 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be ≥ 1, got {text}")
     return value
-
-
-def add_store_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--store",
-        default=None,
-        metavar="URL",
-        help="the results store: sqlite:///FILE.db, a file path, or "
-        "postgresql://USER@HOST:PORT/DB (default: $HIL_RESULTS_STORE, else results.db in "
-        "$HIL_RUNS_DIR or runs/)",
-    )
 
 
 def register(commands: Any) -> None:
@@ -103,6 +94,7 @@ def register(commands: Any) -> None:
     shown.add_argument("--json", action="store_true", help="one JSON object, measurements too")
     add_store_option(shown)
     shown.set_defaults(handler=run_show)
+    results_analysis_cmd.register(sub)
 
 
 def _open(option: str | None, reading: bool = False) -> Store | None:

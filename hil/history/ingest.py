@@ -118,6 +118,15 @@ def _rig(path: str | None, overrides: Sequence[str]) -> RigConfig | None:
         return None
 
 
+def rig_fingerprint(raw: Mapping[str, Any]) -> str:
+    """The rig fingerprint of the results.json document ``raw``, as ``campaign_rows`` stores it
+    (``hil campaign run`` judges its regressions by it before the document is written)."""
+    meta: Mapping[str, Any] = raw["campaign"]
+    rig_file = meta.get("rig") if isinstance(meta.get("rig"), str) else None
+    overrides = [str(o) for o in meta.get("overrides") or []]
+    return digest(rig_document(_rig(rig_file, overrides), rig_file, raw))
+
+
 def _measurement_rows(campaign_id: str, position: int, run: RunResult) -> list[dict[str, Any]]:
     judged: dict[str, CriterionResult] = {}
     units: dict[str, str] = {}
@@ -172,7 +181,7 @@ def campaign_rows(folder: Path) -> CampaignRows:
     meta: Mapping[str, Any] = raw["campaign"]
     campaign_id = meta.get("id") if isinstance(meta.get("id"), str) else digest(raw)
     assert isinstance(campaign_id, str)
-    overrides = [str(o) for o in meta.get("set") or []]
+    overrides = [str(o) for o in meta.get("overrides") or []]
     rig = _rig(results.rig, overrides)
     identity = rig_document(rig, results.rig, raw)
     campaign_digest = meta.get("digest")
@@ -206,6 +215,7 @@ def campaign_rows(folder: Path) -> CampaignRows:
         "rig_fingerprint": digest(identity),
         "rig_document": identity,
         "effective_config": None if rig is None else rig.model_dump(mode="json"),
+        "overrides": overrides,
         "stored_utc": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
     }
     rows = CampaignRows(campaign, [], [], [], [], [])

@@ -23,6 +23,9 @@ class StoredCampaign:
     software_version: str
     git_commit: str | None
     results_folder: str
+    overrides: tuple[str, ...] = ()
+    """``hil campaign run --set KEY=VALUE`` as results.json's ``campaign.overrides`` lists
+    them: a "what if" campaign is no baseline for the file's own (``hil.history.regression``)."""
 
 
 @dataclass(frozen=True)

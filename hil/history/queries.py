@@ -38,6 +38,7 @@ def _campaign(row: Row[Any]) -> StoredCampaign:
         software_version=row.software_version,
         git_commit=row.git_commit,
         results_folder=row.results_folder,
+        overrides=tuple(str(item) for item in row.overrides or ()),
     )
 
 

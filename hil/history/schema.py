@@ -56,6 +56,9 @@ campaigns = Table(
     Column("rig_fingerprint", String(64), nullable=False),
     Column("rig_document", JSON, nullable=False),
     Column("effective_config", JSON),
+    # hil campaign run --set KEY=VALUE as results.json's campaign.overrides: a "what if"
+    # campaign is no regression baseline for its file's own (hil.history.regression)
+    Column("overrides", JSON, nullable=False, default=list),
     Column("stored_utc", DateTime, nullable=False),
 )
 Index(

@@ -12,21 +12,24 @@ import os
 from pathlib import Path
 
 from hil.campaign.report.figures import case_figures
+from hil.campaign.report.history import ReportHistory
 from hil.campaign.report.page import build_page
 from hil.campaign.results import ResultsError, load_results
 
 REPORT_FILE = "report.html"
 
-__all__ = ["REPORT_FILE", "ResultsError", "render"]
+__all__ = ["REPORT_FILE", "ReportHistory", "ResultsError", "render"]
 
 
-def render(folder: Path) -> Path:
+def render(folder: Path, history: ReportHistory | None = None) -> Path:
     """Write ``folder/report.html`` from ``folder/results.json`` and the recordings it names,
-    and return its path. ``ResultsError`` (one line) if the folder or its results cannot be
-    read; a missing or unreadable recording only leaves its plots out, with a note saying so."""
+    with ``history`` (the campaign against earlier comparable ones; None: no results store) in
+    its history section, and return its path. ``ResultsError`` (one line) if the folder or its
+    results cannot be read; a missing or unreadable recording only leaves its plots out, with
+    a note saying so."""
     results = load_results(folder)
     figures = [case_figures(case) for case in results.cases]
-    page = build_page(results, figures)
+    page = build_page(results, figures, history)
     out = results.folder / REPORT_FILE
     partial = out.with_name(f".{REPORT_FILE}.{os.getpid()}.tmp")
     try:

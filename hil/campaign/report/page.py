@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 from hil.campaign.report.figures import FAILED, CaseFigures, Plot
+from hil.campaign.report.history import ReportHistory, history_section
 from hil.campaign.results import CampaignResults, CaseResult, CriterionResult, RunResult
 
 COLOURS = {
@@ -126,9 +127,16 @@ def _head(results: CampaignResults) -> str:
         )
     if results.interrupted:
         parts.append('<div class="banner">INTERRUPTED: the campaign was stopped early</div>')
+    if results.overrides:
+        parts.append(
+            '<div class="banner" id="overrides">RIG OVERRIDDEN for every case: '
+            + escape(" ".join(f"--set {o}" for o in results.overrides))
+            + "</div>"
+        )
     rows = [
         ("campaign file", results.file),
         ("rig", results.rig),
+        ("rig overrides (--set)", " ".join(results.overrides) or "none"),
         ("started (UTC)", results.started_utc),
         ("finished (UTC)", results.finished_utc),
         ("wall time", None if results.wall_s is None else f"{results.wall_s:.1f} s"),
@@ -308,8 +316,11 @@ def _preflight_section(preflight: dict[str, Any] | None) -> str:
     return "\n".join(parts)
 
 
-def build_page(results: CampaignResults, figures: list[CaseFigures]) -> str:
-    """The whole report page for ``results`` with each case's ``figures`` (same order)."""
+def build_page(
+    results: CampaignResults, figures: list[CaseFigures], history: ReportHistory | None = None
+) -> str:
+    """The whole report page for ``results`` with each case's ``figures`` (same order) and
+    the history section (``history``: None when there is no results store)."""
     body = "\n".join(
         [
             _head(results),
@@ -317,6 +328,7 @@ def build_page(results: CampaignResults, figures: list[CaseFigures]) -> str:
             _verdict_table(results),
             _sweep_table(results),
             _failures(results, figures),
+            history_section(history),
             *(_case_section(f) for f in figures),
         ]
     )

@@ -1,6 +1,7 @@
 """The report's plots, drawn with matplotlib's Agg canvas (no GUI, no pyplot state) and
 returned as PNG bytes: plan view, position error against time, loop latency histogram,
-engagement timeline with the interlock state, and a sweep's distribution of a measurement.
+engagement timeline with the interlock state, a sweep's distribution of a measurement, and a
+measurement's trend over stored campaigns (``hil results trend --png``, the history section).
 
 Axes: East/North in metres (rig ENU), time in seconds since the run's start, latency in ms.
 """
@@ -10,8 +11,11 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
+from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
@@ -201,5 +205,69 @@ def sweep_histogram(
     axes.set_xlabel(f"{measurement} ({unit})" if unit else measurement)
     axes.set_ylabel("runs")
     axes.set_title(f"{title}: {len(finite)} runs")
+    axes.grid(alpha=0.3)
+    return _png(figure)
+
+
+@dataclass(frozen=True)
+class TrendLine:
+    """One case's measurement over campaigns, oldest first: when each started (UTC), the median
+    over its runs and the p5–p95 band (equal to the median for a single run), and the start
+    times at which the rig fingerprint changed. Values in the measurement's unit."""
+
+    label: str
+    started: tuple[datetime, ...]
+    median: tuple[float, ...]
+    p5: tuple[float, ...]
+    p95: tuple[float, ...]
+    rig_changes: tuple[datetime, ...] = ()
+
+
+def _day_number(moment: datetime) -> float:
+    """Days since matplotlib's date epoch (what its date axis plots), of a UTC time."""
+    epoch = datetime.fromisoformat(mdates.get_epoch()).replace(tzinfo=UTC)  # type: ignore[no-untyped-call]
+    return (moment.astimezone(UTC) - epoch).total_seconds() / 86_400.0
+
+
+def trend_plot(
+    lines: Sequence[TrendLine],
+    measurement: str,
+    unit: str,
+    title: str,
+    current: datetime | None = None,
+) -> bytes:
+    """A measurement over campaigns: per line the median (dots joined), the p5–p95 band shaded,
+    the rig fingerprint changes as dashed vertical lines and ``current`` (this campaign) as a
+    solid one; x: campaign start (UTC), y: ``measurement`` in ``unit``."""
+    figure, axes = _figure()
+    drawn = False
+    changes: set[datetime] = set()
+    for line in lines:
+        if not line.started:
+            continue
+        drawn = True
+        x = [_day_number(moment) for moment in line.started]
+        shown = axes.plot(x, line.median, "o-", ms=4, lw=1.2, label=line.label)
+        axes.fill_between(x, line.p5, line.p95, color=shown[0].get_color(), alpha=0.2)
+        changes.update(line.rig_changes)
+    for number, moment in enumerate(sorted(changes)):
+        axes.axvline(
+            _day_number(moment),
+            color="#9a6700",
+            ls="--",
+            lw=1,
+            label="rig changed" if number == 0 else None,
+        )
+    if current is not None:
+        axes.axvline(_day_number(current), color="black", lw=1.5, label="this campaign")
+    if not drawn:
+        _no_data(axes, "no history yet")
+    else:
+        axes.legend(loc="best", fontsize=8)
+        axes.xaxis_date()
+        figure.autofmt_xdate()
+    axes.set_xlabel("campaign started (UTC)")
+    axes.set_ylabel(f"{measurement} ({unit})" if unit and unit != "count" else measurement)
+    axes.set_title(title)
     axes.grid(alpha=0.3)
     return _png(figure)

@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("rig_fingerprint", sa.String(64), nullable=False),
         sa.Column("rig_document", sa.JSON, nullable=False),
         sa.Column("effective_config", sa.JSON),
+        sa.Column("overrides", sa.JSON, nullable=False),
         sa.Column("stored_utc", sa.DateTime, nullable=False),
     )
     op.create_index(
