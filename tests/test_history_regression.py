@@ -89,7 +89,7 @@ def test_no_baseline_yet_is_a_note_not_a_failure() -> None:
     assert result["cases"][0]["criteria"] == []
 
 
-def test_only_finished_comparable_earlier_campaigns_of_the_same_overrides_count() -> None:
+def test_only_finished_comparable_earlier_campaigns_run_without_set_count() -> None:
     history = MemoryHistory()
     kept = [history.add(sweep(1.0)).campaign_id for _ in range(2)]
     history.add(sweep(1.0), verdict="interrupted")
@@ -102,6 +102,22 @@ def test_only_finished_comparable_earlier_campaigns_of_the_same_overrides_count(
     assert result["regression"]["baseline_campaigns"] == kept[-3:]
     (row,) = result["cases"][0]["criteria"]
     assert row["against"] == kept[-3:]
+
+
+def test_a_what_if_campaign_is_judged_against_the_files_own_campaigns() -> None:
+    """``--set`` is how a tuning change is tried before it is committed: its campaign is judged
+    against the campaigns run as the file is written, not against other what-ifs."""
+    history = MemoryHistory()
+    own = [history.add(sweep(1.0)).campaign_id for _ in range(3)]
+    history.add(sweep(1.3), overrides=("tracker.gate_probability=0.02",))  # an earlier what-if
+    current = document(
+        {"sweep": sweep(1.3)},
+        started=EPOCH + timedelta(hours=6),
+        overrides=("tracker.gate_probability=0.02",),
+    )
+    result = judge_regressions(current, SPEC, history, "d" * 64, FINGERPRINT)
+    assert result["regression"]["baseline_campaigns"] == own
+    assert result["verdict"] == "fail"
 
 
 def test_a_regression_fails_the_case_and_the_campaign_with_its_evidence() -> None:

@@ -339,7 +339,9 @@ def test_an_unreachable_store_is_one_warning_and_leaves_the_verdict(tmp_path: Pa
     [folder] = (tmp_path / "runs").iterdir()
     warnings = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1
-    assert warnings[0].startswith("warning: results not stored: results store postgresql")
+    assert warnings[0].startswith(
+        "warning: results not stored and no history read: results store postgresql"
+    )
     assert warnings[0].endswith(f"add them later: hil results import {folder}")
     assert not (tmp_path / "runs" / "results.db").exists()
 

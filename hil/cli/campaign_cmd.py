@@ -259,7 +259,9 @@ def run_campaign_command(args: argparse.Namespace) -> int:
         campaign, planned, outcome, folder, started, datetime.now(UTC), warnings
     )
     with contextlib.ExitStack() as history_open:
-        source = None if args.no_store else open_history(args, campaign, history_open)
+        source, store_problem = None, None
+        if not args.no_store:
+            source, store_problem = open_history(args, campaign, history_open)
         digest, fingerprint = document["campaign"]["digest"], rig_fingerprint(document)
         if campaign.regression is not None:
             document = judged(document, campaign.regression, source, digest, fingerprint)
@@ -279,7 +281,13 @@ def run_campaign_command(args: argparse.Namespace) -> int:
             except (HilError, SQLAlchemyError) as error:
                 print(f"warning: the report has no history: {_one_line(error)}", file=sys.stderr)
     report_path = render_report(folder, history)
-    if not args.no_store:
+    if store_problem is not None:  # one line for both: no history read, nothing stored
+        print(
+            f"warning: results not stored and no history read: {store_problem}; add them "
+            f"later: hil results import {folder}",
+            file=sys.stderr,
+        )
+    elif not args.no_store:
         line, failed = store_after_run(folder, args.store, campaign.rig_file)
         if failed:
             print(f"warning: {line}", file=sys.stderr)
@@ -351,19 +359,18 @@ def _one_line(error: BaseException) -> str:
 
 def open_history(
     args: argparse.Namespace, campaign: Campaign, closing: contextlib.ExitStack
-) -> HistorySource | None:
+) -> tuple[HistorySource | None, str | None]:
     """The results store (``--store``, else ``HIL_RESULTS_STORE``, else the rig file's
     ``[results]``, else the runs folder's ``results.db``) as what ``[regression]`` and the
-    report's history are judged against, closed by ``closing``; None, after one warning line,
-    when it cannot be used: the campaign's verdict never depends on the store being there."""
+    report's history are judged against, closed by ``closing``; (None, why) when it cannot be
+    used: the campaign's verdict never depends on the store being there."""
     try:
         rig_results = load_rig(campaign.rig_file).results
         location = choose_location(args.store, rig_results, campaign.rig_file)
         store = closing.enter_context(open_store(location))
     except (HilError, OSError, SQLAlchemyError) as error:
-        print(f"warning: no results history: {_one_line(error)}", file=sys.stderr)
-        return None
-    return StoreHistory(store)
+        return None, _one_line(error)
+    return StoreHistory(store), None
 
 
 def judged(

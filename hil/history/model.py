@@ -25,7 +25,8 @@ class StoredCampaign:
     results_folder: str
     overrides: tuple[str, ...] = ()
     """``hil campaign run --set KEY=VALUE`` as results.json's ``campaign.overrides`` lists
-    them: a "what if" campaign is no baseline for the file's own (``hil.history.regression``)."""
+    them: a "what if" campaign is judged against the file's own, never a baseline for them
+    (``hil.history.regression``)."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,9 @@
 """Regressions (a campaign file's ``[regression]`` table): each named measurement of each case
 judged against the same case in the last ``against`` finished comparable campaigns — same
-campaign file digest, same rig fingerprint, same ``--set`` overrides — its *baseline*.
+campaign file digest, same rig fingerprint, run as the file is written (no ``--set``) — its
+*baseline*. A campaign run with ``--set`` (a "what if") is judged against that baseline like any
+other, which is how a change of tuning is caught before it is committed, and never becomes
+baseline itself.
 
 - Fewer than 2 such campaigns: **no baseline yet**, a note in results.json, never a failure.
 - The baseline value is the median of every baseline run's value (all campaigns, all seeds).
@@ -165,14 +168,13 @@ def comparable_campaigns(
     source: HistorySource,
     digest: str,
     fingerprint: str,
-    overrides: Sequence[str],
     before: datetime,
 ) -> list[StoredCampaign]:
-    """The finished comparable campaigns started before ``before`` with the same ``--set``
-    overrides (a "what if" campaign is no baseline for the file's own), oldest first."""
+    """The finished comparable campaigns started before ``before`` that ran the campaign file as
+    it is written (a ``--set`` "what if" campaign is judged against them, never one of them),
+    oldest first."""
     found = source.campaigns(comparable_to=(digest, fingerprint), before=before)
-    wanted = tuple(overrides)
-    return [c for c in found if c.verdict != UNFINISHED and tuple(c.overrides) == wanted]
+    return [c for c in found if c.verdict != UNFINISHED and not c.overrides]
 
 
 def judge_regressions(
@@ -207,9 +209,8 @@ def judge_regressions(
     if document.get("interrupted"):
         summary["notes"].append("the campaign was interrupted: its regressions are not judged")
         return document
-    overrides = document["campaign"].get("overrides") or []
     started = parse_utc(document["started_utc"])
-    comparable = comparable_campaigns(source, digest, fingerprint, overrides, started)
+    comparable = comparable_campaigns(source, digest, fingerprint, started)
     order = {c.campaign_id: i for i, c in enumerate(comparable)}
     current = document_samples(document, "current")
     used: set[str] = set()
@@ -263,7 +264,7 @@ def _row(
     if len(ids) < MIN_BASELINE:
         notes.append(
             f"{name}: {key}: {NO_BASELINE}: {len(ids)} finished comparable campaign(s) measured "
-            f"it (same campaign file, rig and --set overrides), at least {MIN_BASELINE} needed"
+            f"it (same campaign file and rig, run without --set), at least {MIN_BASELINE} needed"
         )
         return None
     judgement = judge(now, [per_campaign[i] for i in ids], better, spec.max_worse, spec.alpha)

@@ -1,6 +1,6 @@
 """The report's history section from the store: this campaign's key measurements (its
 ``[regression]`` measurements, else ``DEFAULT_MEASUREMENTS``) against the last comparable
-campaigns — same campaign file digest, rig fingerprint and ``--set`` overrides — as plain
+campaigns — same campaign file digest and rig fingerprint, run without ``--set`` — as plain
 ``ReportHistory`` data for ``hil.campaign.report.render``."""
 
 from __future__ import annotations
@@ -34,8 +34,7 @@ def report_history(
     if source is None:
         return None
     started = parse_utc(document["started_utc"])
-    overrides = document["campaign"].get("overrides") or []
-    earlier = comparable_campaigns(source, digest, fingerprint, overrides, started)[-last:]
+    earlier = comparable_campaigns(source, digest, fingerprint, started)[-last:]
     keys = tuple(measurements) or DEFAULT_MEASUREMENTS
     if not earlier:
         note = "no comparable campaign is stored yet (same campaign file, rig and --set)"
