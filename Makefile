@@ -27,8 +27,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## pytest: the suite; PYTEST_ARGS replaces its selection (benchmarks/suite_bench.py's smoke test)
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadgroup --durations=15
+	$(BIN)/python -m pytest -n auto --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 ## bench: the speed figures the issues ask for
 bench: $(STAMP)
@@ -40,6 +41,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/replay_bench.py
 	$(BIN)/python benchmarks/campaign_bench.py
 	$(BIN)/python benchmarks/telemetry_bench.py
+	$(BIN)/python benchmarks/results_store_bench.py
+	$(BIN)/python benchmarks/trend_bench.py
+	$(BIN)/python benchmarks/suite_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
