@@ -124,3 +124,11 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
         "postgresql://USER@HOST:PORT/DB (default: $HIL_RESULTS_STORE, else results.db in "
         "$HIL_RUNS_DIR or runs/)",
     )
+
+
+def positive_int(text: str) -> int:
+    """A whole number ≥ 1 (``--jobs``, ``--last``)."""
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {text}")
+    return value

@@ -49,7 +49,7 @@ from hil.campaign.report import ReportHistory, render
 from hil.campaign.runner import CampaignRun, run_campaign
 from hil.campaign.summary import exit_summary
 from hil.cli import campaign_report_cmd
-from hil.cli.arguments import add_overrides, non_negative_int
+from hil.cli.arguments import add_overrides, positive_int
 from hil.cli.results_cmd import store_after_run
 from hil.config.loader import load_rig
 from hil.errors import ConfigError, HilError
@@ -64,13 +64,6 @@ from hil.run.runs_folder import RUNS_DIR_VARIABLE, runs_dir
 
 EXIT_FAILED = 1
 EXIT_SIGNAL_BASE = 128
-
-
-def positive_jobs(text: str) -> int:
-    value = non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {text}")
-    return value
 
 
 def executor_argument(text: str) -> ExecutorSpec:
@@ -122,7 +115,7 @@ def register(commands: Any) -> None:
     )
     run.add_argument(
         "--jobs",
-        type=positive_jobs,
+        type=positive_int,
         default=os.cpu_count() or 1,
         metavar="N",
         help="worker processes for sim and replay runs with --executor pool (default: the "

@@ -22,7 +22,7 @@ from typing import Any
 from hil.campaign.criteria import parse
 from hil.campaign.measurements import MEASUREMENTS
 from hil.campaign.report.plots import trend_plot
-from hil.cli.arguments import add_store_option, non_negative_int
+from hil.cli.arguments import add_store_option, positive_int
 from hil.errors import ConfigError
 from hil.history.compare import ComparisonRow, compare
 from hil.history.location import StoreError, choose_location
@@ -54,13 +54,6 @@ def history_source(args: argparse.Namespace) -> HistorySource:
         raise ConfigError([str(error)]) from error
 
 
-def positive(text: str) -> int:
-    value = non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {text}")
-    return value
-
-
 def register(sub: Any, source: Callable[[argparse.Namespace], HistorySource] | None = None) -> None:
     """``trend`` and ``compare`` under ``hil results`` (``sub``: its sub-parsers). ``source``:
     how a handler gets the store (default ``history_source``)."""
@@ -77,7 +70,7 @@ def register(sub: Any, source: Callable[[argparse.Namespace], HistorySource] | N
     trend_parser.add_argument("--campaign", metavar="NAME", help="only campaigns of this name")
     trend_parser.add_argument("--case", metavar="CASE", help="only this case")
     trend_parser.add_argument(
-        "--last", type=positive, metavar="N", help="only the last N campaigns"
+        "--last", type=positive_int, metavar="N", help="only the last N campaigns"
     )
     trend_parser.add_argument("--png", type=Path, metavar="FILE", help="also draw it to FILE")
     trend_parser.add_argument("--json", action="store_true", help="print JSON, no table")
@@ -90,7 +83,7 @@ def register(sub: Any, source: Callable[[argparse.Namespace], HistorySource] | N
         "median over its seeds), delta B − A, better or worse by the measurement's direction, "
         "and for sweeps a two-sided test over the seeds (Wilcoxon signed-rank paired by seed "
         "when both ran the same seeds, else Mann–Whitney U) with its p-value and rank-biserial "
-        "effect size (positive: B larger). Exit codes: 0 shown, 2 bad usage (a campaign id "
+        "effect size (positive_int: B larger). Exit codes: 0 shown, 2 bad usage (a campaign id "
         "not stored, or a prefix of several).",
     )
     compare_parser.add_argument("a", metavar="A", help="campaign id (or a unique prefix)")

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from hil.campaign.progress import say
 from hil.campaign.results import ResultsError
 from hil.cli import results_analysis_cmd
-from hil.cli.arguments import add_store_option
+from hil.cli.arguments import add_store_option, positive_int
 from hil.config.loader import load_rig
 from hil.errors import HilError
 from hil.history.ingest import write_campaign
@@ -35,16 +35,6 @@ from hil.history.store import Store, open_store
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {text}")
-    return value
 
 
 def register(commands: Any) -> None:

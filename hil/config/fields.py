@@ -66,3 +66,16 @@ def ordered(interval: tuple[float, float], name: str) -> tuple[float, float]:
     if interval[0] > interval[1]:
         raise ValueError(f"{name}: low end {interval[0]} exceeds high end {interval[1]}")
     return interval
+
+
+def refuse_literal_password(data: Any, variable: str) -> Any:
+    """A table's raw data (a ``mode="before"`` model validator's input) unchanged, unless it
+    holds a ``password`` key: rig files are copied into every recording, so a secret comes only
+    from the environment variable the table names (e.g. ``password_env = "<variable>"``)."""
+    if isinstance(data, dict) and "password" in data:
+        raise ValueError(
+            "a password in the rig file is refused (rig files are copied into every "
+            "recording): put it in an environment variable and name that variable, "
+            f'e.g. password_env = "{variable}"'
+        )
+    return data

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import field_validator, model_validator
 
-from hil.config.fields import ConfigModel
+from hil.config.fields import ConfigModel, refuse_literal_password
 
 STORE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 EXAMPLE = 'e.g. store = "postgresql://hil@db.lab:5432/hil" or store = "sqlite:///results.db"'
@@ -31,13 +31,7 @@ class ResultsStoreConfig(ConfigModel):
     @model_validator(mode="before")
     @classmethod
     def _no_literal_password(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "password" in data:
-            raise ValueError(
-                "a password in the rig file is refused (rig files are copied into every "
-                "recording): put it in an environment variable and name that variable, "
-                'e.g. password_env = "HIL_RESULTS_PASSWORD"'
-            )
-        return data
+        return refuse_literal_password(data, "HIL_RESULTS_PASSWORD")
 
     @field_validator("store")
     @classmethod

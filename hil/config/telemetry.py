@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from hil.config.fields import ConfigModel
+from hil.config.fields import ConfigModel, refuse_literal_password
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 MAX_TRACKS_HZ = 50.0
@@ -104,13 +104,7 @@ class TelemetryConfig(ConfigModel):
     @model_validator(mode="before")
     @classmethod
     def _no_literal_password(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "password" in data:
-            raise ValueError(
-                "a password in the rig file is refused (rig files are copied into every "
-                "recording): put it in an environment variable and name that variable, "
-                'e.g. password_env = "HIL_MQTT_PASSWORD"'
-            )
-        return data
+        return refuse_literal_password(data, "HIL_MQTT_PASSWORD")
 
     @field_validator("broker")
     @classmethod
