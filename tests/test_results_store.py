@@ -325,6 +325,11 @@ def test_campaign_run_writes_its_campaign_to_the_store(tmp_path: Path, postgres_
     assert detail["source_digest"] == document["environment"]["source_digest"]
     assert len(detail["source_digest"]) == 16
     assert detail["effective_config"]["rig"]["name"] == "sim"
+    runs = [run for case in detail["cases"] for run in case["runs"]]
+    assert len(runs) == 2
+    for run in runs:  # each run's recording and its time span, read from its summary
+        assert run["recording"] and Path(run["recording"]).is_file()
+        assert 1.5 <= run["recording_end_s"] - run["recording_start_s"] <= 3.0  # a 2 s run
 
 
 def test_an_unreachable_store_is_one_warning_and_leaves_the_verdict(tmp_path: Path) -> None:

@@ -38,11 +38,12 @@ from hil.campaign.results import (
 )
 from hil.config.loader import load_rig
 from hil.config.rig import RigConfig
-from hil.errors import HilError
+from hil.errors import HilError, RecordingError
 from hil.history import schema
 from hil.history.fingerprint import digest, rig_document
 from hil.history.location import StoreError
 from hil.history.store import Store
+from hil.recording.reader import Recording
 
 HOLD_VARIABLE = "HIL_RESULTS_STORE_TEST_HOLD"
 """Tests only: set to 1, a write stops inside its transaction after the runs' rows, says so on
@@ -125,6 +126,24 @@ def rig_fingerprint(raw: Mapping[str, Any]) -> str:
     rig_file = meta.get("rig") if isinstance(meta.get("rig"), str) else None
     overrides = [str(o) for o in meta.get("overrides") or []]
     return digest(rig_document(_rig(rig_file, overrides), rig_file, raw))
+
+
+def recording_span(path: Path | None) -> tuple[float | None, float | None]:
+    """A run's recording's first and last message log times (s since the Unix epoch, UTC), read
+    from its summary alone; (None, None) for a file that is gone, unfinished or unreadable —
+    storing a campaign never scans a recording (``hil record recover`` mends one)."""
+    if path is None or not path.is_file():
+        return None, None
+    try:
+        with Recording(path) as recording:
+            if not recording.complete:
+                return None, None
+            info = recording.info(verify=False)
+    except (RecordingError, OSError, ValueError):
+        return None, None
+    if info.start_ns is None or info.end_ns is None:
+        return None, None
+    return info.start_ns / 1e9, info.end_ns / 1e9
 
 
 def _measurement_rows(campaign_id: str, position: int, run: RunResult) -> list[dict[str, Any]]:
@@ -253,6 +272,7 @@ def campaign_rows(folder: Path) -> CampaignRows:
                 }
             )
         for run, raw_run in zip(case.runs, raw_case["runs"], strict=True):
+            span = recording_span(None if run.recording is None else Path(run.recording))
             rows.runs.append(
                 {
                     "campaign_id": campaign_id,
@@ -265,8 +285,8 @@ def campaign_rows(folder: Path) -> CampaignRows:
                     "wall_s": run.wall_s,
                     "emulated": bool(raw_run.get("emulated")),
                     "recording": None if run.recording is None else str(run.recording),
-                    "recording_start_s": None,
-                    "recording_end_s": None,
+                    "recording_start_s": span[0],
+                    "recording_end_s": span[1],
                     "replay_of": run.replay_of,
                     "error": run.error,
                 }
