@@ -194,6 +194,9 @@ def test_importing_a_room_loads_only_what_it_needs(module: str, absent: tuple[st
         (["stub", "plc"], ("scipy", "matplotlib", "distributed", "hil.tracking", "hil.campaign")),
         # one run: the loop, not the campaign's report or Dask
         (["run"], ("matplotlib", "distributed", "hil.campaign")),
+        # looking back on the results store: no plotting without --png, no migration tooling
+        # for a store at this package's schema
+        (["results"], ("matplotlib", "distributed", "alembic")),
     ],
 )
 def test_a_command_loads_only_its_own_module(argv: list[str], absent: tuple[str, ...]) -> None:

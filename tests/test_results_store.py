@@ -27,7 +27,7 @@ from hil.history import schema
 from hil.history.ingest import HOLD_VARIABLE, campaign_rows, write_campaign, write_rows
 from hil.history.location import StoreError, choose_location
 from hil.history.queries import campaign_detail, campaigns, resolve_id, samples
-from hil.history.store import head_revision, make_engine, migrate, open_store
+from hil.history.store import HEAD_REVISION, head_revision, make_engine, migrate, open_store
 
 HOLDING = "holding the transaction"
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -378,3 +378,9 @@ def test_the_migrations_make_the_tables_the_code_reads(tmp_path: Path, store_url
             assert primary == [c.name for c in table.primary_key.columns], name
             indexes = {i["name"]: i["column_names"] for i in found.get_indexes(name)}
             assert indexes == {i.name: [c.name for c in i.columns] for i in table.indexes}, name
+
+
+def test_the_revision_opened_without_alembic_is_alembics_head() -> None:
+    """``open_store`` skips loading Alembic for a store stamped ``HEAD_REVISION``: that must be
+    the newest migration, or a store one migration behind would never be upgraded."""
+    assert head_revision() == HEAD_REVISION

@@ -21,7 +21,6 @@ from typing import Any
 
 from hil.campaign.criteria import parse
 from hil.campaign.measurements import MEASUREMENTS
-from hil.campaign.report.plots import trend_plot
 from hil.cli.arguments import add_store_option, positive_int
 from hil.errors import ConfigError
 from hil.history.compare import ComparisonRow, compare
@@ -122,6 +121,8 @@ def run_trend(args: argparse.Namespace, source: HistorySource) -> int:
 
 
 def write_png(path: Path, series: Sequence[TrendSeries], key: str) -> None:
+    from hil.campaign.report.plots import trend_plot  # matplotlib: only for --png
+
     unit = series[0].unit if series else ""
     png = trend_plot(trend_lines(series), key, unit, f"{key} over stored campaigns")
     try:

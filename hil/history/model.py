@@ -42,3 +42,17 @@ class MeasurementSample:
     name: str
     value: float
     unit: str
+
+
+@dataclass(frozen=True)
+class TrendLine:
+    """One case's measurement over campaigns, oldest first: when each started (UTC), the median
+    over its runs and the p5–p95 band (equal to the median for a single run), and the start
+    times at which the rig fingerprint changed. Values in the measurement's unit."""
+
+    label: str
+    started: tuple[datetime, ...]
+    median: tuple[float, ...]
+    p5: tuple[float, ...]
+    p95: tuple[float, ...]
+    rig_changes: tuple[datetime, ...] = ()

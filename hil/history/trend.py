@@ -9,8 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hil.campaign.report.plots import TrendLine
-from hil.history.model import MeasurementSample, StoredCampaign
+from hil.history.model import MeasurementSample, StoredCampaign, TrendLine
 from hil.history.stats import Band, band
 
 

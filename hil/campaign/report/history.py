@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-from hil.campaign.report.plots import TrendLine, trend_plot
+from hil.campaign.report.plots import trend_plot
+from hil.history.model import TrendLine
 
 DEFAULT_MEASUREMENTS = ("gospa_mean_m", "latency_p99_ms", "tracks_confirmed")
 """Shown when the campaign file has no ``[regression]`` table to name its key measurements."""

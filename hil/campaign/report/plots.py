@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -22,6 +21,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from hil.campaign.report.trace import RunTrace
+from hil.history.model import TrendLine
 
 WIDTH_IN, HEIGHT_IN, DPI = 7.0, 4.2, 96
 MAX_ERROR_LINES = 8
@@ -207,20 +207,6 @@ def sweep_histogram(
     axes.set_title(f"{title}: {len(finite)} runs")
     axes.grid(alpha=0.3)
     return _png(figure)
-
-
-@dataclass(frozen=True)
-class TrendLine:
-    """One case's measurement over campaigns, oldest first: when each started (UTC), the median
-    over its runs and the p5–p95 band (equal to the median for a single run), and the start
-    times at which the rig fingerprint changed. Values in the measurement's unit."""
-
-    label: str
-    started: tuple[datetime, ...]
-    median: tuple[float, ...]
-    p5: tuple[float, ...]
-    p95: tuple[float, ...]
-    rig_changes: tuple[datetime, ...] = ()
 
 
 def _day_number(moment: datetime) -> float:
