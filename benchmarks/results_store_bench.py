@@ -10,7 +10,10 @@
 2. **A trend's query**: ``--campaigns`` stored campaigns (default 1,000) of ``--trend-runs``
    seeds each (default 20) in a SQLite store, then the query ``hil results trend`` makes for one
    measurement: ``queries.campaigns(name, last)`` and ``queries.samples(ids, measurement)``
-   (goal ≤ 1 s). The campaigns are inserted as rows in one transaction (set-up, not timed).
+   (``trend_query_s``), and the whole command an operator types, ``hil results trend
+   gospa_mean_m --store FILE --json`` in a child process, Python's start-up, the bands over the
+   seeds and the JSON included (``trend_command_s``; the issue's goal ≤ 1 s is for this one).
+   The campaigns are inserted as rows in one transaction (set-up, not timed).
 
 Usage::
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +49,15 @@ from hil.history.location import choose_location  # noqa: E402
 from hil.history.queries import campaigns, samples  # noqa: E402
 from hil.history.store import Store, open_store  # noqa: E402
 
-GOALS = {"sqlite_write_s": 2.0, "postgres_write_s": 5.0, "trend_query_s": 1.0}
+GOALS = {
+    "sqlite_write_s": 2.0,
+    "postgres_write_s": 5.0,
+    "trend_query_s": 1.0,
+    "trend_command_s": 1.0,
+}
+"""Issue 23's goals (s). ``trend_command_s``: the whole ``hil results trend MEASUREMENT --json``
+command over the stored campaigns, as an operator types it (Python's start-up included);
+``trend_query_s``: its two queries alone, in this process."""
 TREND_MEASUREMENT = "gospa_mean_m"
 
 
@@ -123,7 +135,21 @@ def trend_query(
         values = samples(store, [c.campaign_id for c in found], TREND_MEASUREMENT)
         query_s = time.perf_counter() - started
     assert len(found) == campaign_count and len(values) == campaign_count * runs
-    return {"trend_query_s": query_s, "trend_samples": len(values), "trend_fill_s": fill_s}
+    command = [sys.executable, "-m", "hil", "results", "trend", TREND_MEASUREMENT,
+               "--store", str(directory / "trend.db"), "--json"]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    command_s = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"hil results trend exited {done.returncode}: {done.stderr.strip()}")
+    points = sum(len(series["points"]) for series in json.loads(done.stdout)["series"])
+    return {
+        "trend_query_s": query_s,
+        "trend_command_s": command_s,
+        "trend_command_points": points,
+        "trend_samples": len(values),
+        "trend_fill_s": fill_s,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

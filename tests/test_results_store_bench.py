@@ -30,7 +30,10 @@ def test_tiny_run_reports_every_figure(tmp_path: Path) -> None:
     assert result["sqlite_write_s"] > 0 and result["sqlite_open_s"] > 0
     assert result["postgres_write_s"] is None and result["postgres_skipped"] == "--no-postgres"
     assert result["trend_query_s"] > 0 and result["trend_samples"] == 7 * 3
-    assert set(result["goals_met"]) == {"sqlite_write_s", "postgres_write_s", "trend_query_s"}
+    assert set(result["goals_met"]) == {
+        "sqlite_write_s", "postgres_write_s", "trend_query_s", "trend_command_s"
+    }  # fmt: skip
+    assert result["trend_command_s"] > 0 and result["trend_command_points"] == 7
     assert result["goals_met"]["postgres_write_s"] is False
     assert "postgres_write_s   skipped: --no-postgres" in done.stdout
     assert not list(temp.iterdir())  # the benchmark left nothing behind
