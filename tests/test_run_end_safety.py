@@ -250,7 +250,9 @@ async def emulate_runs_ended(tmp_path: Path) -> None:
     async with asyncio.timeout(280):
         for first in range(0, len(EMULATE_ENDS), 2):  # two runs at a time: 2 cores
             pair = EMULATE_ENDS[first : first + 2]
-            await asyncio.gather(*(emulate_end_anchored(w, d, tmp_path) for w, d in pair))
+            async with asyncio.TaskGroup() as group:  # a failure stops and awaits its sibling
+                for what, delay_s in pair:
+                    group.create_task(emulate_end_anchored(what, delay_s, tmp_path))
 
 
 async def emulate_end_anchored(what: str, delay_s: float, tmp_path: Path) -> None:
@@ -260,9 +262,13 @@ async def emulate_end_anchored(what: str, delay_s: float, tmp_path: Path) -> Non
         recording = tmp_path / f"{what}-{delay_s}-{attempt}.mcap"
         end, summary = await emulate_run_ended(what, delay_s, recording)
         assert summary["rig_safe_confirmed"], (what, delay_s, summary["rig_final_state"])
-        assert summary["rig_final_state"] == "SAFE"
+        # SAFE, or SAFE with the fault the PLC latched: on a machine loaded 6-fold the host's
+        # heartbeat can lapse past the emulated PLC's watchdog, which disarms — a safe, truthful
+        # end, but not one around an arm or fire demand, so it is tried again
+        state = summary["rig_final_state"]
+        assert state == "SAFE" or state.startswith("SAFE (fault "), state
         assert_end_tells_the_truth(summary)
-        if end.anchored:
+        if end.anchored and state == "SAFE":
             return
     raise AssertionError((what, delay_s, summary["engagement_log"], summary["links"]))
 
