@@ -251,6 +251,9 @@ class RadarDriver(SupervisedDriver):
         self._reconnects = 0
         self._commands = 0
         self._command_timeouts = 0
+        self._early: list[tuple[bytes, float]] | None = None
+        """Bytes (with their arrival times) of a connection still being set up: held until the
+        link is counted and UP, so no frame is handed on from a link that says DOWN."""
 
     # --- state ------------------------------------------------------------------------------
 
@@ -430,6 +433,12 @@ class RadarDriver(SupervisedDriver):
 
     def _on_data(self, data: bytes) -> None:
         now = self._clock()
+        if self._early is not None:  # the port's reader can run before open() returns
+            self._early.append((data, now))
+            return
+        self._deliver(data, now)
+
+    def _deliver(self, data: bytes, now: float) -> None:
         if self._bytes_tap is not None:
             self._bytes_tap(data, now)
         for frame in self._decoder.feed(data):
@@ -501,6 +510,7 @@ class RadarDriver(SupervisedDriver):
         self._silence_since = None  # time spent closed is no silence of an open link
 
     def _after_close(self) -> None:
+        self._early = None
         self._closed_at = self._clock()
         self._reported_state = LinkState.DOWN
         self._fail_pending(LinkDownError(f"{self.name}: driver closed"))
@@ -514,11 +524,13 @@ class RadarDriver(SupervisedDriver):
         first = True
         silent = False  # the last link was dropped by us for silence, not lost
         while True:
+            self._early = []
             try:
                 transport = await SerialTransport.open(
                     self.url, self.baud, self._on_data, self._hung_up_ptys
                 )
             except LinkDownError as error:
+                self._early = None
                 self._last_error = str(error)
                 self._report(LinkState.DOWN, self._down_detail(error))
                 await asyncio.sleep(backoff)  # pacing the retries, not waiting for a condition
@@ -540,6 +552,9 @@ class RadarDriver(SupervisedDriver):
                 self._last_rx_at = self._last_frame_at = self._link_up_at
                 self._report(LinkState.UP, "reconnected" if self._reconnects else "connected")
             self._up.set()
+            early, self._early = self._early or [], None
+            for data, arrived in early:  # what came while the link was being set up, in order
+                self._deliver(data, arrived)
             try:
                 reason, silent = await self._hold(transport)
             finally:
