@@ -29,19 +29,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hil import __version__
 from hil.campaign.criteria import judge_sweep, run_identity
-from hil.campaign.execute import RECORDING_FAILED, RECORDING_LOST, lose_recording, recording_gone
-from hil.campaign.loader import Campaign
 from hil.campaign.measurements import measurement_key
-from hil.campaign.plan import PlannedCase
-from hil.campaign.runner import CampaignRun
 from hil.campaign.software import git_commit, source_digest
 from hil.errors import HilError
 from hil.recording.channels import ICD_VERSIONS
-from hil.run.summary import plain
+
+if TYPE_CHECKING:  # the writer's inputs: the campaign layer a reader of results.json never loads
+    from hil.campaign.loader import Campaign
+    from hil.campaign.plan import PlannedCase
+    from hil.campaign.runner import CampaignRun
 
 SCHEMA = "hil-campaign-results/1"
 RESULTS_FILE = "results.json"
@@ -132,6 +132,14 @@ def check_recordings(outcome: CampaignRun) -> list[str]:
     """Every run's recording checked at the end of the campaign: one listed but gone (deleted
     or moved after its run ended) is lost, as ``execute`` says of one gone during its run.
     Returns the campaign's warnings about lost and failed recordings (none: all there)."""
+    # the executor (the rig, run and loop layers): loaded by the writer, never by a reader
+    from hil.campaign.execute import (
+        RECORDING_FAILED,
+        RECORDING_LOST,
+        lose_recording,
+        recording_gone,
+    )
+
     records = [record for runs in outcome.records.values() for record in runs]
     for record in records:
         path = record.get("recording")
@@ -208,6 +216,8 @@ def write(folder: Path, results: dict[str, Any]) -> Path:
     """``results.json`` in ``folder``, written whole or not at all (a temporary file renamed)."""
     path = folder / RESULTS_FILE
     partial = path.with_suffix(".json.partial")
+    from hil.run.summary import plain  # the run layer: the writer's, never a reader's
+
     document = plain(results)  # a non-finite float is None: JSON has no NaN
     partial.write_text(json.dumps(document, indent=1, allow_nan=False) + "\n", encoding="utf-8")
     partial.replace(path)

@@ -22,7 +22,6 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from hil.campaign.progress import say
 from hil.campaign.results import ResultsError
 from hil.cli import results_analysis_cmd
 from hil.cli.arguments import add_store_option, positive_int
@@ -119,8 +118,10 @@ def run_import(args: argparse.Namespace) -> int:
                 failed += 1
                 continue
             state = "stored" if written.stored else "stored already"
-            say(f"{folder}: {state} as {written.campaign_id} ({written.name}, {written.runs} runs)")
-        say(
+            print(
+                f"{folder}: {state} as {written.campaign_id} ({written.name}, {written.runs} runs)"
+            )
+        print(
             f"{len(args.folders) - failed} of {len(args.folders)} folders in the results store "
             f"{store.location.shown()}"
         )
@@ -156,17 +157,17 @@ def run_list(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_USAGE
     if args.json:
-        say(json.dumps(rows))
+        print(json.dumps(rows))
         return 0
     if not rows:
-        say(f"no campaigns stored in {store.location.shown()}")
+        print(f"no campaigns stored in {store.location.shown()}")
         return 0
     width = max(len(row["name"]) for row in rows)
     heading = f"{'ID':<12}  {'STARTED (UTC)':<20}  {'CAMPAIGN':<{width}}  {'VERDICT':<11}"
-    say(f"{heading}  RIG       SOFTWARE")
+    print(f"{heading}  RIG       SOFTWARE")
     for row in rows:
         software = row["software_version"] + (f" {row['git_commit']}" if row["git_commit"] else "")
-        say(
+        print(
             f"{row['id'][:12]:<12}  {row['started_utc']:<20}  {row['name']:<{width}}  "
             f"{row['verdict']:<11}  {row['rig_fingerprint'][:8]}  {software}"
         )
@@ -184,10 +185,10 @@ def run_show(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_FAILED
     if args.json:
-        say(json.dumps(detail))
+        print(json.dumps(detail))
         return 0
     for line in show_lines(detail):
-        say(line)
+        print(line)
     return 0
 
 
