@@ -6,14 +6,15 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hil.errors import RecordingError
 from hil.recording.channels import default_recording_path
 from hil.recording.writer import RecordingStats
-from hil.rig.base import RunSettings
-from hil.run.recorded import open_run_recording
-from hil.run.recorder import RunRecorder
+
+if TYPE_CHECKING:  # where the runs folder is needs no run: the results store asks it too
+    from hil.rig.base import RunSettings
+    from hil.run.recorder import RunRecorder
 
 RUNS_DIR_VARIABLE = "HIL_RUNS_DIR"
 """Environment variable naming where recordings go by default (else ``runs/`` in the current
@@ -29,6 +30,8 @@ def open_default_recording(settings: RunSettings) -> RunRecorder:
     """The run's recording under ``runs_dir()``, named by its start; runs started within the
     same second (a sweep) get ``-2``, ``-3``, ... (files are created exclusively, so two
     processes never share one)."""
+    from hil.run.recorded import open_run_recording  # the run layer, for a run only
+
     base = default_recording_path(runs_dir(), settings.rig.rig.mode, datetime.now(UTC))
     for attempt in range(1, 1000):
         path = base if attempt == 1 else base.with_stem(f"{base.stem}-{attempt}")
