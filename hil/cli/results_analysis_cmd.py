@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.campaign.criteria import parse
-from hil.campaign.measurements import MEASUREMENTS
+from hil.campaign.measurements import measurement_of
 from hil.cli.arguments import add_store_option, positive_int
 from hil.errors import ConfigError
 from hil.history.compare import ComparisonRow, compare
@@ -41,14 +41,7 @@ def history_source(args: argparse.Namespace) -> HistorySource:
     is not there (reading never makes a store), is one error line and exit 2. The store stays
     open for the command's one query pass and closes when the process ends."""
     try:
-        location = choose_location(args.store)
-        if location.is_sqlite and not Path(str(location.url.database)).exists():
-            raise StoreError(
-                f"no results store at {location.shown()} (nothing stored yet); give the store "
-                "with --store or HIL_RESULTS_STORE, or store campaigns with hil campaign run "
-                "or hil results import"
-            )
-        return StoreHistory(open_store(location))
+        return StoreHistory(open_store(choose_location(args.store), create=False))
     except StoreError as error:
         raise ConfigError([str(error)]) from error
 
@@ -95,7 +88,7 @@ def register(sub: Any, source: Callable[[argparse.Namespace], HistorySource] | N
 def check_measurement(key: str) -> str:
     """``key`` as results write it (``launches{source="real"}``); ``ConfigError`` naming what
     is wrong (exit 2)."""
-    known = MEASUREMENTS.get(key.split("{", 1)[0].strip())
+    known = measurement_of(key)
     if known is not None and known.is_text:
         raise ConfigError([f"MEASUREMENT {key}: a state has no trend; give a number"])
     try:

@@ -25,10 +25,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from hil.campaign.results import ResultsError
 from hil.cli import results_analysis_cmd
 from hil.cli.arguments import add_store_option, positive_int
-from hil.config.loader import load_rig
 from hil.errors import HilError
 from hil.history.ingest import write_campaign
-from hil.history.location import StoreError, StoreLocation, choose_location
+from hil.history.location import StoreError, choose_location
 from hil.history.queries import campaign_detail, campaigns, resolve_id
 from hil.history.store import Store, open_store
 
@@ -91,14 +90,7 @@ def _open(option: str | None, reading: bool = False) -> Store | None:
     when it cannot be used. ``reading`` (list, show): a SQLite file that does not exist is not
     made — an error line says no store is there."""
     try:
-        location = choose_location(option)
-        if reading and location.is_sqlite and not Path(str(location.url.database)).exists():
-            raise StoreError(
-                f"no results store at {location.shown()} (nothing stored yet); give the store "
-                "with --store or HIL_RESULTS_STORE, or store campaigns with hil campaign run "
-                "or hil results import"
-            )
-        return open_store(location)
+        return open_store(choose_location(option), create=not reading)
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return None
@@ -234,17 +226,14 @@ def show_lines(detail: dict[str, Any]) -> list[str]:
     return lines
 
 
-def store_after_run(folder: Path, option: str | None, rig_file: Path) -> tuple[str, bool]:
-    """``hil campaign run``'s store of the campaign in ``folder`` after its results.json is
-    written: one line saying where it was stored, or why not (then True: a warning). Never
-    raises for the store: the campaign's verdict does not depend on it."""
+def store_after_run(store: Store, folder: Path) -> tuple[str, bool]:
+    """``hil campaign run``'s write of the campaign in ``folder`` to its open ``store`` once its
+    results.json is written: one line saying where it was stored, or why not (then True: a
+    warning). Never raises for the store: the campaign's verdict does not depend on it."""
     try:
-        table = load_rig(rig_file).results
-        location: StoreLocation = choose_location(option, table, rig_file)
-        with open_store(location) as store:
-            written = write_campaign(store, folder)
+        written = write_campaign(store, folder)
     except (HilError, OSError, SQLAlchemyError) as error:
         # the campaign's verdict must survive the store: one line, and how to add it later
         reason = " ".join(str(error).split())
         return f"results not stored: {reason}; add them later: hil results import {folder}", True
-    return f"stored in the results store {location.shown()} as {written.campaign_id}", False
+    return f"stored in the results store {store.location.shown()} as {written.campaign_id}", False

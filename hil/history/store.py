@@ -197,13 +197,22 @@ class Store:
         self.close()
 
 
-def open_store(location: StoreLocation | str, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Store:
+def open_store(
+    location: StoreLocation | str, busy_timeout_s: float = BUSY_TIMEOUT_S, *, create: bool = True
+) -> Store:
     """The store at ``location`` (or a URL / SQLite path, ``hil.history.location``), migrated
     to this package's schema (made on first use). ``StoreError`` (one line) if it cannot be
     reached in bounded time, is locked past its timeout, is not a store, or is newer than this
-    package."""
+    package; and with ``create=False`` (the commands that only read) if it is a SQLite file that
+    does not exist: reading never makes a store."""
     if isinstance(location, str):
         location = StoreLocation(parse_store_url(location), "given")
+    if not create and location.is_sqlite and not Path(str(location.url.database)).exists():
+        raise StoreError(
+            f"no results store at {location.shown()} (nothing stored yet); give the store "
+            "with --store or HIL_RESULTS_STORE, or store campaigns with hil campaign run "
+            "or hil results import"
+        )
     engine = make_engine(location, busy_timeout_s)
     store = Store(location, engine, busy_timeout_s)
     try:
