@@ -4,8 +4,9 @@ every case of a campaign file (default: the bundled campaigns/demo.toml), result
 ``<out>/<UTC YYYYmmddTHHMMSSZ>-<campaign>/``: ``results.json``, ``junit.xml``, ``report.html``
 and ``recordings/``. ``hil campaign report DIR`` (``hil.cli.campaign_report_cmd``) renders the
 report again. Once results.json is written the campaign goes to the results store (``--store``,
-``--no-store``; ``hil.cli.results_cmd.store_after_run``): a store that cannot be used is one
-warning line, never a change of verdict or exit code.
+``--no-store``; opened once per campaign, ``open_campaign_store``, for the regression baseline,
+the report's history and the write, ``hil.cli.results_cmd.store_after_run``): a store that
+cannot be used is one warning line, never a change of verdict or exit code.
 
 Bench runs wait for a rig preflight (``hil.campaign.preflight``): a red row refuses them (each an
 ``error`` record naming the row) unless ``--ignore-preflight ROW`` lets it pass.
@@ -58,7 +59,7 @@ from hil.history.location import choose_location
 from hil.history.regression import judge_regressions
 from hil.history.report_history import report_history
 from hil.history.source import HistorySource
-from hil.history.store import open_store
+from hil.history.store import Store, open_store
 from hil.history.store_source import StoreHistory
 from hil.run.runs_folder import RUNS_DIR_VARIABLE, runs_dir
 
@@ -251,10 +252,11 @@ def run_campaign_command(args: argparse.Namespace) -> int:
     document = results.build(
         campaign, planned, outcome, folder, started, datetime.now(UTC), warnings
     )
-    with contextlib.ExitStack() as history_open:
-        source, store_problem = None, None
+    with contextlib.ExitStack() as store_open:
+        store, store_problem = None, None
         if not args.no_store:
-            source, store_problem = open_history(args, campaign, history_open)
+            store, store_problem = open_campaign_store(args, campaign, store_open)
+        source = None if store is None else StoreHistory(store)
         digest, fingerprint = document["campaign"]["digest"], rig_fingerprint(document)
         if campaign.regression is not None:
             document = judged(document, campaign.regression, source, digest, fingerprint)
@@ -273,19 +275,19 @@ def run_campaign_command(args: argparse.Namespace) -> int:
                 history = report_history(source, document, digest, fingerprint, key_measurements)
             except (HilError, SQLAlchemyError) as error:
                 print(f"warning: the report has no history: {_one_line(error)}", file=sys.stderr)
-    report_path = render_report(folder, history)
-    if store_problem is not None:  # one line for both: no history read, nothing stored
-        print(
-            f"warning: results not stored and no history read: {store_problem}; add them "
-            f"later: hil results import {folder}",
-            file=sys.stderr,
-        )
-    elif not args.no_store:
-        line, failed = store_after_run(folder, args.store, campaign.rig_file)
-        if failed:
-            print(f"warning: {line}", file=sys.stderr)
-        else:
-            say(line, sys.stderr if args.json else None)
+        report_path = render_report(folder, history)
+        if store_problem is not None:  # one line for both: no history read, nothing stored
+            print(
+                f"warning: results not stored and no history read: {store_problem}; add them "
+                f"later: hil results import {folder}",
+                file=sys.stderr,
+            )
+        elif store is not None:  # the store the history was read from takes the campaign
+            line, failed = store_after_run(store, folder)
+            if failed:
+                print(f"warning: {line}", file=sys.stderr)
+            else:
+                say(line, sys.stderr if args.json else None)
     if args.json:
         say(json.dumps(outcome_json(document, folder, results_path, junit_path, report_path)))
     else:
@@ -350,20 +352,20 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())
 
 
-def open_history(
+def open_campaign_store(
     args: argparse.Namespace, campaign: Campaign, closing: contextlib.ExitStack
-) -> tuple[HistorySource | None, str | None]:
+) -> tuple[Store | None, str | None]:
     """The results store (``--store``, else ``HIL_RESULTS_STORE``, else the rig file's
-    ``[results]``, else the runs folder's ``results.db``) as what ``[regression]`` and the
-    report's history are judged against, closed by ``closing``; (None, why) when it cannot be
-    used: the campaign's verdict never depends on the store being there."""
+    ``[results]``, else the runs folder's ``results.db``), opened once: ``[regression]`` and the
+    report's history are judged against it and the campaign is written to it; closed by
+    ``closing``. (None, why) when it cannot be used: the campaign's verdict never depends on
+    the store being there."""
     try:
         rig_results = load_rig(campaign.rig_file).results
         location = choose_location(args.store, rig_results, campaign.rig_file)
-        store = closing.enter_context(open_store(location))
+        return closing.enter_context(open_store(location)), None
     except (HilError, OSError, SQLAlchemyError) as error:
         return None, _one_line(error)
-    return StoreHistory(store), None
 
 
 def judged(
