@@ -236,11 +236,23 @@ MEASUREMENTS: dict[str, Measurement] = _table(
 """Every measurement a criterion can name."""
 
 
+def measurement_of(key: str) -> Measurement | None:
+    """The table's measurement of a key as results write it (labels included:
+    ``launches{source="injected"}`` is ``launches``); None for a key not in the table."""
+    return MEASUREMENTS.get(key.split("{", 1)[0].strip())
+
+
+def measurement_unit(key: str) -> str:
+    """The unit of a measurement key as results write it; ``""`` for a key not in the table."""
+    measurement = measurement_of(key)
+    return "" if measurement is None else measurement.unit
+
+
 def better_direction(key: str) -> Better | None:
     """The better direction of a measurement key as results write it (labels included:
     ``launches{source="injected"}`` improves as ``launches`` does); None for a key with no
     direction or not in the table."""
-    measurement = MEASUREMENTS.get(key.split("{", 1)[0])
+    measurement = measurement_of(key)
     return None if measurement is None else measurement.better
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from hil.campaign.measurements import MEASUREMENTS
+from hil.campaign.measurements import measurement_unit
 from hil.campaign.results import (
     RESULTS_FILE,
     CampaignResults,
@@ -80,10 +80,7 @@ def _number_or_text(value: object) -> tuple[float | None, str | None]:
 
 def _unit(key: str, units: Mapping[str, str]) -> str:
     """A measurement's unit: its criterion's, else the measurement table's, else ``""``."""
-    if key in units:
-        return units[key]
-    known = MEASUREMENTS.get(key.split("{", 1)[0])
-    return known.unit if known is not None else ""
+    return units[key] if key in units else measurement_unit(key)
 
 
 def _definition_digest(results: CampaignResults) -> str:
@@ -119,13 +116,19 @@ def _rig(path: str | None, overrides: Sequence[str]) -> RigConfig | None:
         return None
 
 
+def rig_identity(raw: Mapping[str, Any]) -> tuple[RigConfig | None, dict[str, Any]]:
+    """The rig file the results.json document ``raw`` names, loaded as its campaign did (None:
+    gone or no longer loading), and the bench's identity document (``rig_document``)."""
+    meta: Mapping[str, Any] = raw["campaign"]
+    rig_file = meta.get("rig") if isinstance(meta.get("rig"), str) else None
+    rig = _rig(rig_file, [str(o) for o in meta.get("overrides") or []])
+    return rig, rig_document(rig, rig_file, raw)
+
+
 def rig_fingerprint(raw: Mapping[str, Any]) -> str:
     """The rig fingerprint of the results.json document ``raw``, as ``campaign_rows`` stores it
     (``hil campaign run`` judges its regressions by it before the document is written)."""
-    meta: Mapping[str, Any] = raw["campaign"]
-    rig_file = meta.get("rig") if isinstance(meta.get("rig"), str) else None
-    overrides = [str(o) for o in meta.get("overrides") or []]
-    return digest(rig_document(_rig(rig_file, overrides), rig_file, raw))
+    return digest(rig_identity(raw)[1])
 
 
 def recording_span(path: Path | None) -> tuple[float | None, float | None]:
@@ -200,9 +203,7 @@ def campaign_rows(folder: Path) -> CampaignRows:
     meta: Mapping[str, Any] = raw["campaign"]
     campaign_id = meta.get("id") if isinstance(meta.get("id"), str) else digest(raw)
     assert isinstance(campaign_id, str)
-    overrides = [str(o) for o in meta.get("overrides") or []]
-    rig = _rig(results.rig, overrides)
-    identity = rig_document(rig, results.rig, raw)
+    rig, identity = rig_identity(raw)
     campaign_digest = meta.get("digest")
     if not isinstance(campaign_digest, str):
         from_file = None if results.file is None else file_digest(Path(results.file))
@@ -234,7 +235,7 @@ def campaign_rows(folder: Path) -> CampaignRows:
         "rig_fingerprint": digest(identity),
         "rig_document": identity,
         "effective_config": None if rig is None else rig.model_dump(mode="json"),
-        "overrides": overrides,
+        "overrides": list(results.overrides),
         "stored_utc": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
     }
     rows = CampaignRows(campaign, [], [], [], [], [])

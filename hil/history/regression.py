@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from hil.campaign.measurements import MEASUREMENTS, Better, better_direction, measurement_key
+from hil.campaign.measurements import Better, better_direction, measurement_key, measurement_unit
 from hil.campaign.model import RegressionSpec
 from hil.campaign.results import worst
 from hil.history.model import MeasurementSample, StoredCampaign
@@ -141,7 +141,7 @@ def document_samples(document: Mapping[str, Any], campaign_id: str) -> list[Meas
                     continue
                 if not math.isfinite(value):
                     continue
-                unit = units.get(key) or _unit(key)
+                unit = units.get(key) or measurement_unit(key)
                 samples.append(
                     MeasurementSample(
                         campaign_id, case["name"], case["mode"], run["seed"], key, value, unit
@@ -157,11 +157,6 @@ def _units(case: Mapping[str, Any]) -> dict[str, str]:
 
 def _row_key(row: Mapping[str, Any]) -> str:
     return measurement_key(row["measurement"], row.get("labels") or {})
-
-
-def _unit(key: str) -> str:
-    measurement = MEASUREMENTS.get(key.split("{", 1)[0])
-    return "" if measurement is None else measurement.unit
 
 
 def comparable_campaigns(
@@ -292,7 +287,7 @@ def regression_row(
     text = f"regression: {what} worse than its baseline by at most {spec.max_worse * 100:g} %"
     if sweep:
         text += f" or not significantly (one-sided p ≥ {spec.alpha:g})"
-    unit = _unit(key) or next(iter(_units(case).values()), "")
+    unit = measurement_unit(key) or next(iter(_units(case).values()), "")
     worst_seed = max(values, key=lambda s: values[s] if better == "lower" else -values[s])
     replay = next(
         (r.get("replay_command") for r in case["runs"] if r.get("seed") == worst_seed), None

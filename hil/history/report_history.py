@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from hil.campaign.measurements import MEASUREMENTS
+from hil.campaign.measurements import measurement_unit
 from hil.campaign.report.history import DEFAULT_MEASUREMENTS, HistoryMeasurement, ReportHistory
 from hil.history.model import StoredCampaign
 from hil.history.regression import comparable_campaigns, document_samples, parse_utc
@@ -50,7 +50,7 @@ def report_history(
         ]
         series = trend(campaigns, samples, key)
         if series:
-            unit = MEASUREMENTS[key.split("{", 1)[0]].unit
+            unit = measurement_unit(key)
             shown.append(HistoryMeasurement(key, unit, tuple(trend_lines(series))))
     return ReportHistory(last, len(earlier), started, tuple(shown))
 
