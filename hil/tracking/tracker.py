@@ -30,6 +30,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -119,9 +120,25 @@ class Tracker:
     """Global-nearest-neighbour tracker: an EKF per track, constant-velocity or IMM (see the
     module doc). Built from a :class:`TrackerConfig` and the antenna pose (``PolarSensor``)."""
 
-    def __init__(self, config: TrackerConfig, sensor: PolarSensor) -> None:
+    def __init__(
+        self,
+        config: TrackerConfig,
+        sensor: PolarSensor,
+        kernel: Literal["numba", "numpy"] = "numba",
+    ) -> None:
+        """``kernel``: ``numba`` runs the per-step hot path compiled (``hil.tracking.kernels``);
+        ``numpy`` is the plain numpy implementation, the oracle the compiled one is tested
+        against (same associations, states within 1e-9 relative)."""
         self.config = config
         self.sensor = sensor
+        if kernel not in ("numba", "numpy"):
+            raise ValueError(f"kernel must be 'numba' or 'numpy', not {kernel!r}")
+        self.kernel = kernel
+        self._compiled = kernel == "numba"
+        if self._compiled:
+            from hil.tracking import kernels  # numba is loaded only by a tracker that uses it
+
+            self._kernels = kernels
         self.models = MotionModels(
             config.turn_rates_rad_s(),
             config.model_process_noise_m2_s3(),
@@ -137,6 +154,14 @@ class Tracker:
             v: config.succession_chi2(len(self._noise[v])) for v in (False, True)
         }
         self._position_variance = np.diag(self._noise[False])
+        # the compiled kernels' arguments, as arrays and plain floats once
+        self._site = np.asarray(sensor.position_enu_m, dtype=np.float64)
+        self._rates = np.asarray(self.models.turn_rates_rad_s, dtype=np.float64)
+        self._qs = np.asarray(self.models.process_noise_m2_s3, dtype=np.float64)
+        angle_sigma = config.sigma_az_rad
+        if sensor.elevation:
+            angle_sigma = max(angle_sigma, config.sigma_el_rad)
+        self._angle_sigma = float(angle_sigma)
         self._next_id = 0
         # Every track is one row of a float table and one row of an int table, so adding and
         # deleting tracks is two array operations; the named attributes below are views.
@@ -241,27 +266,72 @@ class Tracker:
         report = StepReport()
         z, velocity = self._measurements(frame)
         gate = self._gate_chi2[velocity]
-        visible, expected = self._visible(frame)
+        visible, expected = (
+            self._visible_compiled(frame) if self._compiled else self._visible(frame)
+        )
         rows = np.flatnonzero(visible)
         self.looks[rows] += 1
         track_of = np.full(len(rows), -1, np.int64)
         det_of = np.full(len(z), -1, np.int64)
         parent_of = np.full(len(z), -1, np.int64)
         if len(rows) and len(z):  # most dwells of a rotating radar see neither
-            mode_x, mode_p, prior = self.models.predict(
-                self.mode_state[rows],
-                self.mode_covariance[rows],
-                self.mode_probability[rows],
-                frame.t_s - self.t_update[rows],
-            )
-            x, p = combine(mode_x, mode_p, prior)
-            pair_track, pair_det, cost, linearised = self._gate(x, p, z, frame, velocity)
+            if self._compiled:
+                mode_x, mode_p, prior, x, p = self._kernels.predict_rows(
+                    self._float,
+                    rows,
+                    frame.t_s,
+                    self._rates,
+                    self._qs,
+                    self.models.mean_sojourn_s,
+                    self.models.vertical,
+                )
+                pair_track, pair_det, cost, z_hat, jac = self._kernels.gate(
+                    x,
+                    p,
+                    z,
+                    self._site,
+                    self.sensor.north_alignment_rad,
+                    self.sensor.elevation,
+                    velocity,
+                    self._noise[velocity],
+                    gate,
+                    self.config.sigma_range_m,
+                    self._angle_sigma,
+                )
+                linearised = (z_hat, jac)
+            else:
+                mode_x, mode_p, prior = self.models.predict(
+                    self.mode_state[rows],
+                    self.mode_covariance[rows],
+                    self.mode_probability[rows],
+                    frame.t_s - self.t_update[rows],
+                )
+                x, p = combine(mode_x, mode_p, prior)
+                pair_track, pair_det, cost, linearised = self._gate(x, p, z, frame, velocity)
             track_of, det_of = self._associate_in_priority(
                 rows, len(z), pair_track, pair_det, cost, gate
             )
             assigned = track_of >= 0
             hit_rows = rows[assigned]
-            if len(hit_rows):
+            if len(hit_rows) and self._compiled:
+                self._kernels.update_rows(
+                    self._float,
+                    hit_rows,
+                    mode_x[assigned],
+                    mode_p[assigned],
+                    prior[assigned],
+                    z[track_of[assigned]],
+                    linearised[0][assigned],
+                    linearised[1][assigned],
+                    self._noise[velocity],
+                    self._site,
+                    self.sensor.north_alignment_rad,
+                    self.sensor.elevation,
+                    velocity,
+                    self.config.update_iterations,
+                    frame.t_s,
+                )
+            elif len(hit_rows):
                 self._update(
                     hit_rows,
                     mode_x[assigned],
@@ -272,6 +342,7 @@ class Tracker:
                     self._noise[velocity],
                 )
                 self.t_update[hit_rows] = frame.t_s
+            if len(hit_rows):
                 if frame.source is not None:
                     self.source[hit_rows] = frame.source[track_of[assigned]]
                 if frame.truth_id is not None:
@@ -358,6 +429,21 @@ class Tracker:
         if not len(frame.range_m):
             return np.empty((0, len(columns))), velocity
         return np.column_stack(columns), velocity
+
+    def _visible_compiled(self, frame: DetectionBatch) -> tuple[BoolArray, BoolArray]:
+        """``_visible`` by the compiled kernel."""
+        if frame.beam_az_rad is None or not self._n:
+            everyone = np.ones(self._n, dtype=bool)
+            return everyone, everyone
+        return self._kernels.visible(
+            self._float,
+            frame.t_s,
+            frame.beam_az_rad,
+            frame.beam_half_width_rad,
+            self._site,
+            self.sensor.north_alignment_rad,
+            self.config.sigma_az_rad,
+        )
 
     def _visible(self, frame: DetectionBatch) -> tuple[BoolArray, BoolArray]:
         """(may be associated, should have been detected) per track. A track near the beam
