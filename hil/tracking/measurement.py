@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hil.tracking.geometry import wrap_pi
 from hil.tracking.motion import STATE_DIM, FloatArray
-from sim.coordinates import wrap_pi
 
 
 @dataclass(frozen=True, slots=True)

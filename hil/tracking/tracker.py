@@ -30,7 +30,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -39,11 +39,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from hil.config.tracker import TrackerConfig
+from hil.tracking.geometry import polar_to_enu, wrap_pi
 from hil.tracking.imm import MotionModels, combine, gaussian_log_likelihood
 from hil.tracking.measurement import PolarSensor, ekf_update, innovation, mahalanobis2
 from hil.tracking.motion import STATE_DIM, FloatArray
-from sim.coordinates import polar_to_enu, wrap_pi
+
+if TYPE_CHECKING:  # the caller builds it; the tracker needs no pydantic at run time
+    from hil.config.tracker import TrackerConfig
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
