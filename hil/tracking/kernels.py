@@ -242,12 +242,12 @@ def _measure(
 
 
 @njit
-def _solve(s: FloatArray, b: FloatArray) -> tuple[FloatArray, float]:
-    """S⁻¹ B for a small S (m, m) and B (m, k) by Gaussian elimination with partial pivoting,
-    and log |det S|."""
+def _solve(s: FloatArray, b: FloatArray, a: FloatArray, x: FloatArray) -> float:
+    """S⁻¹ B into ``x`` (m, k) for a small S (m, m) and B (m, k), by Gaussian elimination with
+    partial pivoting (``a``: (m, m) scratch); returns log |det S|."""
     m = s.shape[0]
-    a = s.copy()
-    x = b.copy()
+    a[:, :] = s
+    x[:, :] = b
     logdet = 0.0
     for c in range(m):
         pivot = c
@@ -272,28 +272,39 @@ def _solve(s: FloatArray, b: FloatArray) -> tuple[FloatArray, float]:
             for j in range(c + 1, m):
                 v -= a[c, j] * x[j, k]
             x[c, k] = v / a[c, c]
-    return x, logdet
+    return logdet
 
 
 @njit
-def _innovation_covariance(h: FloatArray, p: FloatArray, noise: FloatArray) -> FloatArray:
-    """H P Hᵀ + R (m, m)."""
+def _innovation_covariance(
+    h: FloatArray, p: FloatArray, noise: FloatArray, hp: FloatArray, out: FloatArray
+) -> None:
+    """H P Hᵀ + R into ``out`` (m, m); ``hp`` (m, 6) scratch."""
     m = h.shape[0]
-    hp = np.zeros((m, 6))
     for i in range(m):
         for k in range(6):
             s = 0.0
             for a in range(6):
                 s += h[i, a] * p[a, k]
             hp[i, k] = s
-    out = np.empty((m, m))
     for i in range(m):
         for j in range(m):
             s = 0.0
             for a in range(6):
                 s += hp[i, a] * h[j, a]
             out[i, j] = s + noise[i, j]
-    return out
+
+
+@njit
+def _scratch(m: int) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Work arrays of the update for an m-row measurement: (m, 6) × 3, (m, m) × 2."""
+    return (
+        np.empty((m, 6)),
+        np.empty((m, 6)),
+        np.empty((m, 6)),
+        np.empty((m, m)),
+        np.empty((m, m)),
+    )
 
 
 # --- the kernels the tracker calls ------------------------------------------------------------
@@ -371,6 +382,9 @@ def gate(
     count = 0
     root = math.sqrt(gate_chi2)
     y = np.empty((m, 1))
+    solved = np.empty((m, 1))
+    hp = np.empty((m, 6))
+    a = np.empty((m, m))
     for t in range(t_count):
         position_sigma = math.sqrt(p[t, 0, 0] + p[t, 1, 1] + p[t, 2, 2])
         de, dn, du = x[t, 0] - site[0], x[t, 1] - site[1], x[t, 2] - site[2]
@@ -386,12 +400,12 @@ def gate(
             if oe * oe + on * on + ou * ou > radius2:
                 continue
             if not have_s:
-                s = _innovation_covariance(jac[t], p[t], noise)
+                _innovation_covariance(jac[t], p[t], noise, hp, s)
                 have_s = True
             for i in range(m):
                 y[i, 0] = z[d, i] - z_hat[t, i]
             y[1, 0] = _wrap_pi(y[1, 0])
-            solved, _ = _solve(s, y)
+            _solve(s, y, a, solved)
             d2 = 0.0
             for i in range(m):
                 d2 += y[i, 0] * solved[i, 0]
@@ -423,15 +437,27 @@ def _ekf_one(
     use_linearised: bool,
     x_out: FloatArray,
     p_out: FloatArray,
+    work: FloatArray,
+    h: FloatArray,
+    hp: FloatArray,
+    solved: FloatArray,
+    s: FloatArray,
+    a: FloatArray,
 ) -> tuple[float, float]:
     """Iterated EKF update of one state (``hil.tracking.measurement.ekf_update`` for one row):
-    writes the state and Joseph-form covariance, returns yᵀS⁻¹y and log det S at the prior."""
+    writes the state and Joseph-form covariance, returns yᵀS⁻¹y and log det S at the prior.
+    ``work`` (≥ 4m + 12 + 72), ``h``/``hp``/``solved`` (m, 6), ``s``/``a`` (m, m): scratch."""
     m = len(z)
-    xi = x0.copy()
-    z_hat = np.empty(m)
-    h = np.empty((m, 6))
-    gain = np.empty((6, m))
-    y = np.empty(m)
+    xi = work[0:6]
+    x_next = work[6:12]
+    z_hat = work[12 : 12 + m]
+    y = work[12 + m : 12 + 2 * m]
+    correction = work[12 + 2 * m : 12 + 3 * m]
+    ycol = work[12 + 3 * m : 12 + 4 * m].reshape((m, 1))
+    ikh = work[12 + 4 * m : 48 + 4 * m].reshape((6, 6))
+    tmp = work[48 + 4 * m : 84 + 4 * m].reshape((6, 6))
+    gain = hp  # (P Hᵀ S⁻¹)ᵀ, m × 6, after hp is used
+    xi[:] = x0
     d2 = 0.0
     logdet = 0.0
     for iteration in range(max(iterations, 1)):
@@ -443,7 +469,7 @@ def _ekf_one(
         for i in range(m):
             y[i] = z[i] - z_hat[i]
         y[1] = _wrap_pi(y[1])
-        s = _innovation_covariance(h, p, noise)
+        _innovation_covariance(h, p, noise, hp, s)
         for i in range(m):
             for j in range(i + 1, m):
                 v = 0.5 * (s[i, j] + s[j, i])
@@ -455,36 +481,28 @@ def _ekf_one(
             for i in range(m):
                 spread2 += s[i, i] / noise[i, i]
             loose = spread2 - m > LOOSE_PRIOR_SIGMAS**2
-        ph_t_t = np.empty((m, 6))  # (P Hᵀ)ᵀ = H P (P symmetric)
-        for i in range(m):
-            for k in range(6):
-                acc = 0.0
-                for a in range(6):
-                    acc += p[k, a] * h[i, a]
-                ph_t_t[i, k] = acc
-        solved, logdet_i = _solve(s, ph_t_t)
-        if iteration == 0:
-            ycol = np.empty((m, 1))
-            ycol[:, 0] = y
-            sy, _ = _solve(s, ycol)
+            for i in range(m):
+                ycol[i, 0] = y[i]
+            logdet = _solve(s, ycol, a, ycol)
             d2 = 0.0
             for i in range(m):
-                d2 += y[i] * sy[i, 0]
-            logdet = logdet_i
-        for k in range(6):
-            for i in range(m):
-                gain[k, i] = solved[i, k]
-        correction = np.empty(m)
+                d2 += y[i] * ycol[i, 0]
+        for i in range(m):  # (P Hᵀ)ᵀ = H P (P symmetric)
+            for k in range(6):
+                acc = 0.0
+                for c in range(6):
+                    acc += p[k, c] * h[i, c]
+                solved[i, k] = acc
+        _solve(s, solved, a, gain)  # gain[i, k] = K[k, i]
         for i in range(m):
             acc = 0.0
-            for a in range(6):
-                acc += h[i, a] * (xi[a] - x0[a])
+            for c in range(6):
+                acc += h[i, c] * (xi[c] - x0[c])
             correction[i] = y[i] + acc
-        x_next = np.empty(6)
         for k in range(6):
             acc = 0.0
             for i in range(m):
-                acc += gain[k, i] * correction[i]
+                acc += gain[i, k] * correction[i]
             x_next[k] = x0[k] + acc
         step2 = 0.0
         for k in range(3):
@@ -498,35 +516,33 @@ def _ekf_one(
         if not moving:
             break
     x_out[:] = xi
-    ikh = np.eye(6)
     for k in range(6):
         for ll in range(6):
             acc = 0.0
             for i in range(m):
-                acc += gain[k, i] * h[i, ll]
-            ikh[k, ll] -= acc
-    tmp = np.empty((6, 6))
+                acc += gain[i, k] * h[i, ll]
+            ikh[k, ll] = (1.0 if k == ll else 0.0) - acc
     for k in range(6):
         for ll in range(6):
             acc = 0.0
-            for a in range(6):
-                acc += ikh[k, a] * p[a, ll]
+            for c in range(6):
+                acc += ikh[k, c] * p[c, ll]
             tmp[k, ll] = acc
-    gr = np.empty((6, m))
-    for k in range(6):
-        for j in range(m):
+    gr = solved  # (K R)ᵀ, m × 6
+    for j in range(m):
+        for k in range(6):
             acc = 0.0
             for i in range(m):
-                acc += gain[k, i] * noise[i, j]
-            gr[k, j] = acc
+                acc += gain[i, k] * noise[i, j]
+            gr[j, k] = acc
     for k in range(6):
         for ll in range(6):
             acc = 0.0
-            for a in range(6):
-                acc += tmp[k, a] * ikh[ll, a]
+            for c in range(6):
+                acc += tmp[k, c] * ikh[ll, c]
             acc2 = 0.0
             for j in range(m):
-                acc2 += gr[k, j] * gain[ll, j]
+                acc2 += gr[j, k] * gain[j, ll]
             p_out[k, ll] = acc + acc2
     for k in range(6):
         for ll in range(k + 1, 6):
@@ -561,6 +577,9 @@ def update_rows(
     m = mode_x.shape[1]
     o_mstate, o_mcov = _mode_offsets(m)
     ll = np.empty(m)
+    dims = z.shape[1]
+    work = np.empty(84 + 4 * dims)
+    h, hp, solved, s, a = _scratch(dims)
     for k in range(len(rows)):
         row = table[rows[k]]
         mx = row[o_mstate : o_mstate + 6 * m].reshape((m, 6))
@@ -582,6 +601,12 @@ def update_rows(
                 m == 1,
                 mx[j],
                 mp[j],
+                work,
+                h,
+                hp,
+                solved,
+                s,
+                a,
             )
             ll[j] = -0.5 * (d2 + logdet)
         if m > 1:

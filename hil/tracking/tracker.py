@@ -138,9 +138,12 @@ class Tracker:
         self.kernel = kernel
         self._compiled = kernel == "numba"
         if self._compiled:
-            from hil.tracking import kernels  # numba is loaded only by a tracker that uses it
+            # numba is loaded only by a tracker that uses it
+            from hil.tracking import initiation, kernels, maintenance
 
             self._kernels = kernels
+            self._initiation = initiation
+            self._maintenance = maintenance
         self.models = MotionModels(
             config.turn_rates_rad_s(),
             config.model_process_noise_m2_s3(),
@@ -164,6 +167,26 @@ class Tracker:
         if sensor.elevation:
             angle_sigma = max(angle_sigma, config.sigma_el_rad)
         self._angle_sigma = float(angle_sigma)
+        self._initial_sigmas = np.array(
+            [
+                config.sigma_range_m,
+                config.sigma_az_rad,
+                config.sigma_el_rad,
+                config.sigma_vr_mps,
+                config.initial_speed_sigma_mps,
+            ]
+        )
+        self._initial_probability = self.models.initial_probability()
+        self._limits = np.array(
+            [
+                config.confirm_window,
+                config.confirm_hits,
+                config.delete_tentative_after_misses,
+                config.delete_after_misses,
+                config.confirm_within_looks,
+            ],
+            np.int64,
+        )
         self._next_id = 0
         # Every track is one row of a float table and one row of an int table, so adding and
         # deleting tracks is two array operations; the named attributes below are views.
@@ -272,7 +295,8 @@ class Tracker:
             self._visible_compiled(frame) if self._compiled else self._visible(frame)
         )
         rows = np.flatnonzero(visible)
-        self.looks[rows] += 1
+        if not self._compiled:  # the compiled maintenance counts the looks
+            self.looks[rows] += 1
         track_of = np.full(len(rows), -1, np.int64)
         det_of = np.full(len(z), -1, np.int64)
         parent_of = np.full(len(z), -1, np.int64)
@@ -356,6 +380,10 @@ class Tracker:
             parent_of = self._successor_parents(
                 rows, x, p, z, velocity, (track_of < 0) & expected[rows], det_of < 0
             )
+        if self._compiled:
+            self._maintain_compiled(frame.t_s, rows, track_of >= 0, expected, report)
+            self._initiate_compiled(frame, z, det_of, velocity, parent_of, report)
+            return report
         # looks: a hit, or a miss where a detection was expected; history bit 0 is the newest
         hit_in_rows = track_of >= 0
         looked_rows = rows[hit_in_rows | expected[rows]]
@@ -379,6 +407,78 @@ class Tracker:
         report.initiated = self._initiate(frame, det_of < 0, velocity, parent_of[free])
         report.initiations = list(zip(range(first_id, self._next_id), free.tolist(), strict=True))
         return report
+
+    def _maintain_compiled(
+        self,
+        t_s: float,
+        rows: IntArray,
+        hit: BoolArray,
+        expected: BoolArray,
+        report: StepReport,
+    ) -> None:
+        """Looks, M-of-N confirmation and deletion by the compiled kernel
+        (``hil.tracking.maintenance``); succession and compaction as in ``_delete``."""
+        if not self._n:
+            return
+        gone, report.confirmed = self._maintenance.maintain(
+            self._float,
+            self._int,
+            rows,
+            hit,
+            expected,
+            self._limits,
+            self.config.max_uncertainty_sigmas,
+            self._position_variance,
+            t_s,
+            self._site,
+            self.sensor.north_alignment_rad,
+            self.sensor.elevation,
+        )
+        if gone.any():
+            self._succeed(gone & (self.status == CONFIRMED), gone, report)
+            self._keep(~gone)
+            report.deleted = int(np.count_nonzero(gone))
+
+    def _initiate_compiled(
+        self,
+        frame: DetectionBatch,
+        z: FloatArray,
+        det_of: IntArray,
+        velocity: bool,
+        parent_of: IntArray,
+        report: StepReport,
+    ) -> None:
+        """A tentative track per free detection, by the compiled kernel
+        (``hil.tracking.initiation``)."""
+        free = np.flatnonzero(det_of < 0)
+        k = len(free)
+        if not k:
+            return
+        none = np.full(k, -1, np.int64)
+        self._reserve(k)
+        first_id = self._next_id
+        self._initiation.initiate(
+            self._float_buf,
+            self._int_buf,
+            self._n,
+            z,
+            free,
+            frame.t_s,
+            self._site,
+            self.sensor.north_alignment_rad,
+            self.sensor.elevation,
+            velocity,
+            self._initial_sigmas,
+            self._initial_probability,
+            first_id,
+            none if frame.source is None else frame.source[free].astype(np.int64),
+            none if frame.truth_id is None else frame.truth_id[free].astype(np.int64),
+            parent_of[free],
+        )
+        self._n += k
+        self._next_id += k
+        report.initiated = k
+        report.initiations = list(zip(range(first_id, first_id + k), free.tolist(), strict=True))
 
     # --- stages -----------------------------------------------------------------------------
 
@@ -787,6 +887,15 @@ class Tracker:
         new_int[:, 6] = -1 if frame.truth_id is None else frame.truth_id[index]
         new_int[:, 7] = parent
         n = self._n
+        self._reserve(k)
+        self._float_buf[n : n + k] = rows
+        self._int_buf[n : n + k] = new_int
+        self._n = n + k
+        return k
+
+    def _reserve(self, k: int) -> None:
+        """Room for ``k`` more rows in the tables: capacity grows by doubling."""
+        n = self._n
         if n + k > len(self._int_buf):
             capacity = max(2 * len(self._int_buf), n + k)
             self._float_buf = np.concatenate(
@@ -795,10 +904,6 @@ class Tracker:
             self._int_buf = np.concatenate(
                 (self._int_buf[:n], np.empty((capacity - n, INT_COLUMNS), np.int64))
             )
-        self._float_buf[n : n + k] = rows
-        self._int_buf[n : n + k] = new_int
-        self._n = n + k
-        return k
 
     def _keep(self, keep: BoolArray) -> None:
         """Drop the tracks where ``keep`` is False: the last live rows move into the holes, so
