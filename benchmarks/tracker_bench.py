@@ -86,6 +86,7 @@ import argparse
 import asyncio
 import dataclasses
 import datetime
+import inspect
 import json
 import math
 import multiprocessing
@@ -300,7 +301,7 @@ def hil_api_missing() -> str | None:
     return ", ".join(missing) or None
 
 
-def run_hil(case: Case, scans: list[Scan]) -> Iterator[FloatArray]:
+def run_hil(case: Case, scans: list[Scan], kernel: str = "numba") -> Iterator[FloatArray]:
     missing = hil_api_missing()
     if missing:
         raise RuntimeError(f"the hil tracker API of issue 10 is missing ({missing})")
@@ -324,10 +325,10 @@ def run_hil(case: Case, scans: list[Scan]) -> Iterator[FloatArray]:
         update_iterations=3,
         motion="cv",
     )
-    if case.dims == 2:
-        tracker = Tracker(config, PolarSensor((0.0, 0.0, 0.0), 0.0, elevation=False))
-    else:
-        tracker = Tracker(config, PolarSensor())
+    sensor = PolarSensor((0.0, 0.0, 0.0), 0.0, elevation=False) if case.dims == 2 else PolarSensor()
+    # a checkout from before issue 24 has no kernel switch (and only the numpy tracker)
+    options = {"kernel": kernel} if "kernel" in inspect.signature(Tracker).parameters else {}
+    tracker = Tracker(config, sensor, **options)
     for scan in scans:
         if scan.el_rad is None:
             tracker.step(DetectionBatch(scan.t_s, scan.range_m, scan.az_rad))
@@ -558,8 +559,15 @@ def run_filterpy(case: Case, scans: list[Scan]) -> Iterator[FloatArray]:
         yield np.array([t.kf.x[:dims, 0] for t in tracks if t.confirmed]).reshape(-1, dims)
 
 
+def run_hil_numpy(case: Case, scans: list[Scan]) -> Iterator[FloatArray]:
+    """The hil tracker's plain numpy implementation (``kernel="numpy"``, the oracle of the
+    compiled one, issue 24): old and new side by side in one run."""
+    return run_hil(case, scans, kernel="numpy")
+
+
 TRACKERS: dict[str, Callable[[Case, list[Scan]], Iterator[FloatArray]]] = {
     "hil": run_hil,
+    "hil-numpy": run_hil_numpy,
     "stonesoup": run_stonesoup,
     "filterpy": run_filterpy,
 }
@@ -678,6 +686,16 @@ def goals(case: Case, n: int, results: list[dict[str, Any]]) -> dict[str, Any]:
     speedup = filterpy["ms_per_scan_median"] / ms if filterpy and ms > 0 else None
     entry["speedup_vs_filterpy"] = None if speedup is None else round(speedup, 1)
     entry["speedup_ge_10"] = None if speedup is None else speedup >= 10.0
+    numpy_run = by_name.get("hil-numpy")
+    if numpy_run is not None:  # issue 24: the compiled tracker against its numpy oracle
+        entry["hil_numpy_ms_per_scan"] = numpy_run["ms_per_scan_median"]
+        entry["speedup_vs_hil_numpy"] = round(numpy_run["ms_per_scan_median"] / ms, 1)
+        if filterpy:
+            entry["hil_numpy_speedup_vs_filterpy"] = round(
+                filterpy["ms_per_scan_median"] / numpy_run["ms_per_scan_median"], 1
+            )
+        for key, figure in (("gospa", "gospa_by_scan_m"), ("missed", "missed_by_scan")):
+            entry[f"hil_numpy_{key}"] = mean_over(numpy_run[figure], scored)
     return entry
 
 
@@ -720,6 +738,14 @@ def describe_goals(entry: dict[str, Any]) -> str:
         f"≤ 10 ms/scan at 1000 {verdict(entry['ms_per_scan_le_10_at_1000'])} "
         f"({entry['hil_ms_per_scan']} ms), "
         f"≥ 10× FilterPy {verdict(entry['speedup_ge_10'])} ({entry['speedup_vs_filterpy']}×)"
+        + (
+            f"; numpy tracker {entry['hil_numpy_ms_per_scan']} ms/scan "
+            f"({entry['speedup_vs_hil_numpy']}× slower, "
+            f"{entry.get('hil_numpy_speedup_vs_filterpy')}× FilterPy; "
+            f"GOSPA {entry['hil_numpy_gospa']}, missed/scan {entry['hil_numpy_missed']})"
+            if "hil_numpy_ms_per_scan" in entry
+            else ""
+        )
     )
 
 
@@ -774,7 +800,13 @@ def non_negative_float(text: str) -> float:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
-    parser.add_argument("--trackers", nargs="+", choices=list(TRACKERS), default=list(TRACKERS))
+    parser.add_argument(
+        "--trackers",
+        nargs="+",
+        choices=list(TRACKERS),
+        default=["hil", *PEERS],
+        help="hil-numpy: hil's plain numpy implementation beside the compiled one (issue 24)",
+    )
     parser.add_argument("--sizes", type=positive_int, nargs="+", default=[10, 100, 1000])
     parser.add_argument(
         "--scans",

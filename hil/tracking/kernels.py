@@ -654,3 +654,46 @@ def visible(
         may[k] = offset <= half_width_rad + margin
         should[k] = offset <= half_width_rad - margin
     return may, should
+
+
+@njit
+def succession_parents(
+    p: FloatArray,
+    z: FloatArray,
+    z_hat: FloatArray,
+    jac: FloatArray,
+    tracks: IntArray,
+    dets: IntArray,
+    noise: FloatArray,
+    outer_chi2: float,
+) -> IntArray:
+    """For each detection ``dets[j]``: the index (into ``tracks``) of the track nearest it by
+    Mahalanobis² among those holding it inside the succession gate ``outer_chi2``, or −1
+    (``Tracker._successor_parents``; ``z_hat``/``jac``: h(x), H of every predicted track)."""
+    m = z.shape[1]
+    best = np.full(len(dets), -1, np.int64)
+    best_d2 = np.full(len(dets), np.inf)
+    s = np.empty((m, m))
+    hp = np.empty((m, 6))
+    a = np.empty((m, m))
+    y = np.empty((m, 1))
+    solved = np.empty((m, 1))
+    for i in range(len(tracks)):
+        t = tracks[i]
+        _innovation_covariance(jac[t], p[t], noise, hp, s)
+        for j in range(len(dets)):
+            d = dets[j]
+            for r in range(m):
+                y[r, 0] = z[d, r] - z_hat[t, r]
+            y[1, 0] = _wrap_pi(y[1, 0])
+            _solve(s, y, a, solved)
+            d2 = 0.0
+            for r in range(m):
+                d2 += y[r, 0] * solved[r, 0]
+            if d2 < best_d2[j] or best[j] < 0:  # the first of equals, as np.argmin
+                best_d2[j] = d2
+                best[j] = i
+    for j in range(len(dets)):
+        if not best_d2[j] < outer_chi2:
+            best[j] = -1
+    return best

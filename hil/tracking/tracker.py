@@ -378,7 +378,14 @@ class Tracker:
                     zip(self.ids[hit_rows].tolist(), track_of[assigned].tolist(), strict=True)
                 )
             parent_of = self._successor_parents(
-                rows, x, p, z, velocity, (track_of < 0) & expected[rows], det_of < 0
+                rows,
+                x,
+                p,
+                z,
+                velocity,
+                (track_of < 0) & expected[rows],
+                det_of < 0,
+                linearised if self._compiled else None,
             )
         if self._compiled:
             self._maintain_compiled(frame.t_s, rows, track_of >= 0, expected, report)
@@ -728,6 +735,7 @@ class Tracker:
         velocity: bool,
         missed: BoolArray,
         free: BoolArray,
+        linearised: tuple[FloatArray, FloatArray] | None = None,
     ) -> IntArray:
         """For each detection: the id of the confirmed track that missed this frame and holds it
         inside its succession gate (the nearest such, by Mahalanobis²), or −1. A detection just
@@ -740,6 +748,13 @@ class Tracker:
         if outer is None or not missed.any() or not free.any():
             return parent_of
         tracks, dets = np.flatnonzero(missed), np.flatnonzero(free)
+        if linearised is not None:  # compiled, from h(x), H of every track (the gate's)
+            best = self._kernels.succession_parents(
+                p, z, linearised[0], linearised[1], tracks, dets, self._noise[velocity], outer
+            )
+            inside = best >= 0
+            parent_of[dets[inside]] = self.ids[rows[tracks[best[inside]]]]
+            return parent_of
         z_hat, h = self.sensor.predict_measurement(x[tracks], with_velocity=velocity)
         s = h @ p[tracks] @ h.transpose(0, 2, 1) + self._noise[velocity]
         pair_t = np.repeat(np.arange(len(tracks)), len(dets))
