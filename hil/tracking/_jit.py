@@ -17,6 +17,11 @@ import numba
 
 F = TypeVar("F", bound=Callable[..., object])
 
+OPTIONS: dict[str, object] = {"fastmath": False, "parallel": False, "error_model": "numpy"}
+"""No fastmath, no parallel (deterministic, IEEE results); ``error_model="numpy"``: a division by
+zero gives inf/nan as numpy does instead of raising, which also spares the compiler a check and an
+exception path per division (a third of the compile time)."""
+
 CACHING: dict[str, bool] = {}
 """Per kernel (qualified name): whether it compiles into an on-disk cache (False: in memory)."""
 
@@ -25,11 +30,15 @@ def njit(function: F) -> F:
     """Compile ``function`` lazily with numba, cached on disk where possible."""
     name = f"{function.__module__}.{function.__qualname__}"
     try:
-        compiled = numba.njit(cache=True, fastmath=False, parallel=False)(function)
+        compiled = numba.njit(cache=True, fastmath=False, parallel=False, error_model="numpy")(
+            function
+        )
         CACHING[name] = True
     except RuntimeError as error:  # "cannot cache function …: no locator available …"
         if "no locator available" not in str(error):
             raise
-        compiled = numba.njit(cache=False, fastmath=False, parallel=False)(function)
+        compiled = numba.njit(cache=False, fastmath=False, parallel=False, error_model="numpy")(
+            function
+        )
         CACHING[name] = False
     return cast(F, compiled)

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hil.tracking._jit import njit
-from hil.tracking.kernels import O_COVARIANCE, O_PROBABILITY, O_STATE, O_T_UPDATE
+from hil.tracking.kernels import O_COVARIANCE, O_PROBABILITY, O_STATE, O_T_UPDATE, _fill2
 from hil.tracking.motion import FloatArray
 
 IntArray = npt.NDArray[np.int64]
@@ -71,7 +71,7 @@ def initiate(
         across_az[0], across_az[1], across_az[2] = cos_b, -sin_b, 0.0
         horizontal_r = r * math.cos(el)
         cov = row[O_COVARIANCE : O_COVARIANCE + 36].reshape((6, 6))
-        cov[:, :] = 0.0
+        _fill2(cov, 0.0)
         for i in range(3):
             for j in range(3):
                 cov[i, j] = (s_r**2 * (unit[i] * unit[j])) + (horizontal_r * s_az) ** 2 * (

@@ -47,6 +47,29 @@ def _wrap_pi(a: float) -> float:
     return math.pi - ((math.pi - a) % TWO_PI)
 
 
+@njit
+def _copy1(source: FloatArray, target: FloatArray) -> None:
+    """``target[:] = source`` as a loop (numba compiles array slice assignment slowly)."""
+    for i in range(len(target)):
+        target[i] = source[i]
+
+
+@njit
+def _copy2(source: FloatArray, target: FloatArray) -> None:
+    """``target[:, :] = source`` as a loop."""
+    for i in range(target.shape[0]):
+        for j in range(target.shape[1]):
+            target[i, j] = source[i, j]
+
+
+@njit
+def _fill2(target: FloatArray, value: float) -> None:
+    """``target[:, :] = value`` as a loop."""
+    for i in range(target.shape[0]):
+        for j in range(target.shape[1]):
+            target[i, j] = value
+
+
 # --- motion ---------------------------------------------------------------------------------
 
 
@@ -133,7 +156,7 @@ def _imm_predict(
             sin_over, cos_over = sin / omega, (1.0 - cos) / omega
         else:
             sin_over, cos_over = dt, 0.0
-        f[:, :] = 0.0
+        _fill2(f, 0.0)
         for k in range(6):
             f[k, k] = 1.0
         f[0, 3], f[0, 4] = sin_over, -cos_over
@@ -176,11 +199,12 @@ def _combine(mx: FloatArray, mp: FloatArray, mu: FloatArray, x: FloatArray, p: F
     """Moment-matched estimate of one track's mixture (``hil.tracking.imm.combine``)."""
     m = mx.shape[0]
     if m == 1:
-        x[:] = mx[0]
-        p[:, :] = mp[0]
+        _copy1(mx[0], x)
+        _copy2(mp[0], p)
         return
-    x[:] = 0.0
-    p[:, :] = 0.0
+    for k in range(6):
+        x[k] = 0.0
+    _fill2(p, 0.0)
     for j in range(m):
         for k in range(6):
             x[k] += mu[j] * mx[j, k]
@@ -220,7 +244,7 @@ def _measure(
     rho = math.sqrt(rho2)
     r2 = rho2 + u * u
     r = math.sqrt(r2)
-    h[:, :] = 0.0
+    _fill2(h, 0.0)
     z[0] = r
     z[1] = _wrap_pi(math.atan2(e, n) - north)
     h[0, 0], h[0, 1], h[0, 2] = e / r, n / r, u / r
@@ -246,8 +270,8 @@ def _solve(s: FloatArray, b: FloatArray, a: FloatArray, x: FloatArray) -> float:
     """S⁻¹ B into ``x`` (m, k) for a small S (m, m) and B (m, k), by Gaussian elimination with
     partial pivoting (``a``: (m, m) scratch); returns log |det S|."""
     m = s.shape[0]
-    a[:, :] = s
-    x[:, :] = b
+    _copy2(s, a)
+    _copy2(b, x)
     logdet = 0.0
     for c in range(m):
         pivot = c
@@ -457,13 +481,13 @@ def _ekf_one(
     ikh = work[12 + 4 * m : 48 + 4 * m].reshape((6, 6))
     tmp = work[48 + 4 * m : 84 + 4 * m].reshape((6, 6))
     gain = hp  # (P Hᵀ S⁻¹)ᵀ, m × 6, after hp is used
-    xi[:] = x0
+    _copy1(x0, xi)
     d2 = 0.0
     logdet = 0.0
     for iteration in range(max(iterations, 1)):
         if iteration == 0 and use_linearised:
-            z_hat[:] = z_hat0
-            h[:, :] = h0
+            _copy1(z_hat0, z_hat)
+            _copy2(h0, h)
         else:
             _measure(xi, site, north, elevation, velocity, z_hat, h)
         for i in range(m):
@@ -512,10 +536,10 @@ def _ekf_one(
             1.0,
         )
         moving = step2 / slant >= CONVERGED_M and loose
-        xi[:] = x_next
+        _copy1(x_next, xi)
         if not moving:
             break
-    x_out[:] = xi
+    _copy1(xi, x_out)
     for k in range(6):
         for ll in range(6):
             acc = 0.0
