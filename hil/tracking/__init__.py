@@ -17,5 +17,8 @@ A 2-D radar is ``PolarSensor(..., elevation=False)`` with frames of range and az
 - ``measurement``: the radar's polar measurement model and a batched, iterated EKF update
 - ``tracker``: the batched GNN tracker (coarse gate, χ² gate, clustered assignment with
   confirmed tracks first, M-of-N confirmation, deletion), per-dwell or whole-scan frames
+- ``kernels`` (predict, gate, update, succession gate, beam visibility), ``initiation``,
+  ``maintenance``: the compiled (numba) per-step kernels; ``_jit`` compiles them, caching on disk
+  where it can; ``geometry``: angle wrapping and polar → ENU
 - ``metrics``: GOSPA, OSPA and assigned-pair RMSE; ``scoring``: a run's scores over time
 """
