@@ -88,18 +88,34 @@ def test_the_tracker_loads_nothing_outside_its_package_numpy_scipy_and_numba() -
     assert not outside, outside
 
 
+KERNELS = {"predict_rows", "gate", "update_rows", "visible", "succession_parents", "initiate"}
+KERNELS |= {"maintain"}
+
+
 @pytest.mark.timeout(600)
 def test_the_kernels_compile_once_into_numba_cache_dir(tmp_path: Path) -> None:
-    """Cold: compiled and written to ``NUMBA_CACHE_DIR``; warm: loaded, nothing recompiled."""
+    """Cold: ``python -m hil.tracking.warm`` compiles every kernel into ``NUMBA_CACHE_DIR``;
+    warm: a tracker loads them, nothing recompiled."""
     cache = tmp_path / "numba-cache"
     env = clean_env(NUMBA_CACHE_DIR=str(cache))
-    cold = run_step(env, ROOT, "imm")
-    assert cold["confirmed"] == 1
-    caching = cold["caching"]
-    assert isinstance(caching, dict) and caching and all(caching.values())
-    assert list(cache.rglob("*.nbi")) and list(cache.rglob("*.nbc"))
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "hil.tracking.warm"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=540,
+    ).stdout
+    assert "cached on disk" in out
+    indexed = {path.name.split(".")[1].split("-")[0] for path in cache.rglob("*.nbi")}
+    assert indexed >= KERNELS, KERNELS - indexed
+    assert list(cache.rglob("*.nbc"))
     warm = run_step(env, ROOT, "imm")
+    assert warm["confirmed"] == 1
     assert warm["misses"] == {"predict_rows": 0, "gate": 0, "update_rows": 0}
+    caching = warm["caching"]
+    assert isinstance(caching, dict) and caching and all(caching.values())
 
 
 @pytest.mark.timeout(600)

@@ -112,6 +112,9 @@ async def _perform(
         settings.rig.rig.mode, scenario.scenario.name, settings.seed, settings.armed
     )
     telemetry = TelemetrySession.for_run(settings.rig, identity)
+    # before any device link is up: building the tracker loads its compiled kernels (~1 s; a
+    # cold numba cache compiles them), which would otherwise stall the links' watchdogs
+    core = build_core(settings.rig, scenario)
     async with AsyncExitStack() as stack:
         if telemetry is not None:  # first in, last out: its final status follows the shutdown
             await stack.enter_async_context(telemetry)
@@ -123,7 +126,7 @@ async def _perform(
         loop = FireControlLoop(
             rig.source,
             rig.launcher,
-            build_core(settings.rig, scenario),
+            core,
             injector=injector if len(injector) else None,
             truth=rig.truth,
             operator_armed=settings.armed,

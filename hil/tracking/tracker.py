@@ -133,12 +133,15 @@ class Tracker:
         self.kernel = kernel
         self._compiled = kernel == "numba"
         if self._compiled:
-            # numba is loaded only by a tracker that uses it
-            from hil.tracking import initiation, kernels, maintenance
+            # numba is loaded only by a tracker that uses it, and every kernel once per
+            # process, here: not inside the first loop cycle (hil.tracking.warm)
+            from hil.tracking import initiation, kernels, maintenance, warm
 
             self._kernels = kernels
             self._initiation = initiation
             self._maintenance = maintenance
+            if not warm.PRIMED:
+                warm.prime()
         self.models = MotionModels(
             config.turn_rates_rad_s(),
             config.model_process_noise_m2_s3(),
