@@ -387,7 +387,8 @@ def gate(
     """Gated pairs of predicted tracks (x (T, 6), p (T, 6, 6)) and measurements z (D, m):
     track index, detection index, Mahalanobis² (pairs in track-major order), and h(x) (T, m),
     H (T, m, 6) of every track. The coarse gate is ``Tracker._gate``'s (ENU distance within a
-    per-track radius), the fine gate yᵀS⁻¹y < ``gate_chi2``."""
+    per-track radius; candidates come from a sweep over the detections sorted by east, so the
+    cost grows with tracks × nearby detections), the fine gate yᵀS⁻¹y < ``gate_chi2``."""
     t_count, d_count, m = x.shape[0], z.shape[0], z.shape[1]
     det = np.empty((d_count, 3))
     for d in range(d_count):
@@ -404,6 +405,12 @@ def gate(
     pair_d = np.empty(capacity, np.int64)
     cost = np.empty(capacity)
     count = 0
+    # detections sorted by east: each track looks only at those within its radius in east
+    # (a window a little wider than the radius; the exact test below decides)
+    by_east = np.argsort(det[:, 0])
+    east = np.empty(d_count)
+    for i in range(d_count):
+        east[i] = det[by_east[i], 0]
     root = math.sqrt(gate_chi2)
     y = np.empty((m, 1))
     solved = np.empty((m, 1))
@@ -419,7 +426,10 @@ def gate(
         _measure(x[t], site, north, elevation, velocity, z_hat[t], jac[t])
         s = np.empty((m, m))
         have_s = False
-        for d in range(d_count):
+        window = radius * (1.0 + 1e-9) + 1e-6
+        lo = np.searchsorted(east, x[t, 0] - window)
+        hi = np.searchsorted(east, x[t, 0] + window, side="right")
+        for d in np.sort(by_east[lo:hi]):  # in detection order, as the numpy gate pairs them
             oe, on, ou = x[t, 0] - det[d, 0], x[t, 1] - det[d, 1], x[t, 2] - det[d, 2]
             if oe * oe + on * on + ou * ou > radius2:
                 continue
