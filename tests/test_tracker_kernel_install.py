@@ -51,7 +51,7 @@ def run_step(env: dict[str, str], cwd: Path, motion: str = "cv") -> dict[str, ob
         text=True,
         cwd=cwd,
         env=env,
-        timeout=240,
+        timeout=540,  # read-only: every kernel compiles in memory, minutes on a loaded machine
     )
     result: dict[str, object] = json.loads(out.stdout)
     return result
