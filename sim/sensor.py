@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.coordinates import FloatArray, wrap_pi
+from sim.coordinates import TWO_PI, FloatArray, wrap_pi
 from sim.scan import AntennaPose
 from sim.targets import IntArray, TruthState
 
@@ -162,43 +162,47 @@ class RadarSensor:
         rows, offset, slant, elevation = self._illuminated(pose, truth, half_beam)
         mean_snr_db = p.snr_db(slant, truth.rcs_m2[rows])
         pd = p.detection_probability(mean_snr_db)
+        # every draw first, in the documented order; then one array per quantity, targets'
+        # detections first and clutter after, filled in place (no concatenation)
         detected = rng.random(len(rows)) < pd
         hits = rows[detected]
         k = len(hits)
-        measured = np.empty((k, 4))  # columns: range m, turntable az rad, elevation rad, vr m/s
-        power = np.empty(k)
         if k:
             noise = rng.standard_normal((k, 4))
             excess = rng.standard_exponential(k)
-            d_hit = offset[detected]
-            measured[:, 0] = slant[detected]
-            measured[:, 1] = np.arctan2(d_hit[:, 0], d_hit[:, 1]) - p.north_alignment_rad
-            measured[:, 2] = elevation[detected]
-            measured[:, 3] = (
-                np.einsum("ij,ij->i", d_hit, truth.velocity_enu_mps[hits]) / measured[:, 0]
-            )
-            multipath = measured[:, 2] < p.multipath_el_rad
-            measured += noise * self._sigmas
-            power = (1.0 + np.power(10.0, mean_snr_db[detected] / 10.0)) * excess
         n_clutter = int(rng.poisson(p.clutter_per_dwell)) if p.clutter_per_dwell > 0 else 0
-        truth_id = truth.target_id[hits]
+        n = k + n_clutter
+        measured = np.empty((n, 4))  # columns: range m, turntable az rad, elevation rad, vr m/s
+        power = np.empty(n)
+        truth_id = np.empty(n, dtype=np.int64)
+        if k:
+            d_hit = offset[detected]
+            target = measured[:k]
+            target[:, 0] = slant[detected]
+            target[:, 1] = np.arctan2(d_hit[:, 0], d_hit[:, 1]) - p.north_alignment_rad
+            target[:, 2] = elevation[detected]
+            target[:, 3] = np.einsum("ij,ij->i", d_hit, truth.velocity_enu_mps[hits]) / target[:, 0]
+            multipath = target[:, 2] < p.multipath_el_rad
+            target += noise * self._sigmas
+            np.multiply(1.0 + np.power(10.0, mean_snr_db[detected] / 10.0), excess, out=power[:k])
+            truth_id[:k] = truth.target_id[hits]
         if n_clutter:
             draws = rng.random((n_clutter, 5))
-            clutter = self._clutter_low + self._clutter_span * draws[:, :4]
+            clutter = measured[k:]
+            np.add(self._clutter_low, self._clutter_span * draws[:, :4], out=clutter)
             clutter[:, 1] = pose.az_rad + half_beam * (2.0 * draws[:, 1] - 1.0)
-            measured = np.concatenate((measured, clutter))
-            power = np.concatenate((power, -np.log1p(-draws[:, 4])))  # Exp(1) by inversion
-            truth_id = np.concatenate((truth_id, np.full(n_clutter, CLUTTER_ID, dtype=np.int64)))
+            np.negative(np.log1p(-draws[:, 4]), out=power[k:])  # Exp(1) by inversion
+            truth_id[k:] = CLUTTER_ID
         snr_db = 10.0 * np.log10(power + (self._threshold - 1.0))
-        flags = np.zeros(len(power), dtype=np.uint16)
-        if len(power):
+        flags = np.zeros(n, dtype=np.uint16)
+        if n:
             np.maximum(measured[:, 0], 0.0, out=measured[:, 0])
-            measured[:, 1] = wrap_pi(measured[:, 1])
+            measured[:, 1] = np.pi - np.mod(np.pi - measured[:, 1], TWO_PI)  # wrap_pi
             flags[snr_db >= p.saturation_snr_db] |= FLAG_SATURATED
             if k:
                 flags[:k][multipath] |= FLAG_MULTIPATH
             order = np.argsort(measured[:, 0], kind="stable")
-            if len(order) > p.max_detections_per_dwell:
+            if n > p.max_detections_per_dwell:
                 strongest = np.argsort(-snr_db, kind="stable")[: p.max_detections_per_dwell]
                 order = strongest[np.argsort(measured[strongest, 0], kind="stable")]
             measured, snr_db, flags, truth_id = (
