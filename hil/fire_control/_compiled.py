@@ -1,10 +1,11 @@
 """The one place fire control meets numba: a typed ``njit`` for the kernels beside it.
 
-numba's own annotations type ``njit`` as returning a dispatcher, not the function; this module
-gives the decorator the fire-control kernels use a signature that keeps the kernel's own (the kernels' Python-side wrappers stay fully typed), and fixes the options
-DESIGN.md rule 15 asks for: ``cache=True`` (compiled once into ``__pycache__``; a read-only
-install compiles in memory instead), ``fastmath=False``, no ``parallel``, and numpy's error
-model (a float division by zero gives inf/NaN as in the numpy oracle, not an exception).
+numba's own annotations type ``njit`` as returning a dispatcher, not the function; the
+decorator here keeps the kernel's own signature for mypy (the kernels and their Python-side
+wrappers stay fully typed), and fixes the options DESIGN.md rule 15 asks for:
+``cache=True`` (compiled once into ``__pycache__``; numba compiles in memory instead when
+that folder is read-only), ``fastmath=False``, no ``parallel``, and numpy's error model (a
+float division by zero gives inf/NaN as in the numpy oracle, not an exception).
 """
 
 from __future__ import annotations
@@ -19,7 +20,5 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def njit(function: F) -> F:
     """Compile ``function`` in nopython mode with the project's kernel options."""
-    compiled = numba.njit(cache=True, fastmath=False, parallel=False, error_model="numpy")(
-        function
-    )
+    compiled = numba.njit(cache=True, fastmath=False, parallel=False, error_model="numpy")(function)
     return cast(F, compiled)

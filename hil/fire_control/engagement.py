@@ -198,18 +198,17 @@ class Engagement:
         if not len(found):
             return self._end(t, "aborted", "track lost")
         row = int(found[0])
+        age = float(picture.age_s[row])
         # not mere interlocks: with the radar silent or the track stale the engagement cannot
         # recover by itself, and the rig must not stay armed waiting for it
         if not radar_frame_age_s <= self.config.max_radar_silence_s:
             return self._end(t, "aborted", f"radar silent for {radar_frame_age_s:.2f} s")
-        if not picture.age_s[row] <= self.config.max_track_age_s:
-            return self._end(t, "aborted", f"track not updated for {picture.age_s[row]:.1f} s")
-        solution = solve(
-            self._launcher,
-            picture.position_enu_m[row],
-            picture.velocity_enu_mps[row],
-            self.config,
-        )
+        if not age <= self.config.max_track_age_s:
+            return self._end(t, "aborted", f"track not updated for {age:.1f} s")
+        # the row as Python floats (the same values): one conversion, not one per use
+        position: list[float] = picture.position_enu_m[row].tolist()
+        velocity: list[float] = picture.velocity_enu_mps[row].tolist()
+        solution = solve(self._launcher, position, velocity, self.config)
         self._solution = solution
         if not solution.valid:
             return self._end(t, "aborted", f"no solution: {solution.reason}")
@@ -235,8 +234,8 @@ class Engagement:
             lead = self.config.hold_lead_s
             ahead = solve(
                 self._launcher,
-                picture.position_enu_m[row] + picture.velocity_enu_mps[row] * lead,
-                picture.velocity_enu_mps[row],
+                [p + v * lead for p, v in zip(position, velocity, strict=True)],
+                velocity,
                 self.config,
             )
             self._hold = ahead if ahead.valid else solution
@@ -248,7 +247,7 @@ class Engagement:
             InterlockInputs(
                 operator_armed=operator_armed,
                 track_confirmed=True,
-                track_age_s=float(picture.age_s[row]),
+                track_age_s=age,
                 track_velocity_sigma_mps=float(picture.velocity_sigma_mps[row]),
                 solution_valid=solution.valid,
                 solution_az_rad=solution.az_rad,

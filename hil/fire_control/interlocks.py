@@ -99,9 +99,7 @@ class Interlocks:
 
     @property
     def failing(self) -> tuple[str, ...]:
-        return tuple(
-            name for name, ok in zip(_INTERLOCK_NAMES, self._holds(), strict=True) if not ok
-        )
+        return _failing(self._holds())
 
     def _holds(self) -> tuple[bool, ...]:
         """Every interlock in field order (the order of ``_INTERLOCK_NAMES``): read once per
@@ -126,6 +124,13 @@ class Interlocks:
 
 
 _INTERLOCK_NAMES = tuple(f.name for f in fields(Interlocks))
+
+
+@functools.lru_cache(maxsize=256)
+def _failing(holds: tuple[bool, ...]) -> tuple[str, ...]:
+    """The names of the interlocks that do not hold (memoised: the engagement asks every
+    cycle, and a run sees a handful of distinct combinations)."""
+    return tuple(name for name, ok in zip(_INTERLOCK_NAMES, holds, strict=True) if not ok)
 
 
 FLOAT32_MARGIN_RAD = 1e-6

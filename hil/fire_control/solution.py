@@ -78,6 +78,8 @@ def _floats(vector: FloatArray | Sequence[float]) -> list[float]:
     if isinstance(vector, np.ndarray):
         values: list[float] = vector.tolist()
         return values
+    if isinstance(vector, list) and all(type(v) is float for v in vector):
+        return vector
     return [float(v) for v in vector]
 
 
@@ -118,12 +120,13 @@ def feasible(
 
 
 def solve(
-    launcher_enu_m: FloatArray,
-    target_enu_m: FloatArray,
-    target_velocity_enu_mps: FloatArray,
+    launcher_enu_m: FloatArray | Sequence[float],
+    target_enu_m: FloatArray | Sequence[float],
+    target_velocity_enu_mps: FloatArray | Sequence[float],
     config: FireControlConfig,
 ) -> Solution:
-    """Pointing with lead for one track (ENU m, m/s), checked against the rig's limits."""
+    """Pointing with lead for one track (ENU m, m/s), checked against the rig's limits.
+    Plain floats or arrays: the loop passes a track's row as floats (``tolist``)."""
     lx, ly, lz = _floats(launcher_enu_m)
     px, py, pz = _floats(target_enu_m)
     vx, vy, vz = _floats(target_velocity_enu_mps)
