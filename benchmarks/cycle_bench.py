@@ -48,11 +48,13 @@ def measure(seconds: float, repeats: int) -> dict[str, object]:
     from (this process's ``sys.path``)."""
     import numpy as np
 
+    import hil
     from hil.config.loader import load_rig, load_scenario
     from hil.loop.core import LoopCore
     from hil.loop.cycle import CycleInput, CycleOutput
     from hil.loop.injection import Injector, frame_from_dwell
     from hil.loop.observers import (
+        CycleObserver,
         DigestObserver,
         LoopCounters,
         ScoringObserver,
@@ -63,8 +65,6 @@ def measure(seconds: float, repeats: int) -> dict[str, object]:
     from hil.rig.base import RunSettings, build_core, resite
     from hil.run.perform import perform_run
     from sim.sensor import RadarSensor
-
-    import hil
 
     if not Path(hil.__file__).resolve().is_relative_to(ROOT):
         raise SystemExit(f"hil imported from {hil.__file__}, not from {ROOT}")
@@ -120,7 +120,7 @@ def measure(seconds: float, repeats: int) -> dict[str, object]:
     def observers() -> None:
         truth = build_targets(scenario)
         digest = DigestObserver(0.0)
-        watchers = [
+        watchers: list[CycleObserver] = [
             LoopCounters(),
             digest,
             ScoringObserver(truth),  # the shell's default interval, 1 s
@@ -164,8 +164,10 @@ def baseline(ref: str, seconds: float, repeats: int, workdir: Path) -> dict[str,
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
     env = dict(os.environ, PYTHONPATH=str(tree))
     child = subprocess.run(
-        [sys.executable, __file__, "--child", str(tree), "--seconds", str(seconds)]
-        + ["--repeats", str(repeats)],
+        [
+            *(sys.executable, __file__, "--child", str(tree)),
+            *("--seconds", str(seconds), "--repeats", str(repeats)),
+        ],
         env=env,
         check=True,
         capture_output=True,

@@ -3,9 +3,10 @@
 numba's own annotations type ``njit`` as returning a dispatcher, not the function; the
 decorator here keeps the kernel's own signature for mypy (the kernels and their Python-side
 wrappers stay fully typed), and fixes the options DESIGN.md rule 15 asks for:
-``cache=True`` (compiled once into ``__pycache__``; numba compiles in memory instead when
-that folder is read-only), ``fastmath=False``, no ``parallel``, and numpy's error model (a
-float division by zero gives inf/NaN as in the numpy oracle, not an exception).
+``cache=True`` (compiled once into the package's ``__pycache__``, or numba's per-user cache
+folder when that one is not writable), ``fastmath=False``, no ``parallel``, and numpy's
+error model (a float division by zero gives inf/NaN as in the numpy oracle, not an
+exception).
 """
 
 from __future__ import annotations
