@@ -29,13 +29,29 @@ def assert_same(new: Dwell, old: Dwell) -> None:
 
 
 @pytest.mark.parametrize(
-    ("seed", "clutter", "cap"),
-    [(0, 2.0, 203), (1, 2.0, 203), (7, 0.0, 203), (11, 40.0, 203), (3, 8.0, 2)],
+    ("seed", "clutter", "cap", "beamwidth_rad"),
+    [
+        (0, 2.0, 203, None),
+        (1, 2.0, 203, None),
+        (7, 0.0, 203, None),
+        (11, 40.0, 203, None),
+        (3, 8.0, 2, None),
+        (5, 2.0, 203, np.pi),  # a beam wider than a half-turn: the bearing test, not the tangent
+    ],
 )
-def test_observe_makes_the_oracles_dwells_bit_for_bit(seed: int, clutter: float, cap: int) -> None:
+def test_observe_makes_the_oracles_dwells_bit_for_bit(
+    seed: int, clutter: float, cap: int, beamwidth_rad: float | None
+) -> None:
     scenario = load_scenario(RAID)
     radar = scenario.radar.model_copy(update={"clutter_per_dwell": clutter})
-    parameters = dataclasses.replace(radar_parameters(radar), max_detections_per_dwell=cap)
+    parameters = dataclasses.replace(
+        radar_parameters(radar),
+        max_detections_per_dwell=cap,
+        position_enu_m=(120.0, -75.0, 12.0),
+        north_alignment_rad=0.3,
+    )
+    if beamwidth_rad is not None:
+        parameters = dataclasses.replace(parameters, beamwidth_az_rad=beamwidth_rad)
     sensor, scan = RadarSensor(parameters), scan_pattern(radar)
     targets = build_targets(scenario)
     new_rng, old_rng = np.random.default_rng(seed), np.random.default_rng(seed)
