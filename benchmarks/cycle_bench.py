@@ -8,8 +8,10 @@ of loop time, 100 frames/s) is captured as its cycle inputs; then each stage is 
   ``RadarSensor.observe``, ``frame_from_dwell``) for every dwell of the run, seeded as the rig;
 - ``inject``: ``Injector.inject`` on every frame (raid-100 injects nothing: the check that
   the loop skips it);
-- ``track`` and ``fire_control``: a fresh ``LoopCore`` stepping every captured input, split by
-  its ``lap("track")`` (fire control: the picture, track changes, engagement and interlocks);
+- ``track``, ``picture`` and ``fire_control``: a fresh ``LoopCore`` stepping every captured
+  input, split by its ``lap("track")`` and by timing its tracker's ``picture`` (the confirmed
+  tracks at the cycle's time); fire control is the rest: track changes, threat screen,
+  engagement, interlocks and the engagement's events;
 - ``observers``: ``LoopCounters``, ``DigestObserver``, ``ScoringObserver`` (once per
   ``score_interval_s``) and ``TimingObserver`` on every (input, output) pair.
 
@@ -35,12 +37,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = ("sim_frame", "inject", "track", "fire_control", "observers")
+STAGES = ("sim_frame", "inject", "track", "picture", "fire_control", "observers")
 
 
 def measure(seconds: float, repeats: int) -> dict[str, object]:
@@ -96,13 +99,23 @@ def measure(seconds: float, repeats: int) -> dict[str, object]:
                 injector.inject(frame)
 
     outputs: list[CycleOutput] = []
-    split = {"track": 0.0, "fire_control": 0.0}
+    split = {"track": 0.0, "picture": 0.0, "fire_control": 0.0}
 
     def core() -> None:
         fresh: LoopCore = build_core(rig, scenario)
         outputs.clear()
         marks = [0.0]
         track = fire_control = 0.0
+        picture = [0.0]
+        tracker_picture = fresh.tracker.picture
+
+        def timed_picture(t_s: float) -> Any:
+            start = time.perf_counter()
+            result = tracker_picture(t_s)
+            picture[0] += time.perf_counter() - start
+            return result
+
+        fresh.tracker.picture = timed_picture  # type: ignore[method-assign]
 
         def lap(stage: str) -> None:
             marks[0] = time.perf_counter()
@@ -113,7 +126,8 @@ def measure(seconds: float, repeats: int) -> dict[str, object]:
             end = time.perf_counter()
             track += marks[0] - start
             fire_control += end - marks[0]
-        split["track"], split["fire_control"] = track, fire_control
+        split["track"], split["picture"] = track, picture[0]
+        split["fire_control"] = fire_control - picture[0]
 
     digest_hex: list[str] = []
 
@@ -142,6 +156,7 @@ def measure(seconds: float, repeats: int) -> dict[str, object]:
         best["inject"] = min(best["inject"], timed(inject) / n_frames)
         timed(core)
         best["track"] = min(best["track"], split["track"] / cycles)
+        best["picture"] = min(best["picture"], split["picture"] / cycles)
         best["fire_control"] = min(best["fire_control"], split["fire_control"] / cycles)
         best["observers"] = min(best["observers"], timed(observers) / cycles)
     per_cycle_us = {stage: round(value * 1e6, 2) for stage, value in best.items()}

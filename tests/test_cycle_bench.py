@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "cycle_bench.py"
-STAGES = {"sim_frame", "inject", "track", "fire_control", "observers"}
+STAGES = {"sim_frame", "inject", "track", "picture", "fire_control", "observers"}
 
 
 def test_cycle_bench_smoke() -> None:
