@@ -190,8 +190,36 @@ def measure(
             flags[i] |= np.uint16(1)  # sim.sensor.FLAG_SATURATED
         if multipath[i]:
             flags[i] |= np.uint16(2)  # sim.sensor.FLAG_MULTIPATH
-    order = np.argsort(measured[:, 0], kind="mergesort")
+    # reported by range; over the cap, the strongest by SNR (ties: earlier first), by range.
+    # Stable insertion sorts, as numpy's stable argsort orders them (no key is NaN: ranges and
+    # SNRs are finite), written out because numba compiles numpy's sorts slowly (seconds, cold)
     if n > max_detections:
-        strongest = np.argsort(-snr_db, kind="mergesort")[:max_detections]
-        order = strongest[np.argsort(measured[strongest, 0], kind="mergesort")]
-    return measured[order], snr_db[order], flags[order], truth_id[order]
+        strongest = _stable_order(-snr_db, np.arange(n))[:max_detections]
+        order = _stable_order(measured[:, 0], strongest)
+    else:
+        order = _stable_order(measured[:, 0], np.arange(n))
+    count = len(order)
+    out_measured = np.empty((count, 4))
+    out_snr = np.empty(count)
+    out_flags = np.empty(count, np.uint16)
+    out_truth = np.empty(count, np.int64)
+    for j in range(count):
+        i = order[j]
+        for q in range(4):
+            out_measured[j, q] = measured[i, q]
+        out_snr[j], out_flags[j], out_truth[j] = snr_db[i], flags[i], truth_id[i]
+    return out_measured, out_snr, out_flags, out_truth
+
+
+@_njit
+def _stable_order(key: FloatArray, rows: IntArray) -> IntArray:
+    """``rows`` sorted by ``key[row]`` ascending, equal keys in their order in ``rows``."""
+    order = rows.copy()
+    for m in range(1, len(order)):
+        row = order[m]
+        j = m
+        while j > 0 and key[order[j - 1]] > key[row]:
+            order[j] = order[j - 1]
+            j -= 1
+        order[j] = row
+    return order

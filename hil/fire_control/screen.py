@@ -151,17 +151,27 @@ def _screen(
             and miss[i] <= max_miss
             and (closing > 0 or not exclude_receding)
         )
-    candidates = np.flatnonzero(threat)
-    # lexsort by (t_cpa, range, id): stable sorts from the last key to the first
-    order = candidates[np.argsort(ids[candidates], kind="mergesort")]
-    order = order[np.argsort(distance[order], kind="mergesort")]
-    order = order[np.argsort(t_cpa[order], kind="mergesort")]
-    keep = np.zeros(len(order), np.bool_)
-    for j in range(len(order)):
+    # the threats in lexicographic order of (time to CPA, range, id): an insertion sort, as
+    # ``np.lexsort`` orders them (the keys of a threat are never NaN: a NaN fails the range or
+    # miss test), written out because numba compiles numpy's sorts slowly (seconds, cold)
+    order = np.empty(k, np.int64)
+    m = 0
+    for i in range(k):
+        if not threat[i]:
+            continue
+        j = m
+        while j > 0 and _after(order[j - 1], i, t_cpa, distance, ids):
+            order[j] = order[j - 1]
+            j -= 1
+        order[j] = i
+        m += 1
+    rows = np.empty(m, np.int64)
+    n = 0
+    for j in range(m):
         i = order[j]
         if not (age[i] <= max_age and velocity_sigma[i] <= max_velocity_sigma):
             continue
-        keep[j] = _feasible(
+        if _feasible(
             position[i, 0] - launcher[0],
             position[i, 1] - launcher[1],
             position[i, 2] - launcher[2],
@@ -174,8 +184,20 @@ def _screen(
             range_max,
             el_min,
             el_max,
-        )
-    return order[keep], t_cpa, miss, distance
+        ):
+            rows[n] = i
+            n += 1
+    return rows[:n].copy(), t_cpa, miss, distance
+
+
+@njit
+def _after(a: int, b: int, t_cpa: FloatArray, distance: FloatArray, ids: IntArray) -> bool:
+    """Whether row ``a`` comes after row ``b`` in (time to CPA, range, id) order."""
+    if t_cpa[a] != t_cpa[b]:
+        return bool(t_cpa[a] > t_cpa[b])
+    if distance[a] != distance[b]:
+        return bool(distance[a] > distance[b])
+    return bool(ids[a] > ids[b])
 
 
 @njit
