@@ -223,3 +223,22 @@ def _stable_order(key: FloatArray, rows: IntArray) -> IntArray:
             j -= 1
         order[j] = row
     return order
+
+
+def warm_up() -> tuple[Any, Any]:
+    """Compile both kernels (or load them from numba's cache) for the argument types
+    ``RadarSensor.observe`` passes — truth arrays component-major, i.e. Fortran-ordered
+    (N, 3) views — by running them on a dwell of two dead targets and no clutter; returns them."""
+    targets = np.zeros((3, 2)).T  # Fortran order only (an empty or one-row array is both)
+    none = np.empty(0)
+    site = np.zeros(3)
+    rows, offset, slant, elevation, snr, _ = illuminate(
+        targets, np.zeros(2, np.bool_), np.ones(2), site, 0.0, 0.1, -1.0, 1.0, 0.0, 1.0,
+        20.0, 1.0, 1.0, 1e-6,
+    )  # fmt: skip
+    measure(
+        np.empty(0, np.bool_), slant, offset, elevation, snr, targets, rows,
+        np.empty(0, np.int64), np.empty((0, 4)), none, np.empty((0, 5)), np.ones(4), np.zeros(4),
+        np.ones(4), 0.0, 0.0, 0.0, 0.1, 13.8, 60.0, 203,
+    )  # fmt: skip
+    return illuminate, measure

@@ -158,10 +158,12 @@ class RadarSensor:
         )
         self._threshold = p.threshold
         # the compiled kernels (numba) load with the first sensor, not with the module: the
-        # emulators and commands that only name sim's types start without the compiler
-        from sim._compiled import illuminate, measure
+        # emulators and commands that only name sim's types start without the compiler; and
+        # they are compiled (or loaded from numba's cache) here, on an empty dwell, not in the
+        # first dwell, which an emulated radar must deliver on time
+        from sim._compiled import warm_up
 
-        self._illuminate, self._measure = illuminate, measure
+        self._illuminate, self._measure = warm_up()
 
     def observe(self, pose: AntennaPose, truth: TruthState, rng: np.random.Generator) -> Dwell:
         """Simulate the dwell centred at ``pose.t_s`` with every random draw taken from ``rng``.

@@ -43,7 +43,7 @@ from hil.fire_control.interlocks import (
     limits_of,
     pointing_error_rad,
 )
-from hil.fire_control.screen import ScreenLimits, screen
+from hil.fire_control.screen import ScreenLimits, screen, warm_up
 from hil.fire_control.solution import Solution, solve
 
 FloatArray = npt.NDArray[np.float64]
@@ -146,6 +146,7 @@ class Engagement:
 
     def __post_init__(self) -> None:
         self._limits = ScreenLimits.of(self.config, self.launcher_enu_m)
+        warm_up(self._limits)  # the screen compiled before the loop runs, not in a cycle
         self._launcher = self._limits.launcher_enu_m
         self._interlock_limits = limits_of(self.config)
 

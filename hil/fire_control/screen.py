@@ -108,6 +108,13 @@ def screen(
     return Screen(rows, t_cpa, miss, distance)
 
 
+def warm_up(limits: ScreenLimits) -> None:
+    """Compile the kernel (or load it from numba's cache) now, on an empty picture, rather
+    than in the loop's first idle cycle, which a wall-clock rig must keep on time."""
+    empty = np.empty((0, 3))
+    screen(np.empty(0, np.int64), empty, empty, np.empty(0), np.empty(0), limits)
+
+
 @njit
 def _screen(
     ids: IntArray,
