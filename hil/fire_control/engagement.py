@@ -2,7 +2,7 @@
 
 Phases: IDLE → DESIGNATED → SLEWING → READY → FIRE_REQUESTED → FIRED → ASSESS → IDLE.
 
-- IDLE: designate the most urgent threat (``threat.order_threats``) that has a valid solution
+- IDLE: designate the most urgent threat (``screen.screen``) that has a valid solution
   and is neither already engaged nor on hold after a refusal; threats are evaluated every
   ``threat_evaluation_interval_s`` (tracks change once per antenna revolution at most).
 - DESIGNATED: ask for POINTING with the axes enabled.
@@ -36,13 +36,15 @@ import numpy.typing as npt
 from hil.config.fire_control import FireControlConfig
 from hil.fire_control.interlocks import (
     InterlockInputs,
+    InterlockLimits,
     Interlocks,
     LauncherStatus,
-    evaluate,
+    evaluate_within,
+    limits_of,
     pointing_error_rad,
 )
-from hil.fire_control.solution import Solution, feasible, solve
-from hil.fire_control.threat import order_threats
+from hil.fire_control.screen import ScreenLimits, screen, warm_up
+from hil.fire_control.solution import Solution, solve
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -138,6 +140,15 @@ class Engagement:
     _hold: Solution | None = None
     _next_evaluation_s: float = -math.inf
     _hold_until_s: float = 0.0
+    _limits: ScreenLimits = field(init=False, repr=False)
+    _launcher: FloatArray = field(init=False, repr=False)
+    _interlock_limits: InterlockLimits = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._limits = ScreenLimits.of(self.config, self.launcher_enu_m)
+        warm_up(self._limits)  # the screen compiled before the loop runs, not in a cycle
+        self._launcher = self._limits.launcher_enu_m
+        self._interlock_limits = limits_of(self.config)
 
     @property
     def current(self) -> EngagementRecord | None:
@@ -188,18 +199,17 @@ class Engagement:
         if not len(found):
             return self._end(t, "aborted", "track lost")
         row = int(found[0])
+        age = float(picture.age_s[row])
         # not mere interlocks: with the radar silent or the track stale the engagement cannot
         # recover by itself, and the rig must not stay armed waiting for it
         if not radar_frame_age_s <= self.config.max_radar_silence_s:
             return self._end(t, "aborted", f"radar silent for {radar_frame_age_s:.2f} s")
-        if not picture.age_s[row] <= self.config.max_track_age_s:
-            return self._end(t, "aborted", f"track not updated for {picture.age_s[row]:.1f} s")
-        solution = solve(
-            np.asarray(self.launcher_enu_m),
-            picture.position_enu_m[row],
-            picture.velocity_enu_mps[row],
-            self.config,
-        )
+        if not age <= self.config.max_track_age_s:
+            return self._end(t, "aborted", f"track not updated for {age:.1f} s")
+        # the row as Python floats (the same values): one conversion, not one per use
+        position: list[float] = picture.position_enu_m[row].tolist()
+        velocity: list[float] = picture.velocity_enu_mps[row].tolist()
+        solution = solve(self._launcher, position, velocity, self.config)
         self._solution = solution
         if not solution.valid:
             return self._end(t, "aborted", f"no solution: {solution.reason}")
@@ -208,7 +218,7 @@ class Engagement:
         error = pointing_error_rad(
             launcher.az_rad, launcher.el_rad, solution.az_rad, solution.el_rad
         )
-        tolerance = math.radians(self.config.pointing_tolerance_deg)
+        tolerance = self._interlock_limits.pointing_tolerance_rad
         if self.phase is Phase.DESIGNATED:
             self._to(Phase.SLEWING, t)
             return self._point()
@@ -224,9 +234,9 @@ class Engagement:
         if self._hold is None or t >= self._hold_until_s:
             lead = self.config.hold_lead_s
             ahead = solve(
-                np.asarray(self.launcher_enu_m),
-                picture.position_enu_m[row] + picture.velocity_enu_mps[row] * lead,
-                picture.velocity_enu_mps[row],
+                self._launcher,
+                [p + v * lead for p, v in zip(position, velocity, strict=True)],
+                velocity,
                 self.config,
             )
             self._hold = ahead if ahead.valid else solution
@@ -234,11 +244,11 @@ class Engagement:
         # a status read after the frame's dwell time is newer than the frame: age 0 (NaN stays)
         status_age = t - launcher.t_s
         status_age = 0.0 if status_age < 0 else status_age
-        interlocks = evaluate(
+        interlocks = evaluate_within(
             InterlockInputs(
                 operator_armed=operator_armed,
                 track_confirmed=True,
-                track_age_s=float(picture.age_s[row]),
+                track_age_s=age,
                 track_velocity_sigma_mps=float(picture.velocity_sigma_mps[row]),
                 solution_valid=solution.valid,
                 solution_az_rad=solution.az_rad,
@@ -253,7 +263,7 @@ class Engagement:
                 plc_estop_ok=launcher.estop_ok,
                 plc_chain_ok=launcher.interlock_chain_ok,
             ),
-            self.config,
+            self._interlock_limits,
         )
         record.interlocks_failing_at_end = interlocks.failing
         if not interlocks.all_hold:
@@ -298,26 +308,20 @@ class Engagement:
         if t < self._next_evaluation_s:
             return idle
         self._next_evaluation_s = t + self.config.threat_evaluation_interval_s
-        eligible = picture.age_s <= self.config.max_track_age_s
-        eligible &= picture.velocity_sigma_mps <= self.config.max_velocity_sigma_mps
-        order = order_threats(
-            picture.ids, picture.position_enu_m, picture.velocity_enu_mps, self.config
-        )
-        rows = order.rows[eligible[order.rows]]
-        rows = rows[
-            feasible(
-                np.asarray(self.launcher_enu_m),
-                picture.position_enu_m[rows],
-                picture.velocity_enu_mps[rows],
-                self.config,
-            )
-        ]
+        rows = screen(
+            picture.ids,
+            picture.position_enu_m,
+            picture.velocity_enu_mps,
+            picture.age_s,
+            picture.velocity_sigma_mps,
+            self._limits,
+        ).rows
         for row in rows.tolist():
             track_id = int(picture.ids[row])
             if track_id in self._engaged or self._held_until.get(track_id, -math.inf) > t:
                 continue
             solution = solve(
-                np.asarray(self.launcher_enu_m),
+                self._launcher,
                 picture.position_enu_m[row],
                 picture.velocity_enu_mps[row],
                 self.config,

@@ -95,14 +95,42 @@ class Interlocks:
 
     @property
     def all_hold(self) -> bool:
-        return all(getattr(self, name) for name in _INTERLOCK_NAMES)
+        return all(self._holds())
 
     @property
     def failing(self) -> tuple[str, ...]:
-        return tuple(name for name in _INTERLOCK_NAMES if not getattr(self, name))
+        return _failing(self._holds())
+
+    def _holds(self) -> tuple[bool, ...]:
+        """Every interlock in field order (the order of ``_INTERLOCK_NAMES``): read once per
+        cycle by the loop, so plain attribute reads rather than ``getattr`` by name."""
+        return (
+            self.operator_armed,
+            self.track_confirmed,
+            self.track_fresh,
+            self.track_settled,
+            self.solution_valid,
+            self.pointing_within_tolerance,
+            self.outside_inhibit_sectors,
+            self.within_range_limits,
+            self.within_elevation_limits,
+            self.within_time_of_flight,
+            self.radar_link_fresh,
+            self.plc_link_healthy,
+            self.plc_estop_ok,
+            self.plc_chain_ok,
+            self.plc_ready_to_fire,
+        )
 
 
 _INTERLOCK_NAMES = tuple(f.name for f in fields(Interlocks))
+
+
+@functools.lru_cache(maxsize=256)
+def _failing(holds: tuple[bool, ...]) -> tuple[str, ...]:
+    """The names of the interlocks that do not hold (memoised: the engagement asks every
+    cycle, and a run sees a handful of distinct combinations)."""
+    return tuple(name for name, ok in zip(_INTERLOCK_NAMES, holds, strict=True) if not ok)
 
 
 FLOAT32_MARGIN_RAD = 1e-6
@@ -111,9 +139,50 @@ place is 4.8e-7 rad at 2π. The software's sector check widens its cone by this,
 can never put the PLC's view of the pointing inside a sector where the software saw it outside."""
 
 
+@dataclass(frozen=True, slots=True)
+class InterlockLimits:
+    """A configuration's limits as the interlocks compare them (rad, m, s, m/s), worked out
+    once per configuration (``limits_of``) instead of on every evaluation."""
+
+    sectors: tuple[InhibitSector, ...]
+    max_track_age_s: float
+    max_velocity_sigma_mps: float
+    pointing_tolerance_rad: float
+    sector_radius_rad: float
+    """The pointing tolerance widened by ``FLOAT32_MARGIN_RAD``: the cone tested for sectors."""
+    range_min_m: float
+    range_max_m: float
+    el_min_rad: float
+    el_max_rad: float
+    max_time_of_flight_s: float
+    max_radar_silence_s: float
+    max_plc_status_age_s: float
+
+
 @functools.lru_cache(maxsize=8)
+def limits_of(config: FireControlConfig) -> InterlockLimits:
+    """The interlock limits of ``config`` (cached: a configuration is immutable)."""
+    lo_range, hi_range = config.intercept_range_m
+    lo_el, hi_el = (math.radians(v) for v in config.elevation_limits_deg)
+    tolerance = math.radians(config.pointing_tolerance_deg)
+    return InterlockLimits(
+        tuple(s.to_sector() for s in config.inhibit_sectors),
+        config.max_track_age_s,
+        config.max_velocity_sigma_mps,
+        tolerance,
+        tolerance + FLOAT32_MARGIN_RAD,
+        lo_range,
+        hi_range,
+        lo_el,
+        hi_el,
+        config.max_time_of_flight_s,
+        config.max_radar_silence_s,
+        config.max_plc_status_age_s,
+    )
+
+
 def _sectors(config: FireControlConfig) -> tuple[InhibitSector, ...]:
-    return tuple(s.to_sector() for s in config.inhibit_sectors)
+    return limits_of(config).sectors
 
 
 def in_inhibit_sector(config: FireControlConfig, az_rad: float, el_rad: float) -> bool:
@@ -134,11 +203,18 @@ def near_inhibit_sector(
     ``2·asin(√(hav r / (cos el · cos(|el| + r))))`` from the haversine formula (every azimuth
     when the cone reaches a pole) — and the box is tested against each sector's box. Unknown
     (NaN) angles count as near."""
+    return _near_sectors(_sectors(config), az_rad, el_rad, radius_rad)
+
+
+def _near_sectors(
+    sectors: tuple[InhibitSector, ...], az_rad: float, el_rad: float, radius_rad: float
+) -> bool:
+    """``near_inhibit_sector`` on the sectors themselves."""
     if not (math.isfinite(az_rad) and math.isfinite(el_rad) and radius_rad >= 0):
         return True
     half_az = _azimuth_half_width(el_rad, radius_rad)
     az_from = (az_rad - half_az) % TWO_PI
-    for sector in _sectors(config):
+    for sector in sectors:
         if el_rad - radius_rad > sector.el_max_rad or el_rad + radius_rad < sector.el_min_rad:
             continue
         span = (sector.az_to_rad - sector.az_from_rad) % TWO_PI
@@ -164,29 +240,28 @@ def _azimuth_half_width(el_rad: float, radius_rad: float) -> float:
 
 def evaluate(state: InterlockInputs, config: FireControlConfig) -> Interlocks:
     """Every software interlock for one launch request."""
+    return evaluate_within(state, limits_of(config))
+
+
+def evaluate_within(state: InterlockInputs, limits: InterlockLimits) -> Interlocks:
+    """``evaluate`` on limits already worked out (``limits_of``): what the loop calls."""
     az, el = state.solution_az_rad, state.solution_el_rad
     angles_known = math.isfinite(az) and math.isfinite(el)
-    lo_range, hi_range = config.intercept_range_m
-    lo_el, hi_el = (math.radians(v) for v in config.elevation_limits_deg)
     return Interlocks(
         operator_armed=state.operator_armed,
         track_confirmed=state.track_confirmed,
-        track_fresh=0.0 <= state.track_age_s <= config.max_track_age_s,
-        track_settled=0.0 <= state.track_velocity_sigma_mps <= config.max_velocity_sigma_mps,
+        track_fresh=0.0 <= state.track_age_s <= limits.max_track_age_s,
+        track_settled=0.0 <= state.track_velocity_sigma_mps <= limits.max_velocity_sigma_mps,
         solution_valid=state.solution_valid,
-        pointing_within_tolerance=0.0
-        <= state.pointing_error_rad
-        <= math.radians(config.pointing_tolerance_deg),
+        pointing_within_tolerance=0.0 <= state.pointing_error_rad <= limits.pointing_tolerance_rad,
         outside_inhibit_sectors=angles_known
-        and not near_inhibit_sector(
-            config, az, el, math.radians(config.pointing_tolerance_deg) + FLOAT32_MARGIN_RAD
-        ),
-        within_range_limits=lo_range <= state.intercept_range_m <= hi_range,
-        within_elevation_limits=lo_el <= el <= hi_el,
-        within_time_of_flight=0.0 < state.time_of_flight_s <= config.max_time_of_flight_s,
-        radar_link_fresh=0.0 <= state.radar_frame_age_s <= config.max_radar_silence_s,
+        and not _near_sectors(limits.sectors, az, el, limits.sector_radius_rad),
+        within_range_limits=limits.range_min_m <= state.intercept_range_m <= limits.range_max_m,
+        within_elevation_limits=limits.el_min_rad <= el <= limits.el_max_rad,
+        within_time_of_flight=0.0 < state.time_of_flight_s <= limits.max_time_of_flight_s,
+        radar_link_fresh=0.0 <= state.radar_frame_age_s <= limits.max_radar_silence_s,
         plc_link_healthy=state.plc_link_up
-        and 0.0 <= state.plc_status_age_s <= config.max_plc_status_age_s,
+        and 0.0 <= state.plc_status_age_s <= limits.max_plc_status_age_s,
         plc_estop_ok=state.plc_estop_ok,
         plc_chain_ok=state.plc_chain_ok,
         plc_ready_to_fire=state.plc_ready_to_fire,

@@ -50,6 +50,13 @@ def intercept_time_s(
     (s > 0). Plain floats: this runs every loop cycle for the engaged track."""
     rx, ry, rz = (float(v) for v in relative_m)
     vx, vy, vz = (float(v) for v in velocity_mps)
+    return _intercept_time(rx, ry, rz, vx, vy, vz, speed_mps)
+
+
+def _intercept_time(
+    rx: float, ry: float, rz: float, vx: float, vy: float, vz: float, speed_mps: float
+) -> float:
+    """``intercept_time_s`` on plain floats."""
     a = vx * vx + vy * vy + vz * vz - speed_mps**2
     b = 2.0 * (rx * vx + ry * vy + rz * vz)
     c = rx * rx + ry * ry + rz * rz
@@ -64,6 +71,16 @@ def intercept_time_s(
     q = -0.5 * (b + math.copysign(root, b))
     roots = [t for t in (q / a, c / q if q != 0 else math.nan) if 0 < t <= MAX_INTERCEPT_TIME_S]
     return min(roots) if roots else math.nan
+
+
+def _floats(vector: FloatArray | Sequence[float]) -> list[float]:
+    """A 3-vector as Python floats (the same values; ``tolist`` is the cheap way)."""
+    if isinstance(vector, np.ndarray):
+        values: list[float] = vector.tolist()
+        return values
+    if isinstance(vector, list) and all(type(v) is float for v in vector):
+        return vector
+    return [float(v) for v in vector]
 
 
 def feasible(
@@ -103,19 +120,20 @@ def feasible(
 
 
 def solve(
-    launcher_enu_m: FloatArray,
-    target_enu_m: FloatArray,
-    target_velocity_enu_mps: FloatArray,
+    launcher_enu_m: FloatArray | Sequence[float],
+    target_enu_m: FloatArray | Sequence[float],
+    target_velocity_enu_mps: FloatArray | Sequence[float],
     config: FireControlConfig,
 ) -> Solution:
-    """Pointing with lead for one track (ENU m, m/s), checked against the rig's limits."""
-    lx, ly, lz = (float(v) for v in launcher_enu_m)
-    px, py, pz = (float(v) for v in target_enu_m)
-    vx, vy, vz = (float(v) for v in target_velocity_enu_mps)
+    """Pointing with lead for one track (ENU m, m/s), checked against the rig's limits.
+    Plain floats or arrays: the loop passes a track's row as floats (``tolist``)."""
+    lx, ly, lz = _floats(launcher_enu_m)
+    px, py, pz = _floats(target_enu_m)
+    vx, vy, vz = _floats(target_velocity_enu_mps)
     relative = (px - lx, py - ly, pz - lz)
-    t = intercept_time_s(relative, (vx, vy, vz), config.interceptor_speed_mps)
+    t = _intercept_time(*relative, vx, vy, vz, config.interceptor_speed_mps)
     if not math.isfinite(t):
-        return Solution(False, "no intercept: the interceptor cannot catch the target")
+        return _NO_INTERCEPT
     east, north, up = relative[0] + vx * t, relative[1] + vy * t, relative[2] + vz * t
     az = math.atan2(east, north) % (2.0 * math.pi)
     el = math.atan2(up, math.hypot(east, north))
@@ -136,6 +154,9 @@ def solve(
             f"[{config.elevation_limits_deg[0]}, {config.elevation_limits_deg[1]}]°",
         )
     return result
+
+
+_NO_INTERCEPT = Solution(False, "no intercept: the interceptor cannot catch the target")
 
 
 def _invalid(solution: Solution, reason: str) -> Solution:

@@ -128,8 +128,16 @@ class _EngagementMark:
         self.fire_requested_s = self.current.fire_requested_s if self.current else None
 
     def events_since(self, engagement: Engagement, t_s: float) -> tuple[EngagementEvent, ...]:
-        events: list[EngagementEvent] = []
         record = self.current
+        if len(engagement.records) == self.records and (
+            record is None
+            or (
+                record.outcome == self.outcome
+                and (record.fire_requested_s is None) == (self.fire_requested_s is None)
+            )
+        ):
+            return ()  # most cycles: nothing designated, the open engagement unchanged
+        events: list[EngagementEvent] = []
         if record is not None:
             if record.fire_requested_s is not None and self.fire_requested_s is None:
                 events.append(EngagementEvent(t_s, "fire_requested", record.track_id))

@@ -105,6 +105,10 @@ class LinkWatchObserver:
         )
 
 
+_DIGEST_HEAD = struct.Struct("<d??dd??")
+"""A cycle's time and demand in the digest (the format compiled once)."""
+
+
 class DigestObserver:
     """SHA-256 over every cycle's time since ``start_s`` (rounded to 1 ns), demand and track
     picture (ids, ENU positions rounded to 1 µm): equal digests mean identical tracks and
@@ -118,8 +122,7 @@ class DigestObserver:
         demand, picture = cycle_output.demand, cycle_output.picture
         d = self._digest
         d.update(
-            struct.pack(
-                "<d??dd??",
+            _DIGEST_HEAD.pack(
                 round(cycle_input.t_s - self.start_s, 9),
                 demand.axes_enabled,
                 demand.pointing,
