@@ -21,7 +21,6 @@ named).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import math
 import sys
@@ -45,7 +44,7 @@ from hil.rig.replay import (
     has_raw_radar_bytes,
     verify_recording,
 )
-from hil.run.recorded import config_data, open_run_recording, perform_recorded_run
+from hil.run.recorded import config_data, open_run_recording, run_recorded
 from hil.run.summary import render, summarize
 
 EXIT_USAGE = 2
@@ -184,7 +183,7 @@ def run_replay(args: argparse.Namespace) -> int:
     watchers: list[CycleObserver] = [] if stepper is None else [CyclePrinter(stepper)]
     try:
         recorder = None if args.record is None else open_run_recording(args.record, settings)
-        result, stats = asyncio.run(perform_recorded_run(settings, recorder, watchers))
+        result, stats = run_recorded(settings, recorder, watchers)
     except RecordingError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

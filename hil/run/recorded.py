@@ -2,7 +2,9 @@
 a replay rebuilds the run from — and the rig and scenario attachments; the layout is
 ``hil.recording.run_layout``), the run performed with the recorder observing it, and the
 recording finished with the run's result and closed, also when the run fails or is stopped by a
-signal (``perform_recorded_run``).
+signal (``perform_recorded_run``). A run that needs no event loop (``hil.run.perform.runs_direct``:
+sim, a replay as fast as possible) is performed without one: ``perform_recorded_now``, and
+``run_recorded`` — what ``hil run`` and ``hil replay`` call — chooses.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import json
 import math
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from hil.config.rig import RigConfig
@@ -28,7 +31,7 @@ from hil.recording.channels import (
 from hil.recording.run_layout import RIG_ATTACHMENT, SCENARIO_ATTACHMENT, run_channels
 from hil.recording.writer import Recorder, RecordingStats
 from hil.rig.base import RunSettings
-from hil.run.perform import RunResult, StopSwitch, perform_run
+from hil.run.perform import RunResult, StopSwitch, perform_run, perform_run_now, runs_direct
 from hil.run.recorder import RunRecorder
 from hil.run.summary import summarize
 
@@ -103,10 +106,60 @@ async def perform_recorded(
     return result, summary, stats
 
 
+def perform_recorded_now(
+    settings: RunSettings,
+    recording: RunRecorder,
+    stop: StopSwitch,
+    watchers: Sequence[CycleObserver] = (),
+) -> tuple[RunResult, dict[str, Any], RecordingStats]:
+    """``perform_recorded`` with no event loop (``perform_run_now``: a run that needs none)."""
+    try:
+        result = perform_run_now(settings, lambda rig: [*watchers, recording], stop)
+        summary = summarize(result)
+        loop = result.loop
+        recording.finish(loop.start_s, loop.duration_s, loop.stopped_early, loop.digest, summary)
+    finally:
+        stats = recording.recorder.close()
+    return result, summary, stats
+
+
 def config_data(config: RigConfig | ScenarioConfig) -> dict[str, Any]:
     """A config as the plain data its TOML file would parse to (what ``--set`` overrides edit)."""
     data: dict[str, Any] = json.loads(_config_json(config))
     return data
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""What ends a run cleanly from outside: Ctrl-C, ``kill``, the operator's terminal closed."""
+
+
+def run_recorded(
+    settings: RunSettings,
+    recording: RunRecorder | None,
+    watchers: Sequence[CycleObserver] = (),
+) -> tuple[RunResult, RecordingStats | None]:
+    """``perform_recorded_run`` for a command (the main thread, no event loop running): with
+    no event loop at all when the run needs none (``runs_direct``), else in one. Either way
+    SIGINT, SIGTERM and SIGHUP end the run cleanly (launcher safe, recording closed)."""
+    if not runs_direct(settings):
+        return asyncio.run(perform_recorded_run(settings, recording, watchers))
+    stop = StopSwitch()
+    previous = {signum: signal.signal(signum, _stop_handler(stop)) for signum in STOP_SIGNALS}
+    try:
+        if recording is None:
+            return perform_run_now(settings, lambda rig: watchers, stop), None
+        result, _, stats = perform_recorded_now(settings, recording, stop, watchers)
+        return result, stats
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _stop_handler(stop: StopSwitch) -> Callable[[int, FrameType | None], None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.stop()
+
+    return handler
 
 
 async def perform_recorded_run(
@@ -120,7 +173,7 @@ async def perform_recorded_run(
     cycle beside the recorder."""
     stop = StopSwitch()
     loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    signals = STOP_SIGNALS
     for signum in signals:
         loop.add_signal_handler(signum, stop.stop)
     try:
