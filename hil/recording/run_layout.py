@@ -12,7 +12,9 @@ Topics (docs/recording.md has every layout):
 - ``/hil/run/result``: how the run ended (JSON, its last message);
 - ``/display/*``: Foxglove ``SceneUpdate``/``FrameTransform`` (``hil.recording.foxglove``).
 
-Metadata record ``hil.run`` (``channels.run_metadata``) plus, for replay: ``duration_s``,
+Metadata record ``hil.run`` (``channels.run_metadata``) plus ``core_version`` (the loop's
+arithmetic version, ``hil.loop.core_version``; missing in recordings made before it existed:
+version 1), and for replay: ``duration_s``,
 ``armed``, ``loop_epoch_offset_s`` (log time = loop time + offset), ``rig_file``,
 ``scenario_file``, ``rig_overrides`` (JSON list). Attachments: the rig and scenario files as
 given, and ``rig.effective.json`` / ``scenario.effective.json`` — the configs exactly as the run
@@ -30,6 +32,7 @@ from typing import Any
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
 from hil.errors import RecordingError
+from hil.loop.core_version import recorded_core_version
 from hil.recording import foxglove
 from hil.recording.channels import RUN_METADATA, ChannelSpec, as_bulk, binary_channel, json_channel
 from hil.recording.reader import Recording
@@ -160,6 +163,8 @@ class RecordedRun:
     armed: bool
     mode: str
     metadata: dict[str, str]
+    core_version: int
+    """The loop arithmetic that made it (``hil.loop.core_version``; 1 when not named)."""
 
 
 def read_recorded_run(recording: Recording) -> RecordedRun:
@@ -187,6 +192,7 @@ def read_recorded_run(recording: Recording) -> RecordedRun:
             metadata.get("armed") == "true",
             metadata.get("mode", rig.rig.mode),
             dict(metadata),
+            recorded_core_version(metadata),
         )
     except (KeyError, ValueError) as error:
         raise RecordingError(

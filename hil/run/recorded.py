@@ -21,6 +21,7 @@ from typing import Any
 
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
+from hil.loop.core_version import CORE_VERSION
 from hil.loop.observers import CycleObserver
 from hil.recording.channels import (
     RUN_METADATA,
@@ -44,9 +45,13 @@ def loop_epoch_offset_s(mode: str) -> float:
     return time.time() - time.monotonic()
 
 
-def open_run_recording(path: Path, settings: RunSettings) -> RunRecorder:
+def open_run_recording(
+    path: Path, settings: RunSettings, core_version: int | None = CORE_VERSION
+) -> RunRecorder:
     """A ``RunRecorder`` writing ``path`` for the run of ``settings`` (an existing file is
-    refused: ``RecordingError``)."""
+    refused: ``RecordingError``). ``core_version``: the loop arithmetic its metadata names —
+    always this software's, but for tests of what another version's recording does (None:
+    none named, as before the field existed)."""
     rig, scenario = settings.rig, settings.scenario
     offset = loop_epoch_offset_s(rig.rig.mode)
     metadata = run_metadata(
@@ -59,6 +64,8 @@ def open_run_recording(path: Path, settings: RunSettings) -> RunRecorder:
         "scenario_file": str(settings.scenario_file),
         "rig_overrides": json.dumps(list(settings.rig_overrides)),
     }
+    if core_version is not None:
+        metadata["core_version"] = str(core_version)
     attachments = [
         Attachment(RIG_ATTACHMENT, "application/json", _config_json(rig)),
         Attachment(SCENARIO_ATTACHMENT, "application/json", _config_json(scenario)),
