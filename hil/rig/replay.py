@@ -1,10 +1,12 @@
 """Replaying a run's recording: the ``replay`` rig mode, and bit-exact verification.
 
-**Replay** (``build``, the ``replay`` row of ``hil.rig.RIG_BUILDERS``): the recorded
-cycle inputs drive the loop again, paced by ``hil.recording.player.Player`` (recorded speed × rate,
-or as fast as possible). ``RecordedRadar`` yields each recorded frame without its injected
-detections — the loop injects them again from the scenario and seed, so injection changes are
-exercised too — and an idle cycle where the run had one. Its frames (``ReplayOptions.frames``):
+**Replay** (``build``, the ``replay`` row of ``hil.rig.RIG_BUILDERS``): the recorded cycle
+inputs drive the loop again, paced by ``hil.recording.player.Player`` (recorded speed × rate, or
+as fast as possible; as fast as possible and not stepped, with no event loop at all:
+``build_now``, ``RecordedRadar.frames_now``, ``hil.loop.shell.DirectLoop``). ``RecordedRadar``
+yields each recorded frame without its injected detections — the loop injects them again from
+the scenario and seed, so injection changes are exercised too — and an idle cycle where the run
+had one. Its frames (``ReplayOptions.frames``):
 
 - ``raw`` (the default when the recording has raw radar bytes: emulate, bench): the recorded
   ``/radar/raw`` chunks re-decoded through today's radar codec (``hil.rig.raw_frames``),
