@@ -13,6 +13,7 @@ import asyncio
 import json
 import math
 import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -147,19 +148,22 @@ def run_recorded(
 ) -> tuple[RunResult, RecordingStats | None]:
     """``perform_recorded_run`` for a command (the main thread, no event loop running): with
     no event loop at all when the run needs none (``runs_direct``), else in one. Either way
-    SIGINT, SIGTERM and SIGHUP end the run cleanly (launcher safe, recording closed)."""
+    SIGINT, SIGTERM and SIGHUP end the run cleanly (launcher safe, recording closed) — when
+    called in the main thread, the only one signals reach."""
     if not runs_direct(settings):
         return asyncio.run(perform_recorded_run(settings, recording, watchers))
     stop = StopSwitch()
-    previous = {signum: signal.signal(signum, _stop_handler(stop)) for signum in STOP_SIGNALS}
+    handler = _stop_handler(stop)
+    main = threading.current_thread() is threading.main_thread()  # only it can take signals
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS if main}
     try:
         if recording is None:
             return perform_run_now(settings, lambda rig: watchers, stop), None
         result, _, stats = perform_recorded_now(settings, recording, stop, watchers)
         return result, stats
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for signum, before in previous.items():
+            signal.signal(signum, before)
 
 
 def _stop_handler(stop: StopSwitch) -> Callable[[int, FrameType | None], None]:
