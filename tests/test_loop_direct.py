@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import CONFIGS, DATA
 
+from hil.campaign.execute import RunJob, execute, execute_now
 from hil.config.loader import load_rig, load_scenario
 from hil.errors import HilError
 from hil.loop.cycle import CycleInput, CycleOutput
@@ -21,7 +22,7 @@ from hil.recording.reader import Recording
 from hil.recording.run_layout import recorded_result
 from hil.rig.base import ReplayOptions, RunSettings
 from hil.rig.faults import FaultEvent
-from hil.run.perform import RunResult, perform_run, perform_run_now, runs_direct
+from hil.run.perform import RunResult, StopSwitch, perform_run, perform_run_now, runs_direct
 from hil.run.recorded import open_run_recording, run_recorded
 from hil.run.summary import summarize
 
@@ -160,3 +161,20 @@ def test_a_signal_ends_a_run_with_no_event_loop_cleanly(signum: int, tmp_path: P
         recorded = recorded_result(recording)
     assert recorded is not None and recorded["stopped_early"] is True
     assert recorded["digest"] == loop.digest
+
+
+def test_a_campaign_run_with_no_event_loop_is_the_async_ones(tmp_path: Path) -> None:
+    """What a pool or Dask worker runs (``execute_now``: no event loop) records, measures and
+    judges the run as ``execute`` in an event loop does."""
+    job = RunJob("case", 3, sim_settings(4.0), tmp_path / "direct.mcap", ())
+    direct = execute_now(job, StopSwitch())
+    shelled = asyncio.run(
+        execute(dataclasses.replace(job, recording=tmp_path / "async.mcap"), StopSwitch())
+    )
+    assert direct["verdict"] == shelled["verdict"] == "pass"
+    assert direct["summary"]["digest"] == shelled["summary"]["digest"]
+    assert direct["recording"] == str(tmp_path / "direct.mcap")
+    for key in ("gospa_mean_m", "tracks_confirmed", "launches"):
+        assert direct["measurements"][key] == shelled["measurements"][key], key
+    with Recording(tmp_path / "direct.mcap") as recording:
+        assert recorded_result(recording) is not None
