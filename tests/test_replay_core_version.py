@@ -11,10 +11,10 @@ from cli_support import hil
 from conftest import CONFIGS, DATA
 
 from hil.config.loader import load_rig, load_scenario
-from hil.loop.core_version import CORE_VERSION, recorded_core_version
+from hil.loop.core_version import CORE_VERSION
 from hil.recording.channels import RUN_METADATA
 from hil.recording.reader import Recording
-from hil.recording.run_layout import read_recorded_run
+from hil.recording.run_layout import read_recorded_run, recorded_core_version
 from hil.rig.base import RunSettings
 from hil.run.perform import StopSwitch
 from hil.run.recorded import open_run_recording, perform_recorded_now

@@ -8,21 +8,10 @@ version; across versions it says so and points at ``--compare`` (score deltas) i
 **Bump it in the same commit that changes any result bit** (a compiled kernel, a reordered
 sum, a changed default), and re-record ``tests/data/golden-sim.mcap`` in that commit. Every run
 recording's ``hil.run`` metadata names it (``core_version``); a recording without it was made
-before the field existed, by version 1.
+before the field existed, by version 1 (``hil.recording.run_layout.recorded_core_version``).
 """
 
 from __future__ import annotations
 
 CORE_VERSION = 1
 """The core's arithmetic version written into every run recording (bump: see the module doc)."""
-
-UNVERSIONED = 1
-"""The version of a recording whose metadata names none (made before ``core_version`` was
-written: the arithmetic of version 1)."""
-
-
-def recorded_core_version(metadata: dict[str, str]) -> int:
-    """The core version a run recording's ``hil.run`` metadata names (``UNVERSIONED`` when it
-    names none); ``ValueError`` for one that is not an integer."""
-    value = metadata.get("core_version", "")
-    return int(value) if value else UNVERSIONED

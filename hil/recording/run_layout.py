@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
 from hil.errors import RecordingError
-from hil.loop.core_version import recorded_core_version
 from hil.recording import foxglove
 from hil.recording.channels import RUN_METADATA, ChannelSpec, as_bulk, binary_channel, json_channel
 from hil.recording.reader import Recording
@@ -141,6 +141,18 @@ def run_channels() -> list[ChannelSpec]:
 
 RIG_ATTACHMENT = "rig.effective.json"
 SCENARIO_ATTACHMENT = "scenario.effective.json"
+
+
+UNVERSIONED_CORE = 1
+"""The core version of a recording whose metadata names none (made before ``core_version`` was
+written: the loop arithmetic of version 1)."""
+
+
+def recorded_core_version(metadata: Mapping[str, str]) -> int:
+    """The loop's arithmetic version (``hil.loop.core_version``) a run recording's ``hil.run``
+    metadata names, ``UNVERSIONED_CORE`` when it names none; ``ValueError`` if not an integer."""
+    value = metadata.get("core_version", "")
+    return int(value) if value else UNVERSIONED_CORE
 
 
 def recorded_result(recording: Recording) -> dict[str, Any] | None:
