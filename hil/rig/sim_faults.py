@@ -3,7 +3,8 @@
 Times count from the loop's start (simulated time 0); each action takes effect at the first
 dwell (10 ms) or PLC scan at or after its time and is noted in the run's notes.
 
-Both run with or without an event loop, as the in-process radar and launcher they wrap.
+The faulted radar and launcher below run with or without an event loop, as the in-process
+radar and launcher they wrap do.
 
 Radar faults take frames away from the in-process radar (:class:`FaultedSimRadar`); the sensor
 model still runs every dwell, so the frames that do arrive are the ones a run without the
