@@ -1,12 +1,14 @@
 """One run of a campaign case: performed, recorded, measured and judged.
 
 ``execute`` runs in the caller's event loop (``emulate`` and ``bench`` runs, in the main
-process, one at a time); ``run_in_worker`` is the same in a worker process of the runner's pool
-(``sim`` and ``replay`` runs). A worker ignores SIGINT (the runner decides what Ctrl-C means)
-and ends its current run cleanly on SIGTERM, which is how the runner stops it. Either way the
-outcome is a ``results.json`` run record (``hil.campaign.results``) with the recording's
-absolute path; a run that could not be performed is an ``error`` record with one line saying
-why, never an exception.
+process, one at a time); ``execute_now`` is the same with no event loop at all for a run that
+needs none (``hil.run.perform.runs_direct``: sim, replay — the sweeps), falling back to one of
+its own otherwise; ``run_in_worker`` calls it in a worker process of the runner's pool (``sim``
+and ``replay`` runs), ``hil.campaign.executor.dask_worker`` on a Dask worker. A worker ignores
+SIGINT (the runner decides what Ctrl-C means) and ends its current run cleanly on SIGTERM, which
+is how the runner stops it. Either way the outcome is a ``results.json`` run record
+(``hil.campaign.results``) with the recording's absolute path; a run that could not be performed
+is an ``error`` record with one line saying why, never an exception.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from hil.errors import HilError, RecordingError
 from hil.loop.observers import CycleObserver
 from hil.recording.reader import Recording
 from hil.recording.run_layout import read_recorded_run
+from hil.recording.writer import RecordingStats
 from hil.rig.base import ReplayOptions, RunSettings
-from hil.run.perform import StopSwitch
-from hil.run.recorded import open_run_recording, perform_recorded
+from hil.run.perform import RunResult, StopSwitch, runs_direct
+from hil.run.recorded import open_run_recording, perform_recorded, perform_recorded_now
 
 
 @dataclass(frozen=True)
@@ -98,24 +101,70 @@ async def execute(
     started = time.perf_counter()
     record = not_run(job)
     try:
-        settings = job.settings
-        if settings is None:
-            assert job.replay_of is not None
-            settings = replay_settings(job.replay_of, job.replay_duration_s)
-        record["seed"] = settings.seed if job.replay_of is not None else job.seed
+        settings = _settings(job, record)
         recording = open_run_recording(job.recording, settings)
-        result, summary, stats = await perform_recorded(settings, recording, stop, watchers)
-    except HilError as error:
+        performed = await perform_recorded(settings, recording, stop, watchers)
+    except Exception as error:
+        return _failed(job, record, error, started)
+    return _judged(job, record, performed, started)
+
+
+def execute_now(
+    job: RunJob, stop: StopSwitch, watchers: Sequence[CycleObserver] = ()
+) -> dict[str, Any]:
+    """``execute`` with no event loop when the run needs none (``runs_direct``), else in an
+    event loop of its own (``asyncio.run``: no event loop may be running in this thread)."""
+    started = time.perf_counter()
+    record = not_run(job)
+    try:
+        settings = _settings(job, record)
+        if not runs_direct(settings):
+            return asyncio.run(execute(job, stop, watchers))
+        recording = open_run_recording(job.recording, settings)
+        performed = perform_recorded_now(settings, recording, stop, watchers)
+    except Exception as error:
+        return _failed(job, record, error, started)
+    return _judged(job, record, performed, started)
+
+
+def _settings(job: RunJob, record: dict[str, Any]) -> RunSettings:
+    """The run's settings (a replay's read from its recording), its seed put in ``record``."""
+    settings = job.settings
+    if settings is None:
+        assert job.replay_of is not None
+        settings = replay_settings(job.replay_of, job.replay_duration_s)
+    record["seed"] = settings.seed if job.replay_of is not None else job.seed
+    return settings
+
+
+def _failed(
+    job: RunJob, record: dict[str, Any], error: Exception, started: float
+) -> dict[str, Any]:
+    """The record of a run that could not be performed: ``error``, one line (a bug must not
+    end the campaign: the run is an error)."""
+    if isinstance(error, HilError):
         record |= {"verdict": "error", "error": str(error).splitlines()[0]}
-        result = None
-    except Exception as error:  # a bug must not end the campaign: the run is an error
+    else:
         record |= {"verdict": "error", "error": f"{type(error).__name__}: {error}"}
-        result = None
+    return _timed(job, record, started)
+
+
+def _timed(job: RunJob, record: dict[str, Any], started: float) -> dict[str, Any]:
     record["wall_s"] = round(time.perf_counter() - started, 3)
     if job.recording.exists():
         record["recording"] = str(job.recording)
-    if result is None:
-        return record
+    return record
+
+
+def _judged(
+    job: RunJob,
+    record: dict[str, Any],
+    performed: tuple[RunResult, dict[str, Any], RecordingStats],
+    started: float,
+) -> dict[str, Any]:
+    """The record of a performed run: measured from its summary and recording, judged."""
+    result, summary, stats = performed
+    _timed(job, record, started)
     try:
         facts = recording_facts(
             job.recording, summary.get("final_launch_count"), summary.get("initial_launch_count")
@@ -237,7 +286,7 @@ def run_in_worker(job: RunJob) -> dict[str, Any]:
     try:
         if _stopping:
             return not_run(job)
-        return asyncio.run(execute(job, stop))
+        return execute_now(job, stop)
     finally:
         _current = None
         if _stopping and _orphaned():

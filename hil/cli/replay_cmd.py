@@ -15,13 +15,13 @@ is empty (``--to`` not after ``--from``) or holds no recorded cycle, ``--frames 
 recording without raw radar bytes, or a recording that is missing, unfinished, corrupt or not a
 ``hil run`` recording (every chunk's CRC is checked before anything is played); 5
 ``--verify`` found a cycle whose output differs (the cycle and the first differing field are
-named).
+named), or the recording was made by another core version (``hil.loop.core_version``: other
+arithmetic, so bits may differ by design; one line, pointing at ``--compare``).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import math
 import sys
@@ -34,6 +34,7 @@ from hil.cli.replay_step import CyclePrinter, Stepper
 from hil.config.loader import apply_overrides
 from hil.config.rig import RigConfig
 from hil.errors import RecordingError
+from hil.loop.core_version import CORE_VERSION
 from hil.loop.observers import CycleObserver
 from hil.recording.player import NS_PER_S, window_ns
 from hil.recording.reader import Recording
@@ -45,7 +46,7 @@ from hil.rig.replay import (
     has_raw_radar_bytes,
     verify_recording,
 )
-from hil.run.recorded import config_data, open_run_recording, perform_recorded_run
+from hil.run.recorded import config_data, open_run_recording, run_recorded
 from hil.run.summary import render, summarize
 
 EXIT_USAGE = 2
@@ -60,7 +61,8 @@ def register(commands: Any) -> None:
         description="Replay a hil run recording: its cycles drive the loop again with the "
         "recorded rig config (and any --set overrides), and the summary of hil run is printed; "
         "--verify instead checks that every recorded cycle output is reproduced bit for bit. "
-        "Exit codes: 0 done, 2 usage or an unusable recording, 5 --verify found a difference.",
+        "Exit codes: 0 done, 2 usage or an unusable recording, 5 --verify found a difference "
+        "or the recording was made by another core version (use --compare).",
     )
     parser.add_argument("file", type=Path, metavar="FILE", help="a recording made by hil run")
     parser.add_argument(
@@ -184,7 +186,7 @@ def run_replay(args: argparse.Namespace) -> int:
     watchers: list[CycleObserver] = [] if stepper is None else [CyclePrinter(stepper)]
     try:
         recorder = None if args.record is None else open_run_recording(args.record, settings)
-        result, stats = asyncio.run(perform_recorded_run(settings, recorder, watchers))
+        result, stats = run_recorded(settings, recorder, watchers)
     except RecordingError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -243,6 +245,14 @@ def _with_overrides(path: Path, rig: RigConfig, overrides: list[str]) -> RigConf
 
 
 def _verify(path: Path, recording: Recording, rig: RigConfig, recorded: RecordedRun) -> int:
+    if recorded.core_version != CORE_VERSION:
+        print(
+            f"error: {path}: recorded by core version {recorded.core_version}, this is core "
+            f"version {CORE_VERSION}: its arithmetic differs by design, so the bits cannot be "
+            f"verified; use hil replay {path} --compare for the score deltas",
+            file=sys.stderr,
+        )
+        return EXIT_VERIFY_FAILED
     checked, mismatch = verify_recording(recording, rig, recorded.scenario)
     if mismatch is not None:
         print(

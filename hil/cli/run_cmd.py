@@ -10,7 +10,6 @@ otherwise, also for a run stopped early by SIGINT/SIGTERM/SIGHUP (``stopped_earl
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import sys
@@ -24,7 +23,7 @@ from hil.config.loader import load_rig, load_scenario, rig_setting_source
 from hil.errors import ConfigError
 from hil.rig.base import RunSettings
 from hil.run.live_status import LiveRunStatus, show_live
-from hil.run.recorded import open_run_recording, perform_recorded_run
+from hil.run.recorded import open_run_recording, run_recorded
 from hil.run.runs_folder import (
     open_default_recording,
     recording_line,
@@ -152,7 +151,7 @@ def run_loop(args: argparse.Namespace) -> int:
         live = LiveRunStatus(duration, rig.rig.mode)
     with live or contextlib.nullcontext():
         watchers = () if live is None else (live.counters,)
-        result, stats = asyncio.run(perform_recorded_run(settings, recording, watchers))
+        result, stats = run_recorded(settings, recording, watchers)
     summary = summarize(result)
     summary["recording"] = None if stats is None else recording_summary(stats)
     try:

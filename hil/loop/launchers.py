@@ -6,7 +6,9 @@ request (``plan``) — and report the newest :class:`LauncherStatus`.
 
 - :class:`InProcessLauncher`: the emulated PLC's scan logic (``firmware_stubs.plc.model``, the
   same code the Modbus emulator runs), scanned every 10 ms of simulated time, written through
-  the same register map and word encoding as the wire, inside the cycle (deterministic).
+  the same register map and word encoding as the wire, inside the cycle (deterministic). It
+  is also a :class:`DirectLauncher`: its writes never wait, so a loop with no event loop runs
+  them at once (``run_now``).
 - ``hil.loop.plc_launcher.PlcLauncher``: the PLC driver (bench or emulated PLC), its status
   polled and its commands written by tasks beside the loop, so a slow PLC never stalls a cycle.
 """
@@ -15,9 +17,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from drivers.errors import DriverError
 from drivers.plc.driver import PlcStatus, pointing_words
@@ -29,6 +31,7 @@ from hil.fire_control.interlocks import LauncherStatus
 
 log = logging.getLogger(__name__)
 HEARTBEAT_MS = 100
+T = TypeVar("T")
 
 
 @dataclass
@@ -178,16 +181,26 @@ class _ModelWrites:
         self.model.write_coil(Coil.FIRE, True)
 
 
-class Launcher(Protocol):
+class LauncherView(Protocol):
+    """What a cycle reads from a launcher (both loop shells, ``hil.loop.shell``)."""
+
     name: str
     counts: CommandCounts
-
-    def status(self) -> LauncherStatus: ...
 
     def status_at(self, t_s: float) -> LauncherStatus:
         """The status a cycle at loop time ``t_s`` (s) sees: the in-process model first runs
         its scans up to ``t_s``; a PLC's is the newest one polled."""
         ...
+
+    def link_problem(self) -> str:
+        """What is wrong with the link right now, in a few words (for the log)."""
+        ...
+
+
+class Launcher(LauncherView, Protocol):
+    """A launcher the async shell (``hil.loop.shell.FireControlLoop``) commands."""
+
+    def status(self) -> LauncherStatus: ...
 
     async def apply(self, demand: Demand) -> None: ...
 
@@ -195,9 +208,27 @@ class Launcher(Protocol):
         """Disarm, stop pointing, disable the axes; the final status, or None if unknown."""
         ...
 
-    def link_problem(self) -> str:
-        """What is wrong with the link right now, in a few words (for the log)."""
-        ...
+
+class DirectLauncher(Launcher, Protocol):
+    """A launcher that needs no I/O, so a loop with no event loop (``hil.loop.shell.DirectLoop``)
+    can apply its demands: ``apply_now`` and ``make_safe_now`` do what ``apply`` and
+    ``make_safe`` do, at once."""
+
+    def apply_now(self, demand: Demand) -> None: ...
+
+    def make_safe_now(self) -> LauncherStatus | None: ...
+
+
+def run_now(step: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never suspends (an in-process launcher's writes: nothing in them
+    awaits I/O) to its end, without an event loop: the same code as the async shell runs, not
+    a copy of it. ``RuntimeError`` if it does suspend (it needed an event loop after all)."""
+    try:
+        step.send(None)
+    except StopIteration as done:
+        return cast("T", done.value)
+    step.close()
+    raise RuntimeError("an in-process launcher's write waited for I/O (needs an event loop)")
 
 
 class InProcessLauncher:
@@ -254,6 +285,14 @@ class InProcessLauncher:
         await self.apply(Demand())
         self.advance_to(self._t_s + 0.05)
         return self.status()
+
+    def apply_now(self, demand: Demand) -> None:
+        """``apply`` without an event loop (the model's writes never wait)."""
+        run_now(self.apply(demand))
+
+    def make_safe_now(self) -> LauncherStatus | None:
+        """``make_safe`` without an event loop."""
+        return run_now(self.make_safe())
 
     def link_problem(self) -> str:
         return "in-process model (no link)"

@@ -5,9 +5,11 @@ timeout, so the loop still runs its fire control and notices a silent radar — 
 the newest frame is on the loop clock.
 
 - :class:`SimulatedRadar`: the in-process sensor model over the scenario's ``real`` targets,
-  dwell by dwell on a simulated clock (as fast as the CPU allows, deterministic by seed). It
-  hands control back to the event loop every ``YIELD_INTERVAL_S`` of wall time, so signal
-  handlers (Ctrl-C, SIGTERM) run during a long run; wall time never reaches the simulation.
+  dwell by dwell on a simulated clock (as fast as the CPU allows, deterministic by seed). It is
+  a :class:`DirectFrameSource`: ``frames_now`` is a plain iterator for the loop with no event
+  loop; ``frames`` is the same iterator for the async shell (``yielding``), handing control
+  back to the event loop every ``YIELD_INTERVAL_S`` of wall time so signal handlers (Ctrl-C,
+  SIGTERM) run during a long run; wall time never reaches the simulation.
 - :class:`DriverRadar`: the radar driver (bench or emulated radar). The loop clock is the host
   monotonic clock; each frame's time is its device time mapped to the host clock by the driver.
   Scenario time is the radar's device time (the emulated radar starts its scenario at boot) or
@@ -17,9 +19,11 @@ the newest frame is on the loop clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import math
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Generator
 from typing import Literal, Protocol
 
 import numpy as np
@@ -36,12 +40,12 @@ YIELD_INTERVAL_S = 0.02
 a stop request waits; ~1 yield per 50 dwells at today's speed, no measurable cost)."""
 
 
-class FrameSource(Protocol):
+class FrameClock(Protocol):
+    """What a cycle reads from a frame source beside its frames (both loop shells)."""
+
     name: str
     real_time: bool
     """Frames arrive at the radar's pace (arrival jitter means something)."""
-
-    def frames(self) -> AsyncGenerator[TaggedFrame | None, None]: ...
 
     def frame_age_s(self, now_s: float) -> float:
         """Loop-clock seconds since the newest frame (inf before the first)."""
@@ -54,6 +58,39 @@ class FrameSource(Protocol):
     def link_problem(self) -> str:
         """What is wrong with the frames right now, in a few words (for the log)."""
         ...
+
+
+class FrameSource(FrameClock, Protocol):
+    """Frames for the async shell (``hil.loop.shell.FireControlLoop``)."""
+
+    def frames(self) -> AsyncGenerator[TaggedFrame | None, None]: ...
+
+
+class DirectFrameSource(FrameSource, Protocol):
+    """A frame source that needs no I/O: ``frames_now`` yields the same frames as ``frames``,
+    for the loop with no event loop (``hil.loop.shell.DirectLoop``)."""
+
+    def frames_now(self) -> Generator[TaggedFrame | None, None, None]: ...
+
+
+async def yielding(
+    frames: Generator[TaggedFrame | None, None, None],
+) -> AsyncGenerator[TaggedFrame | None, None]:
+    """``frames`` (an in-process source's, computed as fast as the CPU allows) for the async
+    shell: control goes back to the event loop every ``YIELD_INTERVAL_S`` of wall time — nothing
+    else awaits, and without it the event loop would never run its signal handlers, so a stop
+    request would wait for the end of the run. A frame yielded after such a pause is stamped
+    as arriving after it (the pause is not loop latency)."""
+    next_yield = time.perf_counter() + YIELD_INTERVAL_S
+    with contextlib.closing(frames):
+        for frame in frames:
+            if time.perf_counter() >= next_yield:
+                await asyncio.sleep(0)
+                arrival = time.perf_counter()
+                next_yield = arrival + YIELD_INTERVAL_S
+                if frame is not None:
+                    frame = dataclasses.replace(frame, t_arrival_s=arrival)
+            yield frame
 
 
 class SimulatedRadar:
@@ -80,19 +117,15 @@ class SimulatedRadar:
     def link_problem(self) -> str:
         return "in-process model (no link)"
 
-    async def frames(self) -> AsyncGenerator[TaggedFrame | None, None]:
+    def frames(self) -> AsyncGenerator[TaggedFrame | None, None]:
+        return yielding(self.frames_now())
+
+    def frames_now(self) -> Generator[TaggedFrame | None, None, None]:
         scan, sensor, targets = self.scenario.scan, self.scenario.sensor, self.scenario.targets
-        next_yield = time.perf_counter() + YIELD_INTERVAL_S
         for t in scan.iter_dwell_centres(0.0, self.duration_s):
             self.clock.advance_to(t)
             dwell = sensor.observe(scan.pose_at(t), targets.state_at(t), self._rng)
             arrival = time.perf_counter()  # the radar model's own time is not loop latency
-            if arrival >= next_yield:
-                # nothing here awaits I/O: without this the event loop never runs its signal
-                # handlers, and a stop request would wait for the end of the run
-                await asyncio.sleep(0)
-                arrival = time.perf_counter()
-                next_yield = arrival + YIELD_INTERVAL_S
             self._last_frame_s = t
             yield frame_from_dwell(dwell, t, t, arrival)
 

@@ -12,7 +12,9 @@ Topics (docs/recording.md has every layout):
 - ``/hil/run/result``: how the run ended (JSON, its last message);
 - ``/display/*``: Foxglove ``SceneUpdate``/``FrameTransform`` (``hil.recording.foxglove``).
 
-Metadata record ``hil.run`` (``channels.run_metadata``) plus, for replay: ``duration_s``,
+Metadata record ``hil.run`` (``channels.run_metadata``) plus ``core_version`` (the loop's
+arithmetic version, ``hil.loop.core_version``; missing in recordings made before it existed:
+version 1), and for replay: ``duration_s``,
 ``armed``, ``loop_epoch_offset_s`` (log time = loop time + offset), ``rig_file``,
 ``scenario_file``, ``rig_overrides`` (JSON list). Attachments: the rig and scenario files as
 given, and ``rig.effective.json`` / ``scenario.effective.json`` — the configs exactly as the run
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +143,18 @@ RIG_ATTACHMENT = "rig.effective.json"
 SCENARIO_ATTACHMENT = "scenario.effective.json"
 
 
+UNVERSIONED_CORE = 1
+"""The core version of a recording whose metadata names none (made before ``core_version`` was
+written: the loop arithmetic of version 1)."""
+
+
+def recorded_core_version(metadata: Mapping[str, str]) -> int:
+    """The loop's arithmetic version (``hil.loop.core_version``) a run recording's ``hil.run``
+    metadata names, ``UNVERSIONED_CORE`` when it names none; ``ValueError`` if not an integer."""
+    value = metadata.get("core_version", "")
+    return int(value) if value else UNVERSIONED_CORE
+
+
 def recorded_result(recording: Recording) -> dict[str, Any] | None:
     """The run's ``/hil/run/result`` message (start, digest, scores), None if the run did not
     end cleanly."""
@@ -160,6 +175,8 @@ class RecordedRun:
     armed: bool
     mode: str
     metadata: dict[str, str]
+    core_version: int
+    """The loop arithmetic that made it (``hil.loop.core_version``; 1 when not named)."""
 
 
 def read_recorded_run(recording: Recording) -> RecordedRun:
@@ -187,6 +204,7 @@ def read_recorded_run(recording: Recording) -> RecordedRun:
             metadata.get("armed") == "true",
             metadata.get("mode", rig.rig.mode),
             dict(metadata),
+            recorded_core_version(metadata),
         )
     except (KeyError, ValueError) as error:
         raise RecordingError(

@@ -13,6 +13,9 @@ imports none of them, so loading one mode never loads another's devices or files
 - ``replay`` (``hil.rig.replay``): a recording's cycles, with the recorded launcher or the
   in-process PLC model.
 
+``DIRECT_RIG_BUILDERS`` names the builders of the modes that need no I/O (sim, replay), for
+the loop with no event loop (``hil.loop.shell.DirectLoop``): ``direct_rig_builder``.
+
 ``hil.rig.base`` holds what they share: ``RunSettings``, ``Rig``, ``DeviceTaps``,
 ``build_core``; ``hil.rig.faults`` the fault definitions and their checks.
 """
@@ -25,7 +28,7 @@ from typing import TYPE_CHECKING, cast
 from hil.errors import HilError
 
 if TYPE_CHECKING:
-    from hil.rig.base import RigBuilder
+    from hil.rig.base import DirectRigBuilder, RigBuilder
 
 RIG_BUILDERS: dict[str, str] = {
     "sim": "hil.rig.sim:build",
@@ -45,3 +48,20 @@ def rig_builder(mode: str) -> RigBuilder:
         raise HilError(f"rig mode {mode!r} cannot run the loop")
     module_name, function = where.split(":")
     return cast("RigBuilder", getattr(importlib.import_module(module_name), function))
+
+
+DIRECT_RIG_BUILDERS: dict[str, str] = {
+    "sim": "hil.rig.sim:build_now",
+    "replay": "hil.rig.replay:build_now",
+}
+"""The rig modes whose loop needs no event loop: their builders of a ``DirectRig``."""
+
+
+def direct_rig_builder(mode: str) -> DirectRigBuilder | None:
+    """The builder of rig ``mode`` for the loop with no event loop, its module imported now;
+    None for a mode that needs one (emulate, bench: device I/O)."""
+    where = DIRECT_RIG_BUILDERS.get(mode)
+    if where is None:
+        return None
+    module_name, function = where.split(":")
+    return cast("DirectRigBuilder", getattr(importlib.import_module(module_name), function))

@@ -3,7 +3,9 @@
 - ``RunSettings`` (with ``ReplayOptions`` for ``replay``): one run's rig, scenario, duration,
   seed, arming and faults — what ``hil run``, a campaign or a test asks for.
 - ``Rig``: what a mode's builder (``hil.rig.RIG_BUILDERS``) hands the loop — the frame source,
-  the launcher, the ground truth to score against, the tasks beside the loop.
+  the launcher, the ground truth to score against, the tasks beside the loop; ``DirectRig``:
+  one that needs no I/O, built by ``hil.rig.DIRECT_RIG_BUILDERS`` for the loop with no event
+  loop (``hil.loop.shell.DirectLoop``).
 - ``DeviceTaps``: where the drivers' raw traffic goes (a recording); ``LinkDetails``: the
   links' counters at the end of the run.
 - ``build_core``: a fresh loop core (tracker and fire control) for a rig over a scenario whose
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable, Coroutine
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,8 +29,8 @@ from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
 from hil.fire_control.engagement import Engagement
 from hil.loop.core import LoopCore
-from hil.loop.launchers import CommandCounts, Launcher
-from hil.loop.sources import FrameSource
+from hil.loop.launchers import CommandCounts, DirectLauncher, Launcher
+from hil.loop.sources import DirectFrameSource, FrameSource
 from hil.loop.timing import Histogram
 from hil.rig.fault_schedule import FaultSchedule
 from hil.rig.faults import FaultEvent
@@ -107,6 +109,15 @@ class Rig:
     """The run's faults taken beside the loop (None: none, or applied in process)."""
 
 
+@dataclass
+class DirectRig(Rig):
+    """A rig that needs no I/O (sim, a replay as fast as possible): its frame source and
+    launcher also run without an event loop; nothing runs beside the loop."""
+
+    source: DirectFrameSource
+    launcher: DirectLauncher
+
+
 @dataclass(frozen=True)
 class DeviceTaps:
     """What the drivers of a run hand to the recorder: every raw radar chunk as received
@@ -121,6 +132,11 @@ RigBuilder = Callable[[RunSettings, ScenarioConfig, AsyncExitStack, DeviceTaps],
 """Builds a rig mode's ``Rig`` for a run over the resited scenario, its drivers tapped by the
 ``DeviceTaps``; what it opens (processes, drivers) it leaves on the exit stack, closed after
 the launcher was made safe."""
+
+
+DirectRigBuilder = Callable[[RunSettings, ScenarioConfig, ExitStack], DirectRig]
+"""Builds a rig mode's ``DirectRig`` for a run over the resited scenario, with no event loop;
+what it opens (a recording) it leaves on the exit stack."""
 
 
 def resite(scenario: ScenarioConfig, rig: RigConfig) -> ScenarioConfig:

@@ -1,10 +1,12 @@
 """Replaying a run's recording: the ``replay`` rig mode, and bit-exact verification.
 
-**Replay** (``build``, the ``replay`` row of ``hil.rig.RIG_BUILDERS``): the recorded
-cycle inputs drive the loop again, paced by ``hil.recording.player.Player`` (recorded speed × rate,
-or as fast as possible). ``RecordedRadar`` yields each recorded frame without its injected
-detections — the loop injects them again from the scenario and seed, so injection changes are
-exercised too — and an idle cycle where the run had one. Its frames (``ReplayOptions.frames``):
+**Replay** (``build``, the ``replay`` row of ``hil.rig.RIG_BUILDERS``): the recorded cycle
+inputs drive the loop again, paced by ``hil.recording.player.Player`` (recorded speed × rate, or
+as fast as possible; as fast as possible and not stepped, with no event loop at all:
+``build_now``, ``RecordedRadar.frames_now``, ``hil.loop.shell.DirectLoop``). ``RecordedRadar``
+yields each recorded frame without its injected detections — the loop injects them again from
+the scenario and seed, so injection changes are exercised too — and an idle cycle where the run
+had one. Its frames (``ReplayOptions.frames``):
 
 - ``raw`` (the default when the recording has raw radar bytes: emulate, bench): the recorded
   ``/radar/raw`` chunks re-decoded through today's radar codec (``hil.rig.raw_frames``),
@@ -29,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
-from contextlib import AsyncExitStack, closing
+from contextlib import AsyncExitStack, ExitStack, closing
 
 from firmware_stubs.plc.model import PlcModel
 from hil.config.rig import RigConfig
@@ -40,7 +42,7 @@ from hil.fire_control.interlocks import LauncherStatus
 from hil.loop.cycle import CycleInput
 from hil.loop.cycle_codec import decode_input
 from hil.loop.injection import TaggedFrame
-from hil.loop.launchers import CommandCounts, InProcessLauncher, Launcher
+from hil.loop.launchers import CommandCounts, DirectLauncher, InProcessLauncher
 from hil.loop.sim_scenario import build_targets
 from hil.loop.verify import Mismatch, verify_cycles
 from hil.recording.player import NS_PER_S, MonotonicClock, Player, window_ns
@@ -51,7 +53,15 @@ from hil.recording.run_layout import (
     TOPIC_RADAR_BYTES,
     recorded_result,
 )
-from hil.rig.base import DeviceTaps, ReplayOptions, Rig, RunSettings, build_core, resite
+from hil.rig.base import (
+    DeviceTaps,
+    DirectRig,
+    ReplayOptions,
+    Rig,
+    RunSettings,
+    build_core,
+    resite,
+)
 from hil.rig.emulators import load_plc_settings
 from hil.rig.raw_frames import RawRadarDecoder
 
@@ -111,34 +121,58 @@ class RecordedRadar:
         self._notes = notes if notes is not None else []
 
     async def frames(self) -> AsyncGenerator[TaggedFrame | None, None]:
-        start_ns, end_ns = self._window_ns
-        redecoder = self._redecoder
         try:
             async for message in Player(self._messages(), MonotonicClock(), rate=self._rate):
-                if message.topic == TOPIC_RADAR_BYTES:
-                    if redecoder is not None:
-                        redecoder.feed(message.payload)
+                cycle = self._cycle(message)
+                if cycle is None:
                     continue
-                t_ns = message.log_time_ns
-                if (start_ns is not None and t_ns < start_ns) or (
-                    end_ns is not None and t_ns >= end_ns
-                ):
-                    continue  # a cycle of the raw bytes' lead-in or lead-out
-                cycle = decode_input(message.payload)
                 if self._step is not None:
                     await self._step()
-                self._cursor.current = cycle
-                self._cursor.started = True
-                frame = cycle.frame
-                if frame is None:
-                    yield None
-                elif redecoder is None:
-                    yield _radar_part(frame)
-                else:
-                    yield redecoder.redecode(_radar_part(frame))
+                yield self._play(cycle)
         finally:
-            if redecoder is not None:
-                self._notes.append(redecoder.finish().note())
+            self._finish()
+
+    def frames_now(self) -> Generator[TaggedFrame | None, None, None]:
+        """The frames with no event loop: only as fast as possible and not single-stepped
+        (``HilError`` otherwise: pacing needs the async shell)."""
+        if self._rate is not None or self._step is not None:
+            raise HilError("a paced or stepped replay needs the async loop (FireControlLoop)")
+        try:
+            for message in self._messages():
+                cycle = self._cycle(message)
+                if cycle is not None:
+                    yield self._play(cycle)
+        finally:
+            self._finish()
+
+    def _cycle(self, message: RecordedMessage) -> CycleInput | None:
+        """The recorded cycle ``message`` holds, None when it is not one to play (raw bytes,
+        fed to the re-decoder; a cycle of their lead-in or lead-out)."""
+        if message.topic == TOPIC_RADAR_BYTES:
+            if self._redecoder is not None:
+                self._redecoder.feed(message.payload)
+            return None
+        t_ns = message.log_time_ns
+        start_ns, end_ns = self._window_ns
+        if (start_ns is not None and t_ns < start_ns) or (end_ns is not None and t_ns >= end_ns):
+            return None
+        return decode_input(message.payload)
+
+    def _play(self, cycle: CycleInput) -> TaggedFrame | None:
+        """The replay now at ``cycle``: its frame as the radar sent it (re-decoded from the raw
+        bytes with a re-decoder), None for an idle cycle."""
+        self._cursor.current = cycle
+        self._cursor.started = True
+        frame = cycle.frame
+        if frame is None:
+            return None
+        if self._redecoder is None:
+            return _radar_part(frame)
+        return self._redecoder.redecode(_radar_part(frame))
+
+    def _finish(self) -> None:
+        if self._redecoder is not None:
+            self._notes.append(self._redecoder.finish().note())
 
     def frame_age_s(self, now_s: float) -> float:
         return self._cursor.current.radar_frame_age_s
@@ -171,6 +205,13 @@ class RecordedLauncher:
 
     async def make_safe(self) -> LauncherStatus | None:
         """The last status the run recorded (a replay commands nothing)."""
+        return self.make_safe_now()
+
+    def apply_now(self, demand: Demand) -> None:
+        return None
+
+    def make_safe_now(self) -> LauncherStatus | None:
+        """The last status the run recorded (a replay commands nothing)."""
         return self._cursor.current.launcher
 
     def link_problem(self) -> str:
@@ -202,10 +243,16 @@ class ModelLauncher:
         return dataclasses.replace(status, t_s=t_s)
 
     async def apply(self, demand: Demand) -> None:
-        await self.plc.apply(demand)
+        self.apply_now(demand)
 
     async def make_safe(self) -> LauncherStatus | None:
-        status = await self.plc.make_safe()
+        return self.make_safe_now()
+
+    def apply_now(self, demand: Demand) -> None:
+        self.plc.apply_now(demand)
+
+    def make_safe_now(self) -> LauncherStatus | None:
+        status = self.plc.make_safe_now()
         assert status is not None  # the in-process model's state is always known
         self._t_s = self.origin_s + status.t_s
         return dataclasses.replace(status, t_s=self._t_s)
@@ -233,7 +280,14 @@ def _radar_part(frame: TaggedFrame) -> TaggedFrame:
 async def build(
     settings: RunSettings, scenario: ScenarioConfig, stack: AsyncExitStack, taps: DeviceTaps
 ) -> Rig:
-    """``replay``: the recording's cycles drive the loop (see the module doc)."""
+    """``replay`` for the async shell (a paced or stepped replay needs it): ``build_now``."""
+    return build_now(settings, scenario, stack.enter_context(ExitStack()))
+
+
+def build_now(settings: RunSettings, scenario: ScenarioConfig, stack: ExitStack) -> DirectRig:
+    """``replay``: the recording's cycles drive the loop (see the module doc); the recording
+    is left open on ``stack``. Its source runs with no event loop when the replay is as fast
+    as possible and not stepped (``RecordedRadar.frames_now``)."""
     options = settings.replay
     if options is None:
         raise HilError("rig mode 'replay' needs a recording: use hil replay FILE")
@@ -281,7 +335,7 @@ async def build(
             options.rate,
             step=options.step,
         )
-    launcher: Launcher
+    launcher: DirectLauncher
     if options.launcher == "model":
         launcher = ModelLauncher(start_s)
         notes.append("closed loop: the in-process PLC model answered the replayed commands")
@@ -289,7 +343,7 @@ async def build(
         launcher = RecordedLauncher(cursor)
     rate = "as fast as possible" if options.rate is None else f"×{options.rate:g}"
     frames = "re-decoded raw radar bytes" if raw else "recorded frames"
-    return Rig(
+    return DirectRig(
         source,
         launcher,
         build_targets(scenario),

@@ -3,6 +3,9 @@
 Times count from the loop's start (simulated time 0); each action takes effect at the first
 dwell (10 ms) or PLC scan at or after its time and is noted in the run's notes.
 
+The faulted radar and launcher below run with or without an event loop, as the in-process
+radar and launcher they wrap do.
+
 Radar faults take frames away from the in-process radar (:class:`FaultedSimRadar`); the sensor
 model still runs every dwell, so the frames that do arrive are the ones a run without the
 fault would have had. While no frame arrives the loop still cycles every ``IDLE_TIMEOUT_S``, as
@@ -30,7 +33,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import math
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 
 import numpy as np
 
@@ -43,7 +46,7 @@ from hil.fire_control.engagement import Demand
 from hil.fire_control.interlocks import LauncherStatus
 from hil.loop.injection import TaggedFrame
 from hil.loop.launchers import InProcessLauncher, LauncherWrites
-from hil.loop.sources import SimulatedRadar
+from hil.loop.sources import SimulatedRadar, yielding
 from hil.rig.fault_schedule import FaultAction, note, timeline
 from hil.rig.faults import RADAR_FAULTS, FaultEvent
 
@@ -90,9 +93,12 @@ class FaultedSimRadar:
     def link_problem(self) -> str:
         return f"in-process model: {self.frames_lost} frames lost to injected faults"
 
-    async def frames(self) -> AsyncGenerator[TaggedFrame | None, None]:
-        async with contextlib.aclosing(self.radar.frames()) as frames:
-            async for frame in frames:
+    def frames(self) -> AsyncGenerator[TaggedFrame | None, None]:
+        return yielding(self.frames_now())
+
+    def frames_now(self) -> Generator[TaggedFrame | None, None, None]:
+        with contextlib.closing(self.radar.frames_now()) as frames:
+            for frame in frames:
                 if frame is None:
                     yield None
                     continue

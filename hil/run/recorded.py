@@ -2,7 +2,9 @@
 a replay rebuilds the run from — and the rig and scenario attachments; the layout is
 ``hil.recording.run_layout``), the run performed with the recorder observing it, and the
 recording finished with the run's result and closed, also when the run fails or is stopped by a
-signal (``perform_recorded_run``).
+signal (``perform_recorded_run``). A run that needs no event loop (``hil.run.perform.runs_direct``:
+sim, a replay as fast as possible) is performed without one: ``perform_recorded_now``, and
+``run_recorded`` — what ``hil run`` and ``hil replay`` call — chooses.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ import asyncio
 import json
 import math
 import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from hil.config.rig import RigConfig
 from hil.config.scenario import ScenarioConfig
+from hil.loop.core_version import CORE_VERSION
 from hil.loop.observers import CycleObserver
 from hil.recording.channels import (
     RUN_METADATA,
@@ -28,7 +33,7 @@ from hil.recording.channels import (
 from hil.recording.run_layout import RIG_ATTACHMENT, SCENARIO_ATTACHMENT, run_channels
 from hil.recording.writer import Recorder, RecordingStats
 from hil.rig.base import RunSettings
-from hil.run.perform import RunResult, StopSwitch, perform_run
+from hil.run.perform import RunResult, StopSwitch, perform_run, perform_run_now, runs_direct
 from hil.run.recorder import RunRecorder
 from hil.run.summary import summarize
 
@@ -41,9 +46,13 @@ def loop_epoch_offset_s(mode: str) -> float:
     return time.time() - time.monotonic()
 
 
-def open_run_recording(path: Path, settings: RunSettings) -> RunRecorder:
+def open_run_recording(
+    path: Path, settings: RunSettings, core_version: int | None = CORE_VERSION
+) -> RunRecorder:
     """A ``RunRecorder`` writing ``path`` for the run of ``settings`` (an existing file is
-    refused: ``RecordingError``)."""
+    refused: ``RecordingError``). ``core_version``: the loop arithmetic its metadata names —
+    always this software's, but for tests of what another version's recording does (None:
+    none named, as before the field existed)."""
     rig, scenario = settings.rig, settings.scenario
     offset = loop_epoch_offset_s(rig.rig.mode)
     metadata = run_metadata(
@@ -56,6 +65,8 @@ def open_run_recording(path: Path, settings: RunSettings) -> RunRecorder:
         "scenario_file": str(settings.scenario_file),
         "rig_overrides": json.dumps(list(settings.rig_overrides)),
     }
+    if core_version is not None:
+        metadata["core_version"] = str(core_version)
     attachments = [
         Attachment(RIG_ATTACHMENT, "application/json", _config_json(rig)),
         Attachment(SCENARIO_ATTACHMENT, "application/json", _config_json(scenario)),
@@ -103,10 +114,63 @@ async def perform_recorded(
     return result, summary, stats
 
 
+def perform_recorded_now(
+    settings: RunSettings,
+    recording: RunRecorder,
+    stop: StopSwitch,
+    watchers: Sequence[CycleObserver] = (),
+) -> tuple[RunResult, dict[str, Any], RecordingStats]:
+    """``perform_recorded`` with no event loop (``perform_run_now``: a run that needs none)."""
+    try:
+        result = perform_run_now(settings, lambda rig: [*watchers, recording], stop)
+        summary = summarize(result)
+        loop = result.loop
+        recording.finish(loop.start_s, loop.duration_s, loop.stopped_early, loop.digest, summary)
+    finally:
+        stats = recording.recorder.close()
+    return result, summary, stats
+
+
 def config_data(config: RigConfig | ScenarioConfig) -> dict[str, Any]:
     """A config as the plain data its TOML file would parse to (what ``--set`` overrides edit)."""
     data: dict[str, Any] = json.loads(_config_json(config))
     return data
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""What ends a run cleanly from outside: Ctrl-C, ``kill``, the operator's terminal closed."""
+
+
+def run_recorded(
+    settings: RunSettings,
+    recording: RunRecorder | None,
+    watchers: Sequence[CycleObserver] = (),
+) -> tuple[RunResult, RecordingStats | None]:
+    """``perform_recorded_run`` for a command (the main thread, no event loop running): with
+    no event loop at all when the run needs none (``runs_direct``), else in one. Either way
+    SIGINT, SIGTERM and SIGHUP end the run cleanly (launcher safe, recording closed) — when
+    called in the main thread, the only one signals reach."""
+    if not runs_direct(settings):
+        return asyncio.run(perform_recorded_run(settings, recording, watchers))
+    stop = StopSwitch()
+    handler = _stop_handler(stop)
+    main = threading.current_thread() is threading.main_thread()  # only it can take signals
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS if main}
+    try:
+        if recording is None:
+            return perform_run_now(settings, lambda rig: watchers, stop), None
+        result, _, stats = perform_recorded_now(settings, recording, stop, watchers)
+        return result, stats
+    finally:
+        for signum, before in previous.items():
+            signal.signal(signum, before)
+
+
+def _stop_handler(stop: StopSwitch) -> Callable[[int, FrameType | None], None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.stop()
+
+    return handler
 
 
 async def perform_recorded_run(
@@ -120,7 +184,7 @@ async def perform_recorded_run(
     cycle beside the recorder."""
     stop = StopSwitch()
     loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    signals = STOP_SIGNALS
     for signum in signals:
         loop.add_signal_handler(signum, stop.stop)
     try:

@@ -70,7 +70,10 @@ class RunRecorder:
         self._launcher = np.asarray(launcher_position_enu_m, dtype=np.float64)
         self._display_interval_s = display_interval_s
         self._next_display_s = -math.inf
-        self._pending: list[np.ndarray] = []
+        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        """Each frame's detections since the last display message (range m, azimuth rad in the
+        radar's frame, elevation rad), put on the map once per display message (the same bits
+        as frame by frame: every step is elementwise)."""
         self._last_interlocks: Interlocks | None = None
         self._engaged: dict[int, str] = {}
         """Track id → what happened last to its engagement (for the display's label)."""
@@ -158,8 +161,7 @@ class RunRecorder:
                 },
             )
         if frame is not None and len(frame):
-            bearing = frame.az_rad + self._alignment
-            self._pending.append(self._site + polar_to_enu(frame.range_m, bearing, frame.el_rad))
+            self._pending.append((frame.range_m, frame.az_rad, frame.el_rad))
         if t_s >= self._next_display_s:
             self._next_display_s = t_s + self._display_interval_s
             self._display(t_ns, cycle_input, cycle_output)
@@ -168,7 +170,11 @@ class RunRecorder:
         """The plan view: the detections since the last display message, the track picture,
         the antenna's and the launcher's pointing, and the open engagements."""
         rec = self.recorder
-        detections = np.concatenate(self._pending) if self._pending else np.empty((0, 3))
+        detections = np.empty((0, 3))
+        if self._pending:
+            parts = zip(*self._pending, strict=True)
+            range_m, az_rad, el_rad = (np.concatenate(part) for part in parts)
+            detections = self._site + polar_to_enu(range_m, az_rad + self._alignment, el_rad)
         self._pending = []
         rec.record_json(
             foxglove.TOPIC_DETECTIONS, t_ns, foxglove.detections_update(t_ns, detections)

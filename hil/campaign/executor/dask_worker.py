@@ -1,6 +1,7 @@
 """The worker's side of a campaign on Dask: what a Dask worker runs for one campaign run.
 
-A run executes in one of the worker's task threads (``asyncio.run`` there: the loop installs no
+A run executes in one of the worker's task threads (``hil.campaign.execute.execute_now``: a
+sim or replay run with no event loop, anything else in ``asyncio.run``; neither installs a
 signal handler, which only the main thread could). It records into a temporary folder of the
 worker's own (a worker on another machine cannot write to the campaign folder) and hands the
 recording's bytes back with its record; the folder is removed before the task returns (that of
@@ -19,7 +20,6 @@ they mean.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import os
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hil.campaign.execute import RunJob, execute, not_run
+from hil.campaign.execute import RunJob, execute_now, not_run
 from hil.campaign.software import differences, identity
 from hil.run.perform import StopSwitch
 
@@ -116,7 +116,7 @@ def run_task(task: RunTask) -> RunOutcome:
     try:
         with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as temp:
             local = _local_job(job, Path(temp), task.replay_bytes)
-            record = asyncio.run(execute(local, switch))
+            record = execute_now(local, switch)
             data = local.recording.read_bytes() if local.recording.exists() else None
     finally:
         _unregister(task.campaign, switch)
