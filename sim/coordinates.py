@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from sim import portable
+
 FloatArray = npt.NDArray[np.float64]
 TWO_PI = 2.0 * np.pi
 
@@ -36,7 +38,7 @@ def enu_to_polar(delta_enu_m: FloatArray) -> tuple[FloatArray, FloatArray, Float
     n = delta_enu_m[..., 1]
     u = delta_enu_m[..., 2]
     horizontal = np.hypot(e, n)
-    return np.hypot(horizontal, u), np.arctan2(e, n), np.arctan2(u, horizontal)
+    return np.hypot(horizontal, u), portable.arctan2(e, n), portable.arctan2(u, horizontal)
 
 
 def polar_to_enu(
@@ -46,5 +48,7 @@ def polar_to_enu(
     r = np.asarray(range_m, dtype=np.float64)
     b = np.asarray(bearing_rad, dtype=np.float64)
     el = np.asarray(elevation_rad, dtype=np.float64)
-    horizontal = r * np.cos(el)
-    return np.stack((horizontal * np.sin(b), horizontal * np.cos(b), r * np.sin(el)), axis=-1)
+    horizontal = r * portable.cos(el)
+    return np.stack(
+        (horizontal * portable.sin(b), horizontal * portable.cos(b), r * portable.sin(el)), axis=-1
+    )

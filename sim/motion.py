@@ -12,12 +12,14 @@ business (see ``sim.targets``); groups extrapolate outside their targets' lifeti
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from sim import portable
 from sim.coordinates import FloatArray
 
 STANDARD_GRAVITY_MPS2 = 9.80665
@@ -116,8 +118,8 @@ class CoordinatedTurn:
         tau = t_s - self._t0
         w = self._omega_ccw
         wt = w * tau
-        sin_wt = np.sin(wt)
-        cos_wt = np.cos(wt)
+        sin_wt = portable.sin(wt)
+        cos_wt = portable.cos(wt)
         straight = np.abs(w) < 1e-12
         safe_w = np.where(straight, 1.0, w)
         # ∫₀^τ R(ωs) ds = [[S, −C], [C, S]] with S = sin(ωτ)/ω, C = (1 − cos(ωτ))/ω
@@ -142,10 +144,11 @@ def _ballistic_rhs(ballistic_coefficient_kg_m2: float) -> Callable[[float, Float
 
     def rhs(_t: float, state: FloatArray) -> FloatArray:
         velocity = state[3:]
-        density = SEA_LEVEL_AIR_DENSITY_KG_M3 * np.exp(
-            -max(state[2], 0.0) / ATMOSPHERE_SCALE_HEIGHT_M
+        density = SEA_LEVEL_AIR_DENSITY_KG_M3 * math.exp(
+            -max(float(state[2]), 0.0) / ATMOSPHERE_SCALE_HEIGHT_M
         )
-        drag = -0.5 * density * inverse_beta * np.linalg.norm(velocity) * velocity
+        ve, vn, vu = velocity.tolist()  # |v| in a fixed order: np.linalg.norm is BLAS's ddot
+        drag = -0.5 * density * inverse_beta * math.sqrt(ve * ve + vn * vn + vu * vu) * velocity
         drag[2] -= STANDARD_GRAVITY_MPS2
         return np.concatenate((velocity, drag))
 

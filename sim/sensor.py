@@ -26,10 +26,12 @@ in azimuth over the swept beam and in elevation over the coverage, with radial v
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim import portable
 from sim.coordinates import FloatArray
 from sim.scan import AntennaPose
 from sim.targets import IntArray, TruthState
@@ -90,19 +92,19 @@ class RadarParameters:
     @property
     def threshold(self) -> float:
         """Detection threshold of the square-law detector, in units of the noise power."""
-        return float(-np.log(self.pfa))
+        return -math.log(self.pfa)
 
     def snr_db(self, range_m: FloatArray, rcs_m2: FloatArray) -> FloatArray:
         """Mean SNR (dB) of targets of RCS ``rcs_m2`` (m²) at slant range ``range_m`` (m)."""
         return (
             self.snr_ref_db
-            + 10.0 * np.log10(rcs_m2 / self.snr_ref_rcs_m2)
-            - 40.0 * np.log10(np.maximum(range_m, 1e-3) / self.snr_ref_range_m)
+            + 10.0 * portable.log10(rcs_m2 / self.snr_ref_rcs_m2)
+            - 40.0 * portable.log10(np.maximum(range_m, 1e-3) / self.snr_ref_range_m)
         )
 
     def detection_probability(self, snr_db: FloatArray) -> FloatArray:
         """Swerling-I P_d for mean SNR ``snr_db`` (dB) at this radar's P_fa."""
-        return np.power(self.pfa, 1.0 / (1.0 + np.power(10.0, snr_db / 10.0)))
+        return portable.power(self.pfa, 1.0 / (1.0 + portable.power(10.0, snr_db / 10.0)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hil.config.fire_control import FireControlConfig
+from sim import portable
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -111,7 +112,7 @@ def feasible(
     ok = np.isfinite(t) & (t > 0) & (t <= config.max_time_of_flight_s)
     aim = r + v * np.where(ok, t, 0.0)[:, None]
     distance = np.linalg.norm(aim, axis=1)
-    elevation = np.arctan2(aim[:, 2], np.hypot(aim[:, 0], aim[:, 1]))
+    elevation = portable.arctan2(aim[:, 2], np.hypot(aim[:, 0], aim[:, 1]))
     lo_range, hi_range = config.intercept_range_m
     lo_el, hi_el = np.radians(config.elevation_limits_deg)
     ok &= (lo_range <= distance) & (distance <= hi_range)

@@ -106,12 +106,12 @@ def expand_raid(raid: Raid) -> list[ConstantVelocityTarget]:
             motion="constant_velocity",
             name=f"{raid.name}-{i:0{width}d}",
             source=raid.source,
-            rcs_m2=float(np.exp(log_rcs[i])),
+            rcs_m2=math.exp(log_rcs[i]),  # the C library's, not numpy's SIMD: same on every CPU
             birth_s=float(birth[i]),
             position_enu_m=(float(position[i, 0]), float(position[i, 1]), float(position[i, 2])),
             velocity_enu_mps=(
-                float(speed[i] * np.sin(heading[i])),
-                float(speed[i] * np.cos(heading[i])),
+                float(speed[i]) * math.sin(heading[i]),
+                float(speed[i]) * math.cos(heading[i]),
                 float(climb[i]),
             ),
         )
