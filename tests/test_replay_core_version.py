@@ -42,11 +42,12 @@ def test_every_run_recording_names_this_core_version(tmp_path: Path) -> None:
     assert "bit-identical" in verified.stdout
 
 
-def test_the_golden_recording_predates_the_field_and_is_version_1() -> None:
+def test_the_golden_recording_names_this_core_version() -> None:
+    """Re-recorded in the commit that bumped the version (tests/test_replay.py verifies it)."""
     with Recording(DATA / "golden-sim.mcap") as recording:
         metadata = recording.metadata()[RUN_METADATA]
-        assert "core_version" not in metadata
-        assert read_recorded_run(recording).core_version == 1
+        assert metadata["core_version"] == str(CORE_VERSION)
+        assert read_recorded_run(recording).core_version == CORE_VERSION
     assert recorded_core_version({}) == 1 and recorded_core_version({"core_version": "7"}) == 7
 
 
