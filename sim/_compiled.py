@@ -227,9 +227,9 @@ def _stable_order(key: FloatArray, rows: IntArray) -> IntArray:
 
 def warm_up() -> tuple[Any, Any]:
     """Compile both kernels (or load them from numba's cache) for the argument types
-    ``RadarSensor.observe`` passes — truth arrays component-major, i.e. Fortran-ordered
-    (N, 3) views — by running them on a dwell of two dead targets and no clutter; returns them."""
-    targets = np.zeros((3, 2)).T  # Fortran order only (an empty or one-row array is both)
+    ``RadarSensor.observe`` passes — truth arrays row-major (N, 3) — by running them on a dwell
+    of two dead targets and no clutter; returns them."""
+    targets = np.zeros((2, 3))  # row-major, as RadarSensor.observe passes it
     none = np.empty(0)
     site = np.zeros(3)
     rows, offset, slant, elevation, snr, _ = illuminate(

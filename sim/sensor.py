@@ -175,8 +175,14 @@ class RadarSensor:
         """
         p = self.parameters
         half_beam = 0.5 * (p.beamwidth_az_rad + pose.sweep_rad)
+        # one memory layout for the kernels, whoever built the truth (sim's targets hand over
+        # component-major views, the emulated radar's a row-major copy; a one-row array is
+        # typed row-major whatever it is): another layout would compile a second
+        # specialisation in the first dwell — seconds on an empty cache, the link waiting
+        position = np.ascontiguousarray(truth.position_enu_m)
+        velocity = np.ascontiguousarray(truth.velocity_enu_mps)
         rows, offset, slant, elevation, mean_snr_db, pd = self._illuminate(
-            truth.position_enu_m,
+            position,
             truth.alive,
             truth.rcs_m2,
             self._site,
@@ -203,7 +209,7 @@ class RadarSensor:
             offset,
             elevation,
             mean_snr_db,
-            truth.velocity_enu_mps,
+            velocity,
             rows,
             truth.target_id,
             noise,

@@ -156,7 +156,9 @@ class Tracker:
         self._succession_chi2 = {
             v: config.succession_chi2(len(self._noise[v])) for v in (False, True)
         }
-        self._position_variance = np.diag(self._noise[False])
+        # a copy: np.diag of a 2-D array is a read-only strided view, which the compiled
+        # maintenance kernel would specialise for anew in the loop's first deletion check
+        self._position_variance = np.diag(self._noise[False]).copy()
         # the compiled kernels' arguments, as arrays and plain floats once
         self._site = np.asarray(sensor.position_enu_m, dtype=np.float64)
         self._rates = np.asarray(self.models.turn_rates_rad_s, dtype=np.float64)
