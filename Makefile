@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
+	# the compiled kernels into numba's cache once, not in every demo worker or test process
+	$(BIN)/python -m hil.cli.warm
 	touch $(STAMP)
 
 ## demo: set up .venv and run the main job: the demo campaign (configs/campaigns/demo.toml) —
