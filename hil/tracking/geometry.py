@@ -8,6 +8,9 @@ rad above the horizontal.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -29,5 +32,16 @@ def polar_to_enu(
     r = np.asarray(range_m, dtype=np.float64)
     b = np.asarray(bearing_rad, dtype=np.float64)
     el = np.asarray(elevation_rad, dtype=np.float64)
-    horizontal = r * np.cos(el)
-    return np.stack((horizontal * np.sin(b), horizontal * np.cos(b), r * np.sin(el)), axis=-1)
+    horizontal = r * _libm(math.cos, el)
+    return np.stack(
+        (horizontal * _libm(math.sin, b), horizontal * _libm(math.cos, b), r * _libm(math.sin, el)),
+        axis=-1,
+    )
+
+
+def _libm(function: Callable[[float], float], x: FloatArray) -> FloatArray:
+    """``function`` (the C library's, through ``math``) elementwise: numpy's own ``sin`` and
+    ``cos`` are chosen by the CPU at run time (SVML's on AVX-512) and differ in the last bits
+    from machine to machine; ``sim.portable`` does the same for the models."""
+    values = np.fromiter(map(function, x.ravel().tolist()), np.float64, x.size)
+    return values.reshape(x.shape)
