@@ -30,7 +30,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _njit(function: F) -> F:
-    compiled = numba.njit(cache=True, fastmath=False, parallel=False, error_model="numpy")(function)
+    """``hil.tracking._jit.njit``'s options and fallback (``sim`` imports nothing of ``hil``):
+    cached on disk, or compiled in memory when no cache location is writable (a read-only
+    install), where numba would otherwise refuse the decorator."""
+    options: dict[str, Any] = {"fastmath": False, "parallel": False, "error_model": "numpy"}
+    try:
+        compiled = numba.njit(cache=True, **options)(function)
+    except RuntimeError as error:  # "cannot cache function …: no locator available …"
+        if "no locator available" not in str(error):
+            raise
+        compiled = numba.njit(cache=False, **options)(function)
     return cast(F, compiled)
 
 

@@ -18,8 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from hil.config.fire_control import FireControlConfig
-from hil.fire_control._compiled import njit
 from hil.fire_control.solution import MAX_INTERCEPT_TIME_S
+from hil.tracking._jit import njit
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
