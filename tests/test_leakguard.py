@@ -27,6 +27,10 @@ def test_clean():
     with socket.socket():
         pass
 
+def test_a_socket_dropped_in_a_reference_cycle_is_not_a_leak():
+    held = [socket.socket()]
+    held.append(held)
+
 async def test_clean_async():
     await asyncio.sleep(0)
 """
@@ -40,7 +44,7 @@ def test_leaks_fail_and_clean_tests_pass(pytester: pytest.Pytester) -> None:
         "asyncio_default_fixture_loop_scope = function\n"
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
-    result.assert_outcomes(passed=6, errors=4)
+    result.assert_outcomes(passed=7, errors=4)
     output = result.stdout.str()
     assert "thread 'leaky'" in output
     assert "child process" in output
