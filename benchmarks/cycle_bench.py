@@ -18,8 +18,11 @@ of loop time, 100 frames/s) is captured as its cycle inputs; then each stage is 
 µs per cycle (per frame cycle for ``sim_frame`` and ``inject``). With ``--baseline REF`` (a git
 ref of this repository, default ``main``; ``none`` to skip) the same measurement runs again in
 a child process on ``git archive REF`` (unpacked in a temporary directory), alternating with
-this tree's, so both see the same machine load. The digest of both runs is printed: equal means
-the two trees made the same tracks and commands.
+this tree's, so both see the same machine load. ``--baseline DIR`` (an existing directory: another
+checkout or worktree) measures that tree as it is, with its own numba cache: an unpacked ref
+starts with an empty cache, so its first round compiles its kernels (about 40 s of one core) in
+the capture run, before anything is timed. The digest of both runs is printed: equal means the
+two trees made the same tracks and commands.
 
 Usage: .venv/bin/python benchmarks/cycle_bench.py [--seconds 30] [--repeats 3] [--baseline main]
 Prints a table and, last, one JSON line. Single-threaded BLAS; the machine's other load is noise.
@@ -170,13 +173,17 @@ def measure(seconds: float, repeats: int) -> dict[str, object]:
 
 
 def baseline(ref: str, seconds: float, repeats: int, workdir: Path) -> dict[str, object]:
-    """``measure`` on ``git archive ref`` in a child process."""
-    tree = workdir / "baseline"
-    tree.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    """``measure`` in a child process on the tree ``ref`` names: an existing directory as it is,
+    otherwise ``git archive ref`` unpacked under ``workdir``."""
+    if Path(ref).is_dir():
+        tree = Path(ref).resolve()
+    else:
+        tree = workdir / "baseline"
+        tree.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
     env = dict(os.environ, PYTHONPATH=str(tree))
     child = subprocess.run(
         [
@@ -197,7 +204,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--baseline", default="main", help="git ref, or 'none'")
+    parser.add_argument(
+        "--baseline", default="main", help="git ref, a directory holding another tree, or 'none'"
+    )
     parser.add_argument("--rounds", type=int, default=2, help="alternations with the baseline")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -1,5 +1,5 @@
-"""The cycle benchmark runs (small), against this very commit as its baseline, and prints
-every stage for both trees and one JSON line."""
+"""The cycle benchmark runs (small), against a baseline tree, and prints every stage for both
+trees and one JSON line."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ STAGES = {"sim_frame", "inject", "track", "picture", "fire_control", "observers"
 
 
 def test_cycle_bench_smoke() -> None:
+    """The baseline is this checkout as a directory: a ``git archive`` of HEAD would start with
+    an empty numba cache and spend 40 s of the suite compiling (the child, its import path and
+    the comparison are the same either way; ``git archive`` itself is one subprocess)."""
     done = subprocess.run(
         [sys.executable, str(BENCH), "--seconds", "1", "--repeats", "1", "--rounds", "1",
-         "--baseline", "HEAD"],
+         "--baseline", str(BENCH.parents[1])],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -26,4 +29,4 @@ def test_cycle_bench_smoke() -> None:
     assert set(result["new_us_per_cycle"]) == STAGES == set(result["old_us_per_cycle"])
     assert all(v >= 0 for v in result["new_us_per_cycle"].values())
     assert result["new_us_per_cycle"]["track"] > 0
-    assert isinstance(result["digests_identical"], bool)  # True unless the tree changed bits
+    assert result["digests_identical"] is True  # the same tree made the same tracks
