@@ -5,29 +5,55 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 from typing import Any
+
+STACKS_GRACE_S = 10.0
+"""How long a hung child has to write its threads' stacks after SIGABRT (faulthandler)."""
+
+
+class HilHungError(AssertionError):
+    """A ``hil`` child outlived its timeout; the message holds what it wrote, its threads'
+    stacks (faulthandler, on SIGABRT) last."""
 
 
 def hil(
     *args: str, env: dict[str, str] | None = None, timeout_s: float = 120.0
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m hil ARGS`` with ``env`` added to this process's environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "hil", *args],
-        capture_output=True,
+    """``python -m hil ARGS`` with ``env`` added to this process's environment. A child still
+    running after ``timeout_s`` is sent SIGABRT, so faulthandler (on in the child) writes every
+    thread's stack to its stderr, then killed; ``HilHungError`` carries that stderr, so a hang in CI
+    says where it hung."""
+    command = [sys.executable, "-m", "hil", *args]
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout_s,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
+        env={**os.environ, "PYTHONFAULTHANDLER": "1", **(env or {})},
+    ) as child:
+        try:
+            out, err = child.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGABRT)
+            try:
+                out, err = child.communicate(timeout=STACKS_GRACE_S)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                out, err = child.communicate()
+            raise HilHungError(
+                f"hil {' '.join(args)} still running after {timeout_s:g} s; its stderr:\n{err}"
+            ) from None
+    return subprocess.CompletedProcess(command, child.returncode, out, err)
 
 
 async def hil_async(*args: str, timeout_s: float = 60.0) -> tuple[int, str, str]:
     """``python -m hil ARGS`` as a child process without blocking this event loop (emulators
     under test may run in it): (exit code, stdout, stderr). A child still running after
-    ``timeout_s`` is killed and waited for, then the timeout is raised."""
+    ``timeout_s`` is sent SIGABRT (its threads' stacks to its stderr), then killed, and
+    ``HilHungError`` raised with that stderr, as ``hil`` does."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -35,14 +61,23 @@ async def hil_async(*args: str, timeout_s: float = 60.0) -> tuple[int, str, str]
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
     )
     try:
         async with asyncio.timeout(timeout_s):
             out, err = await process.communicate()
     except TimeoutError:
-        process.kill()
-        await process.communicate()
-        raise
+        process.send_signal(signal.SIGABRT)
+        try:
+            async with asyncio.timeout(STACKS_GRACE_S):
+                _, err = await process.communicate()
+        except TimeoutError:
+            process.kill()
+            _, err = await process.communicate()
+        raise HilHungError(
+            f"hil {' '.join(args)} still running after {timeout_s:g} s; its stderr:\n"
+            + err.decode(errors="replace")
+        ) from None
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
