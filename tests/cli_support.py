@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 from typing import Any
+
+import psutil
 
 STACKS_GRACE_S = 10.0
 """How long a hung child has to write its threads' stacks after SIGABRT (faulthandler)."""
@@ -19,13 +22,27 @@ class HilHungError(AssertionError):
     stacks (faulthandler, on SIGABRT) last."""
 
 
+def abort_tree(pid: int) -> None:
+    """SIGABRT to process ``pid`` and every process under it, deepest first: each Python among
+    them (faulthandler on, as ``PYTHONFAULTHANDLER`` is inherited) writes its threads' stacks to
+    its stderr — for a campaign's run workers and emulators, the campaign's own stderr."""
+    try:
+        top = psutil.Process(pid)
+        tree = [*reversed(top.children(recursive=True)), top]
+    except psutil.NoSuchProcess:
+        return
+    for process in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.send_signal(signal.SIGABRT)
+
+
 def hil(
     *args: str, env: dict[str, str] | None = None, timeout_s: float = 120.0
 ) -> subprocess.CompletedProcess[str]:
     """``python -m hil ARGS`` with ``env`` added to this process's environment. A child still
-    running after ``timeout_s`` is sent SIGABRT, so faulthandler (on in the child) writes every
-    thread's stack to its stderr, then killed; ``HilHungError`` carries that stderr, so a hang in CI
-    says where it hung."""
+    running after ``timeout_s`` is sent SIGABRT with everything it started (``abort_tree``), so
+    faulthandler writes every thread's stack to its stderr, then killed; ``HilHungError``
+    carries that stderr, so a hang in CI says where it hung."""
     command = [sys.executable, "-m", "hil", *args]
     with subprocess.Popen(
         command,
@@ -37,7 +54,7 @@ def hil(
         try:
             out, err = child.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            child.send_signal(signal.SIGABRT)
+            abort_tree(child.pid)
             try:
                 out, err = child.communicate(timeout=STACKS_GRACE_S)
             except subprocess.TimeoutExpired:
@@ -67,7 +84,7 @@ async def hil_async(*args: str, timeout_s: float = 60.0) -> tuple[int, str, str]
         async with asyncio.timeout(timeout_s):
             out, err = await process.communicate()
     except TimeoutError:
-        process.send_signal(signal.SIGABRT)
+        abort_tree(process.pid)
         try:
             async with asyncio.timeout(STACKS_GRACE_S):
                 _, err = await process.communicate()
