@@ -32,7 +32,9 @@ SOURCES = (
     *("hil", "drivers", "firmware_stubs", "sim"),
 )
 """What the build reads: a copy of them is built, so the checkout gets no build/ or egg-info."""
-pytestmark = pytest.mark.timeout(300)
+# one worker builds the wheel and its venv, and compiles the kernels there once: spread over
+# the workers, each built its own (the module fixture is per process)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("test_wheel_install")]
 
 
 @dataclass(frozen=True)
