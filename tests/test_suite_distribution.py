@@ -1,7 +1,7 @@
-"""How ``make pytest`` hands tests to its workers (``-n`` two per core, ``--dist loadgroup``): the files that
-share an expensive module fixture (``xdist_group``) are each one group on one worker. A pytest
-or pytest-xdist upgrade that silently stops it makes the suite minutes slower (pytest 9.2 did:
-pytest-dev/pytest-xdist#1386), so it is checked here."""
+"""How ``make pytest`` hands tests to its workers (two per core, ``--dist loadgroup``): the
+files that share an expensive module fixture (``xdist_group``) are each one group on one worker.
+A pytest or pytest-xdist upgrade that silently stops it makes the suite minutes slower (pytest
+9.2 did: pytest-dev/pytest-xdist#1386), so it is checked here."""
 
 from __future__ import annotations
 
