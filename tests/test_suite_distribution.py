@@ -1,4 +1,4 @@
-"""How ``make pytest`` hands tests to its workers (two per core, ``--dist loadgroup``): the
+"""How ``make pytest`` hands tests to its workers (one per core, ``--dist loadgroup``): the
 files that share an expensive module fixture (``xdist_group``) are each one group on one worker.
 A pytest or pytest-xdist upgrade that silently stops it makes the suite minutes slower (pytest
 9.2 did: pytest-dev/pytest-xdist#1386), so it is checked here."""
