@@ -128,10 +128,15 @@ async def test_every_command_reads_back_and_none_writes_arm_or_fire(transport: s
         outcome = await command(emulator.url, "axes on", 5.0)
         assert outcome.ok and "AXES_ENABLED 0 → 1" in outcome.changes and m.axes_enabled
         m.az_setpoint_rad = 0.5
+        # the axes sit at the stow pointing: IN_POSITION may settle (after its 50 ms of scans)
+        # while the command reads back, on a loaded machine, and drop again once IDLE holds
+        # them; nothing else may change
         outcome = await command(emulator.url, "stow", 5.0)
-        assert outcome.ok and outcome.changes == ["MODE IDLE → STOW"] and m.mode is Mode.STOW
+        assert outcome.ok and m.mode is Mode.STOW
+        assert outcome.changes in (["MODE IDLE → STOW"], ["MODE IDLE → STOW", "IN_POSITION 0 → 1"])
         outcome = await command(emulator.url, "idle", 5.0)
-        assert outcome.ok and outcome.changes == ["MODE STOW → IDLE"] and m.mode is Mode.IDLE
+        assert outcome.ok and m.mode is Mode.IDLE
+        assert outcome.changes in (["MODE STOW → IDLE"], ["MODE STOW → IDLE", "IN_POSITION 1 → 0"])
         outcome = await command(emulator.url, "axes off", 5.0)
         assert outcome.ok and "AXES_ENABLE 1 → 0" in outcome.changes and not m.axes_enabled
         m.estop_pressed = True  # pressed and released: ESTOP stays latched
