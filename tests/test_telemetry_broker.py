@@ -365,7 +365,13 @@ async def test_a_stalled_broker_costs_a_short_flush_one_warning_and_true_counter
     assert ended_s - last.at_s < 4.5, ended_s - last.at_s
     assert telemetry["dropped"] >= 1 and telemetry["dropped_queue_full"] == 0, telemetry
     assert telemetry["state"] == "stopped", telemetry
-    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # telemetry's warnings: on a loaded machine the emulated links may have their own to say
+    # (a PLC status late by 0.6 s), which are not this test's subject
+    warnings = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith("hil.telemetry")
+    ]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     dropped = telemetry["dropped"]
     said = f": {dropped} message{'' if dropped == 1 else 's'} not delivered: "
