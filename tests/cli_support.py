@@ -21,6 +21,11 @@ class HilHungError(AssertionError):
     """A ``hil`` child outlived its timeout; the message holds what it wrote, its threads'
     stacks (faulthandler, on SIGABRT) last."""
 
+    def __init__(self, args: tuple[str, ...], timeout_s: float, stderr: str) -> None:
+        super().__init__(
+            f"hil {' '.join(args)} still running after {timeout_s:g} s; its stderr:\n{stderr}"
+        )
+
 
 def abort_tree(pid: int) -> None:
     """SIGABRT to process ``pid`` and every process under it, deepest first: each Python among
@@ -60,9 +65,7 @@ def hil(
             except subprocess.TimeoutExpired:
                 child.kill()
                 out, err = child.communicate()
-            raise HilHungError(
-                f"hil {' '.join(args)} still running after {timeout_s:g} s; its stderr:\n{err}"
-            ) from None
+            raise HilHungError(args, timeout_s, err) from None
     return subprocess.CompletedProcess(command, child.returncode, out, err)
 
 
@@ -91,10 +94,7 @@ async def hil_async(*args: str, timeout_s: float = 60.0) -> tuple[int, str, str]
         except TimeoutError:
             process.kill()
             _, err = await process.communicate()
-        raise HilHungError(
-            f"hil {' '.join(args)} still running after {timeout_s:g} s; its stderr:\n"
-            + err.decode(errors="replace")
-        ) from None
+        raise HilHungError(args, timeout_s, err.decode(errors="replace")) from None
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 

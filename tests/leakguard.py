@@ -36,23 +36,6 @@ def _watched_fds() -> dict[int, str]:
     return found
 
 
-def _held_since(threads_before: set[threading.Thread], fds_before: dict[int, str]) -> list[str]:
-    """Threads still alive after a join of up to ``GRACE_S``, and sockets and ptys this process
-    holds now that it did not hold before the test."""
-    leaks = []
-    for thread in set(threading.enumerate()) - threads_before:
-        thread.join(GRACE_S)
-        if thread.is_alive():
-            leaks.append(f"thread {thread.name!r}")
-    fds_after = _watched_fds()
-    leaks.extend(
-        f"fd {fd} → {target}"
-        for fd, target in sorted(fds_after.items())
-        if fds_before.get(fd) != target
-    )
-    return leaks
-
-
 _frozen = False
 
 
@@ -71,18 +54,26 @@ def leak_guard() -> Iterator[None]:
     children_before = {child.pid for child in me.children(recursive=True)}
     fds_before = _watched_fds()
     yield
+    # garbage first: a socket or pipe transport the test dropped is closed (and its
+    # ResourceWarning raised) here, in the test that dropped it, not in a later one
+    gc.collect()
     leaks = []
+    for thread in set(threading.enumerate()) - threads_before:
+        thread.join(GRACE_S)
+        if thread.is_alive():
+            leaks.append(f"thread {thread.name!r}")
     children = [c for c in me.children(recursive=True) if c.pid not in children_before]
     _, alive = psutil.wait_procs(children, timeout=GRACE_S)
     for process in alive:
         leaks.append(f"child process {process.pid} ({' '.join(process.cmdline()[:3])})")
         process.kill()
     psutil.wait_procs(alive, timeout=GRACE_S)
-    # garbage first: a socket or pipe transport the test dropped is closed (and its
-    # ResourceWarning raised) here, in the test that dropped it, not in a later one
-    gc.collect()
-    held = _held_since(threads_before, fds_before)
-    leaks.extend(held)
+    fds_after = _watched_fds()
+    leaks.extend(
+        f"fd {fd} → {target}"
+        for fd, target in sorted(fds_after.items())
+        if fds_before.get(fd) != target
+    )
     if leaks:
         pytest.fail("test leaked: " + "; ".join(leaks), pytrace=False)
 
