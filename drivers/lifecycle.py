@@ -4,17 +4,19 @@
 
 ``open()`` starts the subclass's ``_supervise()`` coroutine (which connects, keeps the link and
 reconnects until cancelled) and returns at once; ``wait_up()`` waits for the subclass to set
-``_up``; ``close()`` cancels the supervisor, waits for it, then calls ``_after_close()``.
+``_up``; ``close()`` cancels the supervisor (again while it runs: ``drivers.cancelling``), waits
+for it, then calls ``_after_close()``. Tasks the supervisor starts end by themselves once the
+driver is CLOSED, in case their own cancel was lost.
 Calling a request method while CLOSED raises ``LifecycleError`` (``_require_open``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 from typing import Self
 
+from drivers.cancelling import cancel_and_wait
 from drivers.errors import DriverTimeoutError, LifecycleError
 
 
@@ -58,9 +60,12 @@ class SupervisedDriver:
         self._lifecycle = Lifecycle.CLOSED
         supervisor, self._supervisor = self._supervisor, None
         if supervisor is not None:
-            supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await supervisor
+            # cancelled again while it runs: a cancel lost in a library's wait_for (3.11)
+            # would otherwise leave it reconnecting, and this close waiting, for ever
+            await cancel_and_wait([supervisor])
+            crash = None if supervisor.cancelled() else supervisor.exception()
+            if crash is not None:
+                raise crash
         self._up.clear()
         self._after_close()
 

@@ -69,11 +69,13 @@ def hil(
     return subprocess.CompletedProcess(command, child.returncode, out, err)
 
 
-async def hil_async(*args: str, timeout_s: float = 60.0) -> tuple[int, str, str]:
+async def hil_async(
+    *args: str, timeout_s: float = 60.0, pids: list[int] | None = None
+) -> tuple[int, str, str]:
     """``python -m hil ARGS`` as a child process without blocking this event loop (emulators
-    under test may run in it): (exit code, stdout, stderr). A child still running after
-    ``timeout_s`` is sent SIGABRT (its threads' stacks to its stderr), then killed, and
-    ``HilHungError`` raised with that stderr, as ``hil`` does."""
+    under test may run in it): (exit code, stdout, stderr); its pid is appended to ``pids``.
+    A child still running after ``timeout_s`` is sent SIGABRT (its threads' stacks to its
+    stderr), then killed, and ``HilHungError`` raised with that stderr, as ``hil`` does."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -83,6 +85,8 @@ async def hil_async(*args: str, timeout_s: float = 60.0) -> tuple[int, str, str]
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONFAULTHANDLER": "1"},
     )
+    if pids is not None:
+        pids.append(process.pid)
     try:
         async with asyncio.timeout(timeout_s):
             out, err = await process.communicate()

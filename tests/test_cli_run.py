@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from cli_support import hil
+from cli_support import hil, hil_async
 from conftest import CONFIGS
 from test_loop_emulate import ONE_INJECTED, REQUIRED_KEYS, hil_run
 
@@ -149,24 +149,22 @@ async def test_a_plc_that_does_not_answer_is_a_clear_error(tmp_path: Path) -> No
             f"[plc]\nhost = '127.0.0.1'\nport = {port}\nunit_id = 7\ntimeout_s = 0.1\n"
             "retries = 0\n"
         )
-        run = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "hil", "run", "--rig", str(rig), "--scenario",
-            str(ONE_INJECTED), "--duration", "3",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        pids: list[int] = []
+        code, out, err = await hil_async(
+            "run", "--rig", str(rig), "--scenario", str(ONE_INJECTED), "--duration", "3",
+            pids=pids,
         )  # fmt: skip
-        async with asyncio.timeout(60):
-            out, err = await run.communicate()
     finally:
         await plc.stop()
-    assert run.returncode == 1
-    lines = err.decode().splitlines()
-    assert "Traceback" not in err.decode()
+    assert code == 1
+    lines = err.splitlines()
+    assert "Traceback" not in err
     assert lines[-1].startswith(f"error: PLC {plc.url} is connected but did not answer (no answer")
     assert "check the unit id" in lines[-1]
-    assert out == b""
+    assert out == ""
     # the emulated radar it fell back to went with it (an orphan would be re-parented to init)
     # (only this run's: other tests' runs start emulators of the same scenario meanwhile)
-    ours = ["--parent-pid", str(run.pid)]
+    ours = ["--parent-pid", str(pids[0])]
     orphans = [
         p
         for p in psutil.process_iter(["cmdline"])

@@ -59,7 +59,7 @@ from drivers.errors import (
     PlcExceptionError,
     RequestExpiredError,
 )
-from drivers.lifecycle import SupervisedDriver
+from drivers.lifecycle import Lifecycle, SupervisedDriver
 from drivers.plc.register_map import RegisterMap, Table, as_float32, load_register_map
 from drivers.plc.transaction import PlcOutcome, PlcTransaction, TransactionTap
 from drivers.plc.types import ArmState, Coil, DiscreteInput, FaultCode, Mode
@@ -729,7 +729,7 @@ class PlcDriver(SupervisedDriver):
         backoff = self.backoff_min_s
         connected_before = False
         try:
-            while True:
+            while self.lifecycle is Lifecycle.OPEN:  # a lost cancel: close() cancels again
                 refusal = self._hung_up_pty()
                 client = self._new_client()
                 try:
@@ -782,7 +782,7 @@ class PlcDriver(SupervisedDriver):
         period = 1.0 / rate_hz
         loop = asyncio.get_running_loop()
         next_beat = loop.time()
-        while True:
+        while self.lifecycle is Lifecycle.OPEN:  # ends by itself if its cancel was lost
             self._heartbeat_value = not self._heartbeat_value
             try:
                 await self._write_coil(Coil.HEARTBEAT, self._heartbeat_value)

@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 
+from drivers.cancelling import cancel_and_wait
 from drivers.errors import DriverError
 from hil.errors import HilError
 from hil.loop.injection import Injector
@@ -43,8 +44,6 @@ from hil.rig.faults import check_faults, hardware_only
 from hil.telemetry.session import RunIdentity, TelemetrySession, TelemetryStats
 
 log = logging.getLogger(__name__)
-RECANCEL_S = 0.5
-"""How long a task beside the loop has to end after a cancel before it is cancelled again."""
 
 
 @dataclass
@@ -214,7 +213,7 @@ async def _perform(
             except Exception as error:
                 failure = error
             finally:
-                await cancel_all(helpers)
+                await cancel_and_wait(helpers)  # a lost cancel (pymodbus) is repeated
         if failure is not None:
             raise failure
         if rig.faults is not None and rig.faults.failure is not None:
@@ -239,17 +238,3 @@ def command_notes(counts: CommandCounts) -> list[str]:
         return []
     first = counts.errors[0] if counts.errors else "no message"
     return [f"{counts.failed} launcher writes failed (first: {first})"]
-
-
-async def cancel_all(tasks: Sequence[asyncio.Task[None]]) -> None:
-    """Cancel ``tasks`` and wait until every one has ended, cancelling again each
-    ``RECANCEL_S`` one still runs. On Python 3.11 ``asyncio.wait_for`` (pymodbus awaits every
-    answer with it) loses a cancel that lands as its timeout fires: the PLC status poll took it
-    for one more unanswered read and polled on, so a run whose PLC had stopped answering hung
-    after making the launcher safe: no summary, emulators left running (about one such run in
-    15 on a loaded machine)."""
-    pending = {task for task in tasks if not task.done()}
-    while pending:
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=RECANCEL_S)
