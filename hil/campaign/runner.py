@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from drivers.cancelling import cancel_and_wait
 from hil.campaign.execute import RunJob, execute, not_run
 from hil.campaign.executor.base import RunExecutor, RunLostError
 from hil.campaign.plan import PlannedCase
@@ -153,9 +154,7 @@ class Runner:
                         self.progress.run_started(runs[started][2].case, runs[started][2].seed)
                         started += 1
         finally:
-            for task in waiting:
-                task.cancel()
-            await asyncio.gather(*waiting, return_exceptions=True)
+            await cancel_and_wait(waiting)  # dask's client may await with 3.11's wait_for
 
     def _keep(self, planned: PlannedCase, index: int, record: dict[str, Any]) -> None:
         self.outcome.records[planned.case.name][index] = record
