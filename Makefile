@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean bytecode
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -13,10 +13,18 @@ $(STAMP): pyproject.toml setup.py
 	$(BIN)/python -m hil.cli.warm
 	touch $(STAMP)
 
+## bytecode: the project's own modules compiled into Python's bytecode cache (only those changed
+## since; 0.1–0.3 s), as pip does for the packages it installs. The editable install leaves them
+## as source, and where PYTHONDONTWRITEBYTECODE is set (this machine's and CI's environment) every
+## process compiled them again at import: 0.1 s for an emulator, 0.3–0.4 s for a run, campaign or
+## campaign worker, ~600 processes in one suite (~120 of its ~1,640 CPU-seconds).
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q -j 0 hil drivers firmware_stubs sim
+
 ## demo: set up .venv and run the main job: the demo campaign (configs/campaigns/demo.toml) —
 ## the real drivers against the emulated radar and PLC (child processes, no hardware), then a
 ## short sim sweep; prints where results.json, junit.xml and report.html are
-demo: $(STAMP)
+demo: bytecode
 	$(BIN)/hil campaign run
 
 ## test: set up .venv and run every check: ruff, mypy, the full pytest suite
@@ -35,7 +43,7 @@ typecheck: $(STAMP)
 ## cores) but failed 6 and 9 tests in two suites run side by side: emulated devices that get no
 ## CPU for half a second trip their watchdogs, as real ones would.
 PYTEST_WORKERS ?= auto
-pytest: $(STAMP)
+pytest: bytecode
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 ## bench: the speed figures the issues ask for
