@@ -1,11 +1,12 @@
 """Tasks end when cancelled, even one that loses a cancel: the tasks beside a run's loop, and a
 driver's supervisor when the driver is closed.
 
-On Python 3.11 ``asyncio.wait_for`` (pymodbus awaits every Modbus answer with it) loses a cancel
-that lands as its own timeout fires; the PLC status poll then took the cancel for one more
-unanswered read and polled on, and ``hil campaign run`` hung after a run whose PLC had stopped
-answering (one run in about 15 on a loaded machine; test_run_end_safety's campaign test timed
-out so). ``drivers.cancelling.cancel_and_wait`` cancels again until every task has ended; a driver's
+On Python 3.11 ``asyncio.wait_for`` (pymodbus awaits every connect and Modbus answer with it)
+loses a cancel that lands in the loop iteration in which the future it waits on completes (the
+last test below makes it happen). The PLC status poll then went on polling, and ``hil campaign
+run`` hung after a run whose PLC had stopped answering (one run in about 15 on a loaded machine;
+test_run_end_safety's campaign test timed out so); a PLC driver's ``close()`` hung the same way.
+``drivers.cancelling.cancel_and_wait`` cancels again until every task has ended; a driver's
 ``close()`` uses it for its supervisor.
 """
 
@@ -26,7 +27,7 @@ async def test_a_task_that_loses_a_cancel_is_cancelled_again() -> None:
             try:
                 await asyncio.sleep(3600)
             except asyncio.CancelledError:
-                if not lost:  # as wait_for does on 3.11 when its timeout fires at the same time
+                if not lost:  # as 3.11's wait_for does when its future completes as it
                     lost.append(1)
                     continue
                 raise
